@@ -1,0 +1,18 @@
+#pragma once
+// Each subcommand registers its options on the shared CLI11 app and returns the function that
+// runs it after parsing. Commands return the process exit code.
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace syndic::cli {
+
+using command = std::function<int()>;
+
+// `syndic convert`: read one feed, write it as RSS 2.0, Atom 1.0 or JSON Feed 1.1.
+command add_convert(CLI::App& app);
+
+}  // namespace syndic::cli

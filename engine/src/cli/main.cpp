@@ -1,0 +1,38 @@
+// The `syndic` command: a thin shell over the libraries. Subcommands live in their own files.
+
+#include "cli/commands.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "syndic: a feed syndication engine.\n"
+      "Reads RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed 1.0/1.1; writes RSS 2.0, Atom 1.0 "
+      "and JSON Feed 1.1.\n\n"
+      "Examples:\n"
+      "  syndic convert --to atom feed.xml        convert a feed to Atom 1.0\n"
+      "  curl -s URL | syndic convert --to json -  inspect any feed as JSON\n",
+      "syndic"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("syndic 0.1.0"));
+  syndic::cli::command convert = syndic::cli::add_convert(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // A wrong flag or a missing argument: say what, then how to get help. Exit 2 (usage).
+    std::cerr << "syndic: " << e.what() << "\n";
+    std::cerr << "Run 'syndic --help' or 'syndic <command> --help' for usage.\n";
+    return 2;
+  }
+  if (app.got_subcommand("convert")) return convert();
+  return 2;
+}

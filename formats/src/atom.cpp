@@ -1,0 +1,248 @@
+// Atom 1.0 (RFC 4287) and Atom 0.3: the feed and its entries.
+
+#include "namespaces.hpp"
+#include "strings.hpp"
+#include "text.hpp"
+#include "xml_feed.hpp"
+
+namespace syndic::formats::detail {
+namespace {
+
+struct text_construct {
+  std::string value;
+  text_type type = text_type::text;
+};
+
+std::string decode_base64(std::string_view in) {
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+  };
+  std::string out;
+  unsigned acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v = val(c);
+    if (v < 0) continue;  // whitespace, padding
+    acc = (acc << 6) | unsigned(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += char((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+bool is_html_mime(std::string_view t) { return t == "html" || t == "text/html"; }
+bool is_xhtml_mime(std::string_view t) {
+  return t == "xhtml" || t == "application/xhtml+xml";
+}
+bool is_xml_mime(std::string_view t) {
+  return t.ends_with("+xml") || t.ends_with("/xml");
+}
+
+text_construct read_text_construct(xml_reader& r, const xml_scope& s, pugi::xml_node n,
+                                   bool v03) {
+  std::string type = ascii_lowered(r.attr(n, "type"));
+  text_construct out;
+  if (v03) {
+    std::string mode = ascii_lowered(r.attr(n, "mode"));
+    bool markup = is_html_mime(type) || is_xhtml_mime(type);
+    if (mode == "base64") {
+      out.value = std::string(trim(decode_base64(r.text(s, n))));
+    } else if (mode == "escaped") {
+      out.value = r.text(s, n);
+    } else if (markup && n.find_child([](pugi::xml_node c) { return c.type() == pugi::node_element; })) {
+      out.value = r.inner_markup(s, n, true);
+    } else {
+      out.value = r.text(s, n);
+    }
+    out.type = markup ? text_type::html : text_type::text;
+    return out;
+  }
+  if (type.empty() || type == "text" || type == "text/plain") {
+    out.value = r.text(s, n);
+  } else if (is_html_mime(type)) {
+    out.value = r.text(s, n);
+    out.type = text_type::html;
+  } else if (is_xhtml_mime(type)) {
+    out.value = r.inner_markup(s, n, true);
+    out.type = text_type::xhtml;
+  } else if (is_xml_mime(type)) {
+    out.value = r.inner_markup(s, n, false);
+    out.type = text_type::xhtml;
+  } else if (type.starts_with("text/")) {
+    out.value = r.text(s, n);
+  } else {
+    // Other media types are base64 (RFC 4287 4.1.3.3): keep the encoded text as is.
+    out.value = r.text(s, n);
+  }
+  return out;
+}
+
+person read_person(xml_reader& r, const xml_scope& s, pugi::xml_node n) {
+  person p;
+  r.for_each_child(s, n, [&](const xml_element& e, const xml_scope& cs) {
+    if (e.ns != ns::atom10 && e.ns != ns::atom03) return;
+    if (e.name == "name") p.name = r.text(cs, e.node);
+    else if (e.name == "email") p.email = r.text(cs, e.node);
+    else if (e.name == "uri" || e.name == "url") p.url = r.url(cs, r.text(cs, e.node));
+  });
+  return p;
+}
+
+link read_link(xml_reader& r, const xml_scope& s, pugi::xml_node n) {
+  link l;
+  l.href = r.url(s, r.attr(n, "href"));
+  l.rel = r.attr(n, "rel");
+  if (l.rel.empty()) l.rel = "alternate";
+  l.type = r.attr(n, "type");
+  l.hreflang = r.attr(n, "hreflang");
+  l.title = r.attr(n, "title");
+  std::string len = r.attr(n, "length");
+  if (!len.empty()) l.length = read_uint(r, n, "link length", len);
+  return l;
+}
+
+category read_category(xml_reader& r, pugi::xml_node n) {
+  return category{r.attr(n, "term"), r.attr(n, "scheme"), r.attr(n, "label")};
+}
+
+bool is_atom(std::string_view uri, bool v03) {
+  return v03 ? (uri == ns::atom03 || uri.empty()) : uri == ns::atom10;
+}
+
+}  // namespace
+
+void read_atom_entry(xml_reader& r, const xml_scope& s, pugi::xml_node node, item& it, bool v03) {
+  it.language = std::string(s.lang);
+  it.content_type = text_type::text;
+  bool has_content = false;
+  r.for_each_child(s, node, [&](const xml_element& e, const xml_scope& cs) {
+    if (is_atom(e.ns, v03)) {
+      if (e.name == "id") it.id = r.text(cs, e.node);
+      else if (e.name == "title") {
+        auto t = read_text_construct(r, cs, e.node, v03);
+        it.title = std::move(t.value);
+        it.title_type = t.type;
+      } else if (e.name == "link") {
+        link l = read_link(r, cs, e.node);
+        if (l.href.empty()) return;
+        if (l.rel == "enclosure")
+          it.enclosures.push_back(enclosure{l.href, l.type, l.title, l.length, {}});
+        else if (l.rel == "replies" && it.comments.empty() && (l.type.empty() || l.type == "text/html"))
+          it.comments = std::move(l.href);  // the comments page, as RSS <comments>
+        else
+          it.links.push_back(std::move(l));
+      } else if (e.name == "summary") {
+        auto t = read_text_construct(r, cs, e.node, v03);
+        it.summary = std::move(t.value);
+        it.summary_type = t.type;
+      } else if (e.name == "content") {
+        // Atom 0.3 allows several contents (alternatives); the first one wins.
+        if (has_content) return;
+        has_content = true;
+        std::string src = r.attr(e.node, "src");
+        if (!src.empty()) {
+          std::string href = r.url(cs, src);
+          bool has_alternate = false;
+          for (const auto& l : it.links) has_alternate |= l.rel == "alternate";
+          if (!has_alternate) it.links.push_back(link{href, "alternate", r.attr(e.node, "type"), {}, {}, {}});
+          return;
+        }
+        auto t = read_text_construct(r, cs, e.node, v03);
+        it.content = std::move(t.value);
+        it.content_type = t.type;
+      } else if (e.name == "published" || e.name == "issued" || e.name == "created") {
+        if (auto t = read_date(r, e, cs); t && (e.name != "created" || !it.published))
+          it.published = t;
+      } else if (e.name == "updated" || e.name == "modified") {
+        it.updated = read_date(r, e, cs);
+      } else if (e.name == "author") {
+        person p = read_person(r, cs, e.node);
+        if (!p.empty()) it.authors.push_back(std::move(p));
+      } else if (e.name == "contributor") {
+        it.extensions.push_back(read_extension(r, e, cs));
+      } else if (e.name == "category") {
+        category c = read_category(r, e.node);
+        if (!c.term.empty()) it.categories.push_back(std::move(c));
+      } else if (e.name == "source") {
+        r.for_each_child(cs, e.node, [&](const xml_element& c, const xml_scope& ccs) {
+          if (!is_atom(c.ns, v03)) return;
+          if (c.name == "id") it.source.id = r.text(ccs, c.node);
+          else if (c.name == "title") it.source.title = r.text(ccs, c.node);
+          else if (c.name == "link") {
+            link l = read_link(r, ccs, c.node);
+            if (l.rel == "self" || (l.rel == "alternate" && it.source.url.empty()))
+              it.source.url = l.href;
+          }
+        });
+      } else if (e.name == "rights" || e.name == "copyright") {
+        it.extensions.push_back(read_extension(r, e, cs));
+      } else {
+        it.extensions.push_back(read_extension(r, e, cs));
+      }
+      return;
+    }
+    if (read_item_module(r, e, cs, it)) return;
+    it.extensions.push_back(read_extension(r, e, cs));
+  });
+  finish_item(it);
+}
+
+void read_atom_feed(xml_reader& r, const xml_scope& s, pugi::xml_node node, feed& f, bool v03) {
+  f.language = std::string(s.lang);
+  r.for_each_child(s, node, [&](const xml_element& e, const xml_scope& cs) {
+    if (is_atom(e.ns, v03)) {
+      if (e.name == "entry") {
+        if (item* it = append_item(r, f, e.node)) read_atom_entry(r, cs, e.node, *it, v03);
+      } else if (e.name == "title") {
+        auto t = read_text_construct(r, cs, e.node, v03);
+        f.title = std::move(t.value);
+        f.title_type = t.type;
+      } else if (e.name == "subtitle" || e.name == "tagline") {
+        auto t = read_text_construct(r, cs, e.node, v03);
+        f.description = std::move(t.value);
+        f.description_type = t.type;
+      } else if (e.name == "link") {
+        link l = read_link(r, cs, e.node);
+        if (l.href.empty()) return;
+        if (l.rel == "self") f.self_link = l.href;
+        else if (l.rel == "hub") f.hubs.push_back(l.href);
+        else if (l.rel == "alternate" && f.link.empty()) f.link = l.href;
+        else f.links.push_back(std::move(l));
+      } else if (e.name == "id") {
+        f.id = r.text(cs, e.node);
+      } else if (e.name == "updated" || e.name == "modified") {
+        f.updated = read_date(r, e, cs);
+      } else if (e.name == "author") {
+        person p = read_person(r, cs, e.node);
+        if (!p.empty()) f.authors.push_back(std::move(p));
+      } else if (e.name == "category") {
+        category c = read_category(r, e.node);
+        if (!c.term.empty()) f.categories.push_back(std::move(c));
+      } else if (e.name == "icon") {
+        f.icon = r.url(cs, r.text(cs, e.node));
+      } else if (e.name == "logo") {
+        f.logo.url = r.url(cs, r.text(cs, e.node));
+      } else if (e.name == "generator") {
+        f.generator = r.text(cs, e.node);
+      } else if (e.name == "rights" || e.name == "copyright") {
+        f.rights = read_text_construct(r, cs, e.node, v03).value;
+      } else {
+        f.extensions.push_back(read_extension(r, e, cs));
+      }
+      return;
+    }
+    if (read_feed_module(r, e, cs, f)) return;
+    f.extensions.push_back(read_extension(r, e, cs));
+  });
+  finish_feed(f);
+}
+
+}  // namespace syndic::formats::detail

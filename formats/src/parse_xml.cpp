@@ -1,0 +1,226 @@
+// The XML entry point: charset, well-formedness, root detection and item recovery.
+
+#include "encoding.hpp"
+#include "namespaces.hpp"
+#include "text.hpp"
+#include "xml_feed.hpp"
+
+#include <cstring>
+#include <memory>
+
+namespace syndic::formats {
+namespace {
+
+using namespace detail;
+
+// Without parse_escapes: entities reach our decoder, so HTML entities and bare '&' are
+// recovered. Without parse_doctype/parse_pi: a DTD is skipped, never expanded (no billion
+// laughs, no external entities). parse_ws_pcdata keeps the spaces between inline XHTML
+// elements ("<b>a</b> <i>b</i>").
+constexpr unsigned xml_flags = pugi::parse_cdata | pugi::parse_eol | pugi::parse_ws_pcdata;
+
+enum class root_kind { none, rss, rdf, atom10, atom03, channel };
+
+root_kind classify_root(const xml_element& e) {
+  if (e.name == "rss" && (e.ns.empty() || e.ns == ns::rss10)) return root_kind::rss;
+  if (e.name == "RDF" && e.ns == ns::rdf) return root_kind::rdf;
+  if (e.name == "feed" && e.ns == ns::atom10) return root_kind::atom10;
+  if (e.name == "feed" && (e.ns == ns::atom03 || e.ns.empty())) return root_kind::atom03;
+  if (e.name == "channel" && e.ns.empty()) return root_kind::channel;
+  return root_kind::none;
+}
+
+feed_format rss_version(std::string_view v) {
+  if (v == "0.91") return feed_format::rss091;
+  if (v == "0.92") return feed_format::rss092;
+  if (v == "0.93") return feed_format::rss093;
+  if (v == "0.94") return feed_format::rss094;
+  if (v == "0.90") return feed_format::rss090;
+  if (v == "1.0") return feed_format::rss10;
+  return feed_format::rss20;  // "2.0", "2.00", "2.0.1", absent: read as 2.0
+}
+
+// Finds "<tag" followed by whitespace, '>' or '/' from `from`.
+std::size_t find_start_tag(std::string_view doc, std::string_view tag, std::size_t from) {
+  while (true) {
+    std::size_t p = doc.find(tag, from);
+    if (p == std::string_view::npos || p == 0 || doc[p - 1] != '<') {
+      if (p == std::string_view::npos) return p;
+      from = p + 1;
+      continue;
+    }
+    std::size_t after = p + tag.size();
+    if (after >= doc.size()) return std::string_view::npos;
+    char c = doc[after];
+    if (c == '>' || c == '/' || c == ' ' || c == '\t' || c == '\n' || c == '\r') return p - 1;
+    from = after;
+  }
+}
+
+// Reads each <item>/<entry> of a document that is not well-formed on its own, so that one
+// broken item (or a truncated tail) costs that item only. Each chunk is parsed inside a
+// wrapper that re-declares the root's namespaces.
+std::vector<item> recover_items(xml_reader& r, std::string_view doc, pugi::xml_node root,
+                                std::string_view tag, bool atom, bool v03,
+                                const std::string* document_base) {
+  std::string open = "<syndic-recovered";
+  for (pugi::xml_attribute a = root.first_attribute(); a; a = a.next_attribute()) {
+    std::string_view n = a.name();
+    if (n == "xmlns" || n.starts_with("xmlns:") || n == "xml:base" || n == "xml:lang") {
+      open += ' ';
+      open += n;
+      open += "=\"";
+      open += a.value();  // still escaped: pugixml did not decode it
+      open += '"';
+    }
+  }
+  open += '>';
+  std::string close = "</" + std::string(tag) + ">";
+  std::vector<item> items;
+  std::size_t pos = find_start_tag(doc, tag, 0);
+  while (pos != std::string_view::npos && items.size() < r.options().max_items) {
+    std::size_t next = find_start_tag(doc, tag, pos + 1 + tag.size());
+    std::size_t end = doc.find(close, pos);
+    std::size_t stop = end == std::string_view::npos ? doc.size() : end + close.size();
+    if (next != std::string_view::npos && next < stop) stop = next;
+    std::string chunk = open;
+    chunk.append(doc.substr(pos, stop - pos));
+    chunk += "</syndic-recovered>";
+    pugi::xml_document d;
+    d.load_buffer(chunk.data(), chunk.size(), xml_flags, pugi::encoding_utf8);
+    pugi::xml_node wrapper = d.document_element();
+    xml_scope ws;
+    r.enter(nullptr, wrapper, ws, document_base);
+    for (pugi::xml_node c = wrapper.first_child(); c; c = c.next_sibling()) {
+      if (c.type() != pugi::node_element) continue;
+      xml_scope cs;
+      r.enter(&ws, c, cs, nullptr);
+      xml_element e = r.resolve(cs, c);
+      if (e.name != tag) continue;
+      item& it = items.emplace_back();
+      if (atom) read_atom_entry(r, cs, c, it, v03);
+      else read_rss_item(r, cs, c, it);
+      break;
+    }
+    pos = next;
+  }
+  return items;
+}
+
+}  // namespace
+
+parse_result parse_xml(std::string_view bytes, const parse_options& options) {
+  parse_result result;
+  diagnostics_sink diags(result.diagnostics);
+  if (bytes.size() > options.max_bytes) {
+    diags.add(severity::fatal, diag_code::limit,
+              "document is " + std::to_string(bytes.size()) + " bytes, over the limit of " +
+                  std::to_string(options.max_bytes));
+    return result;
+  }
+  decoded_text decoded = decode_xml_bytes(bytes, options.transport_charset);
+  for (auto& p : decoded.problems) diags.add(severity::warning, diag_code::encoding, std::move(p));
+  std::string_view doc = decoded.unchanged ? bytes : std::string_view(decoded.utf8);
+  if (decoded.unchanged && doc.starts_with("\xEF\xBB\xBF")) doc.remove_prefix(3);
+
+  // Junk or whitespace before the first '<' (some servers emit a blank line or a PHP notice).
+  std::size_t origin = bytes.size() - doc.size();
+  std::size_t lt = doc.find('<');
+  if (lt == std::string_view::npos) {
+    diags.add(severity::fatal, diag_code::format, "no XML element found: not a feed");
+    return result;
+  }
+  if (!trim(doc.substr(0, lt)).empty())
+    diags.add(severity::warning, diag_code::xml,
+              std::to_string(lt) + " bytes of text before the first element skipped", origin, 1,
+              1);
+  doc.remove_prefix(lt);
+  origin += lt;
+
+  xml_reader r(options, diags, doc, origin);
+  pugi::xml_document d;
+  pugi::xml_parse_result pr = d.load_buffer(doc.data(), doc.size(), xml_flags, pugi::encoding_utf8);
+  pugi::xml_node root = d.document_element();
+  if (!pr) {
+    r.report_offset(static_cast<std::size_t>(pr.offset), root ? severity::error : severity::fatal,
+                    diag_code::xml,
+                    std::string("not well-formed XML: ") + pr.description() +
+                        (root ? "; recovering what can be read" : ""));
+  }
+  if (!root) {
+    if (pr) diags.add(severity::fatal, diag_code::format, "no root element: not a feed");
+    return result;
+  }
+
+  std::string document_base = options.document_url;
+  xml_scope rs;
+  r.enter(nullptr, root, rs, &document_base);
+  xml_element re = r.resolve(rs, root);
+  root_kind kind = classify_root(re);
+  if (kind == root_kind::none) {
+    std::string what = re.name == "html" ? "an HTML page" : "<" + std::string(root.name()) + ">";
+    r.report(root, severity::fatal, diag_code::format,
+             "the document is " + what + ", not an RSS, RDF or Atom feed");
+    result.diagnostics = std::move(diags.list());
+    return result;
+  }
+
+  feed f;
+  bool atom = kind == root_kind::atom10 || kind == root_kind::atom03;
+  bool v03 = kind == root_kind::atom03;
+  switch (kind) {
+    case root_kind::rss: {
+      f.format = rss_version(r.attr(root, "version"));
+      bool saw_channel = false;
+      r.for_each_child(rs, root, [&](const xml_element& e, const xml_scope& cs) {
+        if (!is_rss_core(e.ns)) return;
+        if (e.name == "channel" && !saw_channel) {
+          saw_channel = true;
+          read_rss_channel(r, cs, e.node, f);
+        } else if (e.name == "item") {  // RSS 0.9x feeds with items beside the channel
+          if (item* it = append_item(r, f, e.node)) read_rss_item(r, cs, e.node, *it);
+        }
+      });
+      if (!saw_channel) r.report(root, severity::warning, diag_code::value, "<rss> has no <channel>");
+      break;
+    }
+    case root_kind::channel:
+      f.format = feed_format::rss20;
+      read_rss_channel(r, rs, root, f);
+      break;
+    case root_kind::rdf: {
+      f.format = feed_format::rss10;
+      r.for_each_child(rs, root, [&](const xml_element& e, const xml_scope& cs) {
+        if (!is_rss_core(e.ns)) return;
+        if (e.ns == ns::rss090) f.format = feed_format::rss090;
+        if (e.name == "channel") read_rss_channel(r, cs, e.node, f);
+        else if (e.name == "image") read_rss_image(r, cs, e.node, f);
+        else if (e.name == "item") {
+          if (item* it = append_item(r, f, e.node)) read_rss_item(r, cs, e.node, *it);
+        }
+      });
+      break;
+    }
+    case root_kind::atom10:
+    case root_kind::atom03:
+      f.format = v03 ? feed_format::atom03 : feed_format::atom10;
+      read_atom_feed(r, rs, root, f, v03);
+      break;
+    case root_kind::none: break;
+  }
+
+  if (!pr) {
+    std::vector<item> recovered =
+        recover_items(r, doc, root, atom ? "entry" : "item", atom, v03, &document_base);
+    if (recovered.size() > f.items.size()) {
+      r.report_offset(0, severity::warning, diag_code::xml,
+                      std::to_string(recovered.size()) + " items recovered one by one (" +
+                          std::to_string(f.items.size()) + " before the error)");
+      f.items = std::move(recovered);
+    }
+  }
+  result.value = std::move(f);
+  return result;
+}
+
+}  // namespace syndic::formats

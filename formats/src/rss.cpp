@@ -1,0 +1,137 @@
+// RSS 0.90, 0.91-0.94, 2.0 and RSS 1.0 (RDF): the channel and its items.
+
+#include "namespaces.hpp"
+#include "strings.hpp"
+#include "text.hpp"
+#include "xml_feed.hpp"
+
+namespace syndic::formats::detail {
+
+bool is_rss_core(std::string_view uri) {
+  // RSS 0.91+ has no namespace; RSS 0.90 and 1.0 use their own default namespaces.
+  return uri.empty() || uri == ns::rss10 || uri == ns::rss090;
+}
+
+void read_rss_image(xml_reader& r, const xml_scope& s, pugi::xml_node node, feed& f) {
+  r.for_each_child(s, node, [&](const xml_element& e, const xml_scope& cs) {
+    if (!is_rss_core(e.ns)) return;
+    if (e.name == "url") f.logo.url = r.url(cs, r.text(cs, e.node));
+    else if (e.name == "title") f.logo.title = r.text(cs, e.node);
+    else if (e.name == "link") f.logo.link = r.url(cs, r.text(cs, e.node));
+  });
+}
+
+void read_rss_item(xml_reader& r, const xml_scope& s, pugi::xml_node node, item& it) {
+  bool guid_permalink = false;
+  it.summary_type = text_type::html;  // RSS descriptions are (escaped) HTML
+  it.language = std::string(s.lang);
+  r.for_each_child(s, node, [&](const xml_element& e, const xml_scope& cs) {
+    if (is_rss_core(e.ns)) {
+      if (e.name == "title") {
+        it.title = r.text(cs, e.node);
+        return;
+      }
+      if (e.name == "link") {
+        std::string href = r.url(cs, r.text(cs, e.node));
+        if (!href.empty()) it.links.insert(it.links.begin(), link{href, "alternate", {}, {}, {}, {}});
+        return;
+      }
+      if (e.name == "description") {
+        it.summary = r.text(cs, e.node);
+        return;
+      }
+      if (e.name == "guid") {
+        it.id = r.text(cs, e.node);
+        std::string p = r.attr(e.node, "isPermaLink");
+        guid_permalink = p.empty() || ascii_iequals(p, "true");
+        return;
+      }
+      if (e.name == "pubDate") {
+        it.published = read_date(r, e, cs);
+        return;
+      }
+      if (e.name == "author") {
+        person p = parse_person_text(r.text(cs, e.node));
+        if (!p.empty()) it.authors.push_back(std::move(p));
+        return;
+      }
+      if (e.name == "category") {
+        category c{r.text(cs, e.node), r.attr(e.node, "domain"), {}};
+        if (!c.term.empty()) it.categories.push_back(std::move(c));
+        return;
+      }
+      if (e.name == "enclosure") {
+        enclosure en;
+        en.url = r.url(cs, r.attr(e.node, "url"));
+        en.type = r.attr(e.node, "type");
+        std::string len = r.attr(e.node, "length");
+        if (!len.empty()) en.length = read_uint(r, e.node, "enclosure length", len);
+        if (!en.url.empty()) it.enclosures.push_back(std::move(en));
+        return;
+      }
+      if (e.name == "comments") {
+        it.comments = r.url(cs, r.text(cs, e.node));
+        return;
+      }
+      if (e.name == "source") {
+        it.source.url = r.url(cs, r.attr(e.node, "url"));
+        it.source.title = r.text(cs, e.node);
+        return;
+      }
+    }
+    if (read_item_module(r, e, cs, it)) return;
+    it.extensions.push_back(read_extension(r, e, cs));
+  });
+  if (it.id.empty()) {
+    // RSS 1.0 identifies items by rdf:about.
+    it.id = r.attr_ns(s, node, ns::rdf, "about");
+  } else if (guid_permalink) {
+    it.id_is_permalink = true;
+    if (it.url().empty()) it.links.insert(it.links.begin(), link{r.url(s, it.id), "alternate", {}, {}, {}, {}});
+  }
+  finish_item(it);
+}
+
+void read_rss_channel(xml_reader& r, const xml_scope& s, pugi::xml_node channel, feed& f) {
+  std::optional<timestamp> pub_date, last_build;
+  f.description_type = text_type::html;
+  if (f.language.empty()) f.language = std::string(s.lang);
+  r.for_each_child(s, channel, [&](const xml_element& e, const xml_scope& cs) {
+    if (is_rss_core(e.ns)) {
+      if (e.name == "item") {
+        if (item* it = append_item(r, f, e.node)) read_rss_item(r, cs, e.node, *it);
+        return;
+      }
+      if (e.name == "title") f.title = r.text(cs, e.node);
+      else if (e.name == "link") f.link = r.url(cs, r.text(cs, e.node));
+      else if (e.name == "description") f.description = r.text(cs, e.node);
+      else if (e.name == "language") f.language = r.text(cs, e.node);
+      else if (e.name == "copyright") f.rights = r.text(cs, e.node);
+      else if (e.name == "generator") f.generator = r.text(cs, e.node);
+      else if (e.name == "pubDate") pub_date = read_date(r, e, cs);
+      else if (e.name == "lastBuildDate") last_build = read_date(r, e, cs);
+      else if (e.name == "image") read_rss_image(r, cs, e.node, f);
+      else if (e.name == "managingEditor") {
+        person p = parse_person_text(r.text(cs, e.node));
+        if (!p.empty()) f.authors.push_back(std::move(p));
+      } else if (e.name == "category") {
+        category c{r.text(cs, e.node), r.attr(e.node, "domain"), {}};
+        if (!c.term.empty()) f.categories.push_back(std::move(c));
+      } else if (e.name == "ttl") {
+        std::string v = r.text(cs, e.node);
+        if (auto n = read_uint(r, e.node, "ttl", v); n && *n <= 0xffffffffu)
+          f.ttl_minutes = static_cast<std::uint32_t>(*n);
+      } else {
+        f.extensions.push_back(read_extension(r, e, cs));
+      }
+      return;
+    }
+    if (read_feed_module(r, e, cs, f)) return;
+    f.extensions.push_back(read_extension(r, e, cs));
+  });
+  if (!f.updated) f.updated = last_build ? last_build : pub_date;
+  if (f.id.empty()) f.id = r.attr_ns(s, channel, ns::rdf, "about");
+  finish_feed(f);
+}
+
+}  // namespace syndic::formats::detail

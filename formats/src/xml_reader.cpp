@@ -1,0 +1,265 @@
+#include "xml_reader.hpp"
+
+#include "namespaces.hpp"
+#include "text.hpp"
+#include "url.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace syndic::formats::detail {
+namespace {
+
+// After this many entity diagnostics per document, stop: a feed full of &nbsp; is one problem.
+constexpr std::size_t max_entity_reports = 3;
+
+std::string_view prefix_of(std::string_view qname) {
+  auto colon = qname.find(':');
+  return colon == std::string_view::npos ? std::string_view{} : qname.substr(0, colon);
+}
+
+std::string_view local_of(std::string_view qname) {
+  auto colon = qname.find(':');
+  return colon == std::string_view::npos ? qname : qname.substr(colon + 1);
+}
+
+bool is_void_html_element(std::string_view name) {
+  static constexpr std::string_view voids[] = {"area", "base", "br",   "col",   "embed",
+                                               "hr",   "img",  "input", "link", "meta",
+                                               "source", "track", "wbr"};
+  return std::find(std::begin(voids), std::end(voids), name) != std::end(voids);
+}
+
+}  // namespace
+
+std::string_view xml_scope::lookup(std::string_view prefix) const {
+  for (const xml_scope* s = this; s; s = s->parent)
+    for (const auto& b : s->bindings)
+      if (b.prefix == prefix) return b.uri;
+  if (prefix == "xml") return ns::xml;
+  return {};
+}
+
+std::pair<std::uint32_t, std::uint32_t> line_column(std::string_view text, std::size_t offset) {
+  offset = std::min(offset, text.size());
+  std::uint32_t line = 1;
+  std::size_t line_start = 0;
+  for (std::size_t i = 0; i < offset; ++i)
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  return {line, static_cast<std::uint32_t>(offset - line_start + 1)};
+}
+
+xml_reader::xml_reader(const parse_options& options, diagnostics_sink& diags,
+                       std::string_view buffer, std::size_t buffer_origin)
+    : options_(options), diags_(diags), buffer_(buffer), origin_(buffer_origin) {}
+
+void xml_reader::enter(const xml_scope* parent, pugi::xml_node node, xml_scope& out,
+                       const std::string* document_base) {
+  out.parent = parent;
+  out.depth = parent ? parent->depth + 1 : 0;
+  out.base = parent ? parent->base : document_base;
+  out.lang = parent ? parent->lang : std::string_view{};
+  for (pugi::xml_attribute a = node.first_attribute(); a; a = a.next_attribute()) {
+    const char* n = a.name();
+    if (n[0] != 'x' || n[1] != 'm' || n[2] != 'l') continue;  // cheap reject: most attributes
+    std::string_view name(n);
+    if (name == "xmlns") {
+      out.bindings.push_back({"", a.value()});
+    } else if (name.starts_with("xmlns:")) {
+      out.bindings.push_back({name.substr(6), a.value()});
+    } else if (name == "xml:base") {
+      std::string ref;
+      decode(a.value(), ref, node);
+      out.own_base = out.base ? resolve_url(*out.base, trim(ref)) : std::string(trim(ref));
+      out.base = &out.own_base;
+    } else if (name == "xml:lang") {
+      out.lang = trim(a.value());
+    }
+  }
+}
+
+xml_element xml_reader::resolve(const xml_scope& scope, pugi::xml_node node) {
+  std::string_view qname = node.name();
+  std::string_view prefix = prefix_of(qname);
+  std::string_view uri = scope.lookup(prefix);
+  if (uri.empty() && !prefix.empty()) {
+    uri = ns::well_known_prefix(prefix);
+    report(node, severity::warning, diag_code::xml,
+           "namespace prefix '" + std::string(prefix) + "' is not declared" +
+               (uri.empty() ? std::string() : "; read as " + std::string(uri)));
+  }
+  return {node, uri, local_of(qname)};
+}
+
+void xml_reader::decode(std::string_view raw, std::string& out, pugi::xml_node at) {
+  entity_stats stats;
+  decode_entities(raw, out, &stats);
+  if (stats.first_problem == std::string_view::npos) return;
+  if (entity_reports_++ >= max_entity_reports) return;
+  std::string what;
+  if (stats.bare_ampersands) what = "a bare '&' (kept as text)";
+  else if (stats.unknown) what = "an undefined entity (kept as text)";
+  else what = "an HTML entity XML does not define (decoded)";
+  severity level = severity::warning;
+  diag_code code = stats.bare_ampersands || stats.unknown ? diag_code::xml : diag_code::entity;
+  // Report at the text node when pugixml knows where it is.
+  std::size_t off = at ? static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, at.offset_debug()))
+                       : 0;
+  report_offset(off, level, code, what);
+}
+
+std::string xml_reader::text(const xml_scope& scope, pugi::xml_node node) {
+  std::string out;
+  bool has_elements = false;
+  for (pugi::xml_node c = node.first_child(); c; c = c.next_sibling()) {
+    switch (c.type()) {
+      case pugi::node_pcdata: decode(c.value(), out, c); break;
+      case pugi::node_cdata: out.append(c.value()); break;
+      case pugi::node_element: has_elements = true; break;
+      default: break;
+    }
+  }
+  if (has_elements) {
+    // Unescaped markup inside a text element: keep it as markup, as readers do.
+    out.clear();
+    for (pugi::xml_node c = node.first_child(); c; c = c.next_sibling()) serialize(scope, c, out);
+  }
+  std::string_view t = trim(out);
+  if (t.size() != out.size()) return std::string(t);
+  return out;
+}
+
+std::string xml_reader::attr(pugi::xml_node node, const char* name) {
+  pugi::xml_attribute a = node.attribute(name);
+  if (!a) return {};
+  std::string out;
+  decode(a.value(), out, node);
+  std::string_view t = trim(out);
+  return t.size() == out.size() ? out : std::string(t);
+}
+
+std::string xml_reader::attr_ns(const xml_scope& scope, pugi::xml_node node, std::string_view uri,
+                                std::string_view local) {
+  for (pugi::xml_attribute a = node.first_attribute(); a; a = a.next_attribute()) {
+    std::string_view qname = a.name();
+    std::string_view prefix = prefix_of(qname);
+    if (prefix.empty() || local_of(qname) != local) continue;
+    std::string_view u = scope.lookup(prefix);
+    if (u.empty()) u = ns::well_known_prefix(prefix);
+    if (u != uri) continue;
+    std::string out;
+    decode(a.value(), out, node);
+    return std::string(trim(out));
+  }
+  return {};
+}
+
+std::string xml_reader::url(const xml_scope& scope, std::string_view ref) {
+  if (ref.empty()) return {};
+  if (!scope.base || scope.base->empty()) return std::string(ref);
+  return resolve_url(*scope.base, ref);
+}
+
+void xml_reader::serialize(const xml_scope& scope, pugi::xml_node node, std::string& out) {
+  switch (node.type()) {
+    case pugi::node_pcdata: {
+      std::string decoded;
+      decode(node.value(), decoded, node);
+      append_xml_escaped(out, decoded);
+      return;
+    }
+    case pugi::node_cdata: append_xml_escaped(out, node.value()); return;
+    case pugi::node_element: break;
+    default: return;
+  }
+  if (scope.depth + 1 > options_.max_depth) {
+    depth_exceeded(node);
+    return;
+  }
+  xml_scope cs;
+  enter(&scope, node, cs, nullptr);
+  std::string_view qname = node.name();
+  // XHTML elements are written without a prefix: the result is read as HTML.
+  std::string_view prefix = prefix_of(qname);
+  std::string_view name = (!prefix.empty() && cs.lookup(prefix) == ns::xhtml) ? local_of(qname)
+                                                                               : qname;
+  out += '<';
+  out += name;
+  for (pugi::xml_attribute a = node.first_attribute(); a; a = a.next_attribute()) {
+    std::string_view an = a.name();
+    if (an == "xmlns" || an.starts_with("xmlns:")) continue;  // namespace plumbing, not content
+    std::string value;
+    decode(a.value(), value, node);
+    out += ' ';
+    out += an;
+    out += "=\"";
+    append_xml_attr_escaped(out, value);
+    out += '"';
+  }
+  if (!node.first_child() && is_void_html_element(name)) {
+    out += " />";
+    return;
+  }
+  out += '>';
+  for (pugi::xml_node c = node.first_child(); c; c = c.next_sibling()) serialize(cs, c, out);
+  out += "</";
+  out += name;
+  out += '>';
+}
+
+std::string xml_reader::inner_markup(const xml_scope& scope, pugi::xml_node node,
+                                     bool strip_xhtml_div) {
+  pugi::xml_node parent = node;
+  xml_scope div_scope;
+  const xml_scope* s = &scope;
+  if (strip_xhtml_div) {
+    // Atom: "The content SHOULD be a single XHTML div"; its children are the content.
+    pugi::xml_node only;
+    int elements = 0;
+    bool other_text = false;
+    for (pugi::xml_node c = node.first_child(); c; c = c.next_sibling()) {
+      if (c.type() == pugi::node_element) {
+        ++elements;
+        only = c;
+      } else if ((c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) &&
+                 !trim(c.value()).empty()) {
+        other_text = true;
+      }
+    }
+    if (elements == 1 && !other_text) {
+      enter(&scope, only, div_scope, nullptr);
+      xml_element e = resolve(div_scope, only);
+      if (e.name == "div" && (e.ns == ns::xhtml || e.ns.empty())) {
+        parent = only;
+        s = &div_scope;
+      }
+    }
+  }
+  std::string out;
+  for (pugi::xml_node c = parent.first_child(); c; c = c.next_sibling()) serialize(*s, c, out);
+  std::string_view t = trim(out);
+  return t.size() == out.size() ? out : std::string(t);
+}
+
+void xml_reader::report(pugi::xml_node at, severity level, diag_code code, std::string message) {
+  std::ptrdiff_t off = at ? at.offset_debug() : -1;
+  report_offset(off < 0 ? 0 : static_cast<std::size_t>(off), level, code, std::move(message));
+}
+
+void xml_reader::report_offset(std::size_t offset, severity level, diag_code code,
+                               std::string message) {
+  auto [line, column] = line_column(buffer_, offset);
+  diags_.add(level, code, std::move(message), origin_ + offset, line, column);
+}
+
+void xml_reader::depth_exceeded(pugi::xml_node at) {
+  if (depth_reported_) return;
+  depth_reported_ = true;
+  report(at, severity::error, diag_code::limit,
+         "elements nested deeper than " + std::to_string(options_.max_depth) + " are skipped");
+}
+
+}  // namespace syndic::formats::detail

@@ -1,0 +1,106 @@
+#pragma once
+// The XML layer shared by the RSS and Atom readers: namespace resolution by URI, xml:base
+// and xml:lang inheritance, entity decoding, inner-markup serialisation, depth limits and
+// diagnostics with line and column. pugixml parses without escape processing so that our
+// own decoder sees every '&' (HTML entities and bare ampersands are recovered, not fatal).
+
+#include <syndic/formats/diagnostic.hpp>
+#include <syndic/formats/parse.hpp>
+
+#include <pugixml.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace syndic::formats::detail {
+
+struct ns_binding {
+  std::string_view prefix;  // "" for the default namespace
+  std::string_view uri;
+};
+
+// What an element inherits from its ancestors. Lives on the walker's stack; a scope is only
+// valid while its parent is.
+struct xml_scope {
+  const xml_scope* parent = nullptr;
+  std::vector<ns_binding> bindings;  // declared on this element only
+  std::string own_base;              // set when this element carries xml:base
+  const std::string* base = nullptr; // effective base (own_base or an ancestor's)
+  std::string_view lang;             // effective xml:lang
+  std::size_t depth = 0;
+
+  std::string_view lookup(std::string_view prefix) const;
+};
+
+// An element with its name resolved to (namespace URI, local name).
+struct xml_element {
+  pugi::xml_node node;
+  std::string_view ns;
+  std::string_view name;
+  bool is(std::string_view uri, std::string_view local) const { return ns == uri && name == local; }
+};
+
+class xml_reader {
+public:
+  xml_reader(const parse_options& options, diagnostics_sink& diags, std::string_view buffer,
+             std::size_t buffer_origin);
+
+  // Builds the scope of `node` (its own xmlns, xml:base, xml:lang) under `parent`.
+  void enter(const xml_scope* parent, pugi::xml_node node, xml_scope& out,
+             const std::string* document_base);
+  xml_element resolve(const xml_scope& scope, pugi::xml_node node);
+
+  // Calls f(xml_element, const xml_scope&) for each element child of `parent`, skipping (and
+  // reporting once) children deeper than the depth limit.
+  template <class F>
+  void for_each_child(const xml_scope& scope, pugi::xml_node parent, F&& f) {
+    for (pugi::xml_node c = parent.first_child(); c; c = c.next_sibling()) {
+      if (c.type() != pugi::node_element) continue;
+      if (scope.depth + 1 > options_.max_depth) {
+        depth_exceeded(c);
+        continue;
+      }
+      xml_scope cs;
+      enter(&scope, c, cs, nullptr);
+      f(resolve(cs, c), static_cast<const xml_scope&>(cs));
+    }
+  }
+
+  // Decoded, trimmed character content. Child elements (markup that should have been
+  // escaped) are serialised back to markup so nothing is silently dropped.
+  std::string text(const xml_scope& scope, pugi::xml_node node);
+  // Decoded value of an attribute (empty if absent), trimmed.
+  std::string attr(pugi::xml_node node, const char* name);
+  // An attribute looked up by namespace URI and local name (e.g. rdf:about).
+  std::string attr_ns(const xml_scope& scope, pugi::xml_node node, std::string_view uri,
+                      std::string_view local);
+  // Children of `node` as markup (for Atom xhtml and inline XML content).
+  std::string inner_markup(const xml_scope& scope, pugi::xml_node node, bool strip_xhtml_div);
+  // A URI value resolved against the effective base.
+  std::string url(const xml_scope& scope, std::string_view ref);
+
+  void report(pugi::xml_node at, severity level, diag_code code, std::string message);
+  void report_offset(std::size_t offset, severity level, diag_code code, std::string message);
+
+  const parse_options& options() const { return options_; }
+  diagnostics_sink& diags() { return diags_; }
+
+private:
+  void depth_exceeded(pugi::xml_node at);
+  void decode(std::string_view raw, std::string& out, pugi::xml_node at);
+  void serialize(const xml_scope& scope, pugi::xml_node node, std::string& out);
+
+  const parse_options& options_;
+  diagnostics_sink& diags_;
+  std::string_view buffer_;
+  std::size_t origin_;  // offset of buffer_ in the input as given (leading junk skipped)
+  bool depth_reported_ = false;
+  std::size_t entity_reports_ = 0;
+};
+
+// Line and column (1-based) of a byte offset in `text`.
+std::pair<std::uint32_t, std::uint32_t> line_column(std::string_view text, std::size_t offset);
+
+}  // namespace syndic::formats::detail

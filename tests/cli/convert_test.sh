@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# `syndic convert` end to end: formats, stdin, exit codes and messages for bad input.
+# usage: convert_test.sh SYNDIC FIXTURES
+set -u
+syndic=$1
+fixtures=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect CODE "stderr fragment" -- command...
+expect() {
+  local code=$1 fragment=$2
+  shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  [ "$got" -eq "$code" ] || fail "$* exited $got, expected $code; stderr: $(head -c 400 "$tmp/err")"
+  if [ -n "$fragment" ] && ! grep -qF -- "$fragment" "$tmp/err" "$tmp/out"; then
+    fail "$* did not say '$fragment'; stderr: $(head -c 400 "$tmp/err")"
+  fi
+}
+
+expect 0 "convert" "$syndic" --help
+expect 0 "--to" "$syndic" convert --help
+expect 2 "" "$syndic"
+expect 2 "--bogus" "$syndic" convert --bogus "$fixtures/atom10.xml"
+expect 2 "--to" "$syndic" convert --to yaml "$fixtures/atom10.xml"
+expect 2 "input" "$syndic" convert
+expect 2 "frobnicate" "$syndic" frobnicate
+expect 1 "No such file" "$syndic" convert "$tmp/missing.xml"
+expect 1 "is a directory" "$syndic" convert "$tmp"
+printf '<html><body>not a feed</body></html>' >"$tmp/page.html"
+expect 1 "HTML page" "$syndic" convert "$tmp/page.html"
+: >"$tmp/empty"
+expect 1 "empty" "$syndic" convert "$tmp/empty"
+expect 1 "limit" "$syndic" convert --max-bytes 100 "$fixtures/rss20-full.xml"
+
+# Every fixture converts to every format, and the output reads back with the same items.
+for f in "$fixtures"/*; do
+  for to in rss atom json; do
+    if ! "$syndic" convert --to "$to" "$f" >"$tmp/out.$to" 2>"$tmp/err"; then
+      fail "convert --to $to $f: $(head -c 300 "$tmp/err")"
+      continue
+    fi
+    "$syndic" convert --to json "$tmp/out.$to" >"$tmp/again.json" 2>"$tmp/err2" ||
+      fail "re-reading $to output of $f: $(head -c 300 "$tmp/err2")"
+    [ -s "$tmp/err2" ] && fail "our own $to output of $f has diagnostics: $(head -c 300 "$tmp/err2")"
+  done
+done
+
+# stdin, and the broken fixture: exit 0, items recovered, diagnostics with file:line:column.
+expect 0 "" sh -c "'$syndic' convert --to json - < '$fixtures/atom10.xml'"
+grep -q '"title":"Plant opening"' "$tmp/out" || fail "stdin conversion lost an item"
+expect 0 "broken-truncated.xml:8:" "$syndic" convert "$fixtures/broken-truncated.xml"
+grep -q '"id":"b-3"' "$tmp/out" || fail "recovery lost the item after the broken one"
+grep -q 'warning\[entity\]' "$tmp/err" || fail "no entity diagnostic for &nbsp;"
+expect 0 "" "$syndic" convert --quiet "$fixtures/broken-truncated.xml"
+grep -q 'warning' "$tmp/err" && fail "--quiet still printed warnings"
+
+# --base resolves relative links; --charset overrides the declaration.
+printf '<rss version="2.0"><channel><title>t</title><item><link>a/b</link></item></channel></rss>' >"$tmp/rel.xml"
+expect 0 "" "$syndic" convert --base https://base.example/dir/feed.xml "$tmp/rel.xml"
+grep -q '"url":"https://base.example/dir/a/b"' "$tmp/out" || fail "--base not applied: $(cat "$tmp/out")"
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures failure(s)"
+  exit 1
+fi
+echo "cli convert: all checks passed"
