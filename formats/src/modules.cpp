@@ -8,6 +8,7 @@
 
 #include <syndic/formats/dates.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 namespace syndic::formats::detail {
@@ -61,16 +62,13 @@ std::optional<std::uint32_t> period_seconds(std::string_view period) {
 }  // namespace
 
 item* append_item(xml_reader& r, feed& f, pugi::xml_node at) {
-  if (f.items.size() >= r.options().max_items) {
-    if (f.items.size() == r.options().max_items) {
-      r.report(at, severity::error, diag_code::limit,
-               "more than " + std::to_string(r.options().max_items) +
-                   " items: the rest are skipped");
-      f.items.reserve(f.items.size() + 1);
-    }
-    return nullptr;
+  if (f.items.size() < r.options().max_items) return &f.items.emplace_back();
+  if (!r.item_limit_reported) {
+    r.item_limit_reported = true;
+    r.report(at, severity::error, diag_code::limit,
+             "more than " + std::to_string(r.options().max_items) + " items: the rest are skipped");
   }
-  return &f.items.emplace_back();
+  return nullptr;
 }
 
 std::optional<timestamp> read_date(xml_reader& r, const xml_element& e, const xml_scope& s) {
@@ -251,26 +249,10 @@ bool read_feed_module(xml_reader& r, const xml_element& e, const xml_scope& s, f
                              r.attr(e.node, "hreflang"), r.attr(e.node, "title"), {}});
     return true;
   }
-  if (e.ns == ns::sy) {
-    if (e.name == "updatePeriod" || e.name == "updateFrequency") {
-      // Keep both as an extension too so the pair round-trips; the model holds the product.
-      f.extensions.push_back(read_extension(r, e, s));
-      std::string period = "daily";
-      std::uint64_t frequency = 1;
-      for (const auto& x : f.extensions) {
-        if (x.ns != ns::sy) continue;
-        if (x.name == "updatePeriod") period = x.value;
-        if (x.name == "updateFrequency") {
-          std::uint64_t n = 0;
-          auto [end, ec] = std::from_chars(x.value.data(), x.value.data() + x.value.size(), n);
-          if (ec == std::errc{} && n > 0) frequency = n;
-        }
-      }
-      if (auto sec = period_seconds(period)) f.update_period_seconds =
-          static_cast<std::uint32_t>(*sec / frequency);
-      return true;
-    }
-    return false;
+  if (e.ns == ns::sy && (e.name == "updatePeriod" || e.name == "updateFrequency")) {
+    // Collected here, combined in finish_feed: the two may come in either order.
+    f.extensions.push_back(read_extension(r, e, s));
+    return true;
   }
   return false;
 }
@@ -287,6 +269,27 @@ void finish_item(item& it) {
 }
 
 void finish_feed(feed& f) {
+  // sy:updatePeriod x sy:updateFrequency becomes one number; the elements are not kept, so
+  // the renderers write them from the model alone.
+  std::string period;
+  std::uint64_t frequency = 1;
+  bool has_sy = false;
+  std::erase_if(f.extensions, [&](const extension& x) {
+    if (x.ns != ns::sy) return false;
+    if (x.name == "updatePeriod") period = x.value, has_sy = true;
+    else if (x.name == "updateFrequency") {
+      std::uint64_t n = 0;
+      auto [end, ec] = std::from_chars(x.value.data(), x.value.data() + x.value.size(), n);
+      if (ec == std::errc{} && n > 0) frequency = n;
+      has_sy = true;
+    } else {
+      return false;
+    }
+    return true;
+  });
+  if (has_sy)
+    if (auto sec = period_seconds(period.empty() ? "daily" : period))
+      f.update_period_seconds = static_cast<std::uint32_t>(std::max<std::uint64_t>(1, *sec / frequency));
   for (const auto& x : f.extensions) {
     if (x.ns != ns::itunes) continue;
     if (x.name == "author" && f.authors.empty() && !x.value.empty())

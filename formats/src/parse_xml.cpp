@@ -141,6 +141,10 @@ parse_result parse_xml(std::string_view bytes, const parse_options& options) {
   pugi::xml_document d;
   pugi::xml_parse_result pr = d.load_buffer(doc.data(), doc.size(), xml_flags, pugi::encoding_utf8);
   pugi::xml_node root = d.document_element();
+  if (pr.status == pugi::status_no_document_element) {
+    diags.add(severity::fatal, diag_code::format, "no root element: not a feed");
+    return result;
+  }
   if (!pr) {
     r.report_offset(static_cast<std::size_t>(pr.offset), root ? severity::error : severity::fatal,
                     diag_code::xml,
@@ -161,7 +165,6 @@ parse_result parse_xml(std::string_view bytes, const parse_options& options) {
     std::string what = re.name == "html" ? "an HTML page" : "<" + std::string(root.name()) + ">";
     r.report(root, severity::fatal, diag_code::format,
              "the document is " + what + ", not an RSS, RDF or Atom feed");
-    result.diagnostics = std::move(diags.list());
     return result;
   }
 

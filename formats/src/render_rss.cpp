@@ -106,12 +106,6 @@ void write_item(std::string& out, const item& it, const prefix_map& prefixes) {
   out += "</item>\n";
 }
 
-bool has_sy(const feed& f) {
-  for (const auto& x : f.extensions)
-    if (x.ns == ns::sy) return true;
-  return false;
-}
-
 }  // namespace
 
 void render_rss(const feed& f, std::string& out) {
@@ -150,7 +144,7 @@ void render_rss(const feed& f, std::string& out) {
     out += "</category>\n";
   }
   if (f.ttl_minutes) element(out, "ttl", std::to_string(*f.ttl_minutes));
-  if (f.update_period_seconds && !has_sy(f) && *f.update_period_seconds > 0) {
+  if (f.update_period_seconds && *f.update_period_seconds > 0) {
     // sy expresses a period as "hourly" (or daily) times a frequency.
     std::uint32_t s = *f.update_period_seconds;
     bool hourly = s <= 3600;

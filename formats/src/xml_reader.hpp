@@ -85,6 +85,8 @@ public:
   void report_offset(std::size_t offset, severity level, diag_code code, std::string message);
 
   const parse_options& options() const { return options_; }
+  // Set once the item limit has been reported, so a huge feed gets one diagnostic.
+  bool item_limit_reported = false;
   diagnostics_sink& diags() { return diags_; }
 
 private:

@@ -30,7 +30,7 @@ expect 2 "--to" "$syndic" convert --to yaml "$fixtures/atom10.xml"
 expect 2 "input" "$syndic" convert
 expect 2 "frobnicate" "$syndic" frobnicate
 expect 1 "No such file" "$syndic" convert "$tmp/missing.xml"
-expect 1 "is a directory" "$syndic" convert "$tmp"
+expect 1 "Is a directory" "$syndic" convert "$tmp"
 printf '<html><body>not a feed</body></html>' >"$tmp/page.html"
 expect 1 "HTML page" "$syndic" convert "$tmp/page.html"
 : >"$tmp/empty"

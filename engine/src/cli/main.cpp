@@ -19,6 +19,17 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("syndic 0.1.0"));
   syndic::cli::command convert = syndic::cli::add_convert(app);
 
+  // Name an unknown command plainly instead of CLI11's "a subcommand is required".
+  auto is_command = [&](const char* name) {
+    for (const CLI::App* sub : app.get_subcommands({}))
+      if (sub->check_name(name)) return true;
+    return false;
+  };
+  if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
+    std::cerr << "syndic: unknown command '" << argv[1] << "'\n";
+    std::cerr << "Run 'syndic --help' for the list of commands.\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
