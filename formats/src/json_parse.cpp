@@ -123,7 +123,7 @@ private:
     std::uint64_t u;
     if (!v.get_uint64().get(u)) return std::to_string(u);
     double d = 0;
-    (void)v.get_double().get(d);
+    if (v.get_double().get(d)) return {};
     char buf[32];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
     return ec == std::errc{} ? std::string(buf, end) : std::string();
@@ -303,8 +303,13 @@ parse_result parse_json(std::string_view bytes, const parse_options& options) {
       return result;
     }
   }
+  // simdjson reads SIMDJSON_PADDING bytes past the end: copy into a per-thread padded buffer
+  // whose capacity is reused (a fresh allocation per document costs more than the parse).
+  thread_local std::string padded;
+  padded.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  padded.assign(text);
   element doc;
-  if (auto err = parser.parse(text.data(), text.size(), true).get(doc)) {
+  if (auto err = parser.parse(padded.data(), padded.size(), false).get(doc)) {
     diags.add(severity::fatal, err == simdjson::DEPTH_ERROR ? diag_code::limit : diag_code::json,
               std::string("malformed JSON: ") + simdjson::error_message(err));
     return result;

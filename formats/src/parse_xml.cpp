@@ -137,9 +137,14 @@ parse_result parse_xml(std::string_view bytes, const parse_options& options) {
   doc.remove_prefix(lt);
   origin += lt;
 
+  // pugixml parses in place in a per-thread scratch buffer: its capacity is reused across
+  // documents (no fresh pages to fault in), and `doc` stays pristine for line:column reports.
+  thread_local std::string scratch;
+  scratch.assign(doc);
   xml_reader r(options, diags, doc, origin);
   pugi::xml_document d;
-  pugi::xml_parse_result pr = d.load_buffer(doc.data(), doc.size(), xml_flags, pugi::encoding_utf8);
+  pugi::xml_parse_result pr =
+      d.load_buffer_inplace(scratch.data(), scratch.size(), xml_flags, pugi::encoding_utf8);
   pugi::xml_node root = d.document_element();
   if (pr.status == pugi::status_no_document_element) {
     diags.add(severity::fatal, diag_code::format, "no root element: not a feed");
