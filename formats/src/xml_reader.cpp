@@ -105,9 +105,11 @@ void xml_reader::decode(std::string_view raw, std::string& out, pugi::xml_node a
   else what = "an HTML entity XML does not define (decoded)";
   severity level = severity::warning;
   diag_code code = stats.bare_ampersands || stats.unknown ? diag_code::xml : diag_code::entity;
-  // Report at the text node when pugixml knows where it is.
+  // Report at the entity itself when the raw text is a text node (its bytes are the input's);
+  // otherwise (an attribute) at the element.
   std::size_t off = at ? static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, at.offset_debug()))
                        : 0;
+  if (at && at.type() == pugi::node_pcdata) off += stats.first_problem;
   report_offset(off, level, code, what);
 }
 

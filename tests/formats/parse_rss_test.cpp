@@ -236,7 +236,9 @@ TEST(ParseRss, UnparseableDateIsAbsentWithDiagnostic) {
   ASSERT_TRUE(testing::has_code(r, diag_code::date)) << testing::diags_text(r);
   EXPECT_FALSE(r.recovered());  // an odd value is not a malformed document
   for (const auto& d : r.diagnostics) {
-    if (d.code == diag_code::date) EXPECT_EQ(d.line, 2u);
+    if (d.code == diag_code::date) {
+      EXPECT_EQ(d.line, 2u);
+    }
   }
 }
 

@@ -24,7 +24,9 @@ TEST(Render, EscapingSurvivesEveryFormat) {
   feed f = sample();
   for (auto fmt : {output_format::rss, output_format::atom, output_format::json}) {
     std::string out = render(f, fmt);
-    if (fmt != output_format::json) EXPECT_EQ(out.find("<script>"), std::string::npos) << out;
+    if (fmt != output_format::json) {
+      EXPECT_EQ(out.find("<script>"), std::string::npos) << out;
+    }
     feed back = testing::must_parse(out);
     EXPECT_EQ(back.title, f.title) << to_string(fmt);
     EXPECT_EQ(back.items.at(0).title, f.items[0].title) << to_string(fmt);

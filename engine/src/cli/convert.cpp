@@ -1,6 +1,7 @@
 // `syndic convert [--to rss|atom|json] [--base URL] [--charset NAME] FILE|-`
 
 #include "cli/commands.hpp"
+#include "cli/pretty_json.hpp"
 #include "cli/read_file.hpp"
 
 #include <syndic/formats/parse.hpp>
@@ -20,6 +21,7 @@ struct convert_options {
   std::string to = "json";
   formats::parse_options parse;
   bool quiet = false;
+  bool pretty = false;
 };
 
 int run_convert(const convert_options& o) {
@@ -41,6 +43,7 @@ int run_convert(const convert_options& o) {
   }
   auto format = formats::output_format_from_string(o.to);
   std::string out = formats::render(*result.value, *format);
+  if (o.pretty && *format == formats::output_format::json) out = pretty_json(out);
   if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
     std::cerr << "syndic convert: cannot write the output\n";
     return 1;
@@ -81,6 +84,7 @@ command add_convert(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_flag("-q,--quiet", o->quiet, "Report errors only, not warnings");
+  cmd->add_flag("--pretty", o->pretty, "Indent JSON output for reading");
   return [o] { return run_convert(*o); };
 }
 
