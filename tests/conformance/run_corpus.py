@@ -46,7 +46,7 @@ SANITIZE_CATEGORY = "wellformed/sanitize"
 SANITIZER_MARKERS = ("runtime error:", "AddressSanitizer", "LeakSanitizer")
 # docs/json-output.md: these diagnostic codes mean "recovered", feedparser's bozo.
 BOZO_CODES = {"xml", "entity", "encoding", "json"}
-DIAGNOSTIC_RE = re.compile(r":(\d+):(\d+): (?:warning|error)\[([a-z]+)\]: ")
+DIAGNOSTIC_RE = re.compile(r":(\d+):(\d+): [a-z]+\[([a-z]+)\]: ")  # any severity
 
 # _syndic.format -> feedparser's `version`. syndic has one rss091 (feedparser splits
 # it into Netscape 'rss091n' / UserLand 'rss091u'); we report the common UserLand one.
@@ -61,6 +61,10 @@ ITUNES_NAMESPACES = {  # feedparser accepts both, case-insensitively
     "http://example.com/dtds/podcast-1.0.dtd",
 }
 ITUNES_SCHEME = "http://www.itunes.com/"
+LICENSE_NAMESPACES = {  # cc:license rdf:resource=..., creativeCommons:license text
+    "http://web.resource.org/cc/",
+    "http://backend.userland.com/creativecommonsrssmodule",
+}
 
 # ---------------------------------------------------------------------------
 # What we deliberately do not map. A lookup that misses one of these keys makes
@@ -557,6 +561,19 @@ def add_itunes_tags(target: FPDict, ext: dict) -> None:
             add_itunes_tags(target, child)
 
 
+def license_links(extensions) -> list[FPDict]:
+    """Pass-through license elements -> links rel="license", as feedparser files them."""
+    links = []
+    for ext in extensions or []:
+        if (str(ext.get("ns", "")).lower() in LICENSE_NAMESPACES
+                and str(ext.get("name", "")).lower() == "license"):
+            # attributes are keyed {namespace}name; rdf:resource carries the URL
+            resource = [v for k, v in (ext.get("attributes") or {}).items() if k.endswith("resource")]
+            href = (resource or [ext.get("value")])[0]
+            links.append(FPDict("link", rel="license", **({"href": href} if href else {})))
+    return links
+
+
 def feed_links(doc: dict, ext: dict) -> list[FPDict]:
     """home page (alternate) and self link first, then _syndic.links; a link already
     listed in _syndic.links is not synthesised twice."""
@@ -566,7 +583,7 @@ def feed_links(doc: dict, ext: dict) -> list[FPDict]:
     for rel, href in (("alternate", doc.get("home_page_url")), ("self", doc.get("feed_url"))):
         if href and (rel, href) not in listed:
             links.append(make_link({"rel": rel, "href": href}))
-    return links + further
+    return links + further + license_links(ext.get("extensions"))
 
 
 def build_feed(doc: dict) -> FPDict:
@@ -614,6 +631,7 @@ def entry_links(item: dict, ext: dict) -> list[FPDict]:
     links = [make_link(link) for link in ext.get("links") or []]
     if not links and item.get("url"):
         links.append(make_link({"rel": "alternate", "href": item["url"]}))
+    links += license_links(ext.get("extensions"))
     enclosures = {link.get("href") for link in links if link.get("rel") == "enclosure"}
     for att in item.get("attachments") or []:  # RSS <enclosure>, JSON attachments
         if att.get("url") and att["url"] not in enclosures:
