@@ -1,5 +1,6 @@
 // Atom 1.0 (RFC 4287) and Atom 0.3: the feed and its entries.
 
+#include "html_urls.hpp"
 #include "namespaces.hpp"
 #include "strings.hpp"
 #include "text.hpp"
@@ -55,10 +56,12 @@ text_construct read_text_construct(xml_reader& r, const xml_scope& s, pugi::xml_
     bool markup = is_html_mime(type) || is_xhtml_mime(type);
     if (mode == "base64") {
       out.value = std::string(trim(decode_base64(r.text(s, n))));
+      if (markup && s.base && !s.base->empty()) out.value = resolve_html_urls(out.value, *s.base);
     } else if (mode == "escaped") {
-      out.value = r.text(s, n);
+      out.value = markup ? r.html(s, n) : r.text(s, n);
     } else if (markup && n.find_child([](pugi::xml_node c) { return c.type() == pugi::node_element; })) {
-      out.value = r.inner_markup(s, n, true);
+      // Atom 0.3 inline XML is taken whole: the XHTML div is part of the content.
+      out.value = r.inner_markup(s, n, false);
     } else {
       out.value = r.text(s, n);
     }
@@ -68,7 +71,7 @@ text_construct read_text_construct(xml_reader& r, const xml_scope& s, pugi::xml_
   if (type.empty() || type == "text" || type == "text/plain") {
     out.value = r.text(s, n);
   } else if (is_html_mime(type)) {
-    out.value = r.text(s, n);
+    out.value = r.html(s, n);
     out.type = text_type::html;
   } else if (is_xhtml_mime(type)) {
     out.value = r.inner_markup(s, n, true);
@@ -79,8 +82,11 @@ text_construct read_text_construct(xml_reader& r, const xml_scope& s, pugi::xml_
   } else if (type.starts_with("text/")) {
     out.value = r.text(s, n);
   } else {
-    // Other media types are base64 (RFC 4287 4.1.3.3): keep the encoded text as is.
+    // Other media types are base64 (RFC 4287 4.1.3.3). Decoded when the result is text;
+    // binary content stays encoded.
     out.value = r.text(s, n);
+    std::string decoded(trim(decode_base64(out.value)));
+    if (!decoded.empty() && is_valid_utf8(decoded)) out.value = std::move(decoded);
   }
   return out;
 }
@@ -91,14 +97,21 @@ person read_person(xml_reader& r, const xml_scope& s, pugi::xml_node n) {
     if (e.ns != ns::atom10 && e.ns != ns::atom03) return;
     if (e.name == "name") p.name = r.text(cs, e.node);
     else if (e.name == "email") p.email = r.text(cs, e.node);
-    else if (e.name == "uri" || e.name == "url") p.url = r.url(cs, r.text(cs, e.node));
+    else if (e.name == "uri" || e.name == "url" || e.name == "homepage")
+      p.url = r.url(cs, r.text(cs, e.node));
   });
   return p;
 }
 
 link read_link(xml_reader& r, const xml_scope& s, pugi::xml_node n) {
   link l;
-  l.href = r.url(s, r.attr(n, "href"));
+  std::string href = r.attr(n, "href");
+  if (href.empty() && n.attribute("href") && s.base) {
+    l.href = *s.base;  // href="" is the base itself (RFC 3986 5.2)
+  } else {
+    if (href.empty()) href = r.text(s, n);  // <link>http://...</link>, as RSS writes it
+    l.href = r.url(s, href);
+  }
   l.rel = r.attr(n, "rel");
   if (l.rel.empty()) l.rel = "alternate";
   l.type = r.attr(n, "type");
@@ -113,8 +126,10 @@ category read_category(xml_reader& r, pugi::xml_node n) {
   return category{r.attr(n, "term"), r.attr(n, "scheme"), r.attr(n, "label")};
 }
 
-bool is_atom(std::string_view uri, bool v03) {
-  return v03 ? (uri == ns::atom03 || uri.empty()) : uri == ns::atom10;
+bool is_atom(const xml_reader& r, std::string_view uri, bool v03) {
+  if (!v03) return uri == ns::atom10;
+  // Atom 0.3 drafts used several namespaces (and none): the root's own counts as core.
+  return uri == ns::atom03 || uri.empty() || (!r.core_alias.empty() && uri == r.core_alias);
 }
 
 }  // namespace
@@ -124,7 +139,7 @@ void read_atom_entry(xml_reader& r, const xml_scope& s, pugi::xml_node node, ite
   it.content_type = text_type::text;
   bool has_content = false;
   r.for_each_child(s, node, [&](const xml_element& e, const xml_scope& cs) {
-    if (is_atom(e.ns, v03)) {
+    if (is_atom(r, e.ns, v03)) {
       if (e.name == "id") it.id = r.text(cs, e.node);
       else if (e.name == "title") {
         auto t = read_text_construct(r, cs, e.node, v03);
@@ -173,9 +188,9 @@ void read_atom_entry(xml_reader& r, const xml_scope& s, pugi::xml_node node, ite
         if (!c.term.empty()) it.categories.push_back(std::move(c));
       } else if (e.name == "source") {
         r.for_each_child(cs, e.node, [&](const xml_element& c, const xml_scope& ccs) {
-          if (!is_atom(c.ns, v03)) return;
+          if (!is_atom(r, c.ns, v03)) return;
           if (c.name == "id") it.source.id = r.text(ccs, c.node);
-          else if (c.name == "title") it.source.title = r.text(ccs, c.node);
+          else if (c.name == "title") it.source.title = read_text_construct(r, ccs, c.node, v03).value;
           else if (c.name == "link") {
             link l = read_link(r, ccs, c.node);
             if (l.rel == "self" || (l.rel == "alternate" && it.source.url.empty()))
@@ -198,7 +213,7 @@ void read_atom_entry(xml_reader& r, const xml_scope& s, pugi::xml_node node, ite
 void read_atom_feed(xml_reader& r, const xml_scope& s, pugi::xml_node node, feed& f, bool v03) {
   f.language = std::string(s.lang);
   r.for_each_child(s, node, [&](const xml_element& e, const xml_scope& cs) {
-    if (is_atom(e.ns, v03)) {
+    if (is_atom(r, e.ns, v03)) {
       if (e.name == "entry") {
         if (item* it = append_item(r, f, e.node)) read_atom_entry(r, cs, e.node, *it, v03);
       } else if (e.name == "title") {

@@ -99,12 +99,21 @@ person parse_person_text(std::string_view s) {
   s = trim(s);
   person p;
   if (s.empty()) return p;
-  // "email (Name)"
-  if (auto open = s.find('('); open != std::string_view::npos && s.back() == ')') {
+  // "email (Name)" and "Name (email)"
+  if (auto open = s.rfind('('); open != std::string_view::npos && s.back() == ')') {
     std::string_view before = trim(s.substr(0, open));
-    if (before.find('@') != std::string_view::npos && before.find(' ') == std::string_view::npos) {
+    std::string_view inside = trim(s.substr(open + 1, s.size() - open - 2));
+    auto is_email = [](std::string_view v) {
+      return v.find('@') != std::string_view::npos && v.find(' ') == std::string_view::npos;
+    };
+    if (is_email(before)) {
       p.email = std::string(before);
-      p.name = std::string(trim(s.substr(open + 1, s.size() - open - 2)));
+      p.name = std::string(inside);
+      return p;
+    }
+    if (is_email(inside)) {
+      p.email = std::string(inside);
+      p.name = std::string(before);
       return p;
     }
   }
@@ -164,7 +173,8 @@ extension read_extension(xml_reader& r, const xml_element& e, const xml_scope& s
 
 bool read_item_module(xml_reader& r, const xml_element& e, const xml_scope& s, item& it) {
   if (e.ns == ns::dc || e.ns == ns::dcterms) {
-    if (e.name == "creator" || (e.name == "contributor" && it.authors.empty())) {
+    if (e.name == "creator" || e.name == "author" ||
+        (e.name == "contributor" && it.authors.empty())) {
       person p = parse_person_text(r.text(s, e.node));
       if (!p.empty()) it.authors.push_back(std::move(p));
     } else if (e.name == "date" || e.name == "modified") {
@@ -188,7 +198,7 @@ bool read_item_module(xml_reader& r, const xml_element& e, const xml_scope& s, i
     return true;
   }
   if (e.ns == ns::content && e.name == "encoded") {
-    it.content = r.text(s, e.node);
+    it.content = r.html(s, e.node);
     it.content_type = text_type::html;
     return true;
   }
@@ -197,8 +207,17 @@ bool read_item_module(xml_reader& r, const xml_element& e, const xml_scope& s, i
     else if (e.name == "content") {
       it.media.push_back(read_media_object(r, e, s));
       read_media_container(r, e, s, it);
-    } else if (e.name == "group") read_media_container(r, e, s, it);
-    else return false;
+    } else if (e.name == "group") {
+      read_media_container(r, e, s, it);
+    } else if (e.name == "category") {
+      category c{r.text(s, e.node), r.attr(e.node, "scheme"), r.attr(e.node, "label")};
+      if (c.scheme.empty()) c.scheme = "http://search.yahoo.com/mrss/category_schema";
+      if (!c.term.empty()) it.categories.push_back(std::move(c));
+    } else if (e.name == "title") {
+      if (it.title.empty()) it.title = r.text(s, e.node);
+    } else {
+      return false;
+    }
     return true;
   }
   if (e.ns == ns::atom10 && e.name == "link") {
@@ -216,7 +235,7 @@ bool read_item_module(xml_reader& r, const xml_element& e, const xml_scope& s, i
 
 bool read_feed_module(xml_reader& r, const xml_element& e, const xml_scope& s, feed& f) {
   if (e.ns == ns::dc || e.ns == ns::dcterms) {
-    if (e.name == "creator") {
+    if (e.name == "creator" || e.name == "author") {
       person p = parse_person_text(r.text(s, e.node));
       if (!p.empty()) f.authors.push_back(std::move(p));
     } else if (e.name == "date" || e.name == "modified") {
@@ -257,7 +276,13 @@ bool read_feed_module(xml_reader& r, const xml_element& e, const xml_scope& s, f
   return false;
 }
 
+namespace {
+// "en_US" is a POSIX locale name, not a language tag: BCP 47 uses "-".
+void normalize_language(std::string& lang) { std::replace(lang.begin(), lang.end(), '_', '-'); }
+}  // namespace
+
 void finish_item(item& it) {
+  normalize_language(it.language);
   // iTunes elements stay as extensions; they also fill what the item itself left empty.
   for (const auto& x : it.extensions) {
     if (x.ns != ns::itunes) continue;
@@ -269,6 +294,7 @@ void finish_item(item& it) {
 }
 
 void finish_feed(feed& f) {
+  normalize_language(f.language);
   // sy:updatePeriod x sy:updateFrequency becomes one number; the elements are not kept, so
   // the renderers write them from the model alone.
   std::string period;

@@ -35,6 +35,17 @@ std::string_view well_known_prefix(std::string_view prefix) {
   return {};
 }
 
+std::string_view canonical(std::string_view uri) {
+  if (uri == media_no_slash) return media;
+  if (uri.size() == itunes.size() && uri != itunes) {
+    bool same = true;
+    for (std::size_t i = 0; i < uri.size() && same; ++i)
+      same = (uri[i] | 0x20) == (itunes[i] | 0x20);
+    if (same) return itunes;
+  }
+  return uri;
+}
+
 std::string_view customary_prefix(std::string_view uri) {
   for (const auto& [p, u] : known)
     if (u == uri) return p;

@@ -14,6 +14,8 @@ inline constexpr std::string_view dc = "http://purl.org/dc/elements/1.1/";
 inline constexpr std::string_view dcterms = "http://purl.org/dc/terms/";
 inline constexpr std::string_view content = "http://purl.org/rss/1.0/modules/content/";
 inline constexpr std::string_view media = "http://search.yahoo.com/mrss/";
+// Media RSS is also published without the trailing slash; both mean the same module.
+inline constexpr std::string_view media_no_slash = "http://search.yahoo.com/mrss";
 inline constexpr std::string_view itunes = "http://www.itunes.com/dtds/podcast-1.0.dtd";
 inline constexpr std::string_view sy = "http://purl.org/rss/1.0/modules/syndication/";
 inline constexpr std::string_view xhtml = "http://www.w3.org/1999/xhtml";
@@ -24,6 +26,10 @@ inline constexpr std::string_view wfw = "http://wellformedweb.org/CommentAPI/";
 // Prefixes feeds use without declaring them. We read them as their usual namespace and
 // report the missing declaration, as a reader would rather than dropping the element.
 std::string_view well_known_prefix(std::string_view prefix);
+
+// The one URI for a namespace published under variants (Media RSS without its trailing
+// slash, iTunes with capitals); other URIs are returned as given.
+std::string_view canonical(std::string_view uri);
 
 // The prefix a renderer writes for a namespace (empty if it has no customary one).
 std::string_view customary_prefix(std::string_view uri);

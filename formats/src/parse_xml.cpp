@@ -21,13 +21,51 @@ constexpr unsigned xml_flags = pugi::parse_cdata | pugi::parse_eol | pugi::parse
 
 enum class root_kind { none, rss, rdf, atom10, atom03, channel };
 
-root_kind classify_root(const xml_element& e) {
-  if (e.name == "rss" && (e.ns.empty() || e.ns == ns::rss10)) return root_kind::rss;
+root_kind classify_root(const xml_element& e, std::string_view version) {
+  // <rss> in any namespace: Userland and Harvard published RSS 2.0 in namespaces of their own.
+  if (e.name == "rss") return root_kind::rss;
   if (e.name == "RDF" && e.ns == ns::rdf) return root_kind::rdf;
   if (e.name == "feed" && e.ns == ns::atom10) return root_kind::atom10;
-  if (e.name == "feed" && (e.ns == ns::atom03 || e.ns.empty())) return root_kind::atom03;
+  // Atom 0.3 and its drafts: several namespaces, or none, but always version="0.x".
+  if (e.name == "feed" && (e.ns == ns::atom03 || e.ns.empty() || version.starts_with("0.")))
+    return root_kind::atom03;
   if (e.name == "channel" && e.ns.empty()) return root_kind::channel;
   return root_kind::none;
+}
+
+// Text-only entities of the internal DTD subset: <!ENTITY name "value">. Parameter entities,
+// external ones and values holding '&', '%' or '<' are ignored, so nothing can recurse, grow
+// (billion laughs) or be fetched.
+std::vector<std::pair<std::string, std::string>> internal_entities(std::string_view doc) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t dt = doc.find("<!DOCTYPE");
+  if (dt == std::string_view::npos || dt > 4096) return out;
+  std::size_t open = doc.find('[', dt), gt = doc.find('>', dt);
+  if (open == std::string_view::npos || gt < open) return out;
+  std::size_t end = doc.find("]>", open);
+  if (end == std::string_view::npos) return out;
+  std::string_view subset = doc.substr(open + 1, end - open - 1);
+  for (std::size_t p = subset.find("<!ENTITY"); p != std::string_view::npos && out.size() < 64;
+       p = subset.find("<!ENTITY", p + 8)) {
+    std::size_t i = p + 8;
+    auto skip_space = [&] {
+      while (i < subset.size() && (subset[i] == ' ' || subset[i] == '\t' || subset[i] == '\n' || subset[i] == '\r')) ++i;
+    };
+    skip_space();
+    std::size_t name_start = i;
+    while (i < subset.size() && subset[i] != ' ' && subset[i] != '\t' && subset[i] != '\n' && subset[i] != '\r') ++i;
+    std::string_view name = subset.substr(name_start, i - name_start);
+    if (name.empty() || name == "%") continue;
+    skip_space();
+    if (i >= subset.size() || (subset[i] != '"' && subset[i] != '\'')) continue;  // SYSTEM/PUBLIC
+    char q = subset[i++];
+    std::size_t close = subset.find(q, i);
+    if (close == std::string_view::npos) break;
+    std::string_view value = subset.substr(i, close - i);
+    if (value.size() > 1024 || value.find_first_of("&%<") != std::string_view::npos) continue;
+    out.emplace_back(std::string(name), std::string(value));
+  }
+  return out;
 }
 
 feed_format rss_version(std::string_view v) {
@@ -165,7 +203,12 @@ parse_result parse_xml(std::string_view bytes, const parse_options& options) {
   xml_scope rs;
   r.enter(nullptr, root, rs, &document_base);
   xml_element re = r.resolve(rs, root);
-  root_kind kind = classify_root(re);
+  root_kind kind = classify_root(re, r.attr(root, "version"));
+  if ((kind == root_kind::rss || kind == root_kind::atom03) && !re.ns.empty() &&
+      re.ns != ns::atom03 && re.ns != ns::rss10)
+    r.core_alias = re.ns;
+  if (doc.size() > 9 && doc.find("<!DOCTYPE") != std::string_view::npos)
+    r.dtd_entities = internal_entities(doc);
   if (kind == root_kind::none) {
     std::string what = re.name == "html" ? "an HTML page" : "<" + std::string(root.name()) + ">";
     r.report(root, severity::fatal, diag_code::format,
@@ -181,7 +224,7 @@ parse_result parse_xml(std::string_view bytes, const parse_options& options) {
       f.format = rss_version(r.attr(root, "version"));
       bool saw_channel = false;
       r.for_each_child(rs, root, [&](const xml_element& e, const xml_scope& cs) {
-        if (!is_rss_core(e.ns)) return;
+        if (!is_rss_core(r, e.ns)) return;
         if (e.name == "channel" && !saw_channel) {
           saw_channel = true;
           read_rss_channel(r, cs, e.node, f);
@@ -197,9 +240,9 @@ parse_result parse_xml(std::string_view bytes, const parse_options& options) {
       read_rss_channel(r, rs, root, f);
       break;
     case root_kind::rdf: {
-      f.format = feed_format::rss10;
+      f.format = rs.lookup("") == ns::rss090 ? feed_format::rss090 : feed_format::rss10;
       r.for_each_child(rs, root, [&](const xml_element& e, const xml_scope& cs) {
-        if (!is_rss_core(e.ns)) return;
+        if (!is_rss_core(r, e.ns)) return;
         if (e.ns == ns::rss090) f.format = feed_format::rss090;
         if (e.name == "channel") read_rss_channel(r, cs, e.node, f);
         else if (e.name == "image") read_rss_image(r, cs, e.node, f);

@@ -7,14 +7,16 @@
 
 namespace syndic::formats::detail {
 
-bool is_rss_core(std::string_view uri) {
-  // RSS 0.91+ has no namespace; RSS 0.90 and 1.0 use their own default namespaces.
-  return uri.empty() || uri == ns::rss10 || uri == ns::rss090;
+bool is_rss_core(const xml_reader& r, std::string_view uri) {
+  // RSS 0.91+ has no namespace; RSS 0.90 and 1.0 use their own default namespaces; some
+  // feeds put RSS 2.0 in a namespace of their own (Userland's, Harvard's).
+  return uri.empty() || uri == ns::rss10 || uri == ns::rss090 ||
+         (!r.core_alias.empty() && uri == r.core_alias);
 }
 
 void read_rss_image(xml_reader& r, const xml_scope& s, pugi::xml_node node, feed& f) {
   r.for_each_child(s, node, [&](const xml_element& e, const xml_scope& cs) {
-    if (!is_rss_core(e.ns)) return;
+    if (!is_rss_core(r, e.ns)) return;
     if (e.name == "url") f.logo.url = r.url(cs, r.text(cs, e.node));
     else if (e.name == "title") f.logo.title = r.text(cs, e.node);
     else if (e.name == "link") f.logo.link = r.url(cs, r.text(cs, e.node));
@@ -26,7 +28,7 @@ void read_rss_item(xml_reader& r, const xml_scope& s, pugi::xml_node node, item&
   it.summary_type = text_type::html;  // RSS descriptions are (escaped) HTML
   it.language = std::string(s.lang);
   r.for_each_child(s, node, [&](const xml_element& e, const xml_scope& cs) {
-    if (is_rss_core(e.ns)) {
+    if (is_rss_core(r, e.ns)) {
       if (e.name == "title") {
         it.title = r.text(cs, e.node);
         return;
@@ -37,7 +39,11 @@ void read_rss_item(xml_reader& r, const xml_scope& s, pugi::xml_node node, item&
         return;
       }
       if (e.name == "description") {
-        it.summary = r.text(cs, e.node);
+        it.summary = r.html(cs, e.node);
+        return;
+      }
+      if (e.name == "fullitem") {  // an old Userland name for the full content
+        if (it.content.empty()) it.content = r.html(cs, e.node), it.content_type = text_type::html;
         return;
       }
       if (e.name == "guid") {
@@ -79,6 +85,12 @@ void read_rss_item(xml_reader& r, const xml_scope& s, pugi::xml_node node, item&
         return;
       }
     }
+    if (e.is(ns::xhtml, "body") || (e.name == "body" && is_rss_core(r, e.ns))) {
+      // Inline (X)HTML as the full content, with or without the XHTML namespace.
+      it.content = r.inner_markup(cs, e.node, false);
+      it.content_type = e.ns == ns::xhtml ? text_type::xhtml : text_type::html;
+      return;
+    }
     if (read_item_module(r, e, cs, it)) return;
     it.extensions.push_back(read_extension(r, e, cs));
   });
@@ -97,21 +109,21 @@ void read_rss_channel(xml_reader& r, const xml_scope& s, pugi::xml_node channel,
   f.description_type = text_type::html;
   if (f.language.empty()) f.language = std::string(s.lang);
   r.for_each_child(s, channel, [&](const xml_element& e, const xml_scope& cs) {
-    if (is_rss_core(e.ns)) {
+    if (is_rss_core(r, e.ns)) {
       if (e.name == "item") {
         if (item* it = append_item(r, f, e.node)) read_rss_item(r, cs, e.node, *it);
         return;
       }
       if (e.name == "title") f.title = r.text(cs, e.node);
       else if (e.name == "link") f.link = r.url(cs, r.text(cs, e.node));
-      else if (e.name == "description") f.description = r.text(cs, e.node);
+      else if (e.name == "description") f.description = r.html(cs, e.node);
       else if (e.name == "language") f.language = r.text(cs, e.node);
       else if (e.name == "copyright") f.rights = r.text(cs, e.node);
       else if (e.name == "generator") f.generator = r.text(cs, e.node);
       else if (e.name == "pubDate") pub_date = read_date(r, e, cs);
       else if (e.name == "lastBuildDate") last_build = read_date(r, e, cs);
       else if (e.name == "image") read_rss_image(r, cs, e.node, f);
-      else if (e.name == "managingEditor") {
+      else if (e.name == "managingEditor" || e.name == "author") {
         person p = parse_person_text(r.text(cs, e.node));
         if (!p.empty()) f.authors.push_back(std::move(p));
       } else if (e.name == "category") {

@@ -38,6 +38,6 @@ std::optional<std::uint64_t> read_uint(xml_reader& r, pugi::xml_node at, std::st
                                        std::string_view value);
 // "jdoe@example.com (John Doe)", "John Doe <jdoe@example.com>", "John Doe" ...
 person parse_person_text(std::string_view s);
-bool is_rss_core(std::string_view ns);
+bool is_rss_core(const xml_reader& r, std::string_view ns);
 
 }  // namespace syndic::formats::detail

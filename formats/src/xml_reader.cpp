@@ -1,5 +1,6 @@
 #include "xml_reader.hpp"
 
+#include "html_urls.hpp"
 #include "namespaces.hpp"
 #include "text.hpp"
 #include "url.hpp"
@@ -84,7 +85,7 @@ void xml_reader::enter(const xml_scope* parent, pugi::xml_node node, xml_scope& 
 xml_element xml_reader::resolve(const xml_scope& scope, pugi::xml_node node) {
   std::string_view qname = node.name();
   std::string_view prefix = prefix_of(qname);
-  std::string_view uri = scope.lookup(prefix);
+  std::string_view uri = ns::canonical(scope.lookup(prefix));
   if (uri.empty() && !prefix.empty()) {
     uri = ns::well_known_prefix(prefix);
     report(node, severity::warning, diag_code::xml,
@@ -96,15 +97,32 @@ xml_element xml_reader::resolve(const xml_scope& scope, pugi::xml_node node) {
 
 void xml_reader::decode(std::string_view raw, std::string& out, pugi::xml_node at) {
   entity_stats stats;
+  std::string expanded;
+  if (!dtd_entities.empty() && raw.find('&') != std::string_view::npos) {
+    // Declared entities first; their values hold no markup and no references.
+    expanded.assign(raw);
+    for (const auto& [name, value] : dtd_entities) {
+      std::string ref = "&" + name + ";";
+      for (std::size_t p = expanded.find(ref); p != std::string::npos;
+           p = expanded.find(ref, p + value.size()))
+        expanded.replace(p, ref.size(), value);
+    }
+    raw = expanded;
+  }
   decode_entities(raw, out, &stats);
   if (stats.first_problem == std::string_view::npos) return;
   if (entity_reports_++ >= max_entity_reports) return;
   std::string what;
-  if (stats.bare_ampersands) what = "a bare '&' (kept as text)";
-  else if (stats.unknown) what = "an undefined entity (kept as text)";
-  else what = "an HTML entity XML does not define (decoded)";
+  diag_code code = diag_code::entity;
+  if (stats.bare_ampersands) what = "a bare '&' (kept as text)", code = diag_code::xml;
+  else if (stats.unknown) what = "an undefined entity (kept as text)", code = diag_code::xml;
+  else if (stats.html_named) what = "an HTML entity XML does not define (decoded)";
+  else
+    // &#146; and friends: windows-1252 code points written as references, read as browsers
+    // read them; or a reference to a character XML forbids, replaced with U+FFFD.
+    what = "a numeric character reference to a C1 control or invalid character (repaired)",
+    code = diag_code::value;
   severity level = severity::warning;
-  diag_code code = stats.bare_ampersands || stats.unknown ? diag_code::xml : diag_code::entity;
   // Report at the entity itself when the raw text is a text node (its bytes are the input's);
   // otherwise (an attribute) at the element.
   std::size_t off = at ? static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, at.offset_debug()))
@@ -129,9 +147,36 @@ std::string xml_reader::text(const xml_scope& scope, pugi::xml_node node) {
     out.clear();
     for (pugi::xml_node c = node.first_child(); c; c = c.next_sibling()) serialize(scope, c, out);
   }
+  repair_c1_controls(out);
   std::string_view t = trim(out);
   if (t.size() != out.size()) return std::string(t);
   return out;
+}
+
+void repair_c1_controls(std::string& s) {
+  // U+0080..U+009F are control characters nobody means: they are windows-1252 punctuation
+  // (smart quotes, dashes) mislabelled as latin-1 upstream. Map them as browsers do.
+  std::size_t p = s.find('\xC2');
+  if (p == std::string::npos) return;
+  std::string out;
+  out.reserve(s.size());
+  std::size_t copied = 0;
+  for (; p != std::string::npos && p + 1 < s.size(); p = s.find('\xC2', p + 1)) {
+    unsigned char next = static_cast<unsigned char>(s[p + 1]);
+    if (next < 0x80 || next > 0x9F) continue;
+    out.append(s, copied, p - copied);
+    append_utf8(out, windows_1252_code_point(next));
+    copied = p + 2;
+  }
+  if (copied == 0) return;
+  out.append(s, copied, std::string::npos);
+  s = std::move(out);
+}
+
+std::string xml_reader::html(const xml_scope& scope, pugi::xml_node node) {
+  std::string t = text(scope, node);
+  if (!scope.base || scope.base->empty()) return t;
+  return resolve_html_urls(t, *scope.base);
 }
 
 std::string xml_reader::attr(pugi::xml_node node, const char* name) {
@@ -195,6 +240,8 @@ void xml_reader::serialize(const xml_scope& scope, pugi::xml_node node, std::str
     if (an == "xmlns" || an.starts_with("xmlns:")) continue;  // namespace plumbing, not content
     std::string value;
     decode(a.value(), value, node);
+    if (cs.base && !cs.base->empty() && is_url_attribute(local_of(an)))
+      value = resolve_url(*cs.base, trim(value));
     out += ' ';
     out += an;
     out += "=\"";

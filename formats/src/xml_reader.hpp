@@ -87,6 +87,15 @@ public:
   const parse_options& options() const { return options_; }
   // Set once the item limit has been reported, so a huge feed gets one diagnostic.
   bool item_limit_reported = false;
+  // The namespace a feed put its core elements in when it is not the standard one
+  // (<rss xmlns="http://backend.userland.com/rss2">, Atom 0.3 drafts): read as core.
+  std::string_view core_alias;
+  // Text-only entities declared in the internal DTD subset (<!ENTITY id "tag:...">). Only
+  // values without '&', '%' or '<' are kept, so no expansion can recurse or grow.
+  std::vector<std::pair<std::string, std::string>> dtd_entities;
+
+  // Like text(), for HTML content: relative URLs inside the markup are made absolute.
+  std::string html(const xml_scope& scope, pugi::xml_node node);
   diagnostics_sink& diags() { return diags_; }
 
 private:
@@ -101,6 +110,9 @@ private:
   bool depth_reported_ = false;
   std::size_t entity_reports_ = 0;
 };
+
+// Maps U+0080..U+009F (windows-1252 punctuation mislabelled as latin-1) to what was meant.
+void repair_c1_controls(std::string& s);
 
 // Line and column (1-based) of a byte offset in `text`.
 std::pair<std::uint32_t, std::uint32_t> line_column(std::string_view text, std::size_t offset);

@@ -35,7 +35,7 @@ int run_convert(const convert_options& o) {
   std::string name = o.input == "-" ? "<stdin>" : o.input;
   for (const auto& d : result.diagnostics) {
     if (o.quiet && d.level == formats::severity::warning) continue;
-    std::cerr << name << ':' << formats::format_diagnostic(d) << '\n';
+    std::cerr << name << (d.line ? ":" : ": ") << formats::format_diagnostic(d) << '\n';
   }
   if (!result.ok()) {
     std::cerr << "syndic convert: " << name << ": no feed could be read\n";
