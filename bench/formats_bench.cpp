@@ -134,7 +134,21 @@ void BM_render(benchmark::State& state, const std::string& name, output_format f
 
 }  // namespace
 
+// `formats_bench --write-feeds DIR` writes the generated feeds as files (for the side-by-side
+// comparison with feedparser in bench/compare_feedparser.py) and exits.
+bool write_feeds(int argc, char** argv) {
+  if (argc != 3 || std::string(argv[1]) != "--write-feeds") return false;
+  feed big = generated_feed(5000);
+  for (auto [name, fmt] : {std::pair{"generated-rss-5000.xml", output_format::rss},
+                           std::pair{"generated-atom-5000.xml", output_format::atom},
+                           std::pair{"generated-json-5000.json", output_format::json}}) {
+    std::ofstream(std::string(argv[2]) + "/" + name, std::ios::binary) << render(big, fmt);
+  }
+  return true;
+}
+
 int main(int argc, char** argv) {
+  if (write_feeds(argc, argv)) return 0;
   std::string corpus = SYNDIC_CORPUS_DIR "/synthetic/";
   for (auto [name, file] : {std::pair{"corpus/rss2-500", "rss2-500.xml"},
                             std::pair{"corpus/atom-500", "atom-500.xml"},

@@ -31,7 +31,7 @@ int run_convert(const convert_options& o) {
     std::cerr << "syndic convert: " << error << "\n";
     return 1;
   }
-  formats::parse_result result = formats::parse(*bytes, o.parse);
+  formats::parse_result result = formats::parse(bytes->view(), o.parse);
   std::string name = o.input == "-" ? "<stdin>" : o.input;
   for (const auto& d : result.diagnostics) {
     if (o.quiet && d.level == formats::severity::warning) continue;
