@@ -36,7 +36,12 @@ std::string resolve_html_urls(std::string_view html, std::string_view base) {
     std::size_t lt = html.find('<', i);
     if (lt == std::string_view::npos || lt + 1 >= n) break;
     i = lt + 1;
-    // Only start tags carry attributes; skip comments, end tags, declarations.
+    if (html.substr(i, 3) == "!--") {  // a comment: nothing inside is markup
+      std::size_t end = html.find("-->", i + 3);
+      i = end == std::string_view::npos ? n : end + 3;
+      continue;
+    }
+    // Only start tags carry attributes; skip end tags and declarations.
     char first = html[i];
     if (!((first | 0x20) >= 'a' && (first | 0x20) <= 'z')) continue;
     while (i < n && is_name_char(html[i])) ++i;  // tag name

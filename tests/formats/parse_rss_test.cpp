@@ -248,5 +248,57 @@ TEST(ParseRss, UnescapedMarkupInDescriptionIsKeptAsMarkup) {
   EXPECT_EQ(f.items.at(0).summary, "Hello <b>bold</b> &amp; <br />more");
 }
 
+TEST(ParseRss, PeopleInEveryWrittenShape) {
+  feed f = must_parse(R"(<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>
+    <author>Chief Editor (chief@x.example)</author>
+    <item><author>jane@x.example (Jane Doe)</author><dc:author>Plain Name</dc:author></item>
+    <item><author>John Roe &lt;john@x.example&gt;</author></item>
+    <item><author>solo@x.example</author></item>
+  </channel></rss>)");
+  EXPECT_EQ(f.authors.at(0), (person{"Chief Editor", "chief@x.example", {}}));
+  EXPECT_EQ(f.items.at(0).authors.at(0), (person{"Jane Doe", "jane@x.example", {}}));
+  EXPECT_EQ(f.items.at(0).authors.at(1), (person{"Plain Name", {}, {}}));
+  EXPECT_EQ(f.items.at(1).authors.at(0), (person{"John Roe", "john@x.example", {}}));
+  EXPECT_EQ(f.items.at(2).authors.at(0), (person{{}, "solo@x.example", {}}));
+}
+
+TEST(ParseRss, CoreElementsInAPrivateNamespace) {
+  // Userland and Harvard published RSS 2.0 in namespaces of their own.
+  for (const char* uri : {"http://backend.userland.com/rss2", "http://blogs.law.harvard.edu/tech/rss"}) {
+    feed f = must_parse(std::string("<rss version=\"2.0\" xmlns=\"") + uri +
+                        "\"><channel><title>T</title><item><title>I</title></item></channel></rss>");
+    EXPECT_EQ(f.title, "T") << uri;
+    EXPECT_EQ(f.items.at(0).title, "I") << uri;
+  }
+}
+
+TEST(ParseRss, InternalDtdTextEntitiesAreExpanded) {
+  parse_result r = parse(R"(<!DOCTYPE rss [ <!ENTITY id "tag:example.com,"> <!ENTITY nested "&id;x"> ]>
+<rss version="2.0"><channel><item><guid isPermaLink="false">&id;2006:/blog/</guid><title>&nested;</title></item></channel></rss>)");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value->items.at(0).id, "tag:example.com,2006:/blog/");
+  EXPECT_EQ(r.value->items.at(0).title, "&nested;");  // a value with a reference is refused
+}
+
+TEST(ParseRss, RelativeUrlsInsideContentBecomeAbsolute) {
+  parse_options o;
+  o.document_url = "https://x.example/news/feed.xml";
+  feed f = must_parse(R"(<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>
+    <item><description>&lt;a href="story/1"&gt;more&lt;/a&gt;</description>
+      <content:encoded><![CDATA[<img src="/img/1.png">]]></content:encoded></item></channel></rss>)", o);
+  EXPECT_EQ(f.items.at(0).summary, R"(<a href="https://x.example/news/story/1">more</a>)");
+  EXPECT_EQ(f.items.at(0).content, R"(<img src="https://x.example/img/1.png">)");
+}
+
+TEST(ParseRss, WindowsPunctuationMislabelledAsLatin1IsRepaired) {
+  feed f = must_parse("<rss version=\"2.0\"><channel><title>don\xC2\x92t</title></channel></rss>");
+  EXPECT_EQ(f.title, "don\u2019t");
+}
+
+TEST(ParseRss, LanguageTagsUseHyphens) {
+  feed f = must_parse(R"(<rss version="2.0"><channel><language>en_US</language></channel></rss>)");
+  EXPECT_EQ(f.language, "en-US");
+}
+
 }  // namespace
 }  // namespace syndic::formats
