@@ -2,6 +2,7 @@
 // `syndic convert --to json` output reads back into the same model).
 
 #include "encoding.hpp"
+#include "parse_common.hpp"
 #include "strings.hpp"
 #include "text.hpp"
 #include "url.hpp"
@@ -283,12 +284,7 @@ void read_feed_extension(json_reader& j, const element& x, feed& f) {
 parse_result parse_json(std::string_view bytes, const parse_options& options) {
   parse_result result;
   diagnostics_sink diags(result.diagnostics);
-  if (bytes.size() > options.max_bytes) {
-    diags.add(severity::fatal, diag_code::limit,
-              "document is " + std::to_string(bytes.size()) + " bytes, over the limit of " +
-                  std::to_string(options.max_bytes));
-    return result;
-  }
+  if (!detail::within_size_limit(bytes, options, diags)) return result;
   detail::decoded_text decoded = detail::decode_json_bytes(bytes);
   for (auto& p : decoded.problems) diags.add(severity::warning, diag_code::encoding, std::move(p));
   std::string_view text = decoded.unchanged ? bytes : std::string_view(decoded.utf8);

@@ -1,6 +1,21 @@
+#include "parse_common.hpp"
+
 #include <syndic/formats/parse.hpp>
 
 namespace syndic::formats {
+
+namespace detail {
+
+bool within_size_limit(std::string_view bytes, const parse_options& options,
+                       diagnostics_sink& diags) {
+  if (bytes.size() <= options.max_bytes) return true;
+  diags.add(severity::fatal, diag_code::limit,
+            "document is " + std::to_string(bytes.size()) + " bytes, over the limit of " +
+                std::to_string(options.max_bytes));
+  return false;
+}
+
+}  // namespace detail
 
 bool parse_result::recovered() const {
   for (const auto& d : diagnostics)

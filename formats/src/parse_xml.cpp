@@ -1,6 +1,7 @@
 // The XML entry point: charset, well-formedness, root detection and item recovery.
 
 #include "encoding.hpp"
+#include "parse_common.hpp"
 #include "namespaces.hpp"
 #include "text.hpp"
 #include "xml_feed.hpp"
@@ -150,12 +151,7 @@ std::vector<item> recover_items(xml_reader& r, std::string_view doc, pugi::xml_n
 parse_result parse_xml(std::string_view bytes, const parse_options& options) {
   parse_result result;
   diagnostics_sink diags(result.diagnostics);
-  if (bytes.size() > options.max_bytes) {
-    diags.add(severity::fatal, diag_code::limit,
-              "document is " + std::to_string(bytes.size()) + " bytes, over the limit of " +
-                  std::to_string(options.max_bytes));
-    return result;
-  }
+  if (!detail::within_size_limit(bytes, options, diags)) return result;
   decoded_text decoded = decode_xml_bytes(bytes, options.transport_charset);
   for (auto& p : decoded.problems) diags.add(severity::warning, diag_code::encoding, std::move(p));
   std::string_view doc = decoded.unchanged ? bytes : std::string_view(decoded.utf8);

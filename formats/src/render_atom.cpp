@@ -73,17 +73,6 @@ void write_category(std::string& out, const category& c) {
   out += "/>\n";
 }
 
-void write_media(std::string& out, std::string_view name, const media_object& m) {
-  out += '<';
-  out += name;
-  attribute(out, "url", m.url);
-  if (!m.type.empty()) attribute(out, "type", m.type);
-  if (!m.medium.empty()) attribute(out, "medium", m.medium);
-  if (m.width) attribute(out, "width", std::to_string(*m.width));
-  if (m.height) attribute(out, "height", std::to_string(*m.height));
-  out += "/>\n";
-}
-
 std::optional<timestamp> latest(const feed& f) {
   std::optional<timestamp> best = f.updated;
   if (best) return best;

@@ -166,6 +166,17 @@ void attribute(std::string& out, std::string_view name, std::string_view value) 
   out += '"';
 }
 
+void write_media(std::string& out, std::string_view name, const media_object& m) {
+  out += '<';
+  out += name;
+  attribute(out, "url", m.url);
+  if (!m.type.empty()) attribute(out, "type", m.type);
+  if (!m.medium.empty()) attribute(out, "medium", m.medium);
+  if (m.width) attribute(out, "width", std::to_string(*m.width));
+  if (m.height) attribute(out, "height", std::to_string(*m.height));
+  out += "/>\n";
+}
+
 std::string as_html(std::string_view value, text_type type) {
   if (type != text_type::text) return std::string(value);
   std::string out;

@@ -34,6 +34,9 @@ void write_extension(std::string& out, const extension& x, const prefix_map& pre
 void element(std::string& out, std::string_view name, std::string_view value);
 void attribute(std::string& out, std::string_view name, std::string_view value);
 
+// <media:thumbnail url=".." .../> and <media:content .../>: Media RSS in RSS and Atom alike.
+void write_media(std::string& out, std::string_view name, const media_object& m);
+
 // Content for an HTML-only slot (RSS description): text is escaped into HTML.
 std::string as_html(std::string_view value, text_type type);
 // Content for a text-only slot (RSS title): HTML tags stripped, entities decoded.

@@ -38,15 +38,12 @@ void write_person(std::string& out, const person& p, bool item_level) {
   }
 }
 
-void write_media(std::string& out, std::string_view name, const media_object& m) {
-  out += '<';
-  out += name;
-  attribute(out, "url", m.url);
-  if (!m.type.empty()) attribute(out, "type", m.type);
-  if (!m.medium.empty()) attribute(out, "medium", m.medium);
-  if (m.width) attribute(out, "width", std::to_string(*m.width));
-  if (m.height) attribute(out, "height", std::to_string(*m.height));
-  out += "/>\n";
+void write_category(std::string& out, const category& c) {
+  out += "<category";
+  if (!c.scheme.empty()) attribute(out, "domain", c.scheme);
+  out += '>';
+  append_xml_escaped(out, c.term);
+  out += "</category>\n";
 }
 
 void write_item(std::string& out, const item& it, const prefix_map& prefixes) {
@@ -56,13 +53,7 @@ void write_item(std::string& out, const item& it, const prefix_map& prefixes) {
   element(out, "link", url);
   element(out, "description", as_html(it.summary, it.summary_type));
   for (const auto& p : it.authors) write_person(out, p, true);
-  for (const auto& c : it.categories) {
-    out += "<category";
-    if (!c.scheme.empty()) attribute(out, "domain", c.scheme);
-    out += '>';
-    append_xml_escaped(out, c.term);
-    out += "</category>\n";
-  }
+  for (const auto& c : it.categories) write_category(out, c);
   element(out, "comments", it.comments);
   for (const auto& e : it.enclosures) {
     out += "<enclosure";
@@ -136,13 +127,7 @@ void render_rss(const feed& f, std::string& out) {
   for (const auto& p : f.authors) write_person(out, p, false);
   element(out, "generator", f.generator);
   if (f.updated) element(out, "lastBuildDate", format_rfc822(*f.updated));
-  for (const auto& c : f.categories) {
-    out += "<category";
-    if (!c.scheme.empty()) attribute(out, "domain", c.scheme);
-    out += '>';
-    append_xml_escaped(out, c.term);
-    out += "</category>\n";
-  }
+  for (const auto& c : f.categories) write_category(out, c);
   if (f.ttl_minutes) element(out, "ttl", std::to_string(*f.ttl_minutes));
   if (f.update_period_seconds && *f.update_period_seconds > 0) {
     // sy expresses a period as "hourly" (or daily) times a frequency.
