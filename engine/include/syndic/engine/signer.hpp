@@ -1,0 +1,32 @@
+#pragma once
+// Delivery signatures: Standard Webhooks (https://www.standardwebhooks.com/) and WebSub.
+// Pure functions over bytes: the body is rendered once per format and shared, only these
+// headers differ per outlet.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace syndic::engine {
+
+// A Standard Webhooks secret: "whsec_" + base64 of the key bytes. Other strings are used as
+// raw key bytes, as some receivers configure them.
+std::string webhook_key_from_secret(std::string_view secret);
+
+// "v1,<base64 HMAC-SHA256(key, id + "." + timestamp + "." + body)>"
+std::string webhook_signature(std::string_view key, std::string_view id, std::int64_t timestamp,
+                              std::string_view body);
+
+// "sha256=<hex HMAC-SHA256(secret, body)>" for WebSub's X-Hub-Signature.
+std::string websub_signature(std::string_view secret, std::string_view body);
+
+// Checks a webhook-signature header (space-separated list of "v1,..." entries) in constant
+// time per entry; used by the sink to verify what it receives.
+bool verify_webhook_signature(std::string_view key, std::string_view id, std::int64_t timestamp,
+                              std::string_view body, std::string_view header);
+
+std::string base64_encode(std::string_view bytes);
+std::optional<std::string> base64_decode(std::string_view text);
+
+}  // namespace syndic::engine

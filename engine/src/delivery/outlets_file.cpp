@@ -1,0 +1,379 @@
+// Outlets from CSV or TOML, with file:line errors. One setter per column serves both syntaxes.
+
+#include <syndic/engine/outlet.hpp>
+
+#include <boost/url/parse.hpp>
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace syndic::engine {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string> split_list(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    auto semi = s.find(';');
+    std::string_view part = trim(s.substr(0, semi));
+    if (!part.empty()) out.emplace_back(part);
+    if (semi == std::string_view::npos) break;
+    s.remove_prefix(semi + 1);
+  }
+  return out;
+}
+
+template <class T>
+std::optional<T> number(std::string_view s) {
+  T v{};
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// A column's setter returns an error message, or empty when the value was taken.
+using setter = std::function<std::string(outlet_config&, std::string_view)>;
+
+const std::map<std::string, setter, std::less<>>& setters() {
+  static const std::map<std::string, setter, std::less<>> m = {
+      {"id", [](outlet_config& o, std::string_view v) -> std::string {
+         if (v.empty()) return "must not be empty";
+         o.id = std::string(v);
+         return {};
+       }},
+      {"url", [](outlet_config& o, std::string_view v) -> std::string {
+         auto u = boost::urls::parse_uri(v);
+         if (!u) return "not a URL: '" + std::string(v) + "'";
+         if (u->scheme() != "http" && u->scheme() != "https")
+           return "scheme must be http or https: '" + std::string(v) + "'";
+         if (u->host().empty()) return "no host in '" + std::string(v) + "'";
+         o.url = std::string(v);
+         return {};
+       }},
+      {"format", [](outlet_config& o, std::string_view v) -> std::string {
+         auto f = payload_format_from_string(v);
+         if (!f) return "unknown format '" + std::string(v) + "' (webhook, jsonfeed, atom, rss, websub)";
+         o.format = *f;
+         return {};
+       }},
+      {"secret", [](outlet_config& o, std::string_view v) -> std::string {
+         o.secret = std::string(v);
+         return {};
+       }},
+      {"rate", [](outlet_config& o, std::string_view v) -> std::string {
+         auto n = number<double>(v);
+         if (!n || !std::isfinite(*n) || *n < 0) return "not a rate (requests/s >= 0): '" + std::string(v) + "'";
+         o.rate = *n;
+         return {};
+       }},
+      {"burst", [](outlet_config& o, std::string_view v) -> std::string {
+         auto n = number<double>(v);
+         if (!n || !std::isfinite(*n) || *n < 1) return "not a burst (>= 1): '" + std::string(v) + "'";
+         o.burst = *n;
+         return {};
+       }},
+      {"max_in_flight", [](outlet_config& o, std::string_view v) -> std::string {
+         auto n = number<std::uint32_t>(v);
+         if (!n || *n == 0) return "not a positive integer: '" + std::string(v) + "'";
+         o.max_in_flight = *n;
+         return {};
+       }},
+      {"batch", [](outlet_config& o, std::string_view v) -> std::string {
+         auto n = number<std::uint32_t>(v);
+         if (!n || *n == 0) return "not a positive integer: '" + std::string(v) + "'";
+         o.batch = *n;
+         return {};
+       }},
+      {"ordered", [](outlet_config& o, std::string_view v) -> std::string {
+         if (v == "true" || v == "yes" || v == "1") o.ordered = true;
+         else if (v == "false" || v == "no" || v == "0") o.ordered = false;
+         else return "not true or false: '" + std::string(v) + "'";
+         return {};
+       }},
+      {"timeout_ms", [](outlet_config& o, std::string_view v) -> std::string {
+         auto n = number<std::uint32_t>(v);
+         if (!n || *n == 0) return "not a positive number of milliseconds: '" + std::string(v) + "'";
+         o.timeout = std::chrono::milliseconds(*n);
+         return {};
+       }},
+      {"languages", [](outlet_config& o, std::string_view v) -> std::string {
+         o.languages = split_list(v);
+         return {};
+       }},
+      {"categories", [](outlet_config& o, std::string_view v) -> std::string {
+         o.categories = split_list(v);
+         return {};
+       }},
+      {"sources", [](outlet_config& o, std::string_view v) -> std::string {
+         o.sources = split_list(v);
+         return {};
+       }},
+      {"headers", [](outlet_config& o, std::string_view v) -> std::string {
+         for (const std::string& h : split_list(v)) {
+           auto colon = h.find(':');
+           if (colon == std::string::npos || colon == 0)
+             return "header '" + h + "' is not 'Name: value'";
+           std::string_view name = trim(std::string_view(h).substr(0, colon));
+           for (char c : name)
+             if (c <= ' ' || c >= 127 || c == ':') return "bad header name '" + std::string(name) + "'";
+           o.headers.emplace_back(std::string(name), std::string(trim(std::string_view(h).substr(colon + 1))));
+         }
+         return {};
+       }},
+  };
+  return m;
+}
+
+const std::vector<std::string>& required() {
+  static const std::vector<std::string> r{"id", "url", "format"};
+  return r;
+}
+
+// RFC 4180 fields of one record; quoted fields may hold commas, quotes ("") and newlines.
+// Advances `pos` past the record; `line` counts the physical lines consumed.
+std::optional<std::vector<std::string>> csv_record(std::string_view text, std::size_t& pos,
+                                                   std::size_t& line, std::string& error) {
+  std::vector<std::string> fields(1);
+  bool quoted = false, was_quoted = false;
+  while (pos < text.size()) {
+    char c = text[pos++];
+    if (quoted) {
+      if (c == '"') {
+        if (pos < text.size() && text[pos] == '"') {
+          fields.back() += '"';
+          ++pos;
+        } else {
+          quoted = false;
+        }
+      } else {
+        if (c == '\n') ++line;
+        fields.back() += c;
+      }
+      continue;
+    }
+    if (c == '"' && trim(fields.back()).empty() && !was_quoted) {
+      fields.back().clear();
+      quoted = was_quoted = true;
+    } else if (c == ',') {
+      fields.emplace_back();
+      was_quoted = false;
+    } else if (c == '\n') {
+      ++line;
+      return fields;
+    } else {
+      fields.back() += c;
+    }
+  }
+  if (quoted) {
+    error = "a quoted field is not closed";
+    return std::nullopt;
+  }
+  return fields;
+}
+
+void check_unique(outlets_result& r, const std::string& name,
+                  const std::vector<std::size_t>& lines) {
+  std::map<std::string, std::size_t> seen;
+  for (std::size_t i = 0; i < r.outlets.size(); ++i) {
+    auto [it, fresh] = seen.emplace(r.outlets[i].id, lines[i]);
+    if (!fresh)
+      r.errors.push_back({name, lines[i], "id",
+                          "duplicate id '" + r.outlets[i].id + "' (first on line " +
+                              std::to_string(it->second) + ")"});
+  }
+}
+
+}  // namespace
+
+std::optional<payload_format> payload_format_from_string(std::string_view n) {
+  if (n == "webhook") return payload_format::webhook;
+  if (n == "jsonfeed") return payload_format::jsonfeed;
+  if (n == "atom") return payload_format::atom;
+  if (n == "rss") return payload_format::rss;
+  if (n == "websub") return payload_format::websub;
+  return std::nullopt;
+}
+
+std::string_view to_string(payload_format f) {
+  switch (f) {
+    case payload_format::webhook: return "webhook";
+    case payload_format::jsonfeed: return "jsonfeed";
+    case payload_format::atom: return "atom";
+    case payload_format::rss: return "rss";
+    case payload_format::websub: return "websub";
+  }
+  return "?";
+}
+
+std::string config_error::to_string() const {
+  std::string s = file;
+  if (line) s += ":" + std::to_string(line);
+  s += ": ";
+  if (!column.empty()) s += "column '" + column + "': ";
+  return s + message;
+}
+
+outlets_result parse_outlets_csv(std::string_view text, const std::string& name) {
+  outlets_result r;
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
+  std::size_t pos = 0, line = 1;
+  std::string error;
+  auto header = csv_record(text, pos, line, error);
+  if (!header || (header->size() == 1 && trim((*header)[0]).empty())) {
+    r.errors.push_back({name, 1, {}, header ? "empty file: expected a header row naming the columns (id,url,format,...)" : error});
+    return r;
+  }
+  std::vector<std::string> columns;
+  for (auto& h : *header) columns.emplace_back(trim(h));
+  std::set<std::string> seen_columns;
+  for (const auto& c : columns) {
+    if (!setters().contains(c))
+      r.errors.push_back({name, 1, c, "unknown column (known: id, url, format, secret, rate, burst, "
+                                      "max_in_flight, batch, ordered, timeout_ms, languages, "
+                                      "categories, sources, headers)"});
+    else if (!seen_columns.insert(c).second)
+      r.errors.push_back({name, 1, c, "column named twice"});
+  }
+  for (const auto& req : required())
+    if (!seen_columns.contains(req)) r.errors.push_back({name, 1, req, "required column is missing"});
+  if (!r.ok()) return r;
+
+  std::vector<std::size_t> lines;
+  while (pos < text.size()) {
+    std::size_t row_line = line;
+    auto fields = csv_record(text, pos, line, error);
+    if (!fields) {
+      r.errors.push_back({name, row_line, {}, error});
+      break;
+    }
+    if (fields->size() == 1 && trim((*fields)[0]).empty()) continue;  // blank line
+    if (trim((*fields)[0]).starts_with('#')) continue;                 // comment
+    if (fields->size() != columns.size()) {
+      r.errors.push_back({name, row_line, {}, std::to_string(fields->size()) + " fields, the header has " +
+                                                  std::to_string(columns.size())});
+      continue;
+    }
+    outlet_config o;
+    bool row_ok = true;
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      std::string_view v = trim((*fields)[i]);
+      bool is_required = std::find(required().begin(), required().end(), columns[i]) != required().end();
+      if (v.empty() && !is_required) continue;  // empty cell: the default
+      if (v.empty()) {
+        r.errors.push_back({name, row_line, columns[i], "required value is empty"});
+        row_ok = false;
+        continue;
+      }
+      if (std::string msg = setters().at(columns[i])(o, v); !msg.empty()) {
+        r.errors.push_back({name, row_line, columns[i], msg});
+        row_ok = false;
+      }
+    }
+    if (row_ok) {
+      r.outlets.push_back(std::move(o));
+      lines.push_back(row_line);
+    }
+  }
+  check_unique(r, name, lines);
+  if (!r.ok()) r.outlets.clear();
+  return r;
+}
+
+outlets_result parse_outlets_toml(std::string_view text, const std::string& name) {
+  outlets_result r;
+  toml::table doc;
+  try {
+    doc = toml::parse(text, name);
+  } catch (const toml::parse_error& e) {
+    r.errors.push_back({name, e.source().begin.line, {}, std::string(e.description())});
+    return r;
+  }
+  const toml::array* list = doc["outlet"].as_array();
+  if (!list) {
+    r.errors.push_back({name, 1, {}, "no [[outlet]] tables"});
+    return r;
+  }
+  std::vector<std::size_t> lines;
+  for (const toml::node& n : *list) {
+    const toml::table* t = n.as_table();
+    std::size_t line = n.source().begin.line;
+    if (!t) {
+      r.errors.push_back({name, line, {}, "an outlet must be a table"});
+      continue;
+    }
+    outlet_config o;
+    bool row_ok = true;
+    for (const auto& req : required())
+      if (!t->contains(req)) {
+        r.errors.push_back({name, line, req, "required key is missing"});
+        row_ok = false;
+      }
+    for (const auto& [key, value] : *t) {
+      std::size_t vline = value.source().begin.line;
+      auto set = setters().find(key.str());
+      if (set == setters().end()) {
+        r.errors.push_back({name, vline, std::string(key.str()), "unknown key"});
+        row_ok = false;
+        continue;
+      }
+      // Scalars and arrays of strings are turned into the CSV cell form, so one setter
+      // validates both syntaxes.
+      std::string cell;
+      if (auto s = value.value<std::string>()) cell = *s;
+      else if (value.is_integer() || value.is_floating_point() || value.is_boolean()) {
+        std::ostringstream os;
+        if (value.is_boolean()) os << (*value.value<bool>() ? "true" : "false");
+        else if (value.is_integer()) os << *value.value<std::int64_t>();
+        else os << *value.value<double>();
+        cell = os.str();
+      } else if (const toml::array* a = value.as_array()) {
+        for (const auto& e : *a) {
+          if (!cell.empty()) cell += ';';
+          cell += e.value<std::string>().value_or("");
+        }
+      } else {
+        r.errors.push_back({name, vline, std::string(key.str()), "unsupported value type"});
+        row_ok = false;
+        continue;
+      }
+      if (std::string msg = set->second(o, trim(cell)); !msg.empty()) {
+        r.errors.push_back({name, vline, std::string(key.str()), msg});
+        row_ok = false;
+      }
+    }
+    if (row_ok) {
+      r.outlets.push_back(std::move(o));
+      lines.push_back(line);
+    }
+  }
+  check_unique(r, name, lines);
+  if (!r.ok()) r.outlets.clear();
+  return r;
+}
+
+outlets_result load_outlets(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    outlets_result r;
+    r.errors.push_back({path, 0, {}, "cannot open the file"});
+    return r;
+  }
+  std::ostringstream s;
+  s << in.rdbuf();
+  std::string text = s.str();
+  bool toml = path.size() > 5 && path.compare(path.size() - 5, 5, ".toml") == 0;
+  return toml ? parse_outlets_toml(text, path) : parse_outlets_csv(text, path);
+}
+
+}  // namespace syndic::engine

@@ -1,0 +1,51 @@
+// Signatures: the Standard Webhooks spec's own test vector, WebSub's hex form, verification.
+
+#include <syndic/engine/signer.hpp>
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace syndic::engine {
+namespace {
+
+TEST(Signer, StandardWebhooksSpecVector) {
+  // From the Standard Webhooks specification's reference libraries.
+  std::string key = webhook_key_from_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  EXPECT_EQ(webhook_signature(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+                              R"({"test": 2432232314})"),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+}
+
+TEST(Signer, VerifiesAnyListedSignature) {
+  std::string key = webhook_key_from_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  std::string body = R"({"test": 2432232314})";
+  std::string good = webhook_signature(key, "msg_1", 1700000000, body);
+  EXPECT_TRUE(verify_webhook_signature(key, "msg_1", 1700000000, body, good));
+  EXPECT_TRUE(verify_webhook_signature(key, "msg_1", 1700000000, body, "v1,bm90IGl0 " + good));
+  EXPECT_FALSE(verify_webhook_signature(key, "msg_1", 1700000001, body, good));   // timestamp
+  EXPECT_FALSE(verify_webhook_signature(key, "msg_2", 1700000000, body, good));   // id
+  EXPECT_FALSE(verify_webhook_signature(key, "msg_1", 1700000000, body + " ", good));  // body
+  EXPECT_FALSE(verify_webhook_signature(key, "msg_1", 1700000000, body, ""));
+}
+
+TEST(Signer, WebSubHexSignature) {
+  // HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog"), a well-known value.
+  EXPECT_EQ(websub_signature("key", "The quick brown fox jumps over the lazy dog"),
+            "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
+}
+
+TEST(Signer, Base64RoundTrip) {
+  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff\x10", 3)})
+    EXPECT_EQ(base64_decode(base64_encode(s)), s);
+  EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
+  EXPECT_FALSE(base64_decode("not base64!").has_value());
+}
+
+TEST(Signer, NonWhsecSecretsAreRawKeys) {
+  EXPECT_EQ(webhook_key_from_secret("plain-secret"), "plain-secret");
+  EXPECT_EQ(webhook_key_from_secret("whsec_Zm9vYmFy"), "foobar");
+}
+
+}  // namespace
+}  // namespace syndic::engine
