@@ -212,6 +212,7 @@ void read_atom_entry(xml_reader& r, const xml_scope& s, pugi::xml_node node, ite
 
 void read_atom_feed(xml_reader& r, const xml_scope& s, pugi::xml_node node, feed& f, bool v03) {
   f.language = std::string(s.lang);
+  reserve_items(r, f, node, "entry");
   r.for_each_child(s, node, [&](const xml_element& e, const xml_scope& cs) {
     if (is_atom(r, e.ns, v03)) {
       if (e.name == "entry") {

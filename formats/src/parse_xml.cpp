@@ -6,6 +6,7 @@
 #include "text.hpp"
 #include "xml_feed.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -40,7 +41,7 @@ root_kind classify_root(const xml_element& e, std::string_view version) {
 std::vector<std::pair<std::string, std::string>> internal_entities(std::string_view doc) {
   std::vector<std::pair<std::string, std::string>> out;
   std::size_t dt = doc.find("<!DOCTYPE");
-  if (dt == std::string_view::npos || dt > 4096) return out;
+  if (dt == std::string_view::npos) return out;
   std::size_t open = doc.find('[', dt), gt = doc.find('>', dt);
   if (open == std::string_view::npos || gt < open) return out;
   std::size_t end = doc.find("]>", open);
@@ -203,8 +204,9 @@ parse_result parse_xml(std::string_view bytes, const parse_options& options) {
   if ((kind == root_kind::rss || kind == root_kind::atom03) && !re.ns.empty() &&
       re.ns != ns::atom03 && re.ns != ns::rss10)
     r.core_alias = re.ns;
-  if (doc.size() > 9 && doc.find("<!DOCTYPE") != std::string_view::npos)
-    r.dtd_entities = internal_entities(doc);
+  // A DOCTYPE can only stand before the root element: look there, not through the feed.
+  std::string_view prolog = doc.substr(0, static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, root.offset_debug())));
+  if (prolog.find("<!DOCTYPE") != std::string_view::npos) r.dtd_entities = internal_entities(prolog);
   if (kind == root_kind::none) {
     std::string what = re.name == "html" ? "an HTML page" : "<" + std::string(root.name()) + ">";
     r.report(root, severity::fatal, diag_code::format,

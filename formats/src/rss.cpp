@@ -108,6 +108,7 @@ void read_rss_channel(xml_reader& r, const xml_scope& s, pugi::xml_node channel,
   std::optional<timestamp> pub_date, last_build;
   f.description_type = text_type::html;
   if (f.language.empty()) f.language = std::string(s.lang);
+  reserve_items(r, f, channel, "item");
   r.for_each_child(s, channel, [&](const xml_element& e, const xml_scope& cs) {
     if (is_rss_core(r, e.ns)) {
       if (e.name == "item") {

@@ -30,6 +30,10 @@ void finish_feed(feed& f);
 // An unmapped element kept for pass-through.
 extension read_extension(xml_reader& r, const xml_element& e, const xml_scope& s);
 
+// Reserves room for the <item>/<entry> children of `parent` (bounded by the item limit), so
+// that reading 500 items does not move the vector of items nine times.
+void reserve_items(xml_reader& r, feed& f, pugi::xml_node parent, std::string_view local_name);
+
 // Adds an item unless the item limit is reached (reported once). Returns nullptr when full.
 item* append_item(xml_reader& r, feed& f, pugi::xml_node at);
 
