@@ -1,6 +1,7 @@
 // `syndic convert [--to rss|atom|json] [--base URL] [--charset NAME] FILE|-`
 
 #include "cli/commands.hpp"
+#include "cli/huge_pages.hpp"
 #include "cli/pretty_json.hpp"
 #include "cli/read_file.hpp"
 
@@ -31,6 +32,7 @@ int run_convert(const convert_options& o) {
     std::cerr << "syndic convert: " << error << "\n";
     return 1;
   }
+  prepare_heap_for(bytes->view().size());
   formats::parse_result result = formats::parse(bytes->view(), o.parse);
   std::string name = o.input == "-" ? "<stdin>" : o.input;
   for (const auto& d : result.diagnostics) {
