@@ -6,6 +6,8 @@
 #include "text.hpp"
 #include "xml_feed.hpp"
 
+#include <syndic/formats/base64.hpp>
+
 namespace syndic::formats::detail {
 namespace {
 
@@ -13,31 +15,6 @@ struct text_construct {
   std::string value;
   text_type type = text_type::text;
 };
-
-std::string decode_base64(std::string_view in) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-  };
-  std::string out;
-  unsigned acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = val(c);
-    if (v < 0) continue;  // whitespace, padding
-    acc = (acc << 6) | unsigned(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += char((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
 
 bool is_html_mime(std::string_view t) { return t == "html" || t == "text/html"; }
 bool is_xhtml_mime(std::string_view t) {
@@ -55,7 +32,7 @@ text_construct read_text_construct(xml_reader& r, const xml_scope& s, pugi::xml_
     std::string mode = ascii_lowered(r.attr(n, "mode"));
     bool markup = is_html_mime(type) || is_xhtml_mime(type);
     if (mode == "base64") {
-      out.value = std::string(trim(decode_base64(r.text(s, n))));
+      out.value = std::string(trim(base64_decode_lenient(r.text(s, n))));
       if (markup && s.base && !s.base->empty()) out.value = resolve_html_urls(out.value, *s.base);
     } else if (mode == "escaped") {
       out.value = markup ? r.html(s, n) : r.text(s, n);
@@ -85,7 +62,7 @@ text_construct read_text_construct(xml_reader& r, const xml_scope& s, pugi::xml_
     // Other media types are base64 (RFC 4287 4.1.3.3). Decoded when the result is text;
     // binary content stays encoded.
     out.value = r.text(s, n);
-    std::string decoded(trim(decode_base64(out.value)));
+    std::string decoded(trim(base64_decode_lenient(out.value)));
     if (!decoded.empty() && is_valid_utf8(decoded)) out.value = std::move(decoded);
   }
   return out;

@@ -1,6 +1,7 @@
 // Signatures: the Standard Webhooks spec's own test vector, WebSub's hex form, verification.
 
 #include <syndic/engine/signer.hpp>
+#include <syndic/formats/base64.hpp>
 
 #include <gtest/gtest.h>
 
@@ -36,6 +37,8 @@ TEST(Signer, WebSubHexSignature) {
 }
 
 TEST(Signer, Base64RoundTrip) {
+  using formats::base64_decode;
+  using formats::base64_encode;
   for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff\x10", 3)})
     EXPECT_EQ(base64_decode(base64_encode(s)), s);
   EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");

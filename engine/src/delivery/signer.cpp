@@ -1,5 +1,7 @@
 #include <syndic/engine/signer.hpp>
 
+#include <syndic/formats/base64.hpp>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
@@ -35,59 +37,9 @@ std::array<unsigned char, 32> hmac_sha256(std::string_view key, std::string_view
 
 }  // namespace
 
-std::string base64_encode(std::string_view bytes) {
-  static constexpr char table[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    unsigned v = (unsigned char)bytes[i] << 16 | (unsigned char)bytes[i + 1] << 8 | (unsigned char)bytes[i + 2];
-    out += table[v >> 18];
-    out += table[(v >> 12) & 63];
-    out += table[(v >> 6) & 63];
-    out += table[v & 63];
-  }
-  if (i < bytes.size()) {
-    unsigned v = (unsigned char)bytes[i] << 16;
-    if (i + 1 < bytes.size()) v |= (unsigned char)bytes[i + 1] << 8;
-    out += table[v >> 18];
-    out += table[(v >> 12) & 63];
-    out += i + 1 < bytes.size() ? table[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-  };
-  std::string out;
-  unsigned acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    if (c == '=') break;
-    int v = val(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | unsigned(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += char((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
-
 std::string webhook_key_from_secret(std::string_view secret) {
   if (secret.starts_with("whsec_"))
-    if (auto key = base64_decode(secret.substr(6))) return *key;
+    if (auto key = formats::base64_decode(secret.substr(6))) return *key;
   return std::string(secret);
 }
 
@@ -98,7 +50,7 @@ std::string webhook_signature(std::string_view key, std::string_view id, std::in
   prefix += std::to_string(timestamp);
   prefix += '.';
   auto mac = hmac_sha256(key, prefix, body);
-  return "v1," + base64_encode(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
+  return "v1," + formats::base64_encode(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
 }
 
 std::string websub_signature(std::string_view secret, std::string_view body) {

@@ -26,7 +26,4 @@ std::string websub_signature(std::string_view secret, std::string_view body);
 bool verify_webhook_signature(std::string_view key, std::string_view id, std::int64_t timestamp,
                               std::string_view body, std::string_view header);
 
-std::string base64_encode(std::string_view bytes);
-std::optional<std::string> base64_decode(std::string_view text);
-
 }  // namespace syndic::engine
