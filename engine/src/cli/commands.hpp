@@ -15,4 +15,10 @@ using command = std::function<int()>;
 // `syndic convert`: read one feed, write it as RSS 2.0, Atom 1.0 or JSON Feed 1.1.
 command add_convert(CLI::App& app);
 
+// `syndic push`: deliver every item of some feeds to every matching outlet.
+command add_push(CLI::App& app);
+
+// `syndic sink`: a server playing many outlets, with fault injection.
+command add_sink(CLI::App& app);
+
 }  // namespace syndic::cli

@@ -13,11 +13,15 @@ int main(int argc, char** argv) {
       "and JSON Feed 1.1.\n\n"
       "Examples:\n"
       "  syndic convert --to atom feed.xml        convert a feed to Atom 1.0\n"
-      "  curl -s URL | syndic convert --to json -  inspect any feed as JSON\n",
+      "  curl -s URL | syndic convert --to json -  inspect any feed as JSON\n"
+      "  syndic sink --listen 127.0.0.1:9000-9009  play 10 outlets\n"
+      "  syndic push --outlets outlets.csv feed.xml deliver a feed to outlets\n",
       "syndic"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("syndic 0.1.0"));
   syndic::cli::command convert = syndic::cli::add_convert(app);
+  syndic::cli::command push = syndic::cli::add_push(app);
+  syndic::cli::command sink = syndic::cli::add_sink(app);
 
   // Name an unknown command plainly instead of CLI11's "a subcommand is required".
   auto is_command = [&](const char* name) {
@@ -45,5 +49,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (app.got_subcommand("convert")) return convert();
+  if (app.got_subcommand("push")) return push();
+  if (app.got_subcommand("sink")) return sink();
   return 2;
 }

@@ -1,0 +1,69 @@
+#pragma once
+// A real HTTP server that plays many outlets, for tests, benchmarks and load-testing other
+// syndication systems. One listener per port; every path on a port is an outlet of its own
+// ("PORT/PATH"). Faults are injected per port or path; signatures are verified when given
+// the secret; deliveries are counted per outlet and duplicates spotted by webhook-id.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace syndic::engine {
+
+// How one outlet (or all outlets on a port, or all) answers.
+struct sink_behaviour {
+  int status = 204;
+  std::chrono::milliseconds latency{0};
+  double error_rate = 0;  // share of requests answered with error_status instead
+  int error_status = 503;
+  std::uint32_t fail_first = 0;  // the first N requests to each outlet get error_status
+  std::optional<int> retry_after_seconds;  // sent with 429 and 503
+  bool blackhole = false;                  // read the request, never answer
+  bool reset = false;                      // close the connection without answering
+};
+
+struct sink_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t first_port = 0;  // 0: any free port (one listener)
+  std::uint16_t last_port = 0;
+  unsigned threads = 1;
+  std::string secret;  // when set, webhook signatures are verified (401 when wrong)
+  sink_behaviour default_behaviour;
+  // "PORT" or "PORT/path" -> behaviour; the most specific match wins.
+  std::map<std::string, sink_behaviour> rules;
+};
+
+struct sink_stats {
+  std::uint64_t requests = 0;
+  std::uint64_t delivered = 0;  // answered 2xx
+  std::uint64_t duplicates = 0;
+  std::uint64_t bad_signatures = 0;
+  std::uint64_t connections = 0;
+  std::map<std::string, std::uint64_t> per_outlet;  // "PORT/path" -> requests
+  std::string to_json() const;
+};
+
+class sink {
+public:
+  explicit sink(sink_options options);
+  ~sink();
+  sink(const sink&) = delete;
+  sink& operator=(const sink&) = delete;
+
+  // Binds every port (throws std::runtime_error naming the port that cannot be bound) and
+  // starts serving on background threads.
+  void start();
+  void stop();
+  std::vector<std::uint16_t> ports() const;
+  sink_stats stats() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace syndic::engine

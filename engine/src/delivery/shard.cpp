@@ -1,0 +1,293 @@
+#include "delivery/shard.hpp"
+
+#include <syndic/engine/signer.hpp>
+
+#include <boost/asio/post.hpp>
+
+#include <ctime>
+
+namespace syndic::engine::detail {
+namespace {
+
+attempt_outcome::transport_error error_kind(CURLcode c) {
+  switch (c) {
+    case CURLE_OK: return attempt_outcome::transport_error::none;
+    case CURLE_OPERATION_TIMEDOUT: return attempt_outcome::transport_error::timeout;
+    case CURLE_COULDNT_CONNECT: return attempt_outcome::transport_error::connect;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY: return attempt_outcome::transport_error::dns;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION: return attempt_outcome::transport_error::tls;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING: return attempt_outcome::transport_error::reset;
+    default: return attempt_outcome::transport_error::other;
+  }
+}
+
+std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+}  // namespace
+
+shard::shard(const engine_options& options, std::size_t max_in_flight, shared_counters& counters,
+             const std::function<void(const delivery_outcome&)>& on_outcome)
+    : options_(options),
+      max_in_flight_(std::max<std::size_t>(1, max_in_flight)),
+      counters_(counters),
+      on_outcome_(on_outcome),
+      work_(boost::asio::make_work_guard(io_)),
+      rng_(std::random_device{}()) {
+  thread_ = std::thread([this] {
+    http::transport_options t;
+    t.max_host_connections = options_.max_host_connections;
+    t.verify_tls = options_.verify_tls;
+    transport_ = std::make_unique<http::curl_transport>(io_, t);
+    io_.run();
+    // Stopped. The transport (and its multi handle) dies on the thread that used it.
+    transport_.reset();
+    counters_.cancelled += in_flight_;
+    counters_.pending -= static_cast<std::int64_t>(in_flight_);
+    for (auto& [id, o] : outlets_) {
+      for (auto& d : o->ready) finish(o.get(), id, d, final_state::cancelled, 0, "engine stopped");
+      for (auto& [at, d] : o->retries) finish(o.get(), id, d, final_state::cancelled, 0, "engine stopped");
+    }
+    outlets_.clear();
+  });
+}
+
+shard::~shard() { stop(); }
+
+void shard::stop() {
+  io_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void shard::add_outlet(outlet_config cfg) {
+  boost::asio::post(io_, [this, cfg = std::move(cfg)]() mutable {
+    auto& slot = outlets_[cfg.id];
+    auto now = clock::now();
+    if (!slot) {
+      slot = std::make_unique<outlet_state>(outlet_state{cfg, token_bucket(cfg.rate, cfg.burst, now)});
+      slot->wakeup = std::make_unique<boost::asio::steady_timer>(io_);
+    } else {
+      slot->bucket = token_bucket(cfg.rate, cfg.burst, now);
+      slot->cfg = std::move(cfg);
+      slot->retired = false;
+    }
+    slot->key = webhook_key_from_secret(slot->cfg.secret);
+    pump(*slot);
+  });
+}
+
+void shard::remove_outlet(std::string id) {
+  boost::asio::post(io_, [this, id = std::move(id)] {
+    auto it = outlets_.find(id);
+    if (it == outlets_.end()) return;
+    for (auto& d : it->second->ready) finish(it->second.get(), id, d, final_state::cancelled, 0, "outlet removed");
+    for (auto& [at, d] : it->second->retries) finish(it->second.get(), id, d, final_state::cancelled, 0, "outlet removed");
+    outlets_.erase(it);  // in-flight completions find no outlet and end as cancelled
+  });
+}
+
+void shard::enqueue(std::string outlet_id, std::vector<delivery> deliveries) {
+  boost::asio::post(io_, [this, id = std::move(outlet_id), ds = std::move(deliveries)]() mutable {
+    auto it = outlets_.find(id);
+    if (it == outlets_.end() || it->second->retired) {
+      for (auto& d : ds)
+        finish(nullptr, id, d, it == outlets_.end() ? final_state::cancelled : final_state::retired, 0,
+               it == outlets_.end() ? "unknown outlet" : "outlet retired (410)");
+      return;
+    }
+    for (auto& d : ds) it->second->ready.push_back(std::move(d));
+    pump(*it->second);
+  });
+}
+
+std::uint32_t shard::limit(const outlet_state& o) const {
+  if (o.probing || o.cfg.ordered) return 1;
+  return o.cfg.max_in_flight;
+}
+
+void shard::pump(outlet_state& o) {
+  if (o.retired) return;
+  auto now = clock::now();
+  // Due retries go first, oldest first, so an ordered outlet keeps log order.
+  auto due_end = o.retries.upper_bound(now);
+  if (due_end != o.retries.begin()) {
+    std::vector<delivery> due;
+    for (auto it = o.retries.begin(); it != due_end; ++it) due.push_back(std::move(it->second));
+    o.retries.erase(o.retries.begin(), due_end);
+    o.ready.insert(o.ready.begin(), std::make_move_iterator(due.begin()), std::make_move_iterator(due.end()));
+  }
+  if (o.suspended_until != clock::time_point{}) {
+    if (now < o.suspended_until) {
+      schedule(o, o.suspended_until);
+      return;
+    }
+    o.suspended_until = {};
+    o.probing = true;  // half-open: one request decides
+  }
+  if (o.cfg.ordered && !o.retries.empty()) {
+    // An ordered outlet waits for its failed item: nothing may overtake it.
+    schedule(o, o.retries.begin()->first);
+    return;
+  }
+  while (!o.ready.empty() && o.in_flight < limit(o)) {
+    if (in_flight_ >= max_in_flight_) {
+      if (!o.waiting_for_slot) {
+        o.waiting_for_slot = true;
+        waiting_.push_back(o.cfg.id);
+      }
+      return;
+    }
+    if (!o.bucket.try_take(now)) {
+      schedule(o, now + o.bucket.wait(now));
+      return;
+    }
+    delivery d = std::move(o.ready.front());
+    o.ready.pop_front();
+    send(o, std::move(d));
+  }
+  if (!o.retries.empty()) schedule(o, o.retries.begin()->first);
+}
+
+void shard::schedule(outlet_state& o, clock::time_point at) {
+  if (o.wakeup_at <= at) return;  // an earlier wakeup is already set
+  o.wakeup_at = at;
+  o.wakeup->expires_at(at);
+  o.wakeup->async_wait([this, id = o.cfg.id](const boost::system::error_code& ec) {
+    if (ec) return;
+    auto it = outlets_.find(id);
+    if (it == outlets_.end()) return;
+    it->second->wakeup_at = clock::time_point::max();
+    pump(*it->second);
+  });
+}
+
+void shard::send(outlet_state& o, delivery d) {
+  auto now = clock::now();
+  ++o.in_flight;
+  ++in_flight_;
+  ++counters_.attempts;
+  if (d.attempts++ == 0) d.first_attempt = now;
+  else ++counters_.retries;
+  const payload& p = *d.body;
+  http::request r;
+  r.url = d.url_override.empty() ? o.cfg.url : d.url_override;
+  r.body = std::shared_ptr<const std::string>(d.body, &p.body);  // shares, never copies
+  r.timeout = o.cfg.timeout;
+  r.headers.push_back("Content-Type: " + std::string(p.content_type));
+  if (o.cfg.format == payload_format::webhook) {
+    std::int64_t ts = unix_now();
+    r.headers.push_back("webhook-id: " + d.delivery_id);
+    r.headers.push_back("webhook-timestamp: " + std::to_string(ts));
+    if (!o.cfg.secret.empty())
+      r.headers.push_back("webhook-signature: " + webhook_signature(o.key, d.delivery_id, ts, p.body));
+  } else if (o.cfg.format == payload_format::websub) {
+    if (!p.hub.empty() || !p.topic.empty())
+      r.headers.push_back("Link: <" + p.hub + ">; rel=\"hub\", <" + p.topic + ">; rel=\"self\"");
+    if (!o.cfg.secret.empty()) r.headers.push_back("X-Hub-Signature: " + websub_signature(o.cfg.secret, p.body));
+  }
+  for (const auto& [k, v] : o.cfg.headers) r.headers.push_back(k + ": " + v);
+  transport_->post(std::move(r), [this, id = o.cfg.id, d = std::move(d)](http::response resp) mutable {
+    on_done(id, std::move(d), std::move(resp));
+  });
+}
+
+void shard::on_done(const std::string& id, delivery d, http::response r) {
+  --in_flight_;
+  counters_.connections_opened += static_cast<std::uint64_t>(r.connections_opened);
+  auto it = outlets_.find(id);
+  outlet_state* o = it == outlets_.end() ? nullptr : it->second.get();
+  std::string reason = r.status ? "HTTP " + std::to_string(r.status) : curl_easy_strerror(r.error);
+  if (!o) {
+    finish(nullptr, id, d, final_state::cancelled, r.status, "outlet removed");
+    drain_waiting();
+    return;
+  }
+  --o->in_flight;
+  attempt_outcome outcome{r.status, error_kind(r.error), r.retry_after};
+  auto now = clock::now();
+  switch (classify(outcome)) {
+    case verdict::delivered:
+      o->consecutive_failures = 0;
+      o->probing = false;
+      finish(o, id, d, final_state::delivered, r.status, reason);
+      break;
+    case verdict::retire:
+      o->retired = true;
+      finish(o, id, d, final_state::retired, r.status, reason);
+      for (auto& q : o->ready) finish(o, id, q, final_state::retired, r.status, reason);
+      for (auto& [at, q] : o->retries) finish(o, id, q, final_state::retired, r.status, reason);
+      o->ready.clear();
+      o->retries.clear();
+      break;
+    case verdict::dead_letter:
+      o->consecutive_failures = 0;  // the outlet answered: it is up, it refused this one
+      o->probing = false;
+      finish(o, id, d, final_state::dead_lettered, r.status, reason);
+      break;
+    case verdict::redirect:
+      if (d.redirects < 3 && !r.location.empty()) {
+        ++d.redirects;
+        d.url_override = r.location;
+        o->ready.push_front(std::move(d));
+      } else {
+        finish(o, id, d, final_state::dead_lettered, r.status, reason + " (redirect limit)");
+      }
+      break;
+    case verdict::retry: {
+      ++o->consecutive_failures;
+      if (o->probing || o->consecutive_failures >= options_.breaker_failures) {
+        o->probing = false;
+        o->suspended_until = now + options_.breaker_cooldown;  // circuit open: the queue waits
+      }
+      if (may_retry(o->cfg.retry, d.attempts, std::chrono::duration_cast<std::chrono::milliseconds>(now - d.first_attempt))) {
+        auto delay = next_delay(o->cfg.retry, d.attempts, outcome, rng_, unix_now());
+        o->retries.emplace(now + delay, std::move(d));
+      } else {
+        finish(o, id, d, final_state::gave_up, r.status, reason);
+      }
+      break;
+    }
+  }
+  pump(*o);
+  drain_waiting();
+}
+
+void shard::drain_waiting() {
+  while (in_flight_ < max_in_flight_ && !waiting_.empty()) {
+    std::string id = std::move(waiting_.front());
+    waiting_.pop_front();
+    auto it = outlets_.find(id);
+    if (it == outlets_.end()) continue;
+    it->second->waiting_for_slot = false;
+    pump(*it->second);
+  }
+}
+
+void shard::finish(outlet_state*, const std::string& outlet_id, delivery& d, final_state s,
+                   int status, std::string reason) {
+  switch (s) {
+    case final_state::delivered: ++counters_.delivered; break;
+    case final_state::dead_lettered: ++counters_.dead_lettered; break;
+    case final_state::retired: ++counters_.retired; break;
+    case final_state::gave_up: ++counters_.gave_up; break;
+    case final_state::cancelled: ++counters_.cancelled; break;
+  }
+  if (on_outcome_) {
+    delivery_outcome out;
+    out.outlet_id = outlet_id;
+    out.item_id = d.body ? d.body->item_id : std::string();
+    out.delivery_id = d.delivery_id;
+    out.state = s;
+    out.status = status;
+    out.reason = std::move(reason);
+    out.attempts = d.attempts;
+    out.latency = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - d.submitted);
+    on_outcome_(out);
+  }
+  counters_.pending -= 1;  // after the callback: a waiter sees the outcome delivered first
+}
+
+}  // namespace syndic::engine::detail

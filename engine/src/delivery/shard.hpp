@@ -1,0 +1,95 @@
+#pragma once
+// One shard: a thread running an io_context with its own curl transport, and the outlets
+// hashed to it. Everything below is touched by the shard's thread only; other threads `post`.
+
+#include "delivery/payload.hpp"
+#include "http/curl_transport.hpp"
+
+#include <syndic/engine/engine.hpp>
+#include <syndic/engine/token_bucket.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+namespace syndic::engine::detail {
+
+// Counters shared by all shards (relaxed atomics: read for summaries only).
+struct shared_counters {
+  std::atomic<std::uint64_t> delivered{0}, dead_lettered{0}, retired{0}, gave_up{0}, cancelled{0};
+  std::atomic<std::uint64_t> attempts{0}, retries{0}, connections_opened{0};
+  std::atomic<std::int64_t> pending{0};
+};
+
+struct delivery {
+  std::shared_ptr<const payload> body;
+  std::string delivery_id;
+  std::string url_override;  // after a 307/308
+  std::uint32_t attempts = 0;
+  std::uint32_t redirects = 0;
+  std::chrono::steady_clock::time_point submitted;
+  std::chrono::steady_clock::time_point first_attempt;
+};
+
+class shard {
+public:
+  using clock = std::chrono::steady_clock;
+
+  shard(const engine_options& options, std::size_t max_in_flight, shared_counters& counters,
+        const std::function<void(const delivery_outcome&)>& on_outcome);
+  ~shard();  // stops the thread; queued pairs end as cancelled
+
+  // Thread-safe: these post onto the shard.
+  void add_outlet(outlet_config cfg);
+  void remove_outlet(std::string id);
+  void enqueue(std::string outlet_id, std::vector<delivery> deliveries);
+  void stop();
+
+private:
+  struct outlet_state {
+    outlet_config cfg;
+    token_bucket bucket;
+    std::deque<delivery> ready;
+    std::multimap<clock::time_point, delivery> retries;  // waiting for their backoff
+    std::uint32_t in_flight = 0;
+    std::uint32_t consecutive_failures = 0;
+    clock::time_point suspended_until{};
+    bool probing = false;   // circuit half-open: one request decides
+    bool retired = false;
+    bool waiting_for_slot = false;
+    std::string key;  // the webhook signing key, decoded once from the secret
+    std::unique_ptr<boost::asio::steady_timer> wakeup;
+    clock::time_point wakeup_at = clock::time_point::max();
+  };
+
+  void pump(outlet_state& o);
+  void send(outlet_state& o, delivery d);
+  void on_done(const std::string& outlet_id, delivery d, http::response r);
+  void finish(outlet_state* o, const std::string& outlet_id, delivery& d, final_state s, int status,
+              std::string reason);
+  void schedule(outlet_state& o, clock::time_point at);
+  void drain_waiting();
+  std::uint32_t limit(const outlet_state& o) const;
+
+  const engine_options& options_;
+  std::size_t max_in_flight_;
+  shared_counters& counters_;
+  const std::function<void(const delivery_outcome&)>& on_outcome_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::unique_ptr<http::curl_transport> transport_;  // made and destroyed on the shard thread
+  std::unordered_map<std::string, std::unique_ptr<outlet_state>> outlets_;
+  std::deque<std::string> waiting_;  // outlets held back by the shard's in-flight cap
+  std::size_t in_flight_ = 0;
+  std::mt19937_64 rng_;
+  std::thread thread_;
+};
+
+}  // namespace syndic::engine::detail

@@ -1,0 +1,5 @@
+// Asio and Beast compiled once, here (BOOST_ASIO_SEPARATE_COMPILATION and
+// BOOST_BEAST_SEPARATE_COMPILATION are set for the whole engine): every other file only sees
+// declarations, which keeps rebuilds on two cores short.
+#include <boost/asio/impl/src.hpp>
+#include <boost/beast/src.hpp>

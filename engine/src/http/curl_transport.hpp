@@ -1,0 +1,104 @@
+#pragma once
+// HTTP client for one shard: libcurl's multi_socket interface driven by the shard's Asio
+// io_context. Owned and used by the shard's thread only.
+//
+// The known traps of the curl <-> Asio bridge, and how each is avoided here:
+//  1. Waits are one-shot: after each completion the wait is re-armed only while curl still
+//     wants that direction, and a direction is never armed twice (`read_armed`/`write_armed`).
+//  2. Stale completions: a completion may arrive after curl dropped the socket and the fd
+//     number was reused. Every record carries a generation; completions check it and ignore
+//     `operation_aborted`.
+//  3. Double close: curl owns its fds. We wrap them in stream_descriptors only to wait, and
+//     `release()` before destroying the wrapper, so Asio never closes an fd it did not open.
+//  4. curl may hand us fds it made itself (resolver, happy eyeballs, IPv6): records are made
+//     for any fd in the socket callback, whatever it is.
+//  5. The timer callback: -1 cancels, 0 means "soon": the timer fires through the io_context,
+//     never by calling curl from inside a curl callback.
+//  6. The multi handle is used by its owning thread only; `curl_multi_cleanup` runs in the
+//     destructor while the timer and the socket table are still alive.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <curl/curl.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace syndic::engine::http {
+
+struct request {
+  std::string url;
+  std::vector<std::string> headers;          // "Name: value"
+  std::shared_ptr<const std::string> body;   // shared by every outlet of a format
+  std::chrono::milliseconds timeout{10'000};
+};
+
+struct response {
+  int status = 0;            // 0: no HTTP response
+  CURLcode error = CURLE_OK;
+  std::string retry_after;   // Retry-After header, if any
+  std::string location;      // Location header, if any
+  long connections_opened = 0;  // 1 if this transfer opened a new connection
+  std::chrono::steady_clock::duration elapsed{};
+};
+
+struct transport_options {
+  long max_host_connections = 0;   // per host:port; 0 = unlimited
+  long max_total_connections = 0;  // per shard; 0 = unlimited
+  bool verify_tls = true;
+};
+
+class curl_transport {
+public:
+  using completion = std::function<void(response)>;
+
+  curl_transport(boost::asio::io_context& io, transport_options options = {});
+  ~curl_transport();
+  curl_transport(const curl_transport&) = delete;
+  curl_transport& operator=(const curl_transport&) = delete;
+
+  // Starts a POST. `done` runs on the io_context's thread, never inline from here.
+  void post(request r, completion done);
+
+  std::size_t in_flight() const { return transfers_.size(); }
+  // Connections opened so far (CURLINFO_NUM_CONNECTS summed): reuse shows as a low number.
+  long connections_opened() const { return connections_opened_; }
+
+private:
+  struct transfer;
+  struct socket_record {
+    std::unique_ptr<boost::asio::posix::stream_descriptor> descriptor;
+    int want = 0;  // CURL_POLL_IN / OUT / INOUT
+    std::uint64_t generation = 0;
+    bool read_armed = false;
+    bool write_armed = false;
+  };
+
+  static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* record);
+  static int on_timer(CURLM* multi, long timeout_ms, void* self);
+  void arm(curl_socket_t fd, socket_record& rec);
+  void on_ready(curl_socket_t fd, std::uint64_t generation, int direction,
+                const boost::system::error_code& ec);
+  void socket_action(curl_socket_t fd, int mask);
+  void collect_done();
+  CURL* take_easy();
+
+  boost::asio::io_context& io_;
+  transport_options options_;
+  CURLM* multi_ = nullptr;
+  boost::asio::steady_timer timer_;
+  std::unordered_map<curl_socket_t, socket_record> sockets_;
+  std::unordered_map<CURL*, std::unique_ptr<transfer>> transfers_;
+  std::vector<CURL*> idle_easy_;  // reused: keeps their resolved state and buffers
+  std::uint64_t next_generation_ = 1;
+  long connections_opened_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace syndic::engine::http

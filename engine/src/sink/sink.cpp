@@ -1,0 +1,229 @@
+#include <syndic/engine/sink.hpp>
+#include <syndic/engine/signer.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <charconv>
+#include <mutex>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+namespace syndic::engine {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+std::string sink_stats::to_json() const {
+  std::string s = "{\"requests\":" + std::to_string(requests) + ",\"delivered\":" + std::to_string(delivered) +
+                  ",\"duplicates\":" + std::to_string(duplicates) +
+                  ",\"bad_signatures\":" + std::to_string(bad_signatures) +
+                  ",\"connections\":" + std::to_string(connections) + ",\"outlets\":{";
+  bool first = true;
+  for (const auto& [k, v] : per_outlet) {
+    if (!first) s += ',';
+    first = false;
+    s += "\"" + k + "\":" + std::to_string(v);  // keys are PORT/path: no quotes or controls
+  }
+  return s + "}}";
+}
+
+struct sink::impl {
+  sink_options options;
+  asio::io_context io;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::vector<std::thread> threads;
+  std::string key;
+  mutable std::mutex mutex;  // guards the counters below: the sink is a test peer, not the hot path
+  sink_stats counters;
+  std::set<std::string> seen_ids;
+  std::mt19937 rng{12345};
+
+  explicit impl(sink_options o) : options(std::move(o)), key(webhook_key_from_secret(options.secret)) {}
+
+  const sink_behaviour& behaviour_for(std::uint16_t port, std::string_view path) const {
+    std::string p = std::to_string(port);
+    if (auto it = options.rules.find(p + std::string(path)); it != options.rules.end()) return it->second;
+    if (auto it = options.rules.find(p); it != options.rules.end()) return it->second;
+    return options.default_behaviour;
+  }
+
+  void accept(tcp::acceptor& a) {
+    a.async_accept(asio::make_strand(io), [this, &a](beast::error_code ec, tcp::socket s) {
+      if (ec) return;  // stopped
+      {
+        std::lock_guard lock(mutex);
+        ++counters.connections;
+      }
+      std::make_shared<session>(*this, std::move(s), a.local_endpoint().port())->run();
+      accept(a);
+    });
+  }
+
+  struct session : std::enable_shared_from_this<session> {
+    impl& owner;
+    beast::tcp_stream stream;
+    std::uint16_t port;
+    beast::flat_buffer buffer;
+    http::request<http::string_body> req;
+    http::response<http::string_body> res;
+    asio::steady_timer delay;
+
+    session(impl& o, tcp::socket s, std::uint16_t p)
+        : owner(o), stream(std::move(s)), port(p), delay(stream.get_executor()) {}
+
+    void run() { read(); }
+
+    void read() {
+      req = {};
+      http::async_read(stream, buffer, req, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec) return;  // closed, reset or malformed: the connection ends
+        self->handle();
+      });
+    }
+
+    void handle() {
+      std::string path(req.target());
+      if (req.method() == http::verb::get && path == "/_stats") {
+        respond(200, owner.stats().to_json(), "application/json");
+        return;
+      }
+      const sink_behaviour& b = owner.behaviour_for(port, path);
+      int status = owner.record(port, path, req, b);
+      if (b.reset) {
+        beast::error_code ec;
+        stream.socket().set_option(asio::socket_base::linger(true, 0), ec);
+        stream.socket().close(ec);
+        return;
+      }
+      if (b.blackhole) {
+        // Keep reading so the connection stays open and unanswered until the client gives up.
+        stream.async_read_some(buffer.prepare(4096), [self = shared_from_this()](beast::error_code, std::size_t) {});
+        return;
+      }
+      if (b.latency.count() > 0) {
+        delay.expires_after(b.latency);
+        delay.async_wait([self = shared_from_this(), status, b](beast::error_code) { self->answer(status, b); });
+      } else {
+        answer(status, b);
+      }
+    }
+
+    void answer(int status, const sink_behaviour& b) {
+      res = {};
+      res.version(req.version());
+      res.result(static_cast<unsigned>(status));
+      if ((status == 429 || status == 503) && b.retry_after_seconds)
+        res.set(http::field::retry_after, std::to_string(*b.retry_after_seconds));
+      res.keep_alive(req.keep_alive());
+      res.prepare_payload();
+      write();
+    }
+
+    void respond(int status, std::string body, const char* type) {
+      res = {};
+      res.version(req.version());
+      res.result(static_cast<unsigned>(status));
+      res.set(http::field::content_type, type);
+      res.body() = std::move(body);
+      res.keep_alive(req.keep_alive());
+      res.prepare_payload();
+      write();
+    }
+
+    void write() {
+      http::async_write(stream, res, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec || !self->res.keep_alive()) {
+          beast::error_code ignored;
+          self->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+          return;
+        }
+        self->read();
+      });
+    }
+  };
+
+  // Counts the request and decides the status it gets.
+  int record(std::uint16_t port, const std::string& path, const http::request<http::string_body>& r,
+             const sink_behaviour& b) {
+    std::lock_guard lock(mutex);
+    ++counters.requests;
+    std::string outlet = std::to_string(port) + path;
+    std::uint64_t nth = ++counters.per_outlet[outlet];
+    std::string id(r["webhook-id"]);
+    if (!options.secret.empty() && !id.empty()) {
+      std::int64_t ts = 0;
+      std::string_view tsv = r["webhook-timestamp"];
+      std::from_chars(tsv.data(), tsv.data() + tsv.size(), ts);
+      if (!verify_webhook_signature(key, id, ts, r.body(), r["webhook-signature"])) {
+        ++counters.bad_signatures;
+        return 401;
+      }
+    }
+    int status = b.status;
+    if (nth <= b.fail_first) status = b.error_status;
+    else if (b.error_rate > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < b.error_rate)
+      status = b.error_status;
+    if (status >= 200 && status < 300) {
+      ++counters.delivered;
+      if (!id.empty() && !seen_ids.insert(outlet + "\n" + id).second) ++counters.duplicates;
+    }
+    return status;
+  }
+
+  sink_stats stats() const {
+    std::lock_guard lock(mutex);
+    return counters;
+  }
+};
+
+sink::sink(sink_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
+
+sink::~sink() { stop(); }
+
+void sink::start() {
+  auto& o = impl_->options;
+  std::uint16_t last = o.last_port ? o.last_port : o.first_port;
+  auto address = asio::ip::make_address(o.host);
+  for (std::uint32_t port = o.first_port; port <= last; ++port) {
+    auto a = std::make_unique<tcp::acceptor>(impl_->io);
+    beast::error_code ec;
+    tcp::endpoint ep(address, static_cast<std::uint16_t>(port));
+    a->open(ep.protocol(), ec);
+    if (!ec) a->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) a->bind(ep, ec);
+    if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      throw std::runtime_error("sink: cannot listen on " + o.host + ":" + std::to_string(port) + ": " +
+                               ec.message());
+    impl_->accept(*a);
+    impl_->acceptors.push_back(std::move(a));
+  }
+  for (unsigned i = 0; i < std::max(1u, o.threads); ++i)
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
+}
+
+void sink::stop() {
+  if (impl_->threads.empty()) return;
+  impl_->io.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+std::vector<std::uint16_t> sink::ports() const {
+  std::vector<std::uint16_t> out;
+  for (const auto& a : impl_->acceptors) out.push_back(a->local_endpoint().port());
+  return out;
+}
+
+sink_stats sink::stats() const { return impl_->stats(); }
+
+}  // namespace syndic::engine

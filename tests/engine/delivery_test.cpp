@@ -1,0 +1,244 @@
+// The engine against `syndic::engine::sink` on loopback: real sockets, real curl.
+
+#include <syndic/engine/engine.hpp>
+#include <syndic/engine/sink.hpp>
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+
+namespace syndic::engine {
+namespace {
+
+using namespace std::chrono_literals;
+
+formats::feed feed_with(std::size_t n, const std::string& prefix = "item") {
+  formats::feed f;
+  f.title = "Test wire";
+  f.self_link = "http://127.0.0.1/feed";
+  f.hubs.push_back("http://127.0.0.1/hub");
+  for (std::size_t i = 0; i < n; ++i) {
+    formats::item it;
+    it.id = prefix + "-" + std::to_string(i);
+    it.title = "Item " + std::to_string(i);
+    it.language = i % 2 ? "fr" : "en";
+    f.items.push_back(it);
+  }
+  return f;
+}
+
+struct recorder {
+  std::mutex mutex;
+  std::vector<delivery_outcome> outcomes;
+  void operator()(const delivery_outcome& o) {
+    std::lock_guard lock(mutex);
+    outcomes.push_back(o);
+  }
+  std::map<final_state, int> by_state() {
+    std::lock_guard lock(mutex);
+    std::map<final_state, int> m;
+    for (const auto& o : outcomes) ++m[o.state];
+    return m;
+  }
+};
+
+outlet_config outlet(const std::string& id, std::uint16_t port, const std::string& path = "/hook") {
+  outlet_config o;
+  o.id = id;
+  o.url = "http://127.0.0.1:" + std::to_string(port) + path;
+  o.timeout = 2000ms;
+  o.retry.base = 50ms;
+  o.retry.cap = 200ms;
+  return o;
+}
+
+struct fixture : ::testing::Test {
+  std::unique_ptr<sink> server;
+  std::uint16_t port = 0;
+  recorder rec;
+  std::unique_ptr<engine> eng;
+
+  void start(sink_options so, engine_options eo = {}) {
+    so.first_port = 0;
+    server = std::make_unique<sink>(so);
+    server->start();
+    port = server->ports().front();
+    eo.shards = eo.shards ? eo.shards : 2;
+    eng = std::make_unique<engine>(eo);
+    eng->on_outcome([this](const delivery_outcome& o) { rec(o); });
+  }
+};
+
+TEST_F(fixture, SignedWebhooksAreVerifiedByTheSinkAndEachPairDeliveredOnce) {
+  sink_options so;
+  so.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  start(so);
+  for (int i = 0; i < 5; ++i) {
+    auto o = outlet("o" + std::to_string(i), port, "/o" + std::to_string(i));
+    o.secret = so.secret;
+    eng->add_outlet(o);
+  }
+  auto f = feed_with(10);
+  EXPECT_EQ(eng->submit(f, f.items), 50u);
+  ASSERT_TRUE(eng->wait_idle(10s));
+  auto s = server->stats();
+  EXPECT_EQ(s.delivered, 50u);
+  EXPECT_EQ(s.bad_signatures, 0u);
+  EXPECT_EQ(s.duplicates, 0u);
+  EXPECT_EQ(rec.by_state()[final_state::delivered], 50);
+}
+
+TEST_F(fixture, WrongSecretIsRefusedAndDeadLettered) {
+  sink_options so;
+  so.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  start(so);
+  auto o = outlet("bad", port);
+  o.secret = "whsec_Zm9vYmFy";
+  eng->add_outlet(o);
+  auto f = feed_with(3);
+  eng->submit(f, f.items);
+  ASSERT_TRUE(eng->wait_idle(10s));
+  EXPECT_EQ(server->stats().bad_signatures, 3u);
+  EXPECT_EQ(rec.by_state()[final_state::dead_lettered], 3);  // 401 is permanent
+}
+
+TEST_F(fixture, OneConnectionServesManySequentialDeliveries) {
+  start({});
+  auto o = outlet("seq", port);
+  o.ordered = true;
+  eng->add_outlet(o);
+  auto f = feed_with(20);
+  eng->submit(f, f.items);
+  ASSERT_TRUE(eng->wait_idle(10s));
+  EXPECT_EQ(server->stats().delivered, 20u);
+  EXPECT_EQ(server->stats().connections, 1u);
+  EXPECT_EQ(eng->stats().connections_opened, 1u);
+}
+
+TEST_F(fixture, OrderedOutletGetsItemsInOrderEvenThroughRetries) {
+  // Failing its first two requests, the outlet must still see items in log order.
+  sink_options so;
+  so.default_behaviour.fail_first = 2;
+  start(so);
+  auto o = outlet("ord", port);
+  o.ordered = true;
+  eng->add_outlet(o);
+  auto f = feed_with(6);
+  eng->submit(f, f.items);
+  ASSERT_TRUE(eng->wait_idle(10s));
+  std::vector<std::string> delivered;
+  for (const auto& out : rec.outcomes)
+    if (out.state == final_state::delivered) delivered.push_back(out.item_id);
+  ASSERT_EQ(delivered.size(), 6u);
+  for (std::size_t i = 0; i < delivered.size(); ++i) EXPECT_EQ(delivered[i], "item-" + std::to_string(i));
+}
+
+TEST_F(fixture, GoneRetiresTheOutlet) {
+  sink_options so;
+  so.default_behaviour.status = 410;
+  start(so);
+  auto o = outlet("gone", port);
+  o.max_in_flight = 1;
+  eng->add_outlet(o);
+  auto f = feed_with(5);
+  eng->submit(f, f.items);
+  ASSERT_TRUE(eng->wait_idle(10s));
+  EXPECT_EQ(rec.by_state()[final_state::retired], 5);
+  EXPECT_EQ(server->stats().requests, 1u);  // nothing more is sent to a retired outlet
+}
+
+TEST_F(fixture, RetryAfterIsObeyedThenDelivered) {
+  sink_options so;
+  sink_behaviour busy;
+  busy.fail_first = 1;
+  busy.error_status = 503;
+  busy.retry_after_seconds = 1;
+  so.default_behaviour = busy;
+  start(so);
+  auto o = outlet("busy", port);
+  o.max_in_flight = 1;
+  eng->add_outlet(o);
+  auto f = feed_with(1);
+  auto t0 = std::chrono::steady_clock::now();
+  eng->submit(f, f.items);
+  ASSERT_TRUE(eng->wait_idle(10s));
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(elapsed, 1s);   // waited as told, not the 50 ms backoff
+  EXPECT_LT(elapsed, 3s);
+  ASSERT_EQ(rec.outcomes.size(), 1u);
+  EXPECT_EQ(rec.outcomes[0].state, final_state::delivered);
+  EXPECT_EQ(rec.outcomes[0].attempts, 2u);
+}
+
+TEST_F(fixture, RateLimitHoldsBurstPlusRate) {
+  start({});
+  auto o = outlet("slow", port);
+  o.rate = 10;
+  o.burst = 5;
+  eng->add_outlet(o);
+  auto f = feed_with(25);
+  auto t0 = std::chrono::steady_clock::now();
+  eng->submit(f, f.items);
+  ASSERT_TRUE(eng->wait_idle(20s));
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // 25 requests at 10/s after a burst of 5 need at least 2 s.
+  EXPECT_GE(elapsed, 1.95);
+  EXPECT_EQ(server->stats().delivered, 25u);
+}
+
+TEST_F(fixture, BlackholedOutletDoesNotDelayTheOthers) {
+  start({});
+  // A second sink that accepts connections and never answers.
+  sink_options ho;
+  ho.default_behaviour.blackhole = true;
+  sink black(ho);
+  black.start();
+  auto dead = outlet("dead", black.ports().front());
+  dead.timeout = 1500ms;
+  dead.retry.max_attempts = 1;
+  eng->add_outlet(dead);
+  for (int i = 0; i < 20; ++i) eng->add_outlet(outlet("ok" + std::to_string(i), port, "/" + std::to_string(i)));
+  auto f = feed_with(5);
+  auto t0 = std::chrono::steady_clock::now();
+  eng->submit(f, f.items);
+  while (server->stats().delivered < 100 && std::chrono::steady_clock::now() - t0 < 5s)
+    std::this_thread::sleep_for(5ms);
+  auto healthy_done = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(server->stats().delivered, 100u);
+  EXPECT_LT(healthy_done, 1s) << "healthy outlets waited for the blackholed one";
+  ASSERT_TRUE(eng->wait_idle(10s));
+  EXPECT_EQ(rec.by_state()[final_state::gave_up], 5);
+}
+
+TEST_F(fixture, NotFoundDeadLettersWithoutRetrying) {
+  start({});
+  sink_options nf;
+  nf.default_behaviour.status = 404;
+  sink missing(nf);
+  missing.start();
+  eng->add_outlet(outlet("nf", missing.ports().front()));
+  auto f = feed_with(3);
+  eng->submit(f, f.items);
+  ASSERT_TRUE(eng->wait_idle(10s));
+  EXPECT_EQ(rec.by_state()[final_state::dead_lettered], 3);
+  EXPECT_EQ(missing.stats().requests, 3u);
+  EXPECT_EQ(eng->stats().retries, 0u);
+}
+
+TEST_F(fixture, FiltersChooseOutletsByLanguage) {
+  start({});
+  auto fr = outlet("fr", port, "/fr");
+  fr.languages = {"fr"};
+  eng->add_outlet(fr);
+  eng->add_outlet(outlet("all", port, "/all"));
+  auto f = feed_with(10);
+  EXPECT_EQ(eng->submit(f, f.items), 15u);  // 5 French items + 10 for everyone
+  ASSERT_TRUE(eng->wait_idle(10s));
+  auto s = server->stats();
+  EXPECT_EQ(s.per_outlet[std::to_string(port) + "/fr"], 5u);
+  EXPECT_EQ(s.per_outlet[std::to_string(port) + "/all"], 10u);
+}
+
+}  // namespace
+}  // namespace syndic::engine
