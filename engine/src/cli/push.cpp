@@ -2,6 +2,7 @@
 // outlet, waits for each pair to end, prints a summary. The engine's first real user.
 
 #include "cli/commands.hpp"
+#include "cli/fd_limit.hpp"
 #include "cli/read_file.hpp"
 
 #include <syndic/engine/engine.hpp>
@@ -70,10 +71,24 @@ int run_push(const push_options& o) {
     feeds.push_back(std::move(*r.value));
   }
 
+  // Connections are file descriptors: fit the concurrency to the limit, and say so.
+  std::size_t fd_limit = raise_fd_limit();
+  std::size_t wanted = 0;
+  for (const auto& cfg : outlets.outlets) wanted += cfg.ordered ? 1 : cfg.max_in_flight;
+  wanted = std::min(wanted, o.max_in_flight);
+  std::size_t room = fd_limit > 128 ? fd_limit - 128 : fd_limit / 2;  // stdio, files, listeners
+  std::size_t max_in_flight = o.max_in_flight;
+  if (wanted > room) {
+    std::cerr << "syndic push: " << wanted << " concurrent connections wanted but the file "
+              << "descriptor limit is " << fd_limit << " (ulimit -n): capping concurrent requests at "
+              << room << "\n";
+    max_in_flight = room;
+  }
+
   tally t;
   engine::engine_options eo;
   eo.shards = o.shards;
-  eo.max_in_flight = o.max_in_flight;
+  eo.max_in_flight = max_in_flight;
   eo.verify_tls = !o.insecure;
   engine::engine e(eo);
   e.on_outcome([&t](const engine::delivery_outcome& out) {

@@ -1,6 +1,7 @@
 // `syndic sink --listen 127.0.0.1:PORT[-PORT]`: a server playing many outlets, with faults.
 
 #include "cli/commands.hpp"
+#include "cli/fd_limit.hpp"
 
 #include <syndic/engine/sink.hpp>
 
@@ -112,6 +113,13 @@ int run_sink(sink_cli& c) {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::size_t fd_limit = raise_fd_limit();
+  std::size_t listeners = static_cast<std::size_t>(c.options.last_port - c.options.first_port) + 1;
+  if (listeners + 64 > fd_limit) {
+    std::cerr << "syndic sink: " << listeners << " listeners do not fit the file descriptor limit of "
+              << fd_limit << " (ulimit -n)\n";
+    return 1;
+  }
   engine::sink s(c.options);
   try {
     s.start();

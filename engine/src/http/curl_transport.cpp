@@ -7,6 +7,8 @@
 namespace syndic::engine::http {
 
 struct curl_transport::transfer {
+  multi_slot* slot = nullptr;
+  std::shared_ptr<dns_cache> dns;  // keeps the share alive while the easy handle uses it
   curl_slist* headers = nullptr;
   std::shared_ptr<const std::string> body;
   completion done;
@@ -44,39 +46,72 @@ std::size_t keep_header(char* data, std::size_t size, std::size_t n, void* user)
 }  // namespace
 
 curl_transport::curl_transport(boost::asio::io_context& io, transport_options options)
-    : io_(io), options_(options), timer_(io) {
+    : io_(io), options_(options) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  multi_ = curl_multi_init();
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &curl_transport::on_socket);
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &curl_transport::on_timer);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-  curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-  if (options_.max_host_connections > 0)
-    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_host_connections);
-  if (options_.max_total_connections > 0)
-    curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, options_.max_total_connections);
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.multi_handles); ++i) {
+    auto slot = std::make_unique<multi_slot>();
+    slot->owner = this;
+    slot->multi = curl_multi_init();
+    slot->timer = std::make_unique<boost::asio::steady_timer>(io_);
+    CURLM* m = slot->multi;
+    curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, &curl_transport::on_socket);
+    curl_multi_setopt(m, CURLMOPT_SOCKETDATA, slot.get());
+    curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, &curl_transport::on_timer);
+    curl_multi_setopt(m, CURLMOPT_TIMERDATA, slot.get());
+    curl_multi_setopt(m, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    if (options_.max_host_connections > 0)
+      curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_host_connections);
+    if (options_.max_total_connections > 0)
+      curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, options_.max_total_connections);
+    slots_.push_back(std::move(slot));
+  }
 }
 
 curl_transport::~curl_transport() {
   *alive_ = false;
   for (auto& [easy, t] : transfers_) {
-    curl_multi_remove_handle(multi_, easy);
+    curl_multi_remove_handle(t->slot->multi, easy);
     curl_easy_cleanup(easy);
   }
   transfers_.clear();
   for (CURL* easy : idle_easy_) curl_easy_cleanup(easy);
   idle_easy_.clear();
   // Trap 6: cleanup may still call on_socket(REMOVE); the socket table is alive for it.
-  curl_multi_cleanup(multi_);
-  multi_ = nullptr;
+  for (auto& slot : slots_) {
+    curl_multi_cleanup(slot->multi);
+    slot->multi = nullptr;
+    slot->timer->cancel();
+  }
   for (auto& [fd, rec] : sockets_)
     if (rec.descriptor) {
       rec.descriptor->cancel();
       rec.descriptor->release();  // trap 3: curl's fd, not ours to close
     }
-  timer_.cancel();
+  dns_.reset();
+}
+
+std::shared_ptr<curl_transport::dns_cache> curl_transport::current_dns() {
+  auto now = std::chrono::steady_clock::now();
+  if (!dns_ || now - dns_since_ > dns_refresh) {
+    // The deleter runs when the last transfer holding the old cache is done with it.
+    dns_ = std::shared_ptr<dns_cache>(new dns_cache{curl_share_init(), 0}, [](dns_cache* c) {
+      curl_share_cleanup(c->share);
+      delete c;
+    });
+    curl_share_setopt(dns_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    dns_since_ = now;
+  }
+  return dns_;
+}
+
+curl_transport::multi_slot& curl_transport::slot_for(const std::string& url) {
+  // scheme://authority/...: the authority picks the slot.
+  std::size_t start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  std::size_t end = url.find('/', start);
+  std::string_view authority = std::string_view(url).substr(start, end == std::string::npos ? std::string::npos : end - start);
+  return *slots_[std::hash<std::string_view>{}(authority) % slots_.size()];
 }
 
 CURL* curl_transport::take_easy() {
@@ -90,6 +125,7 @@ CURL* curl_transport::take_easy() {
 void curl_transport::post(request r, completion done) {
   CURL* e = take_easy();
   auto t = std::make_unique<transfer>();
+  t->slot = &slot_for(r.url);
   t->body = std::move(r.body);
   t->done = std::move(done);
   t->start = std::chrono::steady_clock::now();
@@ -106,15 +142,18 @@ void curl_transport::post(request r, completion done) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);  // redirects are the retry policy's call
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
-  curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 300L);
+  curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, -1L);  // see dns_cache in the header
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &discard_body);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &keep_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t->resp);
   curl_easy_setopt(e, CURLOPT_USERAGENT, "syndic/0.1");
+  t->dns = current_dns();
+  curl_easy_setopt(e, CURLOPT_SHARE, t->dns->share);
+  multi_slot* slot = t->slot;
   transfers_.emplace(e, std::move(t));
-  if (CURLMcode rc = curl_multi_add_handle(multi_, e); rc != CURLM_OK) {
+  if (CURLMcode rc = curl_multi_add_handle(slot->multi, e); rc != CURLM_OK) {
     // Never complete inline: the caller may hold state it expects unchanged until we return.
     auto failed = std::move(transfers_[e]);
     transfers_.erase(e);
@@ -124,8 +163,9 @@ void curl_transport::post(request r, completion done) {
   }
 }
 
-int curl_transport::on_socket(CURL*, curl_socket_t fd, int what, void* self, void*) {
-  auto* t = static_cast<curl_transport*>(self);
+int curl_transport::on_socket(CURL*, curl_socket_t fd, int what, void* slot_ptr, void*) {
+  auto* slot = static_cast<multi_slot*>(slot_ptr);
+  curl_transport* t = slot->owner;
   if (what == CURL_POLL_REMOVE) {
     if (auto it = t->sockets_.find(fd); it != t->sockets_.end()) {
       if (it->second.descriptor) {
@@ -142,6 +182,7 @@ int curl_transport::on_socket(CURL*, curl_socket_t fd, int what, void* self, voi
     rec.descriptor = std::make_unique<boost::asio::posix::stream_descriptor>(t->io_, fd);
     rec.generation = t->next_generation_++;
   }
+  rec.slot = slot;
   rec.want = what;
   t->arm(fd, rec);
   return 0;
@@ -174,37 +215,37 @@ void curl_transport::on_ready(curl_socket_t fd, std::uint64_t generation, int di
   // was reused) is stale.
   if (it == sockets_.end() || it->second.generation != generation) return;
   (direction == CURL_CSELECT_IN ? it->second.read_armed : it->second.write_armed) = false;
-  socket_action(fd, ec ? CURL_CSELECT_ERR : direction);
+  socket_action(*it->second.slot, fd, ec ? CURL_CSELECT_ERR : direction);
   // Trap 1: re-arm only while curl still wants this socket (the record may be gone now).
   it = sockets_.find(fd);
   if (it != sockets_.end() && it->second.generation == generation) arm(fd, it->second);
 }
 
-int curl_transport::on_timer(CURLM*, long timeout_ms, void* self) {
-  auto* t = static_cast<curl_transport*>(self);
+int curl_transport::on_timer(CURLM*, long timeout_ms, void* slot_ptr) {
+  auto* slot = static_cast<multi_slot*>(slot_ptr);
   if (timeout_ms < 0) {
-    t->timer_.cancel();
+    slot->timer->cancel();
     return 0;
   }
   // Trap 5: even a 0 ms timeout goes through the io_context, never back into curl from here.
-  t->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
-  std::weak_ptr<bool> alive = t->alive_;
-  t->timer_.async_wait([t, alive](const boost::system::error_code& ec) {
+  slot->timer->expires_after(std::chrono::milliseconds(timeout_ms));
+  std::weak_ptr<bool> alive = slot->owner->alive_;
+  slot->timer->async_wait([slot, alive](const boost::system::error_code& ec) {
     if (ec) return;
-    if (auto a = alive.lock(); a && *a) t->socket_action(CURL_SOCKET_TIMEOUT, 0);
+    if (auto a = alive.lock(); a && *a) slot->owner->socket_action(*slot, CURL_SOCKET_TIMEOUT, 0);
   });
   return 0;
 }
 
-void curl_transport::socket_action(curl_socket_t fd, int mask) {
+void curl_transport::socket_action(multi_slot& slot, curl_socket_t fd, int mask) {
   int running = 0;
-  curl_multi_socket_action(multi_, fd, mask, &running);
-  collect_done();
+  curl_multi_socket_action(slot.multi, fd, mask, &running);
+  collect_done(slot);
 }
 
-void curl_transport::collect_done() {
+void curl_transport::collect_done(multi_slot& slot) {
   int left = 0;
-  while (CURLMsg* m = curl_multi_info_read(multi_, &left)) {
+  while (CURLMsg* m = curl_multi_info_read(slot.multi, &left)) {
     if (m->msg != CURLMSG_DONE) continue;
     CURL* e = m->easy_handle;
     CURLcode result = m->data.result;
@@ -225,7 +266,8 @@ void curl_transport::collect_done() {
     r.connections_opened = connects;
     r.elapsed = std::chrono::steady_clock::now() - t->start;
     connections_opened_ += connects;
-    curl_multi_remove_handle(multi_, e);
+    curl_multi_remove_handle(slot.multi, e);
+    curl_easy_setopt(e, CURLOPT_SHARE, nullptr);  // the DNS cache may be retired meanwhile
     idle_easy_.push_back(e);
     t->done(std::move(r));  // from our handler, not from inside a curl callback
   }

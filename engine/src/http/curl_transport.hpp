@@ -50,8 +50,12 @@ struct response {
 
 struct transport_options {
   long max_host_connections = 0;   // per host:port; 0 = unlimited
-  long max_total_connections = 0;  // per shard; 0 = unlimited
+  long max_total_connections = 0;  // per multi handle; 0 = unlimited
   bool verify_tls = true;
+  // Connections are spread over several multi handles, by host:port, so that each cache stays
+  // small: libcurl 7.88 walks a multi's whole connection cache after every keep-alive
+  // transfer, which with 1,000 connections in one handle costs more than the transfer.
+  std::size_t multi_handles = 32;
 };
 
 class curl_transport {
@@ -72,27 +76,47 @@ public:
 
 private:
   struct transfer;
+  // One curl multi handle with its timer. A host:port always maps to the same slot, so its
+  // connections are found again for reuse.
+  struct multi_slot {
+    curl_transport* owner = nullptr;
+    CURLM* multi = nullptr;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+  };
   struct socket_record {
     std::unique_ptr<boost::asio::posix::stream_descriptor> descriptor;
+    multi_slot* slot = nullptr;  // the multi handle this socket belongs to
     int want = 0;  // CURL_POLL_IN / OUT / INOUT
     std::uint64_t generation = 0;
     bool read_armed = false;
     bool write_armed = false;
   };
 
-  static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* record);
-  static int on_timer(CURLM* multi, long timeout_ms, void* self);
+  static int on_socket(CURL* easy, curl_socket_t fd, int what, void* slot, void* record);
+  static int on_timer(CURLM* multi, long timeout_ms, void* slot);
   void arm(curl_socket_t fd, socket_record& rec);
   void on_ready(curl_socket_t fd, std::uint64_t generation, int direction,
                 const boost::system::error_code& ec);
-  void socket_action(curl_socket_t fd, int mask);
-  void collect_done();
+  void socket_action(multi_slot& slot, curl_socket_t fd, int mask);
+  void collect_done(multi_slot& slot);
+  multi_slot& slot_for(const std::string& url);
   CURL* take_easy();
 
   boost::asio::io_context& io_;
   transport_options options_;
-  CURLM* multi_ = nullptr;
-  boost::asio::steady_timer timer_;
+  std::vector<std::unique_ptr<multi_slot>> slots_;
+  // The shard's DNS cache. Entries never expire inside curl (DNS_CACHE_TIMEOUT -1): curl 7.88
+  // prunes by walking the whole cache on every resolve, which with a thousand host:port
+  // entries costs a fifth of the CPU. Instead the cache is replaced as a whole every
+  // dns_refresh; the old one is freed when its last transfer ends.
+  struct dns_cache {
+    CURLSH* share = nullptr;
+    std::size_t users = 0;
+  };
+  std::shared_ptr<dns_cache> dns_;
+  std::chrono::steady_clock::time_point dns_since_;
+  static constexpr std::chrono::minutes dns_refresh{5};
+  std::shared_ptr<dns_cache> current_dns();
   std::unordered_map<curl_socket_t, socket_record> sockets_;
   std::unordered_map<CURL*, std::unique_ptr<transfer>> transfers_;
   std::vector<CURL*> idle_easy_;  // reused: keeps their resolved state and buffers

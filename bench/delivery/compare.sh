@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Delivery throughput side by side, in one run, against nginx (1 worker) answering 204 on
+# 1,000 loopback ports: `syndic push` (1,000 outlets x 20 items), a plain curl_multi_perform
+# loop, and `curl --parallel`, all POSTing ~1 KiB JSON bodies. Prints deliveries/s and the
+# ratios. Client and server run on separate cores (taskset).
+#
+#   bench/delivery/compare.sh BUILD_DIR [PORTS] [ITEMS]
+set -euo pipefail
+build=${1:?usage: compare.sh BUILD_DIR [PORTS] [ITEMS]}
+ports=${2:-1000}
+items=${3:-20}
+first=21000
+last=$((first + ports - 1))
+tmp=$(mktemp -d)
+trap 'kill $(cat "$tmp/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+ulimit -n "$(ulimit -Hn)"
+
+# nginx: one worker, every port, 204 to everything, keep-alive.
+{
+  echo "worker_processes 1; daemon on; pid $tmp/nginx.pid; error_log $tmp/error.log crit;"
+  echo "worker_rlimit_nofile 20000; events { worker_connections 16000; }"
+  echo "http { access_log off; keepalive_requests 1000000; keepalive_timeout 120s;"
+  echo "  client_body_buffer_size 16k; server {"
+  for p in $(seq $first $last); do echo "    listen 127.0.0.1:$p reuseport;"; done
+  echo "    location / { return 204; } } }"
+} >"$tmp/nginx.conf"
+taskset -c 0 nginx -c "$tmp/nginx.conf" -p "$tmp" -e "$tmp/error.log"
+sleep 0.5
+
+for p in $(seq $first $last); do echo "http://127.0.0.1:$p/hook"; done >"$tmp/urls.txt"
+{ echo "id,url,format"; i=0; while read -r u; do echo "o$i,$u,webhook"; i=$((i + 1)); done <"$tmp/urls.txt"; } >"$tmp/outlets.csv"
+# A feed of $items items, each rendered to a ~1 KiB webhook body.
+python3 - "$items" >"$tmp/feed.json" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+items = [{"id": f"bench-{i}", "title": f"Release {i}", "content_text": "x" * 700} for i in range(n)]
+print(json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "bench", "items": items}))
+PY
+pairs=$((ports * items))
+echo "== $ports outlets x $items items = $pairs POSTs to nginx (1 worker, core 0); clients on core 1"
+
+syndic_json=$(taskset -c 1 "$build/engine/syndic" push --outlets "$tmp/outlets.csv" --json --shards 1 "$tmp/feed.json")
+syndic_rate=$(python3 -c 'import json,sys; print(round(json.loads(sys.argv[1])["deliveries_per_s"]))' "$syndic_json")
+echo "syndic push:              $syndic_rate deliveries/s   $syndic_json"
+
+multi_json=$(taskset -c 1 "$build/bench/curl_multi_loop" "$tmp/urls.txt" "$items")
+multi_rate=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["deliveries_per_s"])' "$multi_json")
+echo "curl_multi_perform loop:  $multi_rate deliveries/s   $multi_json"
+
+head -c 1000 /dev/zero | tr '\0' 'x' >"$tmp/body"
+for i in $(seq 1 "$items"); do
+  while read -r u; do printf 'url = "%s"\ndata-binary = "@%s"\noutput = "/dev/null"\n' "$u" "$tmp/body"; done <"$tmp/urls.txt"
+done >"$tmp/curl.cfg"
+start=$(date +%s.%N)
+taskset -c 1 curl --silent --parallel --parallel-max 1000 -H 'Content-Type: application/json' -K "$tmp/curl.cfg"
+end=$(date +%s.%N)
+parallel_rate=$(python3 -c "print(round($pairs / ($end - $start)))")
+echo "curl --parallel:          $parallel_rate deliveries/s"
+
+python3 - "$syndic_rate" "$multi_rate" "$parallel_rate" <<'PY'
+import sys
+s, m, p = map(float, sys.argv[1:])
+print(f"ratios: syndic / curl_multi_perform = {s / m:.2f}x (target >= 2), syndic / curl --parallel = {s / p:.2f}x (target >= 5)")
+PY
