@@ -4,6 +4,8 @@
 
 #include <mutex>
 
+#include <unistd.h>
+
 namespace syndic::engine::http {
 
 struct curl_transport::transfer {
@@ -149,6 +151,8 @@ void curl_transport::post(request r, completion done) {
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &keep_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t->resp);
   curl_easy_setopt(e, CURLOPT_USERAGENT, "syndic/0.1");
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &curl_transport::on_close);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
   t->dns = current_dns();
   curl_easy_setopt(e, CURLOPT_SHARE, t->dns->share);
   multi_slot* slot = t->slot;
@@ -167,12 +171,16 @@ int curl_transport::on_socket(CURL*, curl_socket_t fd, int what, void* slot_ptr,
   auto* slot = static_cast<multi_slot*>(slot_ptr);
   curl_transport* t = slot->owner;
   if (what == CURL_POLL_REMOVE) {
+    // curl stops watching the socket (an idle keep-alive connection, say) but may watch it
+    // again for the next transfer: keep its registration with the reactor, cancel the waits.
+    // The record goes when curl closes the fd (on_close).
     if (auto it = t->sockets_.find(fd); it != t->sockets_.end()) {
-      if (it->second.descriptor) {
+      it->second.want = 0;
+      if (it->second.read_armed || it->second.write_armed) {
         it->second.descriptor->cancel();
-        it->second.descriptor->release();
+        it->second.read_armed = it->second.write_armed = false;
+        it->second.generation = t->next_generation_++;  // completions of the cancelled waits are stale
       }
-      t->sockets_.erase(it);
     }
     return 0;
   }
@@ -186,6 +194,18 @@ int curl_transport::on_socket(CURL*, curl_socket_t fd, int what, void* slot_ptr,
   rec.want = what;
   t->arm(fd, rec);
   return 0;
+}
+
+int curl_transport::on_close(void* self, curl_socket_t fd) {
+  auto* t = static_cast<curl_transport*>(self);
+  if (auto it = t->sockets_.find(fd); it != t->sockets_.end()) {
+    if (it->second.descriptor) {
+      it->second.descriptor->cancel();
+      it->second.descriptor->release();  // trap 3: the fd is curl's; curl asked us to close it
+    }
+    t->sockets_.erase(it);  // trap 2: before the fd number can be handed out again
+  }
+  return close(fd);
 }
 
 void curl_transport::arm(curl_socket_t fd, socket_record& rec) {

@@ -10,6 +10,8 @@
 //     `operation_aborted`.
 //  3. Double close: curl owns its fds. We wrap them in stream_descriptors only to wait, and
 //     `release()` before destroying the wrapper, so Asio never closes an fd it did not open.
+//     A wrapper lives until curl closes the fd (CLOSESOCKETFUNCTION), not until curl stops
+//     watching it: keep-alive connections are re-watched without re-registering with epoll.
 //  4. curl may hand us fds it made itself (resolver, happy eyeballs, IPv6): records are made
 //     for any fd in the socket callback, whatever it is.
 //  5. The timer callback: -1 cancels, 0 means "soon": the timer fires through the io_context,
@@ -94,6 +96,7 @@ private:
 
   static int on_socket(CURL* easy, curl_socket_t fd, int what, void* slot, void* record);
   static int on_timer(CURLM* multi, long timeout_ms, void* slot);
+  static int on_close(void* self, curl_socket_t fd);
   void arm(curl_socket_t fd, socket_record& rec);
   void on_ready(curl_socket_t fd, std::uint64_t generation, int direction,
                 const boost::system::error_code& ec);
