@@ -28,7 +28,7 @@ taskset -c 0 nginx -c "$tmp/nginx.conf" -p "$tmp" -e "$tmp/error.log"
 sleep 0.5
 
 for p in $(seq $first $last); do echo "http://127.0.0.1:$p/hook"; done >"$tmp/urls.txt"
-{ echo "id,url,format"; i=0; while read -r u; do echo "o$i,$u,webhook"; i=$((i + 1)); done <"$tmp/urls.txt"; } >"$tmp/outlets.csv"
+{ echo "id,url,format,max_in_flight"; i=0; while read -r u; do echo "o$i,$u,webhook,1"; i=$((i + 1)); done <"$tmp/urls.txt"; } >"$tmp/outlets.csv"
 # A feed of $items items, each rendered to a ~1 KiB webhook body.
 python3 - "$items" >"$tmp/feed.json" <<'PY'
 import json, sys
@@ -39,6 +39,7 @@ PY
 pairs=$((ports * items))
 echo "== $ports outlets x $items items = $pairs POSTs to nginx (1 worker, core 0); clients on core 1"
 
+# One request in flight per outlet, as the curl_multi_perform baseline does.
 syndic_json=$(taskset -c 1 "$build/engine/syndic" push --outlets "$tmp/outlets.csv" --json --shards 1 "$tmp/feed.json")
 syndic_rate=$(python3 -c 'import json,sys; print(round(json.loads(sys.argv[1])["deliveries_per_s"]))' "$syndic_json")
 echo "syndic push:              $syndic_rate deliveries/s   $syndic_json"
@@ -49,10 +50,13 @@ echo "curl_multi_perform loop:  $multi_rate deliveries/s   $multi_json"
 
 head -c 1000 /dev/zero | tr '\0' 'x' >"$tmp/body"
 for i in $(seq 1 "$items"); do
-  while read -r u; do printf 'url = "%s"\ndata-binary = "@%s"\noutput = "/dev/null"\n' "$u" "$tmp/body"; done <"$tmp/urls.txt"
-done >"$tmp/curl.cfg"
+  # `next` between entries: without it curl adds every data-binary to one growing body.
+  while read -r u; do
+    printf 'url = "%s"\ndata-binary = "@%s"\noutput = "/dev/null"\nheader = "Content-Type: application/json"\nnext\n' "$u" "$tmp/body"
+  done <"$tmp/urls.txt"
+done | sed '$d' >"$tmp/curl.cfg"  # no `next` after the last entry
 start=$(date +%s.%N)
-taskset -c 1 curl --silent --parallel --parallel-max 1000 -H 'Content-Type: application/json' -K "$tmp/curl.cfg"
+taskset -c 1 curl --silent --show-error --no-progress-meter --parallel --parallel-max 1000 -K "$tmp/curl.cfg"
 end=$(date +%s.%N)
 parallel_rate=$(python3 -c "print(round($pairs / ($end - $start)))")
 echo "curl --parallel:          $parallel_rate deliveries/s"

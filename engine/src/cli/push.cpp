@@ -29,6 +29,7 @@ struct push_options {
   bool json = false;
   unsigned shards = 0;
   std::size_t max_in_flight = 4096;
+  long max_host_connections = 0;
   bool insecure = false;
 };
 
@@ -90,6 +91,7 @@ int run_push(const push_options& o) {
   eo.shards = o.shards;
   eo.max_in_flight = max_in_flight;
   eo.verify_tls = !o.insecure;
+  eo.max_host_connections = o.max_host_connections;
   engine::engine e(eo);
   e.on_outcome([&t](const engine::delivery_outcome& out) {
     std::lock_guard lock(t.mutex);
@@ -182,6 +184,10 @@ command add_push(CLI::App& app) {
   cmd->add_option("--max-in-flight", o->max_in_flight, "Global cap on concurrent requests")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-host-connections", o->max_host_connections,
+                  "Connections per host:port and shard (0: no cap); requests beyond wait for one")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--insecure", o->insecure, "Do not verify TLS certificates");
   return [o] { return run_push(*o); };
 }
