@@ -17,4 +17,23 @@ echo
 echo "== the same feed as Atom 1.0 (first lines):"
 "$syndic" convert --to atom --quiet "$feed" | head -n 20
 echo
+echo "== pushing the feed to 20 simulated outlets (syndic sink on 127.0.0.1:18700-18709, signed webhooks):"
+secret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+"$syndic" sink --listen 127.0.0.1:18700-18709 --secret "$secret" --duration 30 >/tmp/syndic-demo-sink.json &
+sink_pid=$!
+trap 'kill $sink_pid 2>/dev/null || true' EXIT
+sleep 0.5
+outlets=$(mktemp)
+{
+  echo "id,url,format,secret,languages"
+  for p in $(seq 18700 18709); do
+    echo "newsroom-$p,http://127.0.0.1:$p/webhook,webhook,$secret,"
+    echo "french-desk-$p,http://127.0.0.1:$p/atom,atom,,fr"
+  done
+} >"$outlets"
+"$syndic" push --outlets "$outlets" "$feed" || true
+kill -TERM $sink_pid 2>/dev/null && wait $sink_pid 2>/dev/null || true
+echo "sink counts: $(cat /tmp/syndic-demo-sink.json)"
+rm -f "$outlets"
+echo
 echo "Next: build/engine/syndic --help, and scripts/test.sh for the whole test suite."
