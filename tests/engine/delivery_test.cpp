@@ -211,6 +211,52 @@ TEST_F(fixture, BlackholedOutletDoesNotDelayTheOthers) {
   EXPECT_EQ(rec.by_state()[final_state::gave_up], 5);
 }
 
+TEST_F(fixture, CircuitOpensAfterConsecutiveFailuresAndAProbeClosesIt) {
+  sink_options so;
+  so.default_behaviour.fail_first = 5;  // 503 five times, then 204
+  engine_options eo;
+  eo.breaker_failures = 3;
+  eo.breaker_cooldown = 400ms;
+  start(so, eo);
+  auto o = outlet("flaky", port);
+  o.max_in_flight = 1;
+  o.retry.base = 10ms;
+  o.retry.cap = 20ms;
+  eng->add_outlet(o);
+  auto f = feed_with(1);
+  auto t0 = std::chrono::steady_clock::now();
+  eng->submit(f, f.items);
+  ASSERT_TRUE(eng->wait_idle(10s));
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  // Failures 1-3 open the circuit; probes 4 and 5 fail and reopen it; probe 6 succeeds.
+  // Three cooldowns of 400 ms, where backoff alone would have taken well under 200 ms.
+  EXPECT_GE(elapsed, 1150ms);
+  ASSERT_EQ(rec.outcomes.size(), 1u);
+  EXPECT_EQ(rec.outcomes[0].state, final_state::delivered);
+  EXPECT_EQ(rec.outcomes[0].attempts, 6u);
+}
+
+TEST_F(fixture, SlowOutletCostsOnlyItsOwnSlots) {
+  sink_options so;
+  sink_behaviour slow;
+  slow.latency = 1500ms;
+  start(so);
+  sink_options slow_sink;
+  slow_sink.default_behaviour = slow;
+  sink sluggish(slow_sink);
+  sluggish.start();
+  eng->add_outlet(outlet("slow", sluggish.ports().front()));
+  for (int i = 0; i < 20; ++i) eng->add_outlet(outlet("ok" + std::to_string(i), port, "/" + std::to_string(i)));
+  auto f = feed_with(5);
+  auto t0 = std::chrono::steady_clock::now();
+  eng->submit(f, f.items);
+  while (server->stats().delivered < 100 && std::chrono::steady_clock::now() - t0 < 5s)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  ASSERT_TRUE(eng->wait_idle(20s));
+  EXPECT_EQ(rec.by_state()[final_state::delivered], 105);
+}
+
 TEST_F(fixture, NotFoundDeadLettersWithoutRetrying) {
   start({});
   sink_options nf;
