@@ -48,8 +48,11 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, shared_co
     counters_.cancelled += in_flight_;
     counters_.pending -= static_cast<std::int64_t>(in_flight_);
     for (auto& [id, o] : outlets_) {
-      for (auto& d : o->ready) finish(o.get(), id, d, final_state::cancelled, 0, "engine stopped");
-      for (auto& [at, d] : o->retries) finish(o.get(), id, d, final_state::cancelled, 0, "engine stopped");
+      // Say why a pair was still waiting: a suspended outlet is a different story.
+      std::string why = o->suspended_until != clock::time_point{} ? "engine stopped (circuit open)"
+                                                                  : "engine stopped";
+      for (auto& d : o->ready) finish(o.get(), id, d, final_state::cancelled, 0, why);
+      for (auto& [at, d] : o->retries) finish(o.get(), id, d, final_state::cancelled, 0, why);
     }
     outlets_.clear();
   });

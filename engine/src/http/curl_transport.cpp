@@ -10,6 +10,7 @@ namespace syndic::engine::http {
 
 struct curl_transport::transfer {
   multi_slot* slot = nullptr;
+  std::string url;
   std::shared_ptr<dns_cache> dns;  // keeps the share alive while the easy handle uses it
   curl_slist* headers = nullptr;
   std::shared_ptr<const std::string> body;
@@ -77,7 +78,8 @@ curl_transport::~curl_transport() {
     curl_easy_cleanup(easy);
   }
   transfers_.clear();
-  for (CURL* easy : idle_easy_) curl_easy_cleanup(easy);
+  for (auto& [url, easies] : idle_easy_)
+    for (CURL* easy : easies) curl_easy_cleanup(easy);
   idle_easy_.clear();
   // Trap 6: cleanup may still call on_socket(REMOVE); the socket table is alive for it.
   for (auto& slot : slots_) {
@@ -116,16 +118,31 @@ curl_transport::multi_slot& curl_transport::slot_for(const std::string& url) {
   return *slots_[std::hash<std::string_view>{}(authority) % slots_.size()];
 }
 
-CURL* curl_transport::take_easy() {
-  if (idle_easy_.empty()) return curl_easy_init();
-  CURL* e = idle_easy_.back();
-  idle_easy_.pop_back();
-  curl_easy_reset(e);
-  return e;
+CURL* curl_transport::take_easy(const std::string& url, bool& configured) {
+  // A handle that last served this URL keeps its options: only the per-request ones change.
+  if (auto it = idle_easy_.find(url); it != idle_easy_.end() && !it->second.empty()) {
+    CURL* e = it->second.back();
+    it->second.pop_back();
+    --idle_count_;
+    configured = true;
+    return e;
+  }
+  configured = false;
+  return curl_easy_init();
+}
+
+void curl_transport::park_easy(CURL* e, const std::string& url) {
+  if (idle_count_ >= max_idle_easy) {
+    curl_easy_cleanup(e);
+    return;
+  }
+  idle_easy_[url].push_back(e);
+  ++idle_count_;
 }
 
 void curl_transport::post(request r, completion done) {
-  CURL* e = take_easy();
+  bool configured = false;
+  CURL* e = take_easy(r.url, configured);
   auto t = std::make_unique<transfer>();
   t->slot = &slot_for(r.url);
   t->body = std::move(r.body);
@@ -134,25 +151,28 @@ void curl_transport::post(request r, completion done) {
   for (const auto& h : r.headers) t->headers = curl_slist_append(t->headers, h.c_str());
   // An empty Expect stops curl from waiting for 100-continue on bodies over 1 KiB.
   t->headers = curl_slist_append(t->headers, "Expect:");
-  curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
-  curl_easy_setopt(e, CURLOPT_POST, 1L);
+  if (!configured) {
+    curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);  // redirects are the retry policy's call
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, -1L);  // see dns_cache in the header
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &discard_body);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &keep_header);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "syndic/0.1");
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &curl_transport::on_close);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
+  }
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body ? t->body->data() : "");
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body ? t->body->size() : 0));
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<std::int64_t>(r.timeout.count(), 5000)));
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);  // redirects are the retry policy's call
-  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
-  curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, -1L);  // see dns_cache in the header
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &discard_body);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &keep_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t->resp);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, "syndic/0.1");
-  curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &curl_transport::on_close);
-  curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
+  t->url = std::move(r.url);
   t->dns = current_dns();
   curl_easy_setopt(e, CURLOPT_SHARE, t->dns->share);
   multi_slot* slot = t->slot;
@@ -161,7 +181,8 @@ void curl_transport::post(request r, completion done) {
     // Never complete inline: the caller may hold state it expects unchanged until we return.
     auto failed = std::move(transfers_[e]);
     transfers_.erase(e);
-    idle_easy_.push_back(e);
+    curl_easy_setopt(e, CURLOPT_SHARE, nullptr);
+    park_easy(e, failed->url);
     failed->resp.error = CURLE_FAILED_INIT;
     boost::asio::post(io_, [f = std::move(failed)]() mutable { f->done(std::move(f->resp)); });
   }
@@ -288,7 +309,7 @@ void curl_transport::collect_done(multi_slot& slot) {
     connections_opened_ += connects;
     curl_multi_remove_handle(slot.multi, e);
     curl_easy_setopt(e, CURLOPT_SHARE, nullptr);  // the DNS cache may be retired meanwhile
-    idle_easy_.push_back(e);
+    park_easy(e, t->url);
     t->done(std::move(r));  // from our handler, not from inside a curl callback
   }
 }

@@ -103,7 +103,8 @@ private:
   void socket_action(multi_slot& slot, curl_socket_t fd, int mask);
   void collect_done(multi_slot& slot);
   multi_slot& slot_for(const std::string& url);
-  CURL* take_easy();
+  CURL* take_easy(const std::string& url, bool& configured);
+  void park_easy(CURL* e, const std::string& url);
 
   boost::asio::io_context& io_;
   transport_options options_;
@@ -122,7 +123,11 @@ private:
   std::shared_ptr<dns_cache> current_dns();
   std::unordered_map<curl_socket_t, socket_record> sockets_;
   std::unordered_map<CURL*, std::unique_ptr<transfer>> transfers_;
-  std::vector<CURL*> idle_easy_;  // reused: keeps their resolved state and buffers
+  // Idle easy handles by the URL they last served: reused without curl_easy_reset, so an
+  // outlet's handle keeps its options and buffers (as the "libcurl driven well" does).
+  std::unordered_map<std::string, std::vector<CURL*>> idle_easy_;
+  std::size_t idle_count_ = 0;
+  static constexpr std::size_t max_idle_easy = 4096;
   std::uint64_t next_generation_ = 1;
   long connections_opened_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
