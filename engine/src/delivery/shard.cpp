@@ -42,8 +42,10 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, shared_co
     t.max_host_connections = options_.max_host_connections;
     t.verify_tls = options_.verify_tls;
     transport_ = std::make_unique<http::curl_transport>(io_, t);
+    if (options_.fast_http) plain_ = std::make_unique<http::beast_transport>(io_);
     io_.run();
-    // Stopped. The transport (and its multi handle) dies on the thread that used it.
+    // Stopped. The transports (and the multi handles) die on the thread that used them.
+    plain_.reset();
     transport_.reset();
     counters_.cancelled += in_flight_;
     counters_.pending -= static_cast<std::int64_t>(in_flight_);
@@ -192,9 +194,11 @@ void shard::send(outlet_state& o, delivery d) {
     if (!o.cfg.secret.empty()) r.headers.push_back("X-Hub-Signature: " + websub_signature(o.cfg.secret, p.body));
   }
   for (const auto& [k, v] : o.cfg.headers) r.headers.push_back(k + ": " + v);
-  transport_->post(std::move(r), [this, id = o.cfg.id, d = std::move(d)](http::response resp) mutable {
+  auto on_response = [this, id = o.cfg.id, d = std::move(d)](http::response resp) mutable {
     on_done(id, std::move(d), std::move(resp));
-  });
+  };
+  if (plain_ && r.url.starts_with("http://")) plain_->post(std::move(r), std::move(on_response));
+  else transport_->post(std::move(r), std::move(on_response));
 }
 
 void shard::on_done(const std::string& id, delivery d, http::response r) {

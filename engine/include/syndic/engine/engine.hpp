@@ -45,6 +45,9 @@ struct engine_options {
   std::size_t max_in_flight = 4096;     // global cap on concurrent transfers (split per shard)
   long max_host_connections = 0;        // per host:port and shard; 0 = unlimited
   bool verify_tls = true;
+  // Plain http:// outlets go through a lean HTTP/1.1 keep-alive client (Beast) instead of
+  // libcurl; https, HTTP/2 and proxies always use libcurl.
+  bool fast_http = true;
   std::uint32_t breaker_failures = 5;   // consecutive failures that open an outlet's circuit
   std::chrono::milliseconds breaker_cooldown{30'000};
 };
