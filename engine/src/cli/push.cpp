@@ -110,7 +110,10 @@ int run_push(const push_options& o) {
                               std::chrono::duration<double>(o.deadline_s));
   auto last_report = start;
   while (e.pending() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(tty ? 200 : 100));
+    // Returns as soon as everything is done, so `elapsed` is not rounded up to a poll period.
+    auto step = std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(tty ? 200 : 100), deadline - std::chrono::steady_clock::now());
+    if (e.wait_idle(std::chrono::duration_cast<std::chrono::milliseconds>(step))) break;
     auto now = std::chrono::steady_clock::now();
     if (tty || now - last_report >= std::chrono::seconds(5)) {
       auto s = e.stats();
