@@ -8,19 +8,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0
 
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect CODE "stderr fragment" -- command...
-expect() {
-  local code=$1 fragment=$2
-  shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  [ "$got" -eq "$code" ] || fail "$* exited $got, expected $code; stderr: $(head -c 400 "$tmp/err")"
-  if [ -n "$fragment" ] && ! grep -qF -- "$fragment" "$tmp/err" "$tmp/out"; then
-    fail "$* did not say '$fragment'; stderr: $(head -c 400 "$tmp/err")"
-  fi
-}
+. "$(dirname "$0")/lib.sh"
 
 expect 0 "convert" "$syndic" --help
 expect 0 "--to" "$syndic" convert --help

@@ -9,18 +9,7 @@ tmp=$(mktemp -d)
 sink_pid=""
 trap '[ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-expect() {
-  local code=$1 fragment=$2
-  shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  [ "$got" -eq "$code" ] || fail "$* exited $got, expected $code; stderr: $(head -c 400 "$tmp/err")"
-  if [ -n "$fragment" ] && ! grep -qF -- "$fragment" "$tmp/err" "$tmp/out"; then
-    fail "$* did not say '$fragment'; stderr: $(head -c 400 "$tmp/err")"
-  fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # Four consecutive free ports below the ephemeral range (so no client socket takes them).
 base=$(python3 -c '

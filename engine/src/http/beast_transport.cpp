@@ -166,14 +166,7 @@ void beast_transport::send(std::shared_ptr<operation> op, std::shared_ptr<connec
     if (auto a = alive.lock(); !a || !*a) return;
     if (ec) {
       // A kept-alive connection the server closed meanwhile: once more on a fresh one.
-      if (op->reused && !op->retried_fresh) {
-        op->retried_fresh = true;
-        op->reused = false;
-        op->conn.reset();
-        connect(op);
-        return;
-      }
-      finish(op, to_curl(ec));
+      if (!retry_on_fresh_connection(op)) finish(op, to_curl(ec));
       return;
     }
     op->parser.emplace();
@@ -182,15 +175,11 @@ void beast_transport::send(std::shared_ptr<operation> op, std::shared_ptr<connec
                       [this, alive, op](const beast::error_code& ec, std::size_t) {
                         if (auto a = alive.lock(); !a || !*a) return;
                         if (ec) {
-                          if (op->reused && !op->retried_fresh && op->conn->buffer.size() == 0 &&
-                              (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset)) {
-                            op->retried_fresh = true;
-                            op->reused = false;
-                            op->conn.reset();
-                            connect(op);
-                            return;
-                          }
-                          finish(op, to_curl(ec));
+                          bool closed_before_answering =
+                              op->conn->buffer.size() == 0 &&
+                              (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset);
+                          if (!closed_before_answering || !retry_on_fresh_connection(op))
+                            finish(op, to_curl(ec));
                           return;
                         }
                         const auto& res = op->parser->get();
@@ -209,6 +198,15 @@ void beast_transport::send(std::shared_ptr<operation> op, std::shared_ptr<connec
                         finish(op, CURLE_OK);
                       });
   });
+}
+
+bool beast_transport::retry_on_fresh_connection(const std::shared_ptr<operation>& op) {
+  if (!op->reused || op->retried_fresh) return false;
+  op->retried_fresh = true;
+  op->reused = false;
+  op->conn.reset();
+  connect(op);
+  return true;
 }
 
 void beast_transport::finish(std::shared_ptr<operation> op, CURLcode error) {

@@ -38,6 +38,9 @@ private:
   void connect(std::shared_ptr<operation> op);
   void send(std::shared_ptr<operation> op, std::shared_ptr<connection> c);
   void finish(std::shared_ptr<operation> op, CURLcode error);
+  // A request that met a kept-alive connection the server had closed is sent once more on a
+  // new connection. False when that was done already (or the connection was new).
+  bool retry_on_fresh_connection(const std::shared_ptr<operation>& op);
 
   boost::asio::io_context& io_;
   std::unordered_map<std::string, std::vector<std::shared_ptr<connection>>> idle_;  // by host:port
