@@ -21,9 +21,8 @@ void prepare_heap_for(std::size_t input_bytes) {
   auto* before = static_cast<char*>(sbrk(0));
   // Larger than what is left at the top of the heap, so the heap grows now, by `pad` more.
   void* probe = std::malloc(1u << 20);
-  // Through a volatile, or the compiler may drop the malloc/free pair and the growth with it.
-  static void* volatile keep;
-  keep = probe;
+  // An opaque use, or the compiler may drop the malloc/free pair and the growth with it.
+  asm volatile("" : : "r"(probe) : "memory");
   auto* after = static_cast<char*>(sbrk(0));
   auto first = (reinterpret_cast<std::uintptr_t>(before) + huge - 1) & ~(huge - 1);
   auto last = reinterpret_cast<std::uintptr_t>(after) & ~(huge - 1);

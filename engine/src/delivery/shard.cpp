@@ -72,7 +72,7 @@ void shard::add_outlet(outlet_config cfg) {
     auto& slot = outlets_[cfg.id];
     auto now = clock::now();
     if (!slot) {
-      slot = std::make_unique<outlet_state>(outlet_state{cfg, token_bucket(cfg.rate, cfg.burst, now)});
+      slot = std::make_unique<outlet_state>(cfg, token_bucket(cfg.rate, cfg.burst, now));
       slot->wakeup = std::make_unique<boost::asio::steady_timer>(io_);
     } else {
       slot->bucket = token_bucket(cfg.rate, cfg.burst, now);

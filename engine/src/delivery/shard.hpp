@@ -55,6 +55,7 @@ public:
 
 private:
   struct outlet_state {
+    outlet_state(outlet_config c, token_bucket b) : cfg(std::move(c)), bucket(b) {}
     outlet_config cfg;
     token_bucket bucket;
     std::deque<delivery> ready;
