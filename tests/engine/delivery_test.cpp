@@ -68,6 +68,22 @@ struct fixture : ::testing::Test {
     eng = std::make_unique<engine>(eo);
     eng->on_outcome([this](const delivery_outcome& o) { rec(o); });
   }
+
+  // Submits n items to every outlet and waits until each pair has ended.
+  void push_and_wait(std::size_t n, std::chrono::seconds limit = 10s) {
+    auto f = feed_with(n);
+    eng->submit(f, f.items);
+    ASSERT_TRUE(eng->wait_idle(limit));
+  }
+
+  // A second server on its own port, answering as `b` says.
+  static std::unique_ptr<sink> other_sink(sink_behaviour b) {
+    sink_options o;
+    o.default_behaviour = b;
+    auto s = std::make_unique<sink>(o);
+    s->start();
+    return s;
+  }
 };
 
 TEST_F(fixture, SignedWebhooksAreVerifiedByTheSinkAndEachPairDeliveredOnce) {
@@ -96,9 +112,7 @@ TEST_F(fixture, WrongSecretIsRefusedAndDeadLettered) {
   auto o = outlet("bad", port);
   o.secret = "whsec_Zm9vYmFy";
   eng->add_outlet(o);
-  auto f = feed_with(3);
-  eng->submit(f, f.items);
-  ASSERT_TRUE(eng->wait_idle(10s));
+  push_and_wait(3);
   EXPECT_EQ(server->stats().bad_signatures, 3u);
   EXPECT_EQ(rec.by_state()[final_state::dead_lettered], 3);  // 401 is permanent
 }
@@ -108,9 +122,7 @@ TEST_F(fixture, OneConnectionServesManySequentialDeliveries) {
   auto o = outlet("seq", port);
   o.ordered = true;
   eng->add_outlet(o);
-  auto f = feed_with(20);
-  eng->submit(f, f.items);
-  ASSERT_TRUE(eng->wait_idle(10s));
+  push_and_wait(20);
   EXPECT_EQ(server->stats().delivered, 20u);
   EXPECT_EQ(server->stats().connections, 1u);
   EXPECT_EQ(eng->stats().connections_opened, 1u);
@@ -124,9 +136,7 @@ TEST_F(fixture, OrderedOutletGetsItemsInOrderEvenThroughRetries) {
   auto o = outlet("ord", port);
   o.ordered = true;
   eng->add_outlet(o);
-  auto f = feed_with(6);
-  eng->submit(f, f.items);
-  ASSERT_TRUE(eng->wait_idle(10s));
+  push_and_wait(6);
   std::vector<std::string> delivered;
   for (const auto& out : rec.outcomes)
     if (out.state == final_state::delivered) delivered.push_back(out.item_id);
@@ -141,9 +151,7 @@ TEST_F(fixture, GoneRetiresTheOutlet) {
   auto o = outlet("gone", port);
   o.max_in_flight = 1;
   eng->add_outlet(o);
-  auto f = feed_with(5);
-  eng->submit(f, f.items);
-  ASSERT_TRUE(eng->wait_idle(10s));
+  push_and_wait(5);
   EXPECT_EQ(rec.by_state()[final_state::retired], 5);
   EXPECT_EQ(server->stats().requests, 1u);  // nothing more is sent to a retired outlet
 }
@@ -190,11 +198,10 @@ TEST_F(fixture, RateLimitHoldsBurstPlusRate) {
 TEST_F(fixture, BlackholedOutletDoesNotDelayTheOthers) {
   start({});
   // A second sink that accepts connections and never answers.
-  sink_options ho;
-  ho.default_behaviour.blackhole = true;
-  sink black(ho);
-  black.start();
-  auto dead = outlet("dead", black.ports().front());
+  sink_behaviour hole;
+  hole.blackhole = true;
+  auto black = other_sink(hole);
+  auto dead = outlet("dead", black->ports().front());
   dead.timeout = 1500ms;
   dead.retry.max_attempts = 1;
   eng->add_outlet(dead);
@@ -237,15 +244,11 @@ TEST_F(fixture, CircuitOpensAfterConsecutiveFailuresAndAProbeClosesIt) {
 }
 
 TEST_F(fixture, SlowOutletCostsOnlyItsOwnSlots) {
-  sink_options so;
+  start({});
   sink_behaviour slow;
   slow.latency = 1500ms;
-  start(so);
-  sink_options slow_sink;
-  slow_sink.default_behaviour = slow;
-  sink sluggish(slow_sink);
-  sluggish.start();
-  eng->add_outlet(outlet("slow", sluggish.ports().front()));
+  auto sluggish = other_sink(slow);
+  eng->add_outlet(outlet("slow", sluggish->ports().front()));
   for (int i = 0; i < 20; ++i) eng->add_outlet(outlet("ok" + std::to_string(i), port, "/" + std::to_string(i)));
   auto f = feed_with(5);
   auto t0 = std::chrono::steady_clock::now();
@@ -259,16 +262,13 @@ TEST_F(fixture, SlowOutletCostsOnlyItsOwnSlots) {
 
 TEST_F(fixture, NotFoundDeadLettersWithoutRetrying) {
   start({});
-  sink_options nf;
-  nf.default_behaviour.status = 404;
-  sink missing(nf);
-  missing.start();
-  eng->add_outlet(outlet("nf", missing.ports().front()));
-  auto f = feed_with(3);
-  eng->submit(f, f.items);
-  ASSERT_TRUE(eng->wait_idle(10s));
+  sink_behaviour not_found;
+  not_found.status = 404;
+  auto missing = other_sink(not_found);
+  eng->add_outlet(outlet("nf", missing->ports().front()));
+  push_and_wait(3);
   EXPECT_EQ(rec.by_state()[final_state::dead_lettered], 3);
-  EXPECT_EQ(missing.stats().requests, 3u);
+  EXPECT_EQ(missing->stats().requests, 3u);
   EXPECT_EQ(eng->stats().retries, 0u);
 }
 
