@@ -76,6 +76,25 @@ struct fixture : ::testing::Test {
     ASSERT_TRUE(eng->wait_idle(limit));
   }
 
+  // Like push_and_wait, and returns how long it took from submit to the last outcome.
+  std::chrono::steady_clock::duration timed_push_and_wait(std::size_t n, std::chrono::seconds limit = 10s) {
+    auto t0 = std::chrono::steady_clock::now();
+    push_and_wait(n, limit);
+    return std::chrono::steady_clock::now() - t0;
+  }
+
+  // Adds 20 healthy outlets on the main sink, submits 5 items to every outlet, and returns how
+  // long the 100 healthy deliveries took (5 s at most), without waiting for the rest.
+  std::chrono::steady_clock::duration healthy_delivery_time() {
+    for (int i = 0; i < 20; ++i) eng->add_outlet(outlet("ok" + std::to_string(i), port, "/" + std::to_string(i)));
+    auto f = feed_with(5);
+    auto t0 = std::chrono::steady_clock::now();
+    eng->submit(f, f.items);
+    while (server->stats().delivered < 100 && std::chrono::steady_clock::now() - t0 < 5s)
+      std::this_thread::sleep_for(5ms);
+    return std::chrono::steady_clock::now() - t0;
+  }
+
   // A second server on its own port, answering as `b` says.
   static std::unique_ptr<sink> other_sink(sink_behaviour b) {
     sink_options o;
@@ -167,13 +186,9 @@ TEST_F(fixture, RetryAfterIsObeyedThenDelivered) {
   auto o = outlet("busy", port);
   o.max_in_flight = 1;
   eng->add_outlet(o);
-  auto f = feed_with(1);
-  auto t0 = std::chrono::steady_clock::now();
-  eng->submit(f, f.items);
-  ASSERT_TRUE(eng->wait_idle(10s));
-  auto elapsed = std::chrono::steady_clock::now() - t0;
-  EXPECT_GE(elapsed, 1s);   // waited as told, not the 50 ms backoff
-  EXPECT_LT(elapsed, 3s);
+  auto took = timed_push_and_wait(1);
+  EXPECT_GE(took, 1s);   // waited as told, not the 50 ms backoff
+  EXPECT_LT(took, 3s);
   ASSERT_EQ(rec.outcomes.size(), 1u);
   EXPECT_EQ(rec.outcomes[0].state, final_state::delivered);
   EXPECT_EQ(rec.outcomes[0].attempts, 2u);
@@ -185,11 +200,8 @@ TEST_F(fixture, RateLimitHoldsBurstPlusRate) {
   o.rate = 10;
   o.burst = 5;
   eng->add_outlet(o);
-  auto f = feed_with(25);
-  auto t0 = std::chrono::steady_clock::now();
-  eng->submit(f, f.items);
-  ASSERT_TRUE(eng->wait_idle(20s));
-  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto took = timed_push_and_wait(25, 20s);
+  double elapsed = std::chrono::duration<double>(took).count();
   // 25 requests at 10/s after a burst of 5 need at least 2 s.
   EXPECT_GE(elapsed, 1.95);
   EXPECT_EQ(server->stats().delivered, 25u);
@@ -205,13 +217,7 @@ TEST_F(fixture, BlackholedOutletDoesNotDelayTheOthers) {
   dead.timeout = 1500ms;
   dead.retry.max_attempts = 1;
   eng->add_outlet(dead);
-  for (int i = 0; i < 20; ++i) eng->add_outlet(outlet("ok" + std::to_string(i), port, "/" + std::to_string(i)));
-  auto f = feed_with(5);
-  auto t0 = std::chrono::steady_clock::now();
-  eng->submit(f, f.items);
-  while (server->stats().delivered < 100 && std::chrono::steady_clock::now() - t0 < 5s)
-    std::this_thread::sleep_for(5ms);
-  auto healthy_done = std::chrono::steady_clock::now() - t0;
+  auto healthy_done = healthy_delivery_time();
   EXPECT_EQ(server->stats().delivered, 100u);
   EXPECT_LT(healthy_done, 1s) << "healthy outlets waited for the blackholed one";
   ASSERT_TRUE(eng->wait_idle(10s));
@@ -230,14 +236,10 @@ TEST_F(fixture, CircuitOpensAfterConsecutiveFailuresAndAProbeClosesIt) {
   o.retry.base = 10ms;
   o.retry.cap = 20ms;
   eng->add_outlet(o);
-  auto f = feed_with(1);
-  auto t0 = std::chrono::steady_clock::now();
-  eng->submit(f, f.items);
-  ASSERT_TRUE(eng->wait_idle(10s));
-  auto elapsed = std::chrono::steady_clock::now() - t0;
+  auto took = timed_push_and_wait(1);
   // Failures 1-3 open the circuit; probes 4 and 5 fail and reopen it; probe 6 succeeds.
   // Three cooldowns of 400 ms, where backoff alone would have taken well under 200 ms.
-  EXPECT_GE(elapsed, 1150ms);
+  EXPECT_GE(took, 1150ms);
   ASSERT_EQ(rec.outcomes.size(), 1u);
   EXPECT_EQ(rec.outcomes[0].state, final_state::delivered);
   EXPECT_EQ(rec.outcomes[0].attempts, 6u);
@@ -249,13 +251,7 @@ TEST_F(fixture, SlowOutletCostsOnlyItsOwnSlots) {
   slow.latency = 1500ms;
   auto sluggish = other_sink(slow);
   eng->add_outlet(outlet("slow", sluggish->ports().front()));
-  for (int i = 0; i < 20; ++i) eng->add_outlet(outlet("ok" + std::to_string(i), port, "/" + std::to_string(i)));
-  auto f = feed_with(5);
-  auto t0 = std::chrono::steady_clock::now();
-  eng->submit(f, f.items);
-  while (server->stats().delivered < 100 && std::chrono::steady_clock::now() - t0 < 5s)
-    std::this_thread::sleep_for(5ms);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  EXPECT_LT(healthy_delivery_time(), 1s);
   ASSERT_TRUE(eng->wait_idle(20s));
   EXPECT_EQ(rec.by_state()[final_state::delivered], 105);
 }

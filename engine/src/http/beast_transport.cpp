@@ -152,7 +152,6 @@ void beast_transport::connect(std::shared_ptr<operation> op) {
       finish(op, to_curl(ec));
       return;
     }
-    ++connections_opened_;
     op->resp.connections_opened = 1;
     send(op, std::move(c));
   });

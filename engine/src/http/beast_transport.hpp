@@ -29,7 +29,6 @@ public:
 
   // For http:// URLs only. `done` runs on the io_context's thread, never inline.
   void post(request r, completion done);
-  long connections_opened() const { return connections_opened_; }
 
   struct connection;
   struct operation;
@@ -45,7 +44,6 @@ private:
   boost::asio::io_context& io_;
   std::unordered_map<std::string, std::vector<std::shared_ptr<connection>>> idle_;  // by host:port
   std::unordered_map<std::string, std::vector<boost::asio::ip::tcp::endpoint>> resolved_;
-  long connections_opened_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

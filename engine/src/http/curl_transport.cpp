@@ -306,7 +306,6 @@ void curl_transport::collect_done(multi_slot& slot) {
       r.location = redirect;
     r.connections_opened = connects;
     r.elapsed = std::chrono::steady_clock::now() - t->start;
-    connections_opened_ += connects;
     curl_multi_remove_handle(slot.multi, e);
     curl_easy_setopt(e, CURLOPT_SHARE, nullptr);  // the DNS cache may be retired meanwhile
     park_easy(e, t->url);

@@ -72,9 +72,6 @@ public:
   // Starts a POST. `done` runs on the io_context's thread, never inline from here.
   void post(request r, completion done);
 
-  std::size_t in_flight() const { return transfers_.size(); }
-  // Connections opened so far (CURLINFO_NUM_CONNECTS summed): reuse shows as a low number.
-  long connections_opened() const { return connections_opened_; }
 
 private:
   struct transfer;
@@ -129,7 +126,6 @@ private:
   std::size_t idle_count_ = 0;
   static constexpr std::size_t max_idle_easy = 4096;
   std::uint64_t next_generation_ = 1;
-  long connections_opened_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
