@@ -53,8 +53,8 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, shared_co
       // Say why a pair was still waiting: a suspended outlet is a different story.
       std::string why = o->suspended_until != clock::time_point{} ? "engine stopped (circuit open)"
                                                                   : "engine stopped";
-      for (auto& d : o->ready) finish(o.get(), id, d, final_state::cancelled, 0, why);
-      for (auto& [at, d] : o->retries) finish(o.get(), id, d, final_state::cancelled, 0, why);
+      for (auto& d : o->ready) finish(id, d, final_state::cancelled, 0, why);
+      for (auto& [at, d] : o->retries) finish(id, d, final_state::cancelled, 0, why);
     }
     outlets_.clear();
   });
@@ -88,8 +88,8 @@ void shard::remove_outlet(std::string id) {
   boost::asio::post(io_, [this, id = std::move(id)] {
     auto it = outlets_.find(id);
     if (it == outlets_.end()) return;
-    for (auto& d : it->second->ready) finish(it->second.get(), id, d, final_state::cancelled, 0, "outlet removed");
-    for (auto& [at, d] : it->second->retries) finish(it->second.get(), id, d, final_state::cancelled, 0, "outlet removed");
+    for (auto& d : it->second->ready) finish(id, d, final_state::cancelled, 0, "outlet removed");
+    for (auto& [at, d] : it->second->retries) finish(id, d, final_state::cancelled, 0, "outlet removed");
     outlets_.erase(it);  // in-flight completions find no outlet and end as cancelled
   });
 }
@@ -99,7 +99,7 @@ void shard::enqueue(std::string outlet_id, std::vector<delivery> deliveries) {
     auto it = outlets_.find(id);
     if (it == outlets_.end() || it->second->retired) {
       for (auto& d : ds)
-        finish(nullptr, id, d, it == outlets_.end() ? final_state::cancelled : final_state::retired, 0,
+        finish(id, d, it == outlets_.end() ? final_state::cancelled : final_state::retired, 0,
                it == outlets_.end() ? "unknown outlet" : "outlet retired (410)");
       return;
     }
@@ -208,7 +208,7 @@ void shard::on_done(const std::string& id, delivery d, http::response r) {
   outlet_state* o = it == outlets_.end() ? nullptr : it->second.get();
   std::string reason = r.status ? "HTTP " + std::to_string(r.status) : curl_easy_strerror(r.error);
   if (!o) {
-    finish(nullptr, id, d, final_state::cancelled, r.status, "outlet removed");
+    finish(id, d, final_state::cancelled, r.status, "outlet removed");
     drain_waiting();
     return;
   }
@@ -219,20 +219,20 @@ void shard::on_done(const std::string& id, delivery d, http::response r) {
     case verdict::delivered:
       o->consecutive_failures = 0;
       o->probing = false;
-      finish(o, id, d, final_state::delivered, r.status, reason);
+      finish(id, d, final_state::delivered, r.status, reason);
       break;
     case verdict::retire:
       o->retired = true;
-      finish(o, id, d, final_state::retired, r.status, reason);
-      for (auto& q : o->ready) finish(o, id, q, final_state::retired, r.status, reason);
-      for (auto& [at, q] : o->retries) finish(o, id, q, final_state::retired, r.status, reason);
+      finish(id, d, final_state::retired, r.status, reason);
+      for (auto& q : o->ready) finish(id, q, final_state::retired, r.status, reason);
+      for (auto& [at, q] : o->retries) finish(id, q, final_state::retired, r.status, reason);
       o->ready.clear();
       o->retries.clear();
       break;
     case verdict::dead_letter:
       o->consecutive_failures = 0;  // the outlet answered: it is up, it refused this one
       o->probing = false;
-      finish(o, id, d, final_state::dead_lettered, r.status, reason);
+      finish(id, d, final_state::dead_lettered, r.status, reason);
       break;
     case verdict::redirect:
       if (d.redirects < 3 && !r.location.empty()) {
@@ -240,7 +240,7 @@ void shard::on_done(const std::string& id, delivery d, http::response r) {
         d.url_override = r.location;
         o->ready.push_front(std::move(d));
       } else {
-        finish(o, id, d, final_state::dead_lettered, r.status, reason + " (redirect limit)");
+        finish(id, d, final_state::dead_lettered, r.status, reason + " (redirect limit)");
       }
       break;
     case verdict::retry: {
@@ -253,7 +253,7 @@ void shard::on_done(const std::string& id, delivery d, http::response r) {
         auto delay = next_delay(o->cfg.retry, d.attempts, outcome, rng_, unix_now());
         o->retries.emplace(now + delay, std::move(d));
       } else {
-        finish(o, id, d, final_state::gave_up, r.status, reason);
+        finish(id, d, final_state::gave_up, r.status, reason);
       }
       break;
     }
@@ -273,7 +273,7 @@ void shard::drain_waiting() {
   }
 }
 
-void shard::finish(outlet_state*, const std::string& outlet_id, delivery& d, final_state s,
+void shard::finish(const std::string& outlet_id, delivery& d, final_state s,
                    int status, std::string reason) {
   switch (s) {
     case final_state::delivered: ++counters_.delivered; break;

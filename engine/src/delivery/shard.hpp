@@ -74,7 +74,7 @@ private:
   void pump(outlet_state& o);
   void send(outlet_state& o, delivery d);
   void on_done(const std::string& outlet_id, delivery d, http::response r);
-  void finish(outlet_state* o, const std::string& outlet_id, delivery& d, final_state s, int status,
+  void finish(const std::string& outlet_id, delivery& d, final_state s, int status,
               std::string reason);
   void schedule(outlet_state& o, clock::time_point at);
   void drain_waiting();
