@@ -7,6 +7,7 @@
 
 #include <array>
 #include <memory>
+#include <span>
 #include <string>
 
 namespace syndic::engine::detail {
@@ -18,6 +19,9 @@ struct payload {
   std::int64_t created_unix = 0;  // the webhook-timestamp base
   std::string topic;              // WebSub: the feed's self link
   std::string hub;
+  // The one-item feed the body was rendered from, kept (once per item, not per outlet) so that
+  // a throttled outlet's queued items can be rendered again as one batch.
+  std::shared_ptr<const formats::feed> doc;
 };
 
 // One payload per format, rendered lazily: formats no outlet wants are never rendered.
@@ -27,11 +31,18 @@ public:
   std::shared_ptr<const payload> get(payload_format f);
 
 private:
-  const formats::feed& source_;
-  const formats::item& item_;
+  std::shared_ptr<const formats::feed> doc_;
   std::int64_t now_;
   std::array<std::shared_ptr<const payload>, 5> rendered_;
 };
+
+// One request carrying several queued items in format `f`: a feed (or, for webhooks, an
+// envelope around a JSON Feed) whose items are the parts' items, in the parts' order.
+std::shared_ptr<const payload> render_batch(payload_format f,
+                                            std::span<const std::shared_ptr<const payload>> parts);
+
+// Whether two payloads' items come from the same source feed (a batch has one source).
+bool same_source(const payload& a, const payload& b);
 
 // Whether the outlet's filters (languages, categories, sources) let the item through.
 bool wants(const outlet_config& o, const formats::feed& source, const formats::item& it);

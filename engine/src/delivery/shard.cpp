@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <cstdio>
 #include <ctime>
 
 namespace syndic::engine::detail {
@@ -23,6 +24,14 @@ attempt_outcome::transport_error error_kind(CURLcode c) {
     case CURLE_GOT_NOTHING: return attempt_outcome::transport_error::reset;
     default: return attempt_outcome::transport_error::other;
   }
+}
+
+std::string batch_delivery_id(std::string_view member_ids) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : member_ids) h = (h ^ c) * 0x100000001b3ull;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "msg_batch_%016llx", static_cast<unsigned long long>(h));
+  return buf;
 }
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
@@ -47,8 +56,8 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, shared_co
     // Stopped. The transports (and the multi handles) die on the thread that used them.
     plain_.reset();
     transport_.reset();
-    counters_.cancelled += in_flight_;
-    counters_.pending -= static_cast<std::int64_t>(in_flight_);
+    counters_.cancelled += pairs_in_flight_;
+    counters_.pending -= static_cast<std::int64_t>(pairs_in_flight_);
     for (auto& [id, o] : outlets_) {
       // Say why a pair was still waiting: a suspended outlet is a different story.
       std::string why = o->suspended_until != clock::time_point{} ? "engine stopped (circuit open)"
@@ -146,14 +155,46 @@ void shard::pump(outlet_state& o) {
       return;
     }
     if (!o.bucket.try_take(now)) {
+      o.throttled = true;
       schedule(o, now + o.bucket.wait(now));
       return;
     }
-    delivery d = std::move(o.ready.front());
-    o.ready.pop_front();
-    send(o, std::move(d));
+    send(o, next_request(o));
   }
+  if (o.ready.empty()) o.throttled = false;
+  else o.throttled = true;  // held back by the in-flight limit
   if (!o.retries.empty()) schedule(o, o.retries.begin()->first);
+}
+
+delivery shard::next_request(outlet_state& o) {
+  delivery d = std::move(o.ready.front());
+  o.ready.pop_front();
+  // Only first attempts are batched: a retry keeps the request (and id) it failed with.
+  std::shared_ptr<const payload> first = d.body;
+  auto batchable = [&](const delivery& x) {
+    return x.members.empty() && x.attempts == 0 && x.url_override.empty() && same_source(*x.body, *first);
+  };
+  if (!o.throttled || o.cfg.batch <= 1 || o.ready.empty() || !batchable(d) || !batchable(o.ready.front()))
+    return d;
+  delivery batch;
+  batch.submitted = d.submitted;
+  batch.members.push_back(std::move(d));
+  while (batch.members.size() < o.cfg.batch && !o.ready.empty() && batchable(o.ready.front())) {
+    batch.members.push_back(std::move(o.ready.front()));
+    o.ready.pop_front();
+  }
+  std::vector<std::shared_ptr<const payload>> parts;
+  parts.reserve(batch.members.size());
+  std::string ids;
+  for (const auto& m : batch.members) {
+    parts.push_back(m.body);
+    ids += m.delivery_id;
+  }
+  batch.body = render_batch(o.cfg.format, parts);
+  // Stable across this batch's retries; derived from its members, so a different grouping
+  // after a restart gets a different id (receivers de-duplicate on the items' own ids then).
+  batch.delivery_id = batch_delivery_id(ids);
+  return batch;
 }
 
 void shard::schedule(outlet_state& o, clock::time_point at) {
@@ -173,6 +214,7 @@ void shard::send(outlet_state& o, delivery d) {
   auto now = clock::now();
   ++o.in_flight;
   ++in_flight_;
+  pairs_in_flight_ += d.pairs();
   ++counters_.attempts;
   if (d.attempts++ == 0) d.first_attempt = now;
   else ++counters_.retries;
@@ -203,6 +245,7 @@ void shard::send(outlet_state& o, delivery d) {
 
 void shard::on_done(const std::string& id, delivery d, http::response r) {
   --in_flight_;
+  pairs_in_flight_ -= d.pairs();
   counters_.connections_opened += static_cast<std::uint64_t>(r.connections_opened);
   auto it = outlets_.find(id);
   outlet_state* o = it == outlets_.end() ? nullptr : it->second.get();
@@ -275,6 +318,20 @@ void shard::drain_waiting() {
 
 void shard::finish(const std::string& outlet_id, delivery& d, final_state s,
                    int status, std::string reason) {
+  if (!d.members.empty()) {
+    // Every pair of a batch ends with the batch: same state, status and attempts.
+    auto size = static_cast<std::uint32_t>(d.members.size());
+    for (auto& m : d.members) {
+      m.attempts = d.attempts;
+      finish_pair(outlet_id, m, s, status, reason, size);
+    }
+    return;
+  }
+  finish_pair(outlet_id, d, s, status, std::move(reason), 1);
+}
+
+void shard::finish_pair(const std::string& outlet_id, const delivery& d, final_state s,
+                        int status, std::string reason, std::uint32_t batch_size) {
   switch (s) {
     case final_state::delivered: ++counters_.delivered; break;
     case final_state::dead_lettered: ++counters_.dead_lettered; break;
@@ -291,6 +348,7 @@ void shard::finish(const std::string& outlet_id, delivery& d, final_state s,
     out.status = status;
     out.reason = std::move(reason);
     out.attempts = d.attempts;
+    out.batch_size = batch_size;
     out.latency = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - d.submitted);
     on_outcome_(out);
   }

@@ -29,6 +29,7 @@ struct shared_counters {
   std::atomic<std::int64_t> pending{0};
 };
 
+// One request's worth of work: a single (item, outlet) pair, or a batch of them.
 struct delivery {
   std::shared_ptr<const payload> body;
   std::string delivery_id;
@@ -37,6 +38,10 @@ struct delivery {
   std::uint32_t redirects = 0;
   std::chrono::steady_clock::time_point submitted;
   std::chrono::steady_clock::time_point first_attempt;
+  // A batch: the pairs this request carries (each ends with the batch's outcome). Empty for
+  // a single pair.
+  std::vector<delivery> members;
+  std::size_t pairs() const { return members.empty() ? 1 : members.size(); }
 };
 
 class shard {
@@ -66,16 +71,20 @@ private:
     bool probing = false;   // circuit half-open: one request decides
     bool retired = false;
     bool waiting_for_slot = false;
+    bool throttled = false;  // items are queuing behind the rate or in-flight limit: batch them
     std::string key;  // the webhook signing key, decoded once from the secret
     std::unique_ptr<boost::asio::steady_timer> wakeup;
     clock::time_point wakeup_at = clock::time_point::max();
   };
 
   void pump(outlet_state& o);
+  delivery next_request(outlet_state& o);
   void send(outlet_state& o, delivery d);
   void on_done(const std::string& outlet_id, delivery d, http::response r);
   void finish(const std::string& outlet_id, delivery& d, final_state s, int status,
               std::string reason);
+  void finish_pair(const std::string& outlet_id, const delivery& d, final_state s, int status,
+                   std::string reason, std::uint32_t batch_size);
   void schedule(outlet_state& o, clock::time_point at);
   void drain_waiting();
   std::uint32_t limit(const outlet_state& o) const;
@@ -90,7 +99,8 @@ private:
   std::unique_ptr<http::beast_transport> plain_;     // http:// outlets (engine_options::fast_http)
   std::unordered_map<std::string, std::unique_ptr<outlet_state>> outlets_;
   std::deque<std::string> waiting_;  // outlets held back by the shard's in-flight cap
-  std::size_t in_flight_ = 0;
+  std::size_t in_flight_ = 0;        // requests
+  std::size_t pairs_in_flight_ = 0;  // (item, outlet) pairs carried by those requests
   std::mt19937_64 rng_;
   std::thread thread_;
 };

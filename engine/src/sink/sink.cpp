@@ -1,6 +1,8 @@
 #include <syndic/engine/sink.hpp>
 #include <syndic/engine/signer.hpp>
 
+#include "sink/count_items.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -24,6 +26,7 @@ using tcp = asio::ip::tcp;
 
 std::string sink_stats::to_json() const {
   std::string s = "{\"requests\":" + std::to_string(requests) + ",\"delivered\":" + std::to_string(delivered) +
+                  ",\"items\":" + std::to_string(items) +
                   ",\"duplicates\":" + std::to_string(duplicates) +
                   ",\"bad_signatures\":" + std::to_string(bad_signatures) +
                   ",\"connections\":" + std::to_string(connections) + ",\"outlets\":{";
@@ -31,7 +34,12 @@ std::string sink_stats::to_json() const {
   for (const auto& [k, v] : per_outlet) {
     if (!first) s += ',';
     first = false;
-    s += "\"" + k + "\":" + std::to_string(v);  // keys are PORT/path: no quotes or controls
+    s += '"';
+    for (char c : k) {  // PORT/path: a request target may still hold a quote or a backslash
+      if (c == '"' || c == '\\') s += '\\';
+      if (static_cast<unsigned char>(c) >= 0x20) s += c;
+    }
+    s += "\":" + std::to_string(v);
   }
   return s + "}}";
 }
@@ -154,6 +162,7 @@ struct sink::impl {
   // Counts the request and decides the status it gets.
   int record(std::uint16_t port, const std::string& path, const http::request<http::string_body>& r,
              const sink_behaviour& b) {
+    std::uint64_t items = detail::count_items(r.body());  // outside the lock: it parses
     std::lock_guard lock(mutex);
     ++counters.requests;
     std::string outlet = std::to_string(port) + path;
@@ -174,6 +183,7 @@ struct sink::impl {
       status = b.error_status;
     if (status >= 200 && status < 300) {
       ++counters.delivered;
+      counters.items += items;
       if (!id.empty() && !seen_ids.insert(outlet + "\n" + id).second) ++counters.duplicates;
     }
     return status;

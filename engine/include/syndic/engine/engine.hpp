@@ -37,6 +37,7 @@ struct delivery_outcome {
   int status = 0;            // last HTTP status, 0 when none
   std::string reason;        // last transport error or status, for people
   std::uint32_t attempts = 0;
+  std::uint32_t batch_size = 1;          // items carried by the request that decided this
   std::chrono::microseconds latency{0};  // submit to final outcome
 };
 

@@ -40,6 +40,7 @@ struct sink_options {
 struct sink_stats {
   std::uint64_t requests = 0;
   std::uint64_t delivered = 0;  // answered 2xx
+  std::uint64_t items = 0;      // items carried by the 2xx requests (a batch carries several)
   std::uint64_t duplicates = 0;
   std::uint64_t bad_signatures = 0;
   std::uint64_t connections = 0;
