@@ -31,7 +31,41 @@ struct push_options {
   std::size_t max_in_flight = 4096;
   long max_host_connections = 0;
   bool insecure = false;
+  std::string ca_file;
 };
+
+// A JSON string literal: quotes, backslashes and control characters escaped.
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// The most frequent failure reasons first; the rest summed up, so that a thousand outlets
+// failing a thousand slightly different ways stay readable.
+void print_top_failures(const std::map<std::string, std::uint64_t>& failures, std::size_t top) {
+  std::vector<std::pair<std::uint64_t, const std::string*>> sorted;
+  for (const auto& [k, v] : failures) sorted.emplace_back(v, &k);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::uint64_t rest = 0;
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    if (i < top) std::printf("  %8llu  %s\n", (unsigned long long)sorted[i].first, sorted[i].second->c_str());
+    else rest += sorted[i].first;
+  }
+  if (sorted.size() > top)
+    std::printf("  %8llu  (%zu other reasons; --json lists them all)\n", (unsigned long long)rest, sorted.size() - top);
+}
 
 struct tally {
   std::mutex mutex;
@@ -91,6 +125,7 @@ int run_push(const push_options& o) {
   eo.shards = o.shards;
   eo.max_in_flight = max_in_flight;
   eo.verify_tls = !o.insecure;
+  eo.ca_file = o.ca_file;
   eo.max_host_connections = o.max_host_connections;
   engine::engine e(eo);
   e.on_outcome([&t](const engine::delivery_outcome& out) {
@@ -145,9 +180,7 @@ int run_push(const push_options& o) {
                 (unsigned long long)s.connections_opened, p50, p90, p99, pmax);
     bool first = true;
     for (const auto& [k, v] : t.failures) {
-      std::string key;
-      for (char c : k) key += (c == '"' || c == '\\') ? '_' : c;
-      std::printf("%s\"%s\":%llu", first ? "" : ",", key.c_str(), (unsigned long long)v);
+      std::printf("%s%s:%llu", first ? "" : ",", json_string(k).c_str(), (unsigned long long)v);
       first = false;
     }
     std::printf("}}\n");
@@ -156,7 +189,7 @@ int run_push(const push_options& o) {
     std::printf("delivered:    %llu\n", (unsigned long long)s.delivered);
     std::printf("retries:      %llu\n", (unsigned long long)s.retries);
     std::printf("failed:       %llu\n", (unsigned long long)failed);
-    for (const auto& [k, v] : t.failures) std::printf("  %8llu  %s\n", (unsigned long long)v, k.c_str());
+    print_top_failures(t.failures, 10);
     std::printf("elapsed:      %.3f s%s\n", elapsed, timed_out ? " (deadline reached)" : "");
     std::printf("rate:         %.0f deliveries/s\n", rate);
     std::printf("connections:  %llu opened\n", (unsigned long long)s.connections_opened);
@@ -192,6 +225,8 @@ command add_push(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--insecure", o->insecure, "Do not verify TLS certificates");
+  cmd->add_option("--cacert", o->ca_file, "Trust the CAs in this PEM file for https outlets")
+      ->check(CLI::ExistingFile);
   return [o] { return run_push(*o); };
 }
 

@@ -50,6 +50,7 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, shared_co
     http::transport_options t;
     t.max_host_connections = options_.max_host_connections;
     t.verify_tls = options_.verify_tls;
+    t.ca_file = options_.ca_file;
     transport_ = std::make_unique<http::curl_transport>(io_, t);
     if (options_.fast_http) plain_ = std::make_unique<http::beast_transport>(io_);
     io_.run();
@@ -59,9 +60,11 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, shared_co
     counters_.cancelled += pairs_in_flight_;
     counters_.pending -= static_cast<std::int64_t>(pairs_in_flight_);
     for (auto& [id, o] : outlets_) {
-      // Say why a pair was still waiting: a suspended outlet is a different story.
-      std::string why = o->suspended_until != clock::time_point{} ? "engine stopped (circuit open)"
-                                                                  : "engine stopped";
+      // Say why a pair was still waiting: a suspended outlet is a different story, and the
+      // last failure is what a person needs to fix it.
+      std::string why = "engine stopped";
+      if (o->suspended_until != clock::time_point{}) why += " (circuit open)";
+      if (!o->last_failure.empty()) why += "; last failure: " + o->last_failure;
       for (auto& d : o->ready) finish(id, d, final_state::cancelled, 0, why);
       for (auto& [at, d] : o->retries) finish(id, d, final_state::cancelled, 0, why);
     }
@@ -249,7 +252,9 @@ void shard::on_done(const std::string& id, delivery d, http::response r) {
   counters_.connections_opened += static_cast<std::uint64_t>(r.connections_opened);
   auto it = outlets_.find(id);
   outlet_state* o = it == outlets_.end() ? nullptr : it->second.get();
-  std::string reason = r.status ? "HTTP " + std::to_string(r.status) : curl_easy_strerror(r.error);
+  std::string reason = r.status ? "HTTP " + std::to_string(r.status)
+                     : r.error_detail.empty() ? std::string(curl_easy_strerror(r.error))
+                                              : r.error_detail;
   if (!o) {
     finish(id, d, final_state::cancelled, r.status, "outlet removed");
     drain_waiting();
@@ -288,6 +293,7 @@ void shard::on_done(const std::string& id, delivery d, http::response r) {
       break;
     case verdict::retry: {
       ++o->consecutive_failures;
+      o->last_failure = reason;
       if (o->probing || o->consecutive_failures >= options_.breaker_failures) {
         o->probing = false;
         o->suspended_until = now + options_.breaker_cooldown;  // circuit open: the queue waits

@@ -73,6 +73,7 @@ private:
     bool waiting_for_slot = false;
     bool throttled = false;  // items are queuing behind the rate or in-flight limit: batch them
     std::string key;  // the webhook signing key, decoded once from the secret
+    std::string last_failure;  // why the last retried attempt failed, for the final report
     std::unique_ptr<boost::asio::steady_timer> wakeup;
     clock::time_point wakeup_at = clock::time_point::max();
   };

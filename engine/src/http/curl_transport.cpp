@@ -17,6 +17,7 @@ struct curl_transport::transfer {
   completion done;
   response resp;
   std::chrono::steady_clock::time_point start;
+  char error_buffer[CURL_ERROR_SIZE] = {};
   ~transfer() { curl_slist_free_all(headers); }
 };
 
@@ -160,6 +161,11 @@ void curl_transport::post(request r, completion done) {
     curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, -1L);  // see dns_cache in the header
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+    if (!options_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
+    // Concurrent requests to an HTTP/2 origin wait for the first connection's ALPN answer and
+    // then share it, instead of each opening a connection before h2 is known. (Plain http://
+    // is HTTP/1.1 here: waiting would only delay its parallel connections.)
+    if (r.url.starts_with("https:")) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &discard_body);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &keep_header);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "syndic/0.1");
@@ -172,6 +178,7 @@ void curl_transport::post(request r, completion done) {
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<std::int64_t>(r.timeout.count(), 5000)));
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t->resp);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error_buffer);  // per transfer: handles are reused
   t->url = std::move(r.url);
   t->dns = current_dns();
   curl_easy_setopt(e, CURLOPT_SHARE, t->dns->share);
@@ -182,6 +189,7 @@ void curl_transport::post(request r, completion done) {
     auto failed = std::move(transfers_[e]);
     transfers_.erase(e);
     curl_easy_setopt(e, CURLOPT_SHARE, nullptr);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, nullptr);
     park_easy(e, failed->url);
     failed->resp.error = CURLE_FAILED_INIT;
     boost::asio::post(io_, [f = std::move(failed)]() mutable { f->done(std::move(f->resp)); });
@@ -299,7 +307,13 @@ void curl_transport::collect_done(multi_slot& slot) {
     long status = 0, connects = 0;
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects);
+    // RFC 9113 8.1: a server may answer before it has read the whole request body and then
+    // reset the stream with NO_ERROR; its answer stands. libcurl 7.88 reports that as a
+    // stream error (nginx's `return 204` does it about every third POST): keep the final
+    // status already received rather than retry, and resend, a delivered item.
+    if (result == CURLE_HTTP2_STREAM && status >= 200) r.error = result = CURLE_OK;
     r.status = result == CURLE_OK ? static_cast<int>(status) : 0;
+    if (result != CURLE_OK) r.error_detail = t->error_buffer;
     // For 3xx curl has resolved Location against the request URL already.
     char* redirect = nullptr;
     if (curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &redirect) == CURLE_OK && redirect)
@@ -308,6 +322,7 @@ void curl_transport::collect_done(multi_slot& slot) {
     r.elapsed = std::chrono::steady_clock::now() - t->start;
     curl_multi_remove_handle(slot.multi, e);
     curl_easy_setopt(e, CURLOPT_SHARE, nullptr);  // the DNS cache may be retired meanwhile
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, nullptr);  // the buffer dies with the transfer
     park_easy(e, t->url);
     t->done(std::move(r));  // from our handler, not from inside a curl callback
   }

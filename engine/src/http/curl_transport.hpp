@@ -44,6 +44,7 @@ struct request {
 struct response {
   int status = 0;            // 0: no HTTP response
   CURLcode error = CURLE_OK;
+  std::string error_detail;  // the transport's own words, when it has more than the code
   std::string retry_after;   // Retry-After header, if any
   std::string location;      // Location header, if any
   long connections_opened = 0;  // 1 if this transfer opened a new connection
@@ -54,6 +55,7 @@ struct transport_options {
   long max_host_connections = 0;   // per host:port; 0 = unlimited
   long max_total_connections = 0;  // per multi handle; 0 = unlimited
   bool verify_tls = true;
+  std::string ca_file;  // CURLOPT_CAINFO when set
   // Connections are spread over several multi handles, by host:port, so that each cache stays
   // small: libcurl 7.88 walks a multi's whole connection cache after every keep-alive
   // transfer, which with 1,000 connections in one handle costs more than the transfer.

@@ -46,6 +46,7 @@ struct engine_options {
   std::size_t max_in_flight = 4096;     // global cap on concurrent transfers (split per shard)
   long max_host_connections = 0;        // per host:port and shard; 0 = unlimited
   bool verify_tls = true;
+  std::string ca_file;  // PEM bundle of trusted CAs for https outlets; empty: the system's
   // Plain http:// outlets go through a lean HTTP/1.1 keep-alive client (Beast) instead of
   // libcurl; https, HTTP/2 and proxies always use libcurl.
   bool fast_http = true;
