@@ -1,0 +1,257 @@
+#include "http/response_parser.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace syndic::engine::http {
+namespace {
+
+constexpr std::size_t max_line_bytes = 8 * 1024;
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return (x | 0x20) == (y | 0x20);
+         });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+// Calls f(token) for each comma-separated token of a header value.
+template <class F>
+void each_token(std::string_view value, F f) {
+  while (!value.empty()) {
+    auto comma = value.find(',');
+    f(trim(value.substr(0, comma)));
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+}  // namespace
+
+void response_parser::reset() {
+  phase_ = phase::head;
+  head_.clear();
+  line_.clear();
+  remaining_ = 0;
+  status_ = 0;
+  keep_alive_ = true;
+  started_ = false;
+  retry_after_.clear();
+  location_.clear();
+  error_.clear();
+}
+
+response_parser::result response_parser::fail(std::string why) {
+  error_ = std::move(why);
+  keep_alive_ = false;
+  return result::error;
+}
+
+bool response_parser::take_line(std::string_view data, std::size_t& i, std::string& line) {
+  auto nl = data.find('\n', i);
+  if (nl == std::string_view::npos) {
+    line.append(data.substr(i));
+    i = data.size();
+    return false;
+  }
+  line.append(data.substr(i, nl - i));
+  i = nl + 1;
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return true;
+}
+
+response_parser::result response_parser::feed(std::string_view data, std::size_t& used) {
+  std::size_t i = 0;
+  if (!data.empty()) started_ = true;
+  while (true) {
+    switch (phase_) {
+      case phase::head: {
+        // The head ends at an empty line; a lone LF ends a line too (RFC 9112 2.2).
+        std::size_t from = head_.size() >= 3 ? head_.size() - 3 : 0;
+        head_.append(data.substr(i));
+        std::size_t end = std::string::npos;
+        for (std::size_t k = from; k + 1 < head_.size(); ++k) {
+          if (head_[k] != '\n') continue;
+          if (head_[k + 1] == '\n') { end = k + 2; break; }
+          if (head_[k + 1] == '\r' && k + 2 < head_.size() && head_[k + 2] == '\n') { end = k + 3; break; }
+        }
+        if (end == std::string::npos) {
+          used = data.size();
+          if (head_.size() > max_head_bytes) return fail("response head over 64 KiB");
+          return result::need_more;
+        }
+        // Give back what followed the head: it is the body.
+        i = data.size() - (head_.size() - end);
+        head_.resize(end);
+        if (head_.size() > max_head_bytes) return fail("response head over 64 KiB");
+        if (auto r = parse_head(); r != result::need_more) {
+          used = i;
+          return r;
+        }
+        break;
+      }
+      case phase::body_length: {
+        auto n = std::min<std::uint64_t>(remaining_, data.size() - i);
+        i += n;
+        remaining_ -= n;
+        if (remaining_ > 0) {
+          used = i;
+          return result::need_more;
+        }
+        phase_ = phase::done;
+        break;
+      }
+      case phase::chunk_size: {
+        if (!take_line(data, i, line_)) {
+          used = i;
+          return line_.size() > max_line_bytes ? fail("chunk-size line too long") : result::need_more;
+        }
+        std::string_view size = trim(std::string_view(line_).substr(0, line_.find(';')));
+        std::uint64_t n = 0;
+        auto [p, ec] = std::from_chars(size.data(), size.data() + size.size(), n, 16);
+        if (size.empty() || ec != std::errc() || p != size.data() + size.size())
+          return fail("bad chunk size '" + line_.substr(0, 32) + "'");
+        line_.clear();
+        remaining_ = n;
+        phase_ = n == 0 ? phase::trailer : phase::chunk_data;
+        break;
+      }
+      case phase::chunk_data: {
+        auto n = std::min<std::uint64_t>(remaining_, data.size() - i);
+        i += n;
+        remaining_ -= n;
+        if (remaining_ > 0) {
+          used = i;
+          return result::need_more;
+        }
+        phase_ = phase::chunk_data_end;
+        break;
+      }
+      case phase::chunk_data_end: {
+        if (!take_line(data, i, line_)) {
+          used = i;
+          return line_.size() > 2 ? fail("chunk not followed by CRLF") : result::need_more;
+        }
+        if (!line_.empty()) return fail("chunk not followed by CRLF");
+        phase_ = phase::chunk_size;
+        break;
+      }
+      case phase::trailer: {
+        if (!take_line(data, i, line_)) {
+          used = i;
+          return line_.size() > max_line_bytes ? fail("trailer line too long") : result::need_more;
+        }
+        bool last = line_.empty();
+        line_.clear();
+        if (last) phase_ = phase::done;
+        break;
+      }
+      case phase::body_until_close:
+        used = data.size();
+        return result::need_more;
+      case phase::done:
+        used = i;
+        return result::done;
+    }
+  }
+}
+
+response_parser::result response_parser::feed_eof() {
+  if (phase_ == phase::body_until_close) {
+    phase_ = phase::done;
+    return result::done;
+  }
+  if (phase_ == phase::done) return result::done;
+  return fail(started_ ? "connection closed in the middle of a response" : "connection closed before a response");
+}
+
+response_parser::result response_parser::parse_head() {
+  std::string_view head(head_);
+  auto next_line = [&head]() {
+    auto nl = head.find('\n');
+    std::string_view line = head.substr(0, nl);
+    head.remove_prefix(nl == std::string_view::npos ? head.size() : nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return line;
+  };
+  // "HTTP/1.1 204 No Content"
+  std::string_view status_line = next_line();
+  if (status_line.size() < 12 || !status_line.starts_with("HTTP/1.") ||
+      (status_line[7] != '0' && status_line[7] != '1') || status_line[8] != ' ' ||
+      (status_line.size() > 12 && status_line[12] != ' '))
+    return fail("bad status line '" + std::string(status_line.substr(0, 40)) + "'");
+  int status = 0;
+  auto digits = status_line.substr(9, 3);
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + 3, status);
+  if (ec != std::errc() || p != digits.data() + 3 || status < 100)
+    return fail("bad status code '" + std::string(digits) + "'");
+  bool http10 = status_line[7] == '0';
+
+  bool close = http10, chunked = false, other_coding = false;
+  std::uint64_t length = 0;
+  bool has_length = false;
+  for (std::string_view line = next_line(); !line.empty(); line = next_line()) {
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      if (line.front() == ' ' || line.front() == '\t') continue;  // obsolete line folding
+      return fail("bad header line '" + std::string(line.substr(0, 40)) + "'");
+    }
+    std::string_view name = line.substr(0, colon);
+    std::string_view value = trim(line.substr(colon + 1));
+    if (iequals(name, "content-length")) {
+      std::uint64_t n = 0;
+      auto [q, e] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (value.empty() || e != std::errc() || q != value.data() + value.size() || (has_length && n != length))
+        return fail("bad Content-Length '" + std::string(value.substr(0, 40)) + "'");
+      length = n;
+      has_length = true;
+    } else if (iequals(name, "transfer-encoding")) {
+      each_token(value, [&](std::string_view t) {
+        chunked = iequals(t, "chunked");  // only a final `chunked` frames the body
+        other_coding = !chunked;
+      });
+    } else if (iequals(name, "connection")) {
+      each_token(value, [&](std::string_view t) {
+        if (iequals(t, "close")) close = true;
+        else if (iequals(t, "keep-alive") && http10) close = false;
+      });
+    } else if (iequals(name, "retry-after")) {
+      retry_after_ = value;
+    } else if (iequals(name, "location")) {
+      location_ = value;
+    }
+  }
+  if (status < 200) {
+    if (status == 101) return fail("unexpected 101 Switching Protocols");
+    // An interim answer (100 Continue, 103 Early Hints): the final one follows.
+    head_.clear();
+    retry_after_.clear();
+    location_.clear();
+    return result::need_more;
+  }
+  status_ = status;
+  keep_alive_ = !close;
+  if (status == 204 || status == 304) {
+    phase_ = phase::done;
+  } else if (chunked) {
+    if (has_length) keep_alive_ = false;  // RFC 9112 6.3: both framings, close afterwards
+    phase_ = phase::chunk_size;
+  } else if (other_coding) {
+    keep_alive_ = false;
+    phase_ = phase::body_until_close;
+  } else if (has_length) {
+    remaining_ = length;
+    phase_ = length ? phase::body_length : phase::done;
+  } else {
+    keep_alive_ = false;
+    phase_ = phase::body_until_close;
+  }
+  return result::need_more;  // the loop goes on with the body phase
+}
+
+}  // namespace syndic::engine::http
