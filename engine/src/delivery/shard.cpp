@@ -52,7 +52,11 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, shared_co
     t.verify_tls = options_.verify_tls;
     t.ca_file = options_.ca_file;
     transport_ = std::make_unique<http::curl_transport>(io_, t);
-    if (options_.fast_http) plain_ = std::make_unique<http::beast_transport>(io_);
+    if (options_.fast_http) {
+      http::h1_options h;
+      h.max_host_connections = options_.max_host_connections;
+      plain_ = std::make_unique<http::h1_transport>(io_, h);
+    }
     io_.run();
     // Stopped. The transports (and the multi handles) die on the thread that used them.
     plain_.reset();

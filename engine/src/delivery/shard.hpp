@@ -3,7 +3,7 @@
 // hashed to it. Everything below is touched by the shard's thread only; other threads `post`.
 
 #include "delivery/payload.hpp"
-#include "http/beast_transport.hpp"
+#include "http/h1_transport.hpp"
 #include "http/curl_transport.hpp"
 
 #include <syndic/engine/engine.hpp>
@@ -97,7 +97,7 @@ private:
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::unique_ptr<http::curl_transport> transport_;  // made and destroyed on the shard thread
-  std::unique_ptr<http::beast_transport> plain_;     // http:// outlets (engine_options::fast_http)
+  std::unique_ptr<http::h1_transport> plain_;        // http:// outlets (engine_options::fast_http)
   std::unordered_map<std::string, std::unique_ptr<outlet_state>> outlets_;
   std::deque<std::string> waiting_;  // outlets held back by the shard's in-flight cap
   std::size_t in_flight_ = 0;        // requests

@@ -47,8 +47,8 @@ struct engine_options {
   long max_host_connections = 0;        // per host:port and shard; 0 = unlimited
   bool verify_tls = true;
   std::string ca_file;  // PEM bundle of trusted CAs for https outlets; empty: the system's
-  // Plain http:// outlets go through a lean HTTP/1.1 keep-alive client (Beast) instead of
-  // libcurl; https, HTTP/2 and proxies always use libcurl.
+  // Plain http:// outlets go through a lean HTTP/1.1 keep-alive client (src/http/h1_transport)
+  // instead of libcurl; https, HTTP/2 and proxies always use libcurl.
   bool fast_http = true;
   std::uint32_t breaker_failures = 5;   // consecutive failures that open an outlet's circuit
   std::chrono::milliseconds breaker_cooldown{30'000};

@@ -1,0 +1,87 @@
+#pragma once
+// A lean HTTP/1.1 keep-alive client for plain http:// outlets, on bare Asio sockets.
+//
+// Why not libcurl here: tuned libcurl matched a plain curl_multi_perform loop and no more;
+// its per-transfer work (URL parsing, connection-cache matching, printf-built requests) was
+// the cost. Why not Beast's client: its serializer, header map and per-operation stream
+// timers were half of the user-space CPU per POST. So each request is one prebuilt head plus
+// the shared payload written with one gather write, answers go through `response_parser`,
+// and deadlines are checked by one sweep timer per transport instead of a timer per
+// operation. libcurl keeps everything it does best: TLS, HTTP/2, proxies.
+//
+// Per host:port (an *origin*): idle connections reused last-in first-out, an optional cap on
+// connections (requests beyond it wait for one to come free), DNS answers cached for
+// `dns_ttl` and re-resolved afterwards (the old answer is kept if the refresh fails).
+// Same request/response types as curl_transport, same threading rule: one shard's thread.
+
+#include "http/curl_transport.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace syndic::engine::http {
+
+struct h1_options {
+  long max_host_connections = 0;  // per host:port; 0 = no cap
+  std::chrono::seconds dns_ttl{300};
+  // How often deadlines are checked: a timeout fires up to this late.
+  std::chrono::milliseconds sweep_period{20};
+};
+
+class h1_transport {
+public:
+  using completion = std::function<void(response)>;
+
+  h1_transport(boost::asio::io_context& io, h1_options options = {});
+  ~h1_transport();  // closes every connection; requests in flight never complete
+  h1_transport(const h1_transport&) = delete;
+  h1_transport& operator=(const h1_transport&) = delete;
+
+  // For http:// URLs. `done` runs on the io_context's thread, never inside post().
+  void post(request r, completion done);
+
+  std::size_t open_connections() const;
+
+  struct operation;
+  struct connection;
+  struct origin;
+
+private:
+  using op_ptr = std::unique_ptr<operation>;
+  using conn_ptr = std::shared_ptr<connection>;
+
+  origin& origin_for(const std::string& host, const std::string& port);
+  void dispatch(origin& o, op_ptr op);  // an idle connection, a new one, or wait
+  void open_connection(origin& o, op_ptr op);
+  void resolve(origin& o);
+  void begin(const conn_ptr& c, op_ptr op);
+  void write(const conn_ptr& c);
+  void read(const conn_ptr& c);
+  void complete(const conn_ptr& c, bool keep);
+  void fail(const conn_ptr& c, CURLcode code, std::string detail);
+  bool retry_on_fresh_connection(const conn_ptr& c);
+  void drop(const conn_ptr& c);  // closes it and lets a waiting request have its place
+  void activate(const conn_ptr& c, std::chrono::steady_clock::time_point deadline);
+  void deactivate(connection& c);
+  void sweep();
+  void finish(op_ptr op, CURLcode code, std::string detail = {});
+
+  boost::asio::io_context& io_;
+  h1_options options_;
+  std::unordered_map<std::string, std::unique_ptr<origin>> origins_;  // by "host:port"
+  std::vector<connection*> active_;  // connections with a deadline (connecting or busy)
+  boost::asio::ip::tcp::resolver resolver_;
+  boost::asio::steady_timer sweep_timer_;
+  bool sweep_armed_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace syndic::engine::http
