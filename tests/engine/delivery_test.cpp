@@ -279,6 +279,41 @@ TEST_F(fixture, FailedBatchIsRetriedWholeUnderTheSameId) {
   }
 }
 
+TEST_F(fixture, HostConnectionCapIsHeldAndEveryOutletServed) {
+  // Twelve outlets on one host:port, three connections allowed: the requests queue for them,
+  // through the plain-HTTP client and through libcurl alike.
+  for (bool fast : {true, false}) {
+    SCOPED_TRACE(fast ? "h1_transport" : "libcurl");
+    sink_options so;
+    so.default_behaviour.latency = 20ms;
+    engine_options eo;
+    eo.shards = 1;
+    eo.max_host_connections = 3;
+    eo.fast_http = fast;
+    start(so, eo);
+    for (int i = 0; i < 12; ++i) eng->add_outlet(outlet("o" + std::to_string(i), port, "/" + std::to_string(i)));
+    push_and_wait(2);
+    auto s = server->stats();
+    EXPECT_EQ(s.delivered, 24u);
+    EXPECT_LE(s.connections, 3u);
+    EXPECT_LE(eng->stats().connections_opened, 3u);
+    eng.reset();
+  }
+}
+
+TEST_F(fixture, HostNamesAreResolved) {
+  // "localhost" may resolve to ::1 first, where nothing listens: the next address is tried.
+  start({});
+  for (const char* path : {"/a", "/b"}) {
+    auto o = outlet(path, port);
+    o.url = "http://localhost:" + std::to_string(port) + path;
+    eng->add_outlet(o);
+  }
+  push_and_wait(3);
+  EXPECT_EQ(rec.by_state()[final_state::delivered], 6);
+  EXPECT_EQ(server->stats().delivered, 6u);
+}
+
 TEST_F(fixture, RateLimitHoldsBurstPlusRate) {
   start({});
   auto o = outlet("slow", port);

@@ -29,7 +29,7 @@ struct push_options {
   bool json = false;
   unsigned shards = 0;
   std::size_t max_in_flight = 4096;
-  long max_host_connections = 0;
+  long max_host_connections = engine::engine_options{}.max_host_connections;
   bool insecure = false;
   std::string ca_file;
 };
