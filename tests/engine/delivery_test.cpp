@@ -314,6 +314,29 @@ TEST_F(fixture, HostNamesAreResolved) {
   EXPECT_EQ(server->stats().delivered, 6u);
 }
 
+TEST_F(fixture, StoppingEndsEveryPairWithOneOutcome) {
+  // Requests in flight, queued pairs and a submit still being posted all end as cancelled,
+  // each exactly once: an embedder can account for everything it handed over.
+  sink_options so;
+  so.default_behaviour.latency = 2000ms;
+  start(so);
+  for (int i = 0; i < 5; ++i) eng->add_outlet(outlet("o" + std::to_string(i), port, "/" + std::to_string(i)));
+  auto f = feed_with(10);
+  ASSERT_EQ(eng->submit(f, f.items), 50u);
+  std::this_thread::sleep_for(100ms);
+  eng->submit(f, f.items);  // right before the stop
+  eng->stop();
+  std::lock_guard lock(rec.mutex);
+  EXPECT_EQ(rec.outcomes.size(), 100u);
+  std::map<std::string, int> per_delivery;
+  for (const auto& o : rec.outcomes) {
+    EXPECT_EQ(o.state, final_state::cancelled);
+    ++per_delivery[o.delivery_id];
+  }
+  EXPECT_EQ(per_delivery.size(), 50u);  // the resubmitted pairs carry the same ids
+  EXPECT_EQ(eng->pending(), 0u);
+}
+
 TEST_F(fixture, RateLimitHoldsBurstPlusRate) {
   start({});
   auto o = outlet("slow", port);

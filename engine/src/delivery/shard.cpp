@@ -58,11 +58,18 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, shared_co
       plain_ = std::make_unique<http::h1_transport>(io_, h);
     }
     io_.run();
-    // Stopped. The transports (and the multi handles) die on the thread that used them.
+    // Stopped. The transports (and the multi handles) die on the thread that used them; their
+    // pending completions are dropped, so the requests in flight end here, as cancelled.
+    stopping_ = true;
     plain_.reset();
     transport_.reset();
-    counters_.cancelled += pairs_in_flight_;
-    counters_.pending -= static_cast<std::int64_t>(pairs_in_flight_);
+    for (auto& [serial, req] : requests_)
+      finish(req.first, req.second, final_state::cancelled, 0, "engine stopped (request in flight)");
+    requests_.clear();
+    // What was posted before the stop (submits, outlet changes) still lands, to be cancelled
+    // below rather than lost uncounted; nothing is sent any more (pump checks stopping_).
+    io_.restart();
+    io_.poll();
     for (auto& [id, o] : outlets_) {
       // Say why a pair was still waiting: a suspended outlet is a different story, and the
       // last failure is what a person needs to fix it.
@@ -130,7 +137,7 @@ std::uint32_t shard::limit(const outlet_state& o) const {
 }
 
 void shard::pump(outlet_state& o) {
-  if (o.retired) return;
+  if (o.retired || stopping_) return;
   auto now = clock::now();
   // Due retries go first, oldest first, so an ordered outlet keeps log order.
   auto due_end = o.retries.upper_bound(now);
@@ -221,7 +228,6 @@ void shard::send(outlet_state& o, delivery d) {
   auto now = clock::now();
   ++o.in_flight;
   ++in_flight_;
-  pairs_in_flight_ += d.pairs();
   ++counters_.attempts;
   if (d.attempts++ == 0) d.first_attempt = now;
   else ++counters_.retries;
@@ -243,7 +249,13 @@ void shard::send(outlet_state& o, delivery d) {
     if (!o.cfg.secret.empty()) r.headers.push_back("X-Hub-Signature: " + websub_signature(o.cfg.secret, p.body));
   }
   for (const auto& [k, v] : o.cfg.headers) r.headers.push_back(k + ": " + v);
-  auto on_response = [this, id = o.cfg.id, d = std::move(d)](http::response resp) mutable {
+  std::uint64_t serial = ++next_request_;
+  requests_.emplace(serial, std::pair<std::string, delivery>(o.cfg.id, std::move(d)));
+  auto on_response = [this, serial](http::response resp) {
+    auto it = requests_.find(serial);
+    if (it == requests_.end()) return;
+    auto [id, d] = std::move(it->second);
+    requests_.erase(it);
     on_done(id, std::move(d), std::move(resp));
   };
   if (plain_ && r.url.starts_with("http://")) plain_->post(std::move(r), std::move(on_response));
@@ -252,7 +264,6 @@ void shard::send(outlet_state& o, delivery d) {
 
 void shard::on_done(const std::string& id, delivery d, http::response r) {
   --in_flight_;
-  pairs_in_flight_ -= d.pairs();
   counters_.connections_opened += static_cast<std::uint64_t>(r.connections_opened);
   auto it = outlets_.find(id);
   outlet_state* o = it == outlets_.end() ? nullptr : it->second.get();

@@ -101,7 +101,11 @@ private:
   std::unordered_map<std::string, std::unique_ptr<outlet_state>> outlets_;
   std::deque<std::string> waiting_;  // outlets held back by the shard's in-flight cap
   std::size_t in_flight_ = 0;        // requests
-  std::size_t pairs_in_flight_ = 0;  // (item, outlet) pairs carried by those requests
+  // Requests in flight, by serial: the transports' completions carry only the serial, so
+  // that a stop can still end every pair with an outcome.
+  std::unordered_map<std::uint64_t, std::pair<std::string, delivery>> requests_;
+  std::uint64_t next_request_ = 0;
+  bool stopping_ = false;
   std::mt19937_64 rng_;
   std::thread thread_;
 };
