@@ -26,7 +26,7 @@ for _ in range(200):
 ')
 last=$((base + 3))
 secret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
-"$syndic" sink --listen "127.0.0.1:$base-$last" --secret "$secret" --rule "$last=410" >"$tmp/sink.json" 2>"$tmp/sink.err" &
+"$syndic" sink --listen "127.0.0.1:$base-$last" --secret "$secret" --rule "$last=410" --rule "$((base + 1))=latency=exp:5" --latency-ms 0-3 >"$tmp/sink.json" 2>"$tmp/sink.err" &
 sink_pid=$!
 for _ in $(seq 50); do grep -q listening "$tmp/sink.err" 2>/dev/null && break; sleep 0.1; done
 if ! grep -q listening "$tmp/sink.err"; then
@@ -65,6 +65,8 @@ expect 2 "--outlets" "$syndic" push "$fixtures/atom10.xml"
 expect 2 "--listen" "$syndic" sink --listen nonsense
 expect 2 "--rule" "$syndic" sink --listen 127.0.0.1:0 --rule "1234=frobnicate"
 expect 2 "" "$syndic" sink --status 999
+expect 2 "--latency-ms" "$syndic" sink --latency-ms 200-20
+expect 2 "--rule" "$syndic" sink --listen 127.0.0.1:0 --rule "1234=latency=exp:soon"
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)"

@@ -31,9 +31,11 @@ formats::feed feed_with(std::size_t n, const std::string& prefix = "item") {
 struct recorder {
   std::mutex mutex;
   std::vector<delivery_outcome> outcomes;
+  std::vector<std::chrono::steady_clock::time_point> at;  // when each outcome came
   void operator()(const delivery_outcome& o) {
     std::lock_guard lock(mutex);
     outcomes.push_back(o);
+    at.push_back(std::chrono::steady_clock::now());
   }
   std::map<final_state, int> by_state() {
     std::lock_guard lock(mutex);
@@ -348,6 +350,14 @@ TEST_F(fixture, RateLimitHoldsBurstPlusRate) {
   // 25 requests at 10/s after a burst of 5 need at least 2 s.
   EXPECT_GE(elapsed, 1.95);
   EXPECT_EQ(server->stats().delivered, 25u);
+  // In any window of t seconds, at most 5 + 10 t answers: checked on every pair of answers,
+  // with one request and 50 ms of slack for the time an answer takes to come back.
+  std::lock_guard lock(rec.mutex);
+  for (std::size_t i = 0; i < rec.at.size(); ++i)
+    for (std::size_t j = i; j < rec.at.size(); ++j) {
+      double t = std::chrono::duration<double>(rec.at[j] - rec.at[i]).count();
+      EXPECT_LE(static_cast<double>(j - i + 1), 5 + 10 * (t + 0.05) + 1) << "answers " << i << ".." << j;
+    }
 }
 
 TEST_F(fixture, BlackholedOutletDoesNotDelayTheOthers) {

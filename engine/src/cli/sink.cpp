@@ -53,7 +53,7 @@ bool parse_listen(const std::string& s, engine::sink_options& o, std::string& er
   return true;
 }
 
-// "PORT[/path]=OPT[,OPT...]" with OPT one of N (status), status=N, latency=MS,
+// "PORT[/path]=OPT[,OPT...]" with OPT one of N (status), status=N, latency=SPEC (MS, MIN-MAX, exp:MEAN),
 // error-rate=P, error-status=N, fail-first=N, retry-after=S, blackhole, reset.
 bool parse_rule(const std::string& s, const engine::sink_behaviour& base, engine::sink_options& o,
                 std::string& error) {
@@ -77,7 +77,7 @@ bool parse_rule(const std::string& s, const engine::sink_behaviour& base, engine
     double d = 0;
     if (oeq == std::string_view::npos && as_int(key, n)) b.status = n;
     else if (key == "status" && as_int(value, n)) b.status = n;
-    else if (key == "latency" && as_int(value, n)) b.latency = std::chrono::milliseconds(n);
+    else if (key == "latency" && engine::latency_distribution::parse(value)) b.latency = *engine::latency_distribution::parse(value);
     else if (key == "error-status" && as_int(value, n)) b.error_status = n;
     else if (key == "retry-after" && as_int(value, n)) b.retry_after_seconds = n;
     else if (key == "fail-first" && as_int(value, n) && n >= 0) b.fail_first = static_cast<std::uint32_t>(n);
@@ -159,10 +159,14 @@ command add_sink(CLI::App& app) {
   cmd->add_option("--status", c->options.default_behaviour.status, "Status answered")
       ->capture_default_str()
       ->check(CLI::Range(100, 599));
-  cmd->add_option_function<int>(
-      "--latency-ms", [c](int ms) { c->options.default_behaviour.latency = std::chrono::milliseconds(ms); },
-      "Delay before each answer")
-      ->check(CLI::NonNegativeNumber);
+  cmd->add_option_function<std::string>(
+         "--latency-ms",
+         [c](const std::string& spec) { c->options.default_behaviour.latency = *engine::latency_distribution::parse(spec); },
+         "Delay before each answer: MS, MIN-MAX (uniform) or exp:MEAN (exponential)")
+      ->check([](const std::string& spec) {
+        return engine::latency_distribution::parse(spec) ? std::string()
+                                                         : "expected MS, MIN-MAX or exp:MEAN (milliseconds), got '" + spec + "'";
+      });
   cmd->add_option("--error-rate", c->options.default_behaviour.error_rate,
                   "Share of requests answered with --error-status")
       ->check(CLI::Range(0.0, 1.0));
@@ -175,7 +179,7 @@ command add_sink(CLI::App& app) {
   cmd->add_flag("--reset", c->options.default_behaviour.reset, "Close the connection without answering");
   cmd->add_option("--secret", c->options.secret, "Verify webhook signatures with this secret (whsec_...)");
   cmd->add_option("--rule", c->rules,
-                  "Per port or path: PORT[/path]=OPT[,OPT...], OPT = N | status=N | latency=MS | "
+                  "Per port or path: PORT[/path]=OPT[,OPT...], OPT = N | status=N | latency=MS|MIN-MAX|exp:MEAN | "
                   "error-rate=P | error-status=N | fail-first=N | retry-after=S | blackhole | reset");
   cmd->add_option("--duration", c->duration_s, "Stop after this many seconds");
   return [c] { return run_sink(*c); };

@@ -117,8 +117,8 @@ struct sink::impl {
         stream.async_read_some(buffer.prepare(4096), [self = shared_from_this()](beast::error_code, std::size_t) {});
         return;
       }
-      if (b.latency.count() > 0) {
-        delay.expires_after(b.latency);
+      if (!b.latency.zero()) {
+        delay.expires_after(owner.sample_latency(b.latency));
         delay.async_wait([self = shared_from_this(), status, b](beast::error_code) { self->answer(status, b); });
       } else {
         answer(status, b);
@@ -187,6 +187,11 @@ struct sink::impl {
       if (!id.empty() && !seen_ids.insert(outlet + "\n" + id).second) ++counters.duplicates;
     }
     return status;
+  }
+
+  std::chrono::milliseconds sample_latency(const latency_distribution& d) {
+    std::lock_guard lock(mutex);
+    return d.at(std::uniform_real_distribution<double>(0, 1)(rng));
   }
 
   sink_stats stats() const {

@@ -10,14 +10,31 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace syndic::engine {
 
+// How long the sink waits before answering: fixed, uniform between two bounds, or
+// exponential (mostly quick answers and a long tail, as real receivers have).
+struct latency_distribution {
+  enum class shape : std::uint8_t { fixed, uniform, exponential };
+  latency_distribution(std::chrono::milliseconds fixed = std::chrono::milliseconds(0)) : a(fixed) {}
+  shape kind = shape::fixed;
+  std::chrono::milliseconds a{0};  // the fixed value, the uniform minimum or the exponential mean
+  std::chrono::milliseconds b{0};  // the uniform maximum
+  // The delay at quantile u in [0, 1). Exponential delays stop at 10 times the mean (about
+  // one answer in 22,000), so that every answer comes.
+  std::chrono::milliseconds at(double u) const;
+  bool zero() const { return kind == shape::fixed && a.count() == 0; }
+  // "50" (fixed), "20-200" (uniform), "exp:50" (exponential, mean 50), all in milliseconds.
+  static std::optional<latency_distribution> parse(std::string_view spec);
+};
+
 // How one outlet (or all outlets on a port, or all) answers.
 struct sink_behaviour {
   int status = 204;
-  std::chrono::milliseconds latency{0};
+  latency_distribution latency;
   double error_rate = 0;  // share of requests answered with error_status instead
   int error_status = 503;
   std::uint32_t fail_first = 0;  // the first N requests to each outlet get error_status
