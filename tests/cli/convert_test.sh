@@ -25,6 +25,23 @@ expect 1 "HTML page" "$syndic" convert "$tmp/page.html"
 expect 1 "empty" "$syndic" convert "$tmp/empty"
 expect 1 "limit" "$syndic" convert --max-bytes 100 "$fixtures/rss20-full.xml"
 
+# Many inputs: one JSON record per input, in order; exit 1 when any input held no feed.
+expect 2 "--jsonl" "$syndic" convert "$fixtures/atom10.xml" "$fixtures/rss20-full.xml"
+expect 2 "excludes" "$syndic" convert --jsonl --pretty "$fixtures/atom10.xml"
+expect 1 "" "$syndic" convert --jsonl "$fixtures/atom10.xml" "$tmp/page.html" "$fixtures/rss20-full.xml"
+/usr/bin/python3 - "$tmp/out" "$fixtures" "$tmp/page.html" <<'PY' || fail "convert --jsonl records: $(head -c 600 "$tmp/out")"
+import json, sys
+out, fixtures, page = sys.argv[1:]
+recs = [json.loads(line) for line in open(out, encoding="utf-8")]
+assert [r["input"] for r in recs] == [f"{fixtures}/atom10.xml", page, f"{fixtures}/rss20-full.xml"], recs
+assert [r["status"] for r in recs] == [0, 1, 0], recs
+assert recs[1]["feed"] is None and any("no feed could be read" in d for d in recs[1]["diagnostics"]), recs[1]
+assert recs[0]["feed"]["version"].startswith("https://jsonfeed.org/version/1.1"), recs[0]["feed"]
+assert len(recs[2]["feed"]["items"]) == 2 and all(r["ms"] >= 0 for r in recs)
+PY
+expect 0 "" "$syndic" convert --jsonl --to atom "$fixtures/atom10.xml"
+grep -q '"feed":"<?xml' "$tmp/out" || fail "convert --jsonl --to atom: the feed is not a string: $(head -c 300 "$tmp/out")"
+
 # Every fixture converts to every format, and the output reads back with the same items.
 for f in "$fixtures"/*; do
   for to in rss atom json; do

@@ -48,6 +48,15 @@ expect 1 "retired: HTTP 410" "$syndic" push --outlets "$tmp/outlets.csv" --deadl
 stats=$(curl -s "http://127.0.0.1:$base/_stats")
 echo "$stats" | grep -q '"bad_signatures":0' || fail "sink saw bad signatures: $stats"
 echo "$stats" | grep -q '"duplicates":6' || fail "expected the 6 signed redeliveries as duplicates: $stats"
+# Not HTTP: the sink says so with a 400 instead of dropping the connection.
+reply=$(/usr/bin/python3 - "$base" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"HELLO THERE\r\n\r\n")
+print(s.recv(4096).decode("latin-1").splitlines()[0])
+PY
+)
+echo "$reply" | grep -q "^HTTP/1.1 400" || fail "a malformed request got: $reply"
 kill -TERM "$sink_pid"
 wait "$sink_pid"
 sink_pid=""

@@ -339,6 +339,33 @@ TEST_F(fixture, StoppingEndsEveryPairWithOneOutcome) {
   EXPECT_EQ(eng->pending(), 0u);
 }
 
+TEST_F(fixture, ConnectionsTheServerClosesAreReplacedWithoutFailures) {
+  // The server ends each connection after 3 answers (Connection: close) and closes those
+  // idle for 100 ms: deliveries past each limit and after a pause go out on new
+  // connections, and no attempt fails.
+  for (bool fast : {true, false}) {
+    SCOPED_TRACE(fast ? "h1_transport" : "libcurl");
+    sink_options so;
+    so.idle_timeout = 100ms;
+    so.max_requests_per_connection = 3;
+    engine_options eo;
+    eo.shards = 1;
+    eo.fast_http = fast;
+    start(so, eo);
+    auto o = outlet("o", port);
+    o.ordered = true;
+    eng->add_outlet(o);
+    push_and_wait(5);                       // 3 on the first connection, 2 on the second
+    std::this_thread::sleep_for(1200ms);    // the server has closed the second meanwhile
+    push_and_wait(2);
+    EXPECT_EQ(server->stats().delivered, 7u);
+    EXPECT_EQ(server->stats().connections, 3u);
+    EXPECT_EQ(eng->stats().retries, 0u);
+    EXPECT_EQ(eng->stats().attempts, 7u);
+    eng.reset();
+  }
+}
+
 TEST_F(fixture, RateLimitHoldsBurstPlusRate) {
   start({});
   auto o = outlet("slow", port);

@@ -3,6 +3,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/fd_limit.hpp"
+#include "cli/json_string.hpp"
 #include "cli/read_file.hpp"
 
 #include <syndic/engine/engine.hpp>
@@ -33,24 +34,6 @@ struct push_options {
   bool insecure = false;
   std::string ca_file;
 };
-
-// A JSON string literal: quotes, backslashes and control characters escaped.
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 // The most frequent failure reasons first; the rest summed up, so that a thousand outlets
 // failing a thousand slightly different ways stay readable.

@@ -181,6 +181,12 @@ command add_sink(CLI::App& app) {
   cmd->add_option("--rule", c->rules,
                   "Per port or path: PORT[/path]=OPT[,OPT...], OPT = N | status=N | latency=MS|MIN-MAX|exp:MEAN | "
                   "error-rate=P | error-status=N | fail-first=N | retry-after=S | blackhole | reset");
+  cmd->add_option_function<int>(
+         "--idle-timeout-ms", [c](int ms) { c->options.idle_timeout = std::chrono::milliseconds(ms); },
+         "Close connections idle this long, as a server's keep-alive timeout does (0: never)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-requests-per-connection", c->options.max_requests_per_connection,
+                  "Answer the Nth request on a connection with Connection: close (0: no limit)");
   cmd->add_option("--duration", c->duration_s, "Stop after this many seconds");
   return [c] { return run_sink(*c); };
 }

@@ -7,7 +7,10 @@
 #include <boost/asio/write.hpp>
 
 #include <array>
+#include <cerrno>
 #include <deque>
+
+#include <sys/socket.h>
 
 namespace syndic::engine::http {
 
@@ -32,6 +35,7 @@ struct h1_transport::connection {
   response_parser parser;
   std::array<char, 4096> buffer;
   clock::time_point deadline = clock::time_point::max();
+  clock::time_point idle_since;
   std::size_t active_index = SIZE_MAX;  // position in active_, SIZE_MAX when not there
   bool reused = false;     // kept alive from an earlier request
   bool timed_out = false;  // closed by the sweep
@@ -89,6 +93,17 @@ CURLcode to_curl(const boost::system::error_code& ec) {
   if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::broken_pipe)
     return CURLE_GOT_NOTHING;
   return CURLE_RECV_ERROR;
+}
+
+// Whether an idle kept-alive connection may still carry a request. Servers close idle
+// connections after their keep-alive timeout (5 s for Node, 75 s for nginx); one that has
+// sat for a second gets a non-blocking peek: end of stream or unasked-for bytes mean no.
+// (A close that races with our request is still caught: see retry_on_fresh_connection.)
+bool still_open(tcp::socket& s, clock::time_point idle_since, clock::time_point now) {
+  if (now - idle_since < std::chrono::seconds(1)) return true;
+  char byte;
+  ssize_t n = ::recv(s.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 bool header_is_safe(const std::string& h) {
@@ -170,9 +185,14 @@ void h1_transport::post(request r, completion done) {
 }
 
 void h1_transport::dispatch(origin& o, op_ptr op) {
-  if (!o.idle.empty()) {
+  auto now = clock::now();
+  while (!o.idle.empty()) {
     conn_ptr c = std::move(o.idle.back());
     o.idle.pop_back();
+    if (!still_open(c->socket, c->idle_since, now)) {
+      drop(c);
+      continue;
+    }
     c->reused = true;
     begin(c, std::move(op));
     return;
@@ -307,6 +327,7 @@ void h1_transport::complete(const conn_ptr& c, bool keep) {
       c->reused = true;
       begin(c, std::move(next));
     } else {
+      c->idle_since = clock::now();
       o.idle.push_back(c);
     }
   } else {

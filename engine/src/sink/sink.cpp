@@ -84,6 +84,7 @@ struct sink::impl {
     http::request<http::string_body> req;
     http::response<http::string_body> res;
     asio::steady_timer delay;
+    std::uint32_t answered = 0;
 
     session(impl& o, tcp::socket s, std::uint16_t p)
         : owner(o), stream(std::move(s)), port(p), delay(stream.get_executor()) {}
@@ -92,13 +93,34 @@ struct sink::impl {
 
     void read() {
       req = {};
+      if (owner.options.idle_timeout.count() > 0) stream.expires_after(owner.options.idle_timeout);
+      else stream.expires_never();
       http::async_read(stream, buffer, req, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-        if (ec) return;  // closed, reset or malformed: the connection ends
-        self->handle();
+        if (!ec) return self->handle();
+        // A request that is not HTTP gets told so (and the connection ends); a close, a reset
+        // or the idle timeout just end it.
+        if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+            ec != http::error::end_of_stream && ec != http::error::partial_message)
+          self->refuse(ec);
       });
     }
 
+    void refuse(const beast::error_code& ec) {
+      res = {};
+      res.version(11);
+      bool too_big = ec == http::error::body_limit || ec == http::error::header_limit;
+      res.result(too_big ? http::status::payload_too_large : http::status::bad_request);
+      res.set(http::field::content_type, "text/plain");
+      res.body() = "syndic sink: " + std::string(too_big ? "request too large" : "malformed request") +
+                   ": " + ec.message() + "\n";
+      res.keep_alive(false);
+      res.prepare_payload();
+      stream.expires_after(std::chrono::seconds(5));
+      write();
+    }
+
     void handle() {
+      stream.expires_never();  // the idle timeout is over: a request came
       std::string path(req.target());
       if (req.method() == http::verb::get && path == "/_stats") {
         respond(200, owner.stats().to_json(), "application/json");
@@ -131,9 +153,14 @@ struct sink::impl {
       res.result(static_cast<unsigned>(status));
       if ((status == 429 || status == 503) && b.retry_after_seconds)
         res.set(http::field::retry_after, std::to_string(*b.retry_after_seconds));
-      res.keep_alive(req.keep_alive());
+      res.keep_alive(req.keep_alive() && !last_on_connection());
       res.prepare_payload();
       write();
+    }
+
+    bool last_on_connection() {
+      std::uint32_t limit = owner.options.max_requests_per_connection;
+      return limit > 0 && ++answered >= limit;
     }
 
     void respond(int status, std::string body, const char* type) {

@@ -49,6 +49,11 @@ struct sink_options {
   std::uint16_t last_port = 0;
   unsigned threads = 1;
   std::string secret;  // when set, webhook signatures are verified (401 when wrong)
+  // Server-side connection management, as real servers do it: a connection idle this long is
+  // closed (nginx's keepalive_timeout; 0 = never), and the Nth answer on a connection says
+  // `Connection: close` (nginx's keepalive_requests; 0 = no limit).
+  std::chrono::milliseconds idle_timeout{0};
+  std::uint32_t max_requests_per_connection = 0;
   sink_behaviour default_behaviour;
   // "PORT" or "PORT/path" -> behaviour; the most specific match wins.
   std::map<std::string, sink_behaviour> rules;
