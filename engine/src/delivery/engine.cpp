@@ -103,7 +103,9 @@ std::size_t engine::submit(const formats::feed& source, std::span<const formats:
         d.body = rendered.get(cfg.format);
         d.delivery_id = delivery_id(id, item_id);
         d.submitted = now;
-        per_outlet[id].push_back(std::move(d));
+        auto& queue = per_outlet[id];
+        if (queue.empty()) queue.reserve(items.size());  // most outlets want most items
+        queue.push_back(std::move(d));
       }
     }
   }
