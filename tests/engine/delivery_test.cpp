@@ -404,6 +404,34 @@ TEST_F(fixture, BlackholedOutletDoesNotDelayTheOthers) {
   EXPECT_EQ(rec.by_state()[final_state::gave_up], 5);
 }
 
+TEST_F(fixture, FailingOutletsCannotTakeEverySlotFromHealthyOnes) {
+  // Ten blackholed outlets with work queued fill the shard's 8 slots until their first
+  // timeouts. From then on outlets whose last attempt failed may hold only half of the
+  // slots, so healthy outlets added later are served while the dead ones keep retrying.
+  engine_options eo;
+  eo.shards = 1;
+  eo.max_in_flight = 8;
+  eo.breaker_failures = 100;
+  start({}, eo);
+  sink_behaviour hole;
+  hole.blackhole = true;
+  auto black = other_sink(hole);
+  for (int i = 0; i < 10; ++i) {
+    auto dead = outlet("dead" + std::to_string(i), black->ports().front(), "/" + std::to_string(i));
+    dead.timeout = 400ms;
+    dead.retry.base = 1ms;
+    dead.retry.cap = 1ms;
+    dead.retry.max_attempts = 6;
+    eng->add_outlet(dead);
+  }
+  auto f = feed_with(4, "backlog");
+  eng->submit(f, f.items);
+  std::this_thread::sleep_for(600ms);  // every slot has timed out once; the dead retry at once
+  EXPECT_LT(healthy_delivery_time(), 2s) << "healthy outlets found no free slot";
+  EXPECT_EQ(server->stats().delivered, 100u);
+  eng->stop();
+}
+
 TEST_F(fixture, CircuitOpensAfterConsecutiveFailuresAndAProbeClosesIt) {
   sink_options so;
   so.default_behaviour.fail_first = 5;  // 503 five times, then 204

@@ -64,7 +64,7 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, shared_co
     plain_.reset();
     transport_.reset();
     for (auto& [serial, req] : requests_)
-      finish(req.first, req.second, final_state::cancelled, 0, "engine stopped (request in flight)");
+      finish(req.outlet_id, req.d, final_state::cancelled, 0, "engine stopped (request in flight)");
     requests_.clear();
     // What was posted before the stop (submits, outlet changes) still lands, to be cancelled
     // below rather than lost uncounted; nothing is sent any more (pump checks stopping_).
@@ -161,13 +161,9 @@ void shard::pump(outlet_state& o) {
     return;
   }
   while (!o.ready.empty() && o.in_flight < limit(o)) {
-    if (in_flight_ >= max_in_flight_) {
-      if (!o.waiting_for_slot) {
-        o.waiting_for_slot = true;
-        waiting_.push_back(o.cfg.id);
-      }
-      return;
-    }
+    if (in_flight_ >= max_in_flight_) return wait_for_slot(o, waiting_);
+    if (o.consecutive_failures > 0 && unhealthy_in_flight_ >= unhealthy_cap())
+      return wait_for_slot(o, waiting_unhealthy_);
     if (!o.bucket.try_take(now)) {
       o.throttled = true;
       schedule(o, now + o.bucket.wait(now));
@@ -250,13 +246,16 @@ void shard::send(outlet_state& o, delivery d) {
   }
   for (const auto& [k, v] : o.cfg.headers) r.headers.push_back(k + ": " + v);
   std::uint64_t serial = ++next_request_;
-  requests_.emplace(serial, std::pair<std::string, delivery>(o.cfg.id, std::move(d)));
+  bool unhealthy = o.consecutive_failures > 0;
+  unhealthy_in_flight_ += unhealthy;
+  requests_.emplace(serial, request_in_flight{o.cfg.id, std::move(d), unhealthy});
   auto on_response = [this, serial](http::response resp) {
     auto it = requests_.find(serial);
     if (it == requests_.end()) return;
-    auto [id, d] = std::move(it->second);
+    request_in_flight req = std::move(it->second);
     requests_.erase(it);
-    on_done(id, std::move(d), std::move(resp));
+    unhealthy_in_flight_ -= req.unhealthy;
+    on_done(req.outlet_id, std::move(req.d), std::move(resp));
   };
   if (plain_ && r.url.starts_with("http://")) plain_->post(std::move(r), std::move(on_response));
   else transport_->post(std::move(r), std::move(on_response));
@@ -326,15 +325,27 @@ void shard::on_done(const std::string& id, delivery d, http::response r) {
   drain_waiting();
 }
 
+void shard::wait_for_slot(outlet_state& o, std::deque<std::string>& queue) {
+  if (o.waiting_for_slot) return;
+  o.waiting_for_slot = true;
+  queue.push_back(o.cfg.id);
+}
+
 void shard::drain_waiting() {
-  while (in_flight_ < max_in_flight_ && !waiting_.empty()) {
-    std::string id = std::move(waiting_.front());
-    waiting_.pop_front();
-    auto it = outlets_.find(id);
-    if (it == outlets_.end()) continue;
-    it->second->waiting_for_slot = false;
-    pump(*it->second);
-  }
+  // An outlet taken from a queue either sends, or goes back to a queue whose cap is now
+  // reached (which ends its loop), or has nothing left to send: the loops end.
+  auto drain = [this](std::deque<std::string>& queue, auto has_room) {
+    while (has_room() && !queue.empty()) {
+      std::string id = std::move(queue.front());
+      queue.pop_front();
+      auto it = outlets_.find(id);
+      if (it == outlets_.end()) continue;
+      it->second->waiting_for_slot = false;
+      pump(*it->second);
+    }
+  };
+  drain(waiting_, [this] { return in_flight_ < max_in_flight_; });
+  drain(waiting_unhealthy_, [this] { return in_flight_ < max_in_flight_ && unhealthy_in_flight_ < unhealthy_cap(); });
 }
 
 void shard::finish(const std::string& outlet_id, delivery& d, final_state s,

@@ -82,6 +82,7 @@ private:
   delivery next_request(outlet_state& o);
   void send(outlet_state& o, delivery d);
   void on_done(const std::string& outlet_id, delivery d, http::response r);
+  void wait_for_slot(outlet_state& o, std::deque<std::string>& queue);
   void finish(const std::string& outlet_id, delivery& d, final_state s, int status,
               std::string reason);
   void finish_pair(const std::string& outlet_id, const delivery& d, final_state s, int status,
@@ -100,10 +101,20 @@ private:
   std::unique_ptr<http::h1_transport> plain_;        // http:// outlets (engine_options::fast_http)
   std::unordered_map<std::string, std::unique_ptr<outlet_state>> outlets_;
   std::deque<std::string> waiting_;  // outlets held back by the shard's in-flight cap
+  // Outlets whose last attempt failed may hold at most half of the shard's in-flight cap: a
+  // crowd of dead or slow outlets cannot take every slot from the healthy ones.
+  std::deque<std::string> waiting_unhealthy_;
+  std::size_t unhealthy_in_flight_ = 0;
+  std::size_t unhealthy_cap() const { return std::max<std::size_t>(1, max_in_flight_ / 2); }
   std::size_t in_flight_ = 0;        // requests
   // Requests in flight, by serial: the transports' completions carry only the serial, so
   // that a stop can still end every pair with an outcome.
-  std::unordered_map<std::uint64_t, std::pair<std::string, delivery>> requests_;
+  struct request_in_flight {
+    std::string outlet_id;
+    delivery d;
+    bool unhealthy;  // sent while the outlet's last attempt had failed
+  };
+  std::unordered_map<std::uint64_t, request_in_flight> requests_;
   std::uint64_t next_request_ = 0;
   bool stopping_ = false;
   std::mt19937_64 rng_;
