@@ -56,6 +56,31 @@ TEST(OutletsCsv, EveryColumnQuotedFieldsAndEmptyCells) {
   EXPECT_EQ(r.outlets[1].rate, 0);
 }
 
+TEST(OutletsCsv, RetryPolicyColumns) {
+  auto r = parse_outlets_csv(
+      "id,url,format,retry_base_ms,retry_factor,retry_cap_ms,retry_max_attempts,retry_max_age_ms,retry_after_max_ms\n"
+      "a,http://h/,webhook,250,2.5,60000,12,86400000,30000\n"
+      "b,http://h/b,webhook,,,,,,\n",
+      "r.csv");
+  ASSERT_TRUE(r.ok()) << errors_text(r);
+  const auto& a = r.outlets[0].retry;
+  EXPECT_EQ(a.base.count(), 250);
+  EXPECT_EQ(a.factor, 2.5);
+  EXPECT_EQ(a.cap.count(), 60000);
+  EXPECT_EQ(a.max_attempts, 12u);
+  EXPECT_EQ(a.max_age.count(), 86400000);
+  EXPECT_EQ(a.max_retry_after.count(), 30000);
+  EXPECT_EQ(r.outlets[1].retry.max_attempts, retry_settings{}.max_attempts);  // empty: default
+
+  auto bad = parse_outlets_csv("id,url,format,retry_factor,retry_base_ms,retry_max_attempts\n"
+                               "c,http://h/,webhook,0.5,0,0\n", "bad.csv");
+  auto text = errors_text(bad);
+  EXPECT_NE(text.find("bad.csv:2: column 'retry_factor': not a factor"), std::string::npos) << text;
+  EXPECT_NE(text.find("bad.csv:2: column 'retry_base_ms': not a number of milliseconds (>= 1)"), std::string::npos) << text;
+  EXPECT_NE(text.find("bad.csv:2: column 'retry_max_attempts': not a positive integer"), std::string::npos) << text;
+  EXPECT_TRUE(bad.outlets.empty());
+}
+
 TEST(OutletsCsv, BadRowsAreReportedWithLineAndColumnAndNothingStarts) {
   auto r = parse_outlets_csv(
       "id,url,format,rate\n"

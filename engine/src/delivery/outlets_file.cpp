@@ -45,6 +45,17 @@ std::optional<T> number(std::string_view s) {
 // A column's setter returns an error message, or empty when the value was taken.
 using setter = std::function<std::string(outlet_config&, std::string_view)>;
 
+// A setter for a duration in milliseconds, at least `min`.
+setter milliseconds(std::chrono::milliseconds retry_settings::*field, std::uint64_t min) {
+  return [field, min](outlet_config& o, std::string_view v) -> std::string {
+    auto n = number<std::uint64_t>(v);
+    if (!n || *n < min || *n > 366ull * 24 * 3600 * 1000)
+      return "not a number of milliseconds (>= " + std::to_string(min) + "): '" + std::string(v) + "'";
+    o.retry.*field = std::chrono::milliseconds(*n);
+    return {};
+  };
+}
+
 const std::map<std::string, setter, std::less<>>& setters() {
   static const std::map<std::string, setter, std::less<>> m = {
       {"id", [](outlet_config& o, std::string_view v) -> std::string {
@@ -119,6 +130,23 @@ const std::map<std::string, setter, std::less<>>& setters() {
          o.sources = split_list(v);
          return {};
        }},
+      // The retry policy (retry_policy.hpp): full-jitter backoff and its bounds.
+      {"retry_base_ms", milliseconds(&retry_settings::base, 1)},
+      {"retry_cap_ms", milliseconds(&retry_settings::cap, 1)},
+      {"retry_max_age_ms", milliseconds(&retry_settings::max_age, 0)},
+      {"retry_after_max_ms", milliseconds(&retry_settings::max_retry_after, 0)},
+      {"retry_factor", [](outlet_config& o, std::string_view v) -> std::string {
+         auto n = number<double>(v);
+         if (!n || !std::isfinite(*n) || *n < 1 || *n > 100) return "not a factor (1 to 100): '" + std::string(v) + "'";
+         o.retry.factor = *n;
+         return {};
+       }},
+      {"retry_max_attempts", [](outlet_config& o, std::string_view v) -> std::string {
+         auto n = number<std::uint32_t>(v);
+         if (!n || *n == 0) return "not a positive integer: '" + std::string(v) + "'";
+         o.retry.max_attempts = *n;
+         return {};
+       }},
       {"headers", [](outlet_config& o, std::string_view v) -> std::string {
          for (const std::string& h : split_list(v)) {
            auto colon = h.find(':');
@@ -133,6 +161,12 @@ const std::map<std::string, setter, std::less<>>& setters() {
        }},
   };
   return m;
+}
+
+std::string known_columns() {
+  std::string all;
+  for (const auto& [column, set] : setters()) all += (all.empty() ? "" : ", ") + column;
+  return all;
 }
 
 const std::vector<std::string>& required() {
@@ -239,9 +273,7 @@ outlets_result parse_outlets_csv(std::string_view text, const std::string& name)
   std::set<std::string> seen_columns;
   for (const auto& c : columns) {
     if (!setters().contains(c))
-      r.errors.push_back({name, 1, c, "unknown column (known: id, url, format, secret, rate, burst, "
-                                      "max_in_flight, batch, ordered, timeout_ms, languages, "
-                                      "categories, sources, headers)"});
+      r.errors.push_back({name, 1, c, "unknown column (known: " + known_columns() + ")"});
     else if (!seen_columns.insert(c).second)
       r.errors.push_back({name, 1, c, "column named twice"});
   }
@@ -323,7 +355,7 @@ outlets_result parse_outlets_toml(std::string_view text, const std::string& name
       std::size_t vline = value.source().begin.line;
       auto set = setters().find(key.str());
       if (set == setters().end()) {
-        r.errors.push_back({name, vline, std::string(key.str()), "unknown key"});
+        r.errors.push_back({name, vline, std::string(key.str()), "unknown key (known: " + known_columns() + ")"});
         row_ok = false;
         continue;
       }

@@ -347,17 +347,21 @@ bool h1_transport::retry_on_fresh_connection(const conn_ptr& c) {
   op_ptr op = std::move(c->op);
   op->retried_fresh = true;
   origin& o = *c->home;
-  drop(c);
+  close(c);  // its place goes to this request, not to one waiting for the cap
   open_connection(o, std::move(op));
   return true;
 }
 
-void h1_transport::drop(const conn_ptr& c) {
+void h1_transport::close(const conn_ptr& c) {
   deactivate(*c);
   boost::system::error_code ignored;
   c->socket.close(ignored);
+  --c->home->open;
+}
+
+void h1_transport::drop(const conn_ptr& c) {
+  close(c);
   origin& o = *c->home;
-  --o.open;
   if (!o.waiting_for_connection.empty() &&
       (options_.max_host_connections <= 0 || o.open < options_.max_host_connections)) {
     op_ptr next = std::move(o.waiting_for_connection.front());

@@ -68,6 +68,7 @@ private:
   void complete(const conn_ptr& c, bool keep);
   void fail(const conn_ptr& c, CURLcode code, std::string detail);
   bool retry_on_fresh_connection(const conn_ptr& c);
+  void close(const conn_ptr& c);
   void drop(const conn_ptr& c);  // closes it and lets a waiting request have its place
   void activate(const conn_ptr& c, std::chrono::steady_clock::time_point deadline);
   void deactivate(connection& c);

@@ -46,7 +46,8 @@ struct config_error {
 
 // Reads outlets from a CSV file whose header row names the columns (id,url,format required;
 // secret,rate,burst,max_in_flight,batch,ordered,timeout_ms,languages,categories,sources,headers
-// optional; lists separated by ';'; an empty cell means the default) or from TOML
+// and the retry policy's retry_base_ms,retry_factor,retry_cap_ms,retry_max_attempts,
+// retry_max_age_ms,retry_after_max_ms optional; lists separated by ';'; an empty cell means the default) or from TOML
 // ([[outlet]] tables with the same keys), by the file's extension. Every bad row is reported;
 // the result holds outlets only when there was no error at all (nothing starts half-configured).
 struct outlets_result {
