@@ -76,7 +76,7 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, shared_co
       std::string why = "engine stopped";
       if (o->suspended_until != clock::time_point{}) why += " (circuit open)";
       if (!o->last_failure.empty()) why += "; last failure: " + o->last_failure;
-      for (auto& d : o->ready) finish(id, d, final_state::cancelled, 0, why);
+      o->ready.for_each([&](delivery& d) { finish(id, d, final_state::cancelled, 0, why); });
       for (auto& [at, d] : o->retries) finish(id, d, final_state::cancelled, 0, why);
     }
     outlets_.clear();
@@ -96,7 +96,6 @@ void shard::add_outlet(outlet_config cfg) {
     auto now = clock::now();
     if (!slot) {
       slot = std::make_unique<outlet_state>(cfg, token_bucket(cfg.rate, cfg.burst, now));
-      slot->wakeup = std::make_unique<boost::asio::steady_timer>(io_);
     } else {
       slot->bucket = token_bucket(cfg.rate, cfg.burst, now);
       slot->cfg = std::move(cfg);
@@ -111,7 +110,7 @@ void shard::remove_outlet(std::string id) {
   boost::asio::post(io_, [this, id = std::move(id)] {
     auto it = outlets_.find(id);
     if (it == outlets_.end()) return;
-    for (auto& d : it->second->ready) finish(id, d, final_state::cancelled, 0, "outlet removed");
+    it->second->ready.for_each([&](delivery& d) { finish(id, d, final_state::cancelled, 0, "outlet removed"); });
     for (auto& [at, d] : it->second->retries) finish(id, d, final_state::cancelled, 0, "outlet removed");
     outlets_.erase(it);  // in-flight completions find no outlet and end as cancelled
   });
@@ -145,7 +144,7 @@ void shard::pump(outlet_state& o) {
     std::vector<delivery> due;
     for (auto it = o.retries.begin(); it != due_end; ++it) due.push_back(std::move(it->second));
     o.retries.erase(o.retries.begin(), due_end);
-    o.ready.insert(o.ready.begin(), std::make_move_iterator(due.begin()), std::make_move_iterator(due.end()));
+    o.ready.prepend(std::make_move_iterator(due.begin()), std::make_move_iterator(due.end()));
   }
   if (o.suspended_until != clock::time_point{}) {
     if (now < o.suspended_until) {
@@ -210,6 +209,7 @@ delivery shard::next_request(outlet_state& o) {
 void shard::schedule(outlet_state& o, clock::time_point at) {
   if (o.wakeup_at <= at) return;  // an earlier wakeup is already set
   o.wakeup_at = at;
+  if (!o.wakeup) o.wakeup = std::make_unique<boost::asio::steady_timer>(io_);
   o.wakeup->expires_at(at);
   o.wakeup->async_wait([this, id = o.cfg.id](const boost::system::error_code& ec) {
     if (ec) return;
@@ -286,7 +286,7 @@ void shard::on_done(const std::string& id, delivery d, http::response r) {
     case verdict::retire:
       o->retired = true;
       finish(id, d, final_state::retired, r.status, reason);
-      for (auto& q : o->ready) finish(id, q, final_state::retired, r.status, reason);
+      o->ready.for_each([&](delivery& q) { finish(id, q, final_state::retired, r.status, reason); });
       for (auto& [at, q] : o->retries) finish(id, q, final_state::retired, r.status, reason);
       o->ready.clear();
       o->retries.clear();

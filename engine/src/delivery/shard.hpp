@@ -2,6 +2,7 @@
 // One shard: a thread running an io_context with its own curl transport, and the outlets
 // hashed to it. Everything below is touched by the shard's thread only; other threads `post`.
 
+#include "delivery/lazy_deque.hpp"
 #include "delivery/payload.hpp"
 #include "http/h1_transport.hpp"
 #include "http/curl_transport.hpp"
@@ -63,7 +64,7 @@ private:
     outlet_state(outlet_config c, token_bucket b) : cfg(std::move(c)), bucket(b) {}
     outlet_config cfg;
     token_bucket bucket;
-    std::deque<delivery> ready;
+    lazy_deque<delivery> ready;
     std::multimap<clock::time_point, delivery> retries;  // waiting for their backoff
     std::uint32_t in_flight = 0;
     std::uint32_t consecutive_failures = 0;
@@ -74,7 +75,7 @@ private:
     bool throttled = false;  // items are queuing behind the rate or in-flight limit: batch them
     std::string key;  // the webhook signing key, decoded once from the secret
     std::string last_failure;  // why the last retried attempt failed, for the final report
-    std::unique_ptr<boost::asio::steady_timer> wakeup;
+    std::unique_ptr<boost::asio::steady_timer> wakeup;  // made at the first wait
     clock::time_point wakeup_at = clock::time_point::max();
   };
 
