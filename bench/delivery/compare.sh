@@ -13,20 +13,11 @@ runs=${4:-5}
 first=21000
 last=$((first + ports - 1))
 tmp=$(mktemp -d)
-trap 'kill $(cat "$tmp/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/nginx.sh"
+trap 'stop_nginx "$tmp"; rm -rf "$tmp"' EXIT
 ulimit -n "$(ulimit -Hn)"
 
-# nginx: one worker, every port, 204 to everything, keep-alive.
-{
-  echo "worker_processes 1; daemon on; pid $tmp/nginx.pid; error_log $tmp/error.log crit;"
-  echo "worker_rlimit_nofile 20000; events { worker_connections 16000; }"
-  echo "http { access_log off; keepalive_requests 1000000; keepalive_timeout 120s;"
-  echo "  client_body_buffer_size 16k; server {"
-  for p in $(seq $first $last); do echo "    listen 127.0.0.1:$p reuseport;"; done
-  echo "    location / { return 204; } } }"
-} >"$tmp/nginx.conf"
-taskset -c 0 nginx -c "$tmp/nginx.conf" -p "$tmp" -e "$tmp/error.log"
-sleep 0.5
+start_nginx "$first" "$last" "$tmp"
 
 for p in $(seq $first $last); do echo "http://127.0.0.1:$p/hook"; done >"$tmp/urls.txt"
 { echo "id,url,format,max_in_flight"; i=0; while read -r u; do echo "o$i,$u,webhook,1"; i=$((i + 1)); done <"$tmp/urls.txt"; } >"$tmp/outlets.csv"

@@ -376,15 +376,18 @@ void h1_transport::activate(const conn_ptr& c, clock::time_point deadline) {
     c->active_index = active_.size();
     active_.push_back(c.get());
   }
-  if (!sweep_armed_) {
-    sweep_armed_ = true;
-    sweep_timer_.expires_after(options_.sweep_period);
-    sweep_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-      if (auto a = alive.lock(); !a || !*a || ec) return;
-      sweep_armed_ = false;
-      sweep();
-    });
-  }
+  arm_sweep();
+}
+
+void h1_transport::arm_sweep() {
+  if (sweep_armed_) return;
+  sweep_armed_ = true;
+  sweep_timer_.expires_after(options_.sweep_period);
+  sweep_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+    if (auto a = alive.lock(); !a || !*a || ec) return;
+    sweep_armed_ = false;
+    sweep();
+  });
 }
 
 void h1_transport::deactivate(connection& c) {
@@ -407,15 +410,7 @@ void h1_transport::sweep() {
     boost::system::error_code ignored;
     c->socket.close(ignored);
   }
-  if (!active_.empty() && !sweep_armed_) {
-    sweep_armed_ = true;
-    sweep_timer_.expires_after(options_.sweep_period);
-    sweep_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-      if (auto a = alive.lock(); !a || !*a || ec) return;
-      sweep_armed_ = false;
-      sweep();
-    });
-  }
+  if (!active_.empty()) arm_sweep();  // nothing to watch: the timer sleeps until activate()
 }
 
 void h1_transport::finish(op_ptr op, CURLcode code, std::string detail) {

@@ -72,6 +72,7 @@ private:
   void drop(const conn_ptr& c);  // closes it and lets a waiting request have its place
   void activate(const conn_ptr& c, std::chrono::steady_clock::time_point deadline);
   void deactivate(connection& c);
+  void arm_sweep();
   void sweep();
   void finish(op_ptr op, CURLcode code, std::string detail = {});
 

@@ -52,6 +52,13 @@ response_parser::result response_parser::fail(std::string why) {
   return result::error;
 }
 
+bool response_parser::skip_body(std::string_view data, std::size_t& i) {
+  auto n = std::min<std::uint64_t>(remaining_, data.size() - i);
+  i += n;
+  remaining_ -= n;
+  return remaining_ == 0;
+}
+
 bool response_parser::take_line(std::string_view data, std::size_t& i, std::string& line) {
   auto nl = data.find('\n', i);
   if (nl == std::string_view::npos) {
@@ -95,17 +102,14 @@ response_parser::result response_parser::feed(std::string_view data, std::size_t
         }
         break;
       }
-      case phase::body_length: {
-        auto n = std::min<std::uint64_t>(remaining_, data.size() - i);
-        i += n;
-        remaining_ -= n;
-        if (remaining_ > 0) {
+      case phase::body_length:
+      case phase::chunk_data:
+        if (!skip_body(data, i)) {
           used = i;
           return result::need_more;
         }
-        phase_ = phase::done;
+        phase_ = phase_ == phase::body_length ? phase::done : phase::chunk_data_end;
         break;
-      }
       case phase::chunk_size: {
         if (!take_line(data, i, line_)) {
           used = i;
@@ -119,17 +123,6 @@ response_parser::result response_parser::feed(std::string_view data, std::size_t
         line_.clear();
         remaining_ = n;
         phase_ = n == 0 ? phase::trailer : phase::chunk_data;
-        break;
-      }
-      case phase::chunk_data: {
-        auto n = std::min<std::uint64_t>(remaining_, data.size() - i);
-        i += n;
-        remaining_ -= n;
-        if (remaining_ > 0) {
-          used = i;
-          return result::need_more;
-        }
-        phase_ = phase::chunk_data_end;
         break;
       }
       case phase::chunk_data_end: {

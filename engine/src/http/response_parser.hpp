@@ -37,6 +37,7 @@ private:
   result fail(std::string why);
   result parse_head();  // `head_` holds a whole head, CRLF CRLF included
   bool take_line(std::string_view data, std::size_t& i, std::string& line);
+  bool skip_body(std::string_view data, std::size_t& i);  // true once remaining_ bytes passed
 
   phase phase_ = phase::head;
   std::string head_;
