@@ -97,6 +97,15 @@ struct fixture : ::testing::Test {
     return std::chrono::steady_clock::now() - t0;
   }
 
+  // The delivered outcomes name item-0, item-1, ... item-(n-1), in that order.
+  void expect_delivered_in_log_order(std::size_t n) {
+    std::vector<std::string> delivered;
+    for (const auto& out : rec.outcomes)
+      if (out.state == final_state::delivered) delivered.push_back(out.item_id);
+    ASSERT_EQ(delivered.size(), n);
+    for (std::size_t i = 0; i < n; ++i) EXPECT_EQ(delivered[i], "item-" + std::to_string(i));
+  }
+
   // A second server on its own port, answering as `b` says.
   static std::unique_ptr<sink> other_sink(sink_behaviour b) {
     sink_options o;
@@ -158,11 +167,7 @@ TEST_F(fixture, OrderedOutletGetsItemsInOrderEvenThroughRetries) {
   o.ordered = true;
   eng->add_outlet(o);
   push_and_wait(6);
-  std::vector<std::string> delivered;
-  for (const auto& out : rec.outcomes)
-    if (out.state == final_state::delivered) delivered.push_back(out.item_id);
-  ASSERT_EQ(delivered.size(), 6u);
-  for (std::size_t i = 0; i < delivered.size(); ++i) EXPECT_EQ(delivered[i], "item-" + std::to_string(i));
+  expect_delivered_in_log_order(6);
 }
 
 TEST_F(fixture, GoneRetiresTheOutlet) {
@@ -245,11 +250,7 @@ TEST_F(fixture, OrderedOutletBatchesKeepLogOrder) {
   o.batch = 3;
   eng->add_outlet(o);
   push_and_wait(7);
-  std::vector<std::string> delivered;
-  for (const auto& out : rec.outcomes)
-    if (out.state == final_state::delivered) delivered.push_back(out.item_id);
-  ASSERT_EQ(delivered.size(), 7u);
-  for (std::size_t i = 0; i < delivered.size(); ++i) EXPECT_EQ(delivered[i], "item-" + std::to_string(i));
+  expect_delivered_in_log_order(7);
   EXPECT_EQ(server->stats().per_outlet[std::to_string(port) + "/hook"], 3u);  // 1 + 3 + 3
   EXPECT_EQ(server->stats().items, 7u);
 }
