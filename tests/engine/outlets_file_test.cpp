@@ -101,6 +101,14 @@ TEST(OutletsCsv, BadRowsAreReportedWithLineAndColumnAndNothingStarts) {
   EXPECT_NE(text.find("outlets.csv:7: column 'id': duplicate id 'ok' (first on line 2)"), std::string::npos) << text;
 }
 
+TEST(OutletsCsv, HeaderValuesCannotSmuggleLines) {
+  auto r = parse_outlets_csv("id,url,format,headers\n"
+                             "a,http://h/,webhook,\"X-A: one\r\nX-Injected: two\"\n", "h.csv");
+  auto text = errors_text(r);
+  EXPECT_NE(text.find("h.csv:2: column 'headers': header 'X-A' has a line break"), std::string::npos) << text;
+  EXPECT_TRUE(r.outlets.empty());
+}
+
 TEST(OutletsCsv, HeaderProblems) {
   EXPECT_NE(errors_text(parse_outlets_csv("", "e.csv")).find("e.csv:1: empty file"), std::string::npos);
   std::string t = errors_text(parse_outlets_csv("id,url,colour\n", "h.csv"));

@@ -155,7 +155,10 @@ const std::map<std::string, setter, std::less<>>& setters() {
            std::string_view name = trim(std::string_view(h).substr(0, colon));
            for (char c : name)
              if (c <= ' ' || c >= 127 || c == ':') return "bad header name '" + std::string(name) + "'";
-           o.headers.emplace_back(std::string(name), std::string(trim(std::string_view(h).substr(colon + 1))));
+           std::string_view value = trim(std::string_view(h).substr(colon + 1));
+           if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+             return "header '" + std::string(name) + "' has a line break or NUL in its value";
+           o.headers.emplace_back(std::string(name), std::string(value));
          }
          return {};
        }},
