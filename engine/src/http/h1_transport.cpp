@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <deque>
@@ -113,7 +114,7 @@ bool header_is_safe(const std::string& h) {
 }  // namespace
 
 h1_transport::h1_transport(asio::io_context& io, h1_options options)
-    : io_(io), options_(options), resolver_(io), sweep_timer_(io) {}
+    : io_(io), options_(options), resolver_(io), sweep_timer_(io), idle_timer_(io) {}
 
 h1_transport::~h1_transport() {
   *alive_ = false;
@@ -329,6 +330,7 @@ void h1_transport::complete(const conn_ptr& c, bool keep) {
     } else {
       c->idle_since = clock::now();
       o.idle.push_back(c);
+      arm_idle_check();
     }
   } else {
     drop(c);
@@ -411,6 +413,32 @@ void h1_transport::sweep() {
     c->socket.close(ignored);
   }
   if (!active_.empty()) arm_sweep();  // nothing to watch: the timer sleeps until activate()
+}
+
+void h1_transport::arm_idle_check() {
+  if (idle_check_armed_) return;
+  idle_check_armed_ = true;
+  idle_timer_.expires_after(options_.idle_timeout / 2);
+  idle_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+    if (auto a = alive.lock(); !a || !*a || ec) return;
+    idle_check_armed_ = false;
+    close_idle(clock::now());
+  });
+}
+
+void h1_transport::close_idle(clock_time_point now) {
+  bool any_left = false;
+  for (auto& [key, o] : origins_) {
+    // Oldest first: the idle list is used from its back.
+    auto fresh = std::find_if(o->idle.begin(), o->idle.end(), [&](const conn_ptr& c) {
+      return now - c->idle_since < options_.idle_timeout;
+    });
+    std::vector<conn_ptr> stale(std::make_move_iterator(o->idle.begin()), std::make_move_iterator(fresh));
+    o->idle.erase(o->idle.begin(), fresh);
+    for (auto& c : stale) drop(c);
+    any_left = any_left || !o->idle.empty();
+  }
+  if (any_left) arm_idle_check();
 }
 
 void h1_transport::finish(op_ptr op, CURLcode code, std::string detail) {

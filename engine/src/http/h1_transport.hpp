@@ -34,6 +34,9 @@ struct h1_options {
   std::chrono::seconds dns_ttl{300};
   // How often deadlines are checked: a timeout fires up to this late.
   std::chrono::milliseconds sweep_period{20};
+  // Idle connections older than this are closed (checked every idle_timeout / 2), below the
+  // keep-alive timeouts servers commonly use, so that few of ours meet a closed one.
+  std::chrono::milliseconds idle_timeout{50'000};
 };
 
 class h1_transport {
@@ -56,6 +59,7 @@ public:
 
 private:
   using op_ptr = std::unique_ptr<operation>;
+  using clock_time_point = std::chrono::steady_clock::time_point;
   using conn_ptr = std::shared_ptr<connection>;
 
   origin& origin_for(const std::string& host, const std::string& port);
@@ -73,6 +77,8 @@ private:
   void activate(const conn_ptr& c, std::chrono::steady_clock::time_point deadline);
   void deactivate(connection& c);
   void arm_sweep();
+  void arm_idle_check();
+  void close_idle(clock_time_point now);
   void sweep();
   void finish(op_ptr op, CURLcode code, std::string detail = {});
 
@@ -83,6 +89,8 @@ private:
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::steady_timer sweep_timer_;
   bool sweep_armed_ = false;
+  boost::asio::steady_timer idle_timer_;
+  bool idle_check_armed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
