@@ -4,6 +4,28 @@
 
 start_nginx() {
   local first=$1 last=$2 dir=$3
+  # nginx listens with SO_REUSEPORT: a second server left on these ports would silently share
+  # the load and skew every figure. Refuse to measure then.
+  if ! python3 - "$first" "$last" <<'PY'
+import socket, sys
+first, last = int(sys.argv[1]), int(sys.argv[2])
+busy = []
+for port in range(first, last + 1):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        busy.append(port)
+    finally:
+        s.close()
+if busy:
+    print(f"ports {first}-{last}: {len(busy)} already in use (first: {busy[0]}); stop what "
+          "listens there (a stray nginx?) before measuring", file=sys.stderr)
+    sys.exit(1)
+PY
+  then
+    exit 1
+  fi
   {
     echo "worker_processes 1; daemon on; pid $dir/nginx.pid; error_log $dir/error.log crit;"
     echo "worker_rlimit_nofile 20000; events { worker_connections 16000; }"
