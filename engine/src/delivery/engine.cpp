@@ -1,5 +1,6 @@
 #include <syndic/engine/engine.hpp>
 
+#include "delivery/ids.hpp"
 #include "delivery/payload.hpp"
 #include "delivery/shard.hpp"
 
@@ -11,24 +12,6 @@
 #include <unordered_map>
 
 namespace syndic::engine {
-namespace {
-
-std::uint64_t fnv1a(std::string_view a, std::string_view b = {}) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : a) h = (h ^ c) * 0x100000001b3ull;
-  h = (h ^ 0xff) * 0x100000001b3ull;
-  for (unsigned char c : b) h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
-
-// Stable for an (outlet, item) pair, so a retry or a resend after a crash carries the same id.
-std::string delivery_id(std::string_view outlet, std::string_view item) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "msg_%016llx", static_cast<unsigned long long>(fnv1a(outlet, item)));
-  return buf;
-}
-
-}  // namespace
 
 std::string_view to_string(final_state s) {
   switch (s) {
@@ -49,7 +32,7 @@ struct engine::impl {
   std::mutex outlets_mutex;  // guards `outlets`, read by submit() on the caller's thread
   std::unordered_map<std::string, outlet_config> outlets;
 
-  detail::shard& shard_for(std::string_view id) { return *shards[fnv1a(id) % shards.size()]; }
+  detail::shard& shard_for(std::string_view id) { return *shards[detail::fnv1a(id) % shards.size()]; }
 
   void ensure_started() {
     if (!shards.empty()) return;
@@ -101,7 +84,7 @@ std::size_t engine::submit(const formats::feed& source, std::span<const formats:
         if (!detail::wants(cfg, source, it)) continue;
         detail::delivery d;
         d.body = rendered.get(cfg.format);
-        d.delivery_id = delivery_id(id, item_id);
+        d.delivery_id = detail::delivery_id(id, item_id);
         d.submitted = now;
         auto& queue = per_outlet[id];
         if (queue.empty()) queue.reserve(items.size());  // most outlets want most items

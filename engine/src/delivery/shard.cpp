@@ -1,10 +1,11 @@
 #include "delivery/shard.hpp"
 
+#include "delivery/ids.hpp"
+
 #include <syndic/engine/signer.hpp>
 
 #include <boost/asio/post.hpp>
 
-#include <cstdio>
 #include <ctime>
 
 namespace syndic::engine::detail {
@@ -24,14 +25,6 @@ attempt_outcome::transport_error error_kind(CURLcode c) {
     case CURLE_GOT_NOTHING: return attempt_outcome::transport_error::reset;
     default: return attempt_outcome::transport_error::other;
   }
-}
-
-std::string batch_delivery_id(std::string_view member_ids) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : member_ids) h = (h ^ c) * 0x100000001b3ull;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "msg_batch_%016llx", static_cast<unsigned long long>(h));
-  return buf;
 }
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }

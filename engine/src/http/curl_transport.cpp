@@ -66,8 +66,6 @@ curl_transport::curl_transport(boost::asio::io_context& io, transport_options op
     curl_multi_setopt(m, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     if (options_.max_host_connections > 0)
       curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_host_connections);
-    if (options_.max_total_connections > 0)
-      curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, options_.max_total_connections);
     slots_.push_back(std::move(slot));
   }
 }

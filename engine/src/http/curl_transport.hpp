@@ -53,7 +53,6 @@ struct response {
 
 struct transport_options {
   long max_host_connections = 0;   // per host:port; 0 = unlimited
-  long max_total_connections = 0;  // per multi handle; 0 = unlimited
   bool verify_tls = true;
   std::string ca_file;  // CURLOPT_CAINFO when set
   // Connections are spread over several multi handles, by host:port, so that each cache stays
