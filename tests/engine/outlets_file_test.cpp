@@ -149,6 +149,127 @@ timeout_ms = 0
   EXPECT_NE(t.find("m.toml:1: column 'format': required key is missing"), std::string::npos) << t;
 }
 
+// The URL is parsed once, at load, by the rules the transports use: what the load accepts is
+// sendable, and what could never be sent (a port past 65535 was retried for 26 hours) is a
+// config error with its line.
+TEST(OutletsCsv, UrlIsParsedOnceAtLoadIntoItsParts) {
+  auto r = parse_outlets_csv("id,url,format\n"
+                             "a,http://127.0.0.1:/x?y=1#frag,webhook\n"
+                             "b,https://[::1]:8443,webhook\n"
+                             "c,http://user:pw@example.org:8080/p,webhook\n",
+                             "u.csv");
+  ASSERT_TRUE(r.ok()) << errors_text(r);
+  const parsed_url& a = r.outlets[0].endpoint;
+  EXPECT_EQ(a.scheme, "http");
+  EXPECT_EQ(a.host, "127.0.0.1");
+  EXPECT_EQ(a.port, 80);
+  EXPECT_EQ(a.target, "/x?y=1");
+  const parsed_url& b = r.outlets[1].endpoint;
+  EXPECT_EQ(b.scheme, "https");
+  EXPECT_EQ(b.host, "::1");
+  EXPECT_EQ(b.port, 8443);
+  EXPECT_EQ(b.target, "/");
+  const parsed_url& c = r.outlets[2].endpoint;
+  EXPECT_EQ(c.host, "example.org");
+  EXPECT_EQ(c.userinfo, "user:pw");
+
+  auto bad = parse_outlets_csv("id,url,format\n"
+                               "p,http://127.0.0.1:99999/x,webhook\n"
+                               "q,http://127.0.0.1:0/x,webhook\n"
+                               "s,http:///nohost,webhook\n",
+                               "bad.csv");
+  std::string t = errors_text(bad);
+  EXPECT_NE(t.find("bad.csv:2: column 'url': "), std::string::npos) << t;
+  EXPECT_NE(t.find("bad.csv:3: column 'url': "), std::string::npos) << t;
+  EXPECT_NE(t.find("bad.csv:4: column 'url': "), std::string::npos) << t;
+}
+
+// Framing headers set by an outlet would desync a connection that outlets share; signature
+// headers would contradict the ones we compute.
+TEST(OutletsCsv, ReservedHeadersAreRefused) {
+  for (const char* h : {"Content-Length: 0", "transfer-encoding: chunked", "Host: evil.example",
+                        "Connection: close", "webhook-signature: v1,x", "X-Hub-Signature: sha256=0"}) {
+    std::string csv = std::string("id,url,format,headers\na,http://h/,webhook,\"") + h + "\"\n";
+    auto r = parse_outlets_csv(csv, "h.csv");
+    std::string t = errors_text(r);
+    EXPECT_NE(t.find("h.csv:2: column 'headers': "), std::string::npos) << h << "\n" << t;
+    EXPECT_TRUE(r.outlets.empty()) << h;
+  }
+}
+
+// Secrets never reach a message: not the password in a URL, not a header's value.
+TEST(OutletsCsv, ErrorMessagesDoNotRevealSecrets) {
+  auto r = parse_outlets_csv("id,url,format,headers\n"
+                             "a,ftp://alice:hunter2@x.example/,webhook,\n"
+                             "b,http://h/,webhook,Authorization Bearer-s3cr3t-token\n"
+                             "c,http://bob:pa55@h:99999/,webhook,\n",
+                             "s.csv");
+  std::string t = errors_text(r);
+  EXPECT_EQ(r.errors.size(), 3u) << t;
+  EXPECT_EQ(t.find("hunter2"), std::string::npos) << t;
+  EXPECT_EQ(t.find("s3cr3t"), std::string::npos) << t;
+  EXPECT_EQ(t.find("pa55"), std::string::npos) << t;
+  EXPECT_EQ(redact_userinfo("connect http://u:p@h:1/x failed"), "connect http://***@h:1/x failed");
+}
+
+// A whsec_ secret is base64 by definition: a broken one used to become a raw key silently,
+// and every signature the receiver checked failed.
+TEST(OutletsCsv, BrokenWhsecSecretIsAnError) {
+  auto r = parse_outlets_csv("id,url,format,secret\n"
+                             "a,http://h/,webhook,whsec_not*base64!\n"
+                             "b,http://h/b,webhook,whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n",
+                             "w.csv");
+  std::string t = errors_text(r);
+  EXPECT_NE(t.find("w.csv:2: column 'secret': "), std::string::npos) << t;
+  EXPECT_EQ(t.find("not*base64"), std::string::npos) << t;
+  EXPECT_EQ(r.errors.size(), 1u) << t;
+}
+
+TEST(OutletsCsv, TinyRateIsRefusedAndFollowRedirectsIsRead) {
+  auto r = parse_outlets_csv("id,url,format,rate,follow_redirects\n"
+                             "a,http://h/,webhook,1e-300,\n"
+                             "b,http://h/b,webhook,0.5,maybe\n",
+                             "r.csv");
+  std::string t = errors_text(r);
+  EXPECT_NE(t.find("r.csv:2: column 'rate': "), std::string::npos) << t;
+  EXPECT_NE(t.find("r.csv:3: column 'follow_redirects': "), std::string::npos) << t;
+  r = parse_outlets_csv("id,url,format,rate,follow_redirects\n"
+                        "a,http://h/,webhook,0,true\n"
+                        "b,http://h/b,webhook,0.5,\n",
+                        "r.csv");
+  ASSERT_TRUE(r.ok()) << errors_text(r);
+  EXPECT_TRUE(r.outlets[0].follow_redirects);
+  EXPECT_FALSE(r.outlets[1].follow_redirects);
+}
+
+// An array with a non-string element used to be read as an empty filter: "no filter", the
+// widest possible, when the author meant a narrow one.
+TEST(OutletsToml, FilterArraysMustHoldStrings) {
+  auto r = parse_outlets_toml("[[outlet]]\nid = \"a\"\nurl = \"http://127.0.0.1:1/\"\nformat = \"rss\"\n"
+                              "languages = [1, 2]\ncategories = [\"x\", true]\n", "f.toml");
+  std::string t = errors_text(r);
+  EXPECT_NE(t.find("f.toml:5: column 'languages': "), std::string::npos) << t;
+  EXPECT_NE(t.find("f.toml:6: column 'categories': "), std::string::npos) << t;
+  EXPECT_TRUE(r.outlets.empty());
+}
+
+// For outlets made in code (engine::add_outlet): the same checks, one message.
+TEST(Outlets, PrepareOutletChecksAConfigMadeInCode) {
+  outlet_config o;
+  o.id = "x";
+  o.url = "http://127.0.0.1:8080/hook";
+  EXPECT_EQ(prepare_outlet(o), "");
+  EXPECT_EQ(o.endpoint.port, 8080);
+  EXPECT_EQ(o.endpoint.target, "/hook");
+  o.url = "http://a:secret@127.0.0.1:99999/";
+  std::string e = prepare_outlet(o);
+  EXPECT_NE(e, "");
+  EXPECT_EQ(e.find("secret"), std::string::npos) << e;
+  o.url = "http://127.0.0.1/";
+  o.headers = {{"Content-Length", "5"}};
+  EXPECT_NE(prepare_outlet(o), "");
+}
+
 TEST(Outlets, LoadByExtensionAndMissingFile) {
   std::string path = ::testing::TempDir() + "/outlets_test.toml";
   std::ofstream(path) << "[[outlet]]\nid = \"a\"\nurl = \"http://127.0.0.1:1/\"\nformat = \"rss\"\n";

@@ -84,5 +84,19 @@ TEST(RetryPolicy, LimitsOnAttemptsAndAge) {
   EXPECT_FALSE(may_retry(s, 1, milliseconds(10'000)));
 }
 
+// 9.3e15 s is past what milliseconds can hold: the conversion used to wrap to a negative
+// delay and the retry went out at once. Saturated, it waits as long as allowed.
+TEST(RetryPolicy, HugeRetryAfterSaturatesInsteadOfOverflowing) {
+  retry_settings s;
+  std::mt19937_64 rng(1);
+  for (const char* v : {"9300000000000000", "9223372036854775807", "99999999999999999999999"}) {
+    attempt_outcome o{503, {}, v};
+    EXPECT_EQ(next_delay(s, 1, o, rng, 0), s.max_retry_after) << v;
+    auto ra = parse_retry_after(v, 0);
+    ASSERT_TRUE(ra) << v;
+    EXPECT_GT(ra->count(), 0) << v;
+  }
+}
+
 }  // namespace
 }  // namespace syndic::engine

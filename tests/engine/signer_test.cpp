@@ -50,5 +50,12 @@ TEST(Signer, NonWhsecSecretsAreRawKeys) {
   EXPECT_EQ(webhook_key_from_secret("whsec_Zm9vYmFy"), "foobar");
 }
 
+TEST(Signer, WhsecSecretMustBeBase64) {
+  EXPECT_TRUE(webhook_secret_is_valid("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+  EXPECT_TRUE(webhook_secret_is_valid("a raw key"));
+  EXPECT_FALSE(webhook_secret_is_valid("whsec_not*base64!"));
+  EXPECT_FALSE(webhook_secret_is_valid("whsec_"));
+}
+
 }  // namespace
 }  // namespace syndic::engine

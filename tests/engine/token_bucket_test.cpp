@@ -52,5 +52,19 @@ TEST(TokenBucket, UnlimitedWhenRateIsZero) {
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(b.try_take(t0));
 }
 
+// A tiny rate used to make wait() overflow into a negative duration, and the shard's timer
+// fired at once, again and again. The wait is clamped to a day.
+TEST(TokenBucket, TinyRateGivesALongFiniteWaitNotAnOverflow) {
+  clock::time_point t0 = clock::now();
+  for (double rate : {1e-300, 1e-12, 1e-6}) {
+    token_bucket b(rate, 1, t0);
+    ASSERT_TRUE(b.try_take(t0));
+    auto w = b.wait(t0);
+    EXPECT_GT(w, std::chrono::hours(1)) << rate;
+    EXPECT_LE(w, std::chrono::hours(24) + milliseconds(1)) << rate;
+    EXPECT_GT(t0 + w, t0) << rate;  // a time point the timer can be set to
+  }
+}
+
 }  // namespace
 }  // namespace syndic::engine

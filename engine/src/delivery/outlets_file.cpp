@@ -1,10 +1,12 @@
 // Outlets from CSV or TOML, with file:line errors. One setter per column serves both syntaxes.
 
 #include <syndic/engine/outlet.hpp>
+#include <syndic/engine/signer.hpp>
 
 #include <boost/url/parse.hpp>
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -42,6 +44,54 @@ std::optional<T> number(std::string_view s) {
   return v;
 }
 
+bool boolean(std::string_view v, bool& into) {
+  if (v == "true" || v == "yes" || v == "1") into = true;
+  else if (v == "false" || v == "no" || v == "0") into = false;
+  else return false;
+  return true;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+// A rate below one request a day is a typo (and used to overflow the token bucket's wait).
+constexpr double min_rate = 1.0 / 86400;
+
+std::string check_rate(double r) {
+  if (!std::isfinite(r) || r < 0 || (r > 0 && r < min_rate))
+    return "not a rate (0 for unlimited, or requests/s from 1/86400 = one a day)";
+  return {};
+}
+
+// Never quotes the secret.
+std::string check_secret(std::string_view v) {
+  if (v.starts_with("whsec_") && !webhook_secret_is_valid(v))
+    return "a whsec_ secret must be base64 after the prefix (Standard Webhooks); this one is not";
+  return {};
+}
+
+std::string check_header(std::string_view name, std::string_view value) {
+  if (name.empty()) return "a header has an empty name";
+  for (char c : name)
+    if (c <= ' ' || c >= 127 || c == ':') return "bad header name '" + std::string(name) + "'";
+  // Framing headers would desync a connection that outlets share (Content-Length against
+  // the body we send, a second Host); signature headers would contradict the ones we compute.
+  static constexpr std::string_view reserved[] = {
+      "host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer",
+      "upgrade", "expect", "proxy-connection", "webhook-id", "webhook-timestamp",
+      "webhook-signature", "x-hub-signature", "x-hub-signature-256"};
+  for (std::string_view r : reserved)
+    if (iequals(name, r)) return "header '" + std::string(name) + "' is set by syndic itself and cannot be configured";
+  for (char c : value)
+    if ((static_cast<unsigned char>(c) < ' ' && c != '\t') || c == 127)
+      return "header '" + std::string(name) + "' has a line break, NUL or other control character in its value";
+  return {};
+}
+
 // A column's setter returns an error message, or empty when the value was taken.
 using setter = std::function<std::string(outlet_config&, std::string_view)>;
 
@@ -64,12 +114,11 @@ const std::map<std::string, setter, std::less<>>& setters() {
          return {};
        }},
       {"url", [](outlet_config& o, std::string_view v) -> std::string {
-         auto u = boost::urls::parse_uri(v);
-         if (!u) return "not a URL: '" + std::string(v) + "'";
-         if (u->scheme() != "http" && u->scheme() != "https")
-           return "scheme must be http or https: '" + std::string(v) + "'";
-         if (u->host().empty()) return "no host in '" + std::string(v) + "'";
+         std::string error;
+         auto u = parse_outlet_url(v, error);
+         if (!u) return error;
          o.url = std::string(v);
+         o.endpoint = std::move(*u);
          return {};
        }},
       {"format", [](outlet_config& o, std::string_view v) -> std::string {
@@ -79,13 +128,18 @@ const std::map<std::string, setter, std::less<>>& setters() {
          return {};
        }},
       {"secret", [](outlet_config& o, std::string_view v) -> std::string {
+         if (std::string e = check_secret(v); !e.empty()) return e;
          o.secret = std::string(v);
          return {};
        }},
       {"rate", [](outlet_config& o, std::string_view v) -> std::string {
          auto n = number<double>(v);
-         if (!n || !std::isfinite(*n) || *n < 0) return "not a rate (requests/s >= 0): '" + std::string(v) + "'";
+         if (!n || !check_rate(*n).empty()) return check_rate(n.value_or(-1)) + ": '" + std::string(v) + "'";
          o.rate = *n;
+         return {};
+       }},
+      {"follow_redirects", [](outlet_config& o, std::string_view v) -> std::string {
+         if (!boolean(v, o.follow_redirects)) return "not true or false: '" + std::string(v) + "'";
          return {};
        }},
       {"burst", [](outlet_config& o, std::string_view v) -> std::string {
@@ -107,9 +161,7 @@ const std::map<std::string, setter, std::less<>>& setters() {
          return {};
        }},
       {"ordered", [](outlet_config& o, std::string_view v) -> std::string {
-         if (v == "true" || v == "yes" || v == "1") o.ordered = true;
-         else if (v == "false" || v == "no" || v == "0") o.ordered = false;
-         else return "not true or false: '" + std::string(v) + "'";
+         if (!boolean(v, o.ordered)) return "not true or false: '" + std::string(v) + "'";
          return {};
        }},
       {"timeout_ms", [](outlet_config& o, std::string_view v) -> std::string {
@@ -149,15 +201,13 @@ const std::map<std::string, setter, std::less<>>& setters() {
        }},
       {"headers", [](outlet_config& o, std::string_view v) -> std::string {
          for (const std::string& h : split_list(v)) {
+           // Values may be secrets (API keys): messages name the header, never quote the value.
            auto colon = h.find(':');
            if (colon == std::string::npos || colon == 0)
-             return "header '" + h + "' is not 'Name: value'";
+             return "header " + std::to_string(o.headers.size() + 1) + " is not 'Name: value'";
            std::string_view name = trim(std::string_view(h).substr(0, colon));
-           for (char c : name)
-             if (c <= ' ' || c >= 127 || c == ':') return "bad header name '" + std::string(name) + "'";
            std::string_view value = trim(std::string_view(h).substr(colon + 1));
-           if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
-             return "header '" + std::string(name) + "' has a line break or NUL in its value";
+           if (std::string e = check_header(name, value); !e.empty()) return e;
            o.headers.emplace_back(std::string(name), std::string(value));
          }
          return {};
@@ -251,6 +301,95 @@ std::string_view to_string(payload_format f) {
     case payload_format::websub: return "websub";
   }
   return "?";
+}
+
+std::string redact_userinfo(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t pos = 0;
+  while (true) {
+    auto scheme_end = text.find("://", pos);
+    if (scheme_end == std::string_view::npos) break;
+    std::size_t start = scheme_end + 3;
+    std::size_t end = text.find_first_of("/?# \t\r\n\"'<>", start);
+    if (end == std::string_view::npos) end = text.size();
+    auto at = text.substr(start, end - start).rfind('@');
+    out.append(text.substr(pos, start - pos));
+    if (at != std::string_view::npos) {
+      out += "***";
+      out.append(text.substr(start + at, end - start - at));
+    } else {
+      out.append(text.substr(start, end - start));
+    }
+    pos = end;
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+std::optional<parsed_url> parse_outlet_url(std::string_view url, std::string& error) {
+  auto quoted = [&] { return ": '" + redact_userinfo(url) + "'"; };
+  auto u = boost::urls::parse_uri(url);
+  if (!u) {
+    error = "not a URL" + quoted();
+    return std::nullopt;
+  }
+  parsed_url p;
+  std::uint16_t default_port = 0;
+  if (u->scheme_id() == boost::urls::scheme::http) {
+    p.scheme = "http";
+    default_port = 80;
+  } else if (u->scheme_id() == boost::urls::scheme::https) {
+    p.scheme = "https";
+    default_port = 443;
+  } else {
+    error = "scheme must be http or https" + quoted();
+    return std::nullopt;
+  }
+  switch (u->host_type()) {
+    case boost::urls::host_type::ipv4: p.host = u->host_ipv4_address().to_string(); break;
+    case boost::urls::host_type::ipv6: p.host = u->host_ipv6_address().to_string(); break;
+    case boost::urls::host_type::name: p.host = u->host_name(); break;
+    default: break;
+  }
+  if (p.host.empty()) {
+    error = "no host" + quoted();
+    return std::nullopt;
+  }
+  if (u->host_type() == boost::urls::host_type::name)
+    for (char c : p.host)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') {
+        error = "host name must be ASCII letters, digits, '-', '.' or '_' (IDNs in their xn-- form)" + quoted();
+        return std::nullopt;
+      }
+  p.port = default_port;
+  if (u->has_port() && !u->port().empty()) {
+    auto n = number<std::uint32_t>(u->port());
+    if (!n || *n == 0 || *n > 65535) {
+      error = "port must be 1 to 65535" + quoted();
+      return std::nullopt;
+    }
+    p.port = static_cast<std::uint16_t>(*n);
+  }
+  p.target = std::string(u->encoded_path());
+  if (p.target.empty()) p.target = "/";
+  if (u->has_query()) p.target += "?" + std::string(u->encoded_query());
+  if (u->has_userinfo()) p.userinfo = std::string(u->encoded_userinfo());
+  return p;
+}
+
+std::string prepare_outlet(outlet_config& o) {
+  std::string where = "outlet '" + o.id + "': ";
+  if (o.id.empty()) return "an outlet needs an id";
+  std::string error;
+  auto u = parse_outlet_url(o.url, error);
+  if (!u) return where + "url: " + error;
+  for (const auto& [name, value] : o.headers)
+    if (std::string e = check_header(name, value); !e.empty()) return where + "headers: " + e;
+  if (std::string e = check_secret(o.secret); !e.empty()) return where + "secret: " + e;
+  if (std::string e = check_rate(o.rate); !e.empty()) return where + "rate: " + e;
+  o.endpoint = std::move(*u);
+  return {};
 }
 
 std::string config_error::to_string() const {
@@ -373,9 +512,23 @@ outlets_result parse_outlets_toml(std::string_view text, const std::string& name
         else os << *value.value<double>();
         cell = os.str();
       } else if (const toml::array* a = value.as_array()) {
+        // Only strings: anything else used to become "", and an all-empty list is no filter
+        // at all, the widest reading of what was meant to narrow.
+        bool strings = true;
         for (const auto& e : *a) {
+          auto s = e.value<std::string>();
+          if (!e.is_string() || !s || s->find(';') != std::string::npos) {
+            strings = false;
+            break;
+          }
           if (!cell.empty()) cell += ';';
-          cell += e.value<std::string>().value_or("");
+          cell += *s;
+        }
+        if (!strings) {
+          r.errors.push_back({name, vline, std::string(key.str()),
+                              "a list must hold strings only (without ';')"});
+          row_ok = false;
+          continue;
         }
       } else {
         r.errors.push_back({name, vline, std::string(key.str()), "unsupported value type"});

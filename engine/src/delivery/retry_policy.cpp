@@ -34,10 +34,15 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view v,
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
   if (v.empty()) return std::nullopt;
   if (v.front() >= '0' && v.front() <= '9') {
+    // Saturated: a value too large for the clock (a digit string past 2^63, or one that
+    // overflows when turned into milliseconds) means "as late as allowed", never "now".
+    constexpr std::int64_t most = 1'000'000'000'000;  // about 31,700 years
     std::int64_t n = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc{} || end != v.data() + v.size()) return std::nullopt;
-    return std::chrono::seconds(n);
+    if (end != v.data() + v.size()) return std::nullopt;
+    if (ec == std::errc::result_out_of_range) n = most;
+    else if (ec != std::errc{}) return std::nullopt;
+    return std::chrono::seconds(std::min(n, most));
   }
   auto t = formats::parse_rfc822(v);  // IMF-fixdate is an RFC 822 date
   if (!t) return std::nullopt;
@@ -48,8 +53,11 @@ std::chrono::milliseconds next_delay(const retry_settings& s, std::uint32_t atte
                                      const attempt_outcome& o, std::mt19937_64& rng,
                                      std::int64_t now_unix_seconds) {
   if ((o.status == 429 || o.status == 503) && !o.retry_after.empty())
-    if (auto ra = parse_retry_after(o.retry_after, now_unix_seconds))
+    if (auto ra = parse_retry_after(o.retry_after, now_unix_seconds)) {
+      // Compared in seconds: converting a huge value to milliseconds would overflow.
+      if (*ra >= std::chrono::ceil<std::chrono::seconds>(s.max_retry_after)) return s.max_retry_after;
       return std::min<std::chrono::milliseconds>(*ra, s.max_retry_after);
+    }
   double ceiling = static_cast<double>(s.base.count()) *
                    std::pow(s.factor, static_cast<double>(std::max<std::uint32_t>(attempt, 1) - 1));
   ceiling = std::min(ceiling, static_cast<double>(s.cap.count()));

@@ -43,6 +43,12 @@ std::string webhook_key_from_secret(std::string_view secret) {
   return std::string(secret);
 }
 
+bool webhook_secret_is_valid(std::string_view secret) {
+  if (!secret.starts_with("whsec_")) return true;
+  auto key = formats::base64_decode(secret.substr(6));
+  return key && !key->empty();
+}
+
 std::string webhook_signature(std::string_view key, std::string_view id, std::int64_t timestamp,
                               std::string_view body) {
   std::string prefix(id);

@@ -18,9 +18,29 @@ enum class payload_format : std::uint8_t { webhook, jsonfeed, atom, rss, websub 
 std::optional<payload_format> payload_format_from_string(std::string_view name);
 std::string_view to_string(payload_format f);
 
+// An outlet's URL in parts, parsed once when the outlet is added (parse_outlet_url): the
+// transports use these parts and never parse the URL again by rules of their own.
+struct parsed_url {
+  std::string scheme;      // "http" or "https"
+  std::string host;        // a name, an IPv4 address, or an IPv6 address without brackets
+  std::uint16_t port = 0;  // as written, or the scheme's default
+  std::string target;      // path and query as written (fragment dropped), at least "/"
+  std::string userinfo;    // "user:password" as written (percent-encoded); empty when none
+  bool empty() const { return host.empty(); }
+};
+
+// The one set of rules for outlet URLs (RFC 3986, through Boost.URL): http or https, a host,
+// a port from 1 to 65535. nullopt and `error` (with any userinfo redacted) otherwise.
+std::optional<parsed_url> parse_outlet_url(std::string_view url, std::string& error);
+
+// The text with the userinfo of every "scheme://user:pass@" in it replaced by "***": for
+// messages that quote a URL.
+std::string redact_userinfo(std::string_view text);
+
 struct outlet_config {
   std::string id;
   std::string url;
+  parsed_url endpoint;  // `url` in parts: filled by the outlets file, or by prepare_outlet
   payload_format format = payload_format::webhook;
   std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
   std::string secret;  // signs deliveries when set (whsec_... for webhooks)
@@ -33,7 +53,16 @@ struct outlet_config {
   bool ordered = false;     // items in log order, one request in flight
   std::chrono::milliseconds timeout{10'000};
   retry_settings retry;
+  // 307/308 are followed only when set, to http(s) only, and never with the outlet's secrets
+  // to another origin (the shard's policy). Off by default: Standard Webhooks treats 3xx as
+  // a failure.
+  bool follow_redirects = false;
 };
+
+// Checks an outlet made in code as the outlets file checks its rows (URL, reserved headers,
+// whsec_ secret, rate) and fills `endpoint`. Returns an empty string when the outlet can be
+// used, else what is wrong, secrets redacted.
+std::string prepare_outlet(outlet_config& outlet);
 
 // One problem in an outlets file: where and what.
 struct config_error {
@@ -47,7 +76,7 @@ struct config_error {
 // Reads outlets from a CSV file whose header row names the columns (id,url,format required;
 // secret,rate,burst,max_in_flight,batch,ordered,timeout_ms,languages,categories,sources,headers
 // and the retry policy's retry_base_ms,retry_factor,retry_cap_ms,retry_max_attempts,
-// retry_max_age_ms,retry_after_max_ms optional; lists separated by ';'; an empty cell means the default) or from TOML
+// retry_max_age_ms,retry_after_max_ms,follow_redirects optional; lists separated by ';'; an empty cell means the default) or from TOML
 // ([[outlet]] tables with the same keys), by the file's extension. Every bad row is reported;
 // the result holds outlets only when there was no error at all (nothing starts half-configured).
 struct outlets_result {

@@ -14,6 +14,10 @@ namespace syndic::engine {
 // raw key bytes, as some receivers configure them.
 std::string webhook_key_from_secret(std::string_view secret);
 
+// False for a "whsec_" secret whose rest is not (non-empty, strict) base64: such a secret
+// must be a configuration error, not silently taken as raw key bytes. True for any other.
+bool webhook_secret_is_valid(std::string_view secret);
+
 // "v1,<base64 HMAC-SHA256(key, id + "." + timestamp + "." + body)>"
 std::string webhook_signature(std::string_view key, std::string_view id, std::int64_t timestamp,
                               std::string_view body);

@@ -25,12 +25,17 @@ public:
     return true;
   }
 
-  // How long until a token is available (zero if one is).
+  // The longest wait() returns: a tiny rate would otherwise overflow the clock's ticks into a
+  // negative wait, and a timer set to it fires at once, again and again.
+  static constexpr std::chrono::hours max_wait{24};
+
+  // How long until a token is available (zero if one is), at most max_wait.
   clock::duration wait(clock::time_point now) {
     if (rate_ <= 0) return clock::duration::zero();
     refill(now);
     if (tokens_ >= 1.0) return clock::duration::zero();
-    auto seconds = (1.0 - tokens_) / rate_;
+    double seconds = std::min((1.0 - tokens_) / rate_,
+                              std::chrono::duration<double>(max_wait).count());
     return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(seconds)) +
            clock::duration(1);
   }
