@@ -54,7 +54,7 @@ bool parse_listen(const std::string& s, engine::sink_options& o, std::string& er
 }
 
 // "PORT[/path]=OPT[,OPT...]" with OPT one of N (status), status=N, latency=SPEC (MS, MIN-MAX, exp:MEAN),
-// error-rate=P, error-status=N, fail-first=N, retry-after=S, blackhole, reset.
+// error-rate=P, error-status=N, error-latency=SPEC, fail-first=N, retry-after=S, location=URL, blackhole, reset.
 bool parse_rule(const std::string& s, const engine::sink_behaviour& base, engine::sink_options& o,
                 std::string& error) {
   auto eq = s.find('=');
@@ -79,6 +79,8 @@ bool parse_rule(const std::string& s, const engine::sink_behaviour& base, engine
     else if (key == "status" && as_int(value, n)) b.status = n;
     else if (key == "latency" && engine::latency_distribution::parse(value)) b.latency = *engine::latency_distribution::parse(value);
     else if (key == "error-status" && as_int(value, n)) b.error_status = n;
+    else if (key == "error-latency" && engine::latency_distribution::parse(value)) b.error_latency = engine::latency_distribution::parse(value);
+    else if (key == "location" && !value.empty()) b.location = std::string(value);
     else if (key == "retry-after" && as_int(value, n)) b.retry_after_seconds = n;
     else if (key == "fail-first" && as_int(value, n) && n >= 0) b.fail_first = static_cast<std::uint32_t>(n);
     else if (key == "error-rate" && std::from_chars(value.data(), value.data() + value.size(), d).ec == std::errc{}) b.error_rate = d;
@@ -180,7 +182,8 @@ command add_sink(CLI::App& app) {
   cmd->add_option("--secret", c->options.secret, "Verify webhook signatures with this secret (whsec_...)");
   cmd->add_option("--rule", c->rules,
                   "Per port or path: PORT[/path]=OPT[,OPT...], OPT = N | status=N | latency=MS|MIN-MAX|exp:MEAN | "
-                  "error-rate=P | error-status=N | fail-first=N | retry-after=S | blackhole | reset");
+                  "error-rate=P | error-status=N | error-latency=SPEC (delay of the error answers) | fail-first=N | "
+                  "retry-after=S | location=URL (sent with 3xx) | blackhole | reset");
   cmd->add_option_function<int>(
          "--idle-timeout-ms", [c](int ms) { c->options.idle_timeout = std::chrono::milliseconds(ms); },
          "Close connections idle this long, as a server's keep-alive timeout does (0: never)")

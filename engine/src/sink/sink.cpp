@@ -1,6 +1,7 @@
 #include <syndic/engine/sink.hpp>
 #include <syndic/engine/signer.hpp>
 
+#include "delivery/ids.hpp"
 #include "sink/count_items.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -13,7 +14,8 @@
 #include <charconv>
 #include <mutex>
 #include <random>
-#include <set>
+#include <deque>
+#include <unordered_set>
 #include <stdexcept>
 #include <thread>
 
@@ -41,7 +43,18 @@ std::string sink_stats::to_json() const {
     }
     s += "\":" + std::to_string(v);
   }
-  return s + "}}";
+  s += '}';
+  if (!headers.empty()) {
+    s += ",\"headers\":{";
+    first = true;
+    for (const auto& [k, v] : headers) {
+      if (!first) s += ',';
+      first = false;
+      s += '"' + k + "\":" + std::to_string(v);  // names from the sink's own options
+    }
+    s += '}';
+  }
+  return s + "}";
 }
 
 struct sink::impl {
@@ -52,7 +65,10 @@ struct sink::impl {
   std::string key;
   mutable std::mutex mutex;  // guards the counters below: the sink is a test peer, not the hot path
   sink_stats counters;
-  std::set<std::string> seen_ids;
+  // Delivered ids (a hash of outlet and webhook-id), the last duplicate_window of them: a
+  // week-long load test must not grow without end.
+  std::unordered_set<std::uint64_t> seen_ids;
+  std::deque<std::uint64_t> seen_order;
   std::mt19937 rng{12345};
 
   explicit impl(sink_options o) : options(std::move(o)), key(webhook_key_from_secret(options.secret)) {}
@@ -139,8 +155,9 @@ struct sink::impl {
         stream.async_read_some(buffer.prepare(4096), [self = shared_from_this()](beast::error_code, std::size_t) {});
         return;
       }
-      if (!b.latency.zero()) {
-        delay.expires_after(owner.sample_latency(b.latency));
+      const latency_distribution& wait = status != b.status && b.error_latency ? *b.error_latency : b.latency;
+      if (!wait.zero()) {
+        delay.expires_after(owner.sample_latency(wait));
         delay.async_wait([self = shared_from_this(), status, b](beast::error_code) { self->answer(status, b); });
       } else {
         answer(status, b);
@@ -153,6 +170,7 @@ struct sink::impl {
       res.result(static_cast<unsigned>(status));
       if ((status == 429 || status == 503) && b.retry_after_seconds)
         res.set(http::field::retry_after, std::to_string(*b.retry_after_seconds));
+      if (status >= 300 && status < 400 && !b.location.empty()) res.set(http::field::location, b.location);
       res.keep_alive(req.keep_alive() && !last_on_connection());
       res.prepare_payload();
       write();
@@ -193,7 +211,14 @@ struct sink::impl {
     std::lock_guard lock(mutex);
     ++counters.requests;
     std::string outlet = std::to_string(port) + path;
-    std::uint64_t nth = ++counters.per_outlet[outlet];
+    auto counted = counters.per_outlet.find(outlet);
+    if (counted == counters.per_outlet.end()) {
+      if (counters.per_outlet.size() < options.max_outlets_counted) counted = counters.per_outlet.emplace(outlet, 0).first;
+      else counted = counters.per_outlet.try_emplace("(other)", 0).first;  // paths are the client's to choose
+    }
+    std::uint64_t nth = ++counted->second;
+    for (const auto& h : options.count_headers)
+      if (r.find(h) != r.end()) ++counters.headers[h];
     std::string id(r["webhook-id"]);
     if (!options.secret.empty() && !id.empty()) {
       std::int64_t ts = 0;
@@ -211,9 +236,22 @@ struct sink::impl {
     if (status >= 200 && status < 300) {
       ++counters.delivered;
       counters.items += items;
-      if (!id.empty() && !seen_ids.insert(outlet + "\n" + id).second) ++counters.duplicates;
+      if (!id.empty()) remember(detail::fnv1a(outlet, id));
     }
     return status;
+  }
+
+  // Counts a duplicate when `h` is among the last duplicate_window delivered ids.
+  void remember(std::uint64_t h) {
+    if (!seen_ids.insert(h).second) {
+      ++counters.duplicates;
+      return;
+    }
+    seen_order.push_back(h);
+    if (seen_order.size() > std::max<std::size_t>(1, options.duplicate_window)) {
+      seen_ids.erase(seen_order.front());
+      seen_order.pop_front();
+    }
   }
 
   std::chrono::milliseconds sample_latency(const latency_distribution& d) {

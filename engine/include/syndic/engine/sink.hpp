@@ -39,6 +39,10 @@ struct sink_behaviour {
   int error_status = 503;
   std::uint32_t fail_first = 0;  // the first N requests to each outlet get error_status
   std::optional<int> retry_after_seconds;  // sent with 429 and 503
+  // The delay of the answers given error_status (fail_first, error_rate); unset: `latency`.
+  // A quick refusal among slow successes (or the reverse) is how in-flight races are staged.
+  std::optional<latency_distribution> error_latency;
+  std::string location;  // sent as Location with a 3xx answer
   bool blackhole = false;                  // read the request, never answer
   bool reset = false;                      // close the connection without answering
 };
@@ -57,6 +61,14 @@ struct sink_options {
   sink_behaviour default_behaviour;
   // "PORT" or "PORT/path" -> behaviour; the most specific match wins.
   std::map<std::string, sink_behaviour> rules;
+  // Request header names (case-insensitive) whose presence is counted in sink_stats::headers:
+  // a test can tell that a secret header did (or did not) reach this server.
+  std::vector<std::string> count_headers;
+  // Memory stays bounded on long runs: duplicates are spotted among the last this many
+  // delivered ids (older ones are forgotten), and at most this many distinct "PORT/path"
+  // outlets are counted one by one (the rest are summed under "(other)").
+  std::size_t duplicate_window = 1'000'000;
+  std::size_t max_outlets_counted = 100'000;
 };
 
 struct sink_stats {
@@ -67,6 +79,7 @@ struct sink_stats {
   std::uint64_t bad_signatures = 0;
   std::uint64_t connections = 0;
   std::map<std::string, std::uint64_t> per_outlet;  // "PORT/path" -> requests
+  std::map<std::string, std::uint64_t> headers;     // sink_options::count_headers -> requests
   std::string to_json() const;
 };
 
