@@ -48,6 +48,7 @@ struct response {
   std::string retry_after;   // Retry-After header, if any
   std::string location;      // Location header, if any
   long connections_opened = 0;  // 1 if this transfer opened a new connection
+  bool local_failure = false;  // our side ran out (descriptors, budget): not the outlet's fault
   std::chrono::steady_clock::duration elapsed{};
 };
 
