@@ -1,0 +1,85 @@
+#pragma once
+// Independent checks that a rendered feed is well-formed: XML 1.0 + Namespaces in XML (read
+// with pugixml, then with expat for what pugixml does not check), and JSON (read with simdjson).
+
+#include "check.hpp"
+
+#include <expat.h>
+#include <pugixml.hpp>
+#include <simdjson.h>
+
+#include <string>
+#include <string_view>
+
+namespace syndic::fuzz {
+
+// XML 1.0 section 2.2: Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
+// `s` is valid UTF-8.
+inline std::size_t first_non_xml_char(std::string_view s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 && c != 0x09 && c != 0x0A && c != 0x0D) return i;
+    // U+FFFE and U+FFFF: EF BF BE / EF BF BF.
+    if (c == 0xEF && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0xBF &&
+        (static_cast<unsigned char>(s[i + 2]) & 0xFE) == 0xBE)
+      return i;
+  }
+  return std::string_view::npos;
+}
+
+// Expat checks what pugixml, a lenient reader, lets through: Namespaces in XML (unbound
+// prefixes, "a:b:c" names), undefined entities, '<' in attribute values, repeated attributes.
+inline void check_with_expat(std::string_view xml, std::string_view label) {
+  // The separator is a character XML cannot contain, so no namespace name is refused for it.
+  XML_Parser p = XML_ParserCreateNS("UTF-8", '\x01');
+  bool ok = XML_Parse(p, xml.data(), static_cast<int>(xml.size()), 1) == XML_STATUS_OK;
+  std::string why;
+  if (!ok)
+    why = std::string(label) + ": expat: " + XML_ErrorString(XML_GetErrorCode(p)) + " " +
+          around(xml, static_cast<std::size_t>(XML_GetCurrentByteIndex(p)));
+  XML_ParserFree(p);
+  check(ok, "xml-strict", why, xml);
+}
+
+// `root` is the expected document element ("rss", "feed").
+inline void check_xml(std::string_view xml, std::string_view label, std::string_view root) {
+  if (auto bad = invalid_utf8_at(xml); bad != std::string_view::npos) {
+    check(false, "xml-utf8", std::string(label) + ": output is not valid UTF-8, " + around(xml, bad), xml);
+    return;  // skipped: the checks below assume UTF-8
+  }
+  if (auto bad = first_non_xml_char(xml); bad != std::string_view::npos)
+    check(false, "xml-chars", std::string(label) + ": character XML 1.0 does not allow, " + around(xml, bad), xml);
+  pugi::xml_document doc;
+  auto r = doc.load_buffer(xml.data(), xml.size(),
+                           pugi::parse_default | pugi::parse_declaration | pugi::parse_doctype,
+                           pugi::encoding_utf8);
+  if (!r) {
+    check(false, "xml-parse",
+          std::string(label) + ": pugixml: " + r.description() + " " + around(xml, static_cast<std::size_t>(r.offset)),
+          xml);
+    return;
+  }
+  check(std::string_view(doc.document_element().name()) == root, "xml-root",
+        std::string(label) + ": document element is <" + doc.document_element().name() + ">", xml);
+  check_with_expat(xml, label);
+}
+
+inline void check_json(std::string_view json, std::string_view label) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  auto err = parser.parse(json.data(), json.size()).get(doc);
+  if (err) {
+    check(false, "json-parse", std::string(label) + ": simdjson: " + simdjson::error_message(err), json);
+    return;
+  }
+  simdjson::dom::object o;
+  bool feed = !doc.get(o);
+  std::string_view version;
+  simdjson::dom::array items;
+  feed = feed && !o["version"].get(version) && !o["items"].get(items);
+  std::string_view title;
+  feed = feed && !o["title"].get(title);
+  check(feed, "json-feed", std::string(label) + ": not a JSON Feed (version, title, items)", json);
+}
+
+}  // namespace syndic::fuzz
