@@ -2,9 +2,37 @@
 
 namespace syndic::formats {
 
+namespace {
+
+// "79900" -> "79,900": the summary line is read by people.
+std::string with_thousands(std::size_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+}  // namespace
+
 void diagnostics_sink::add(severity level, diag_code code, std::string message,
                            std::size_t offset, std::uint32_t line, std::uint32_t column) {
-  out_.push_back(diagnostic{level, code, std::move(message), offset, line, column});
+  const std::size_t c = index(code);
+  if (keeps(code, level)) {
+    if (level != severity::fatal) ++kept_[c];
+    out_.push_back(diagnostic{level, code, std::move(message), offset, line, column});
+    return;
+  }
+  ++dropped_[c];
+  if (summary_at_[c] == 0 || summary_at_[c] > out_.size()) {
+    out_.push_back(diagnostic{level, code, {}, 0, 0, 0});
+    summary_at_[c] = out_.size();
+  }
+  diagnostic& summary = out_[summary_at_[c] - 1];
+  if (level > summary.level) summary.level = level;
+  summary.message = with_thousands(dropped_[c]) + " more like this";
 }
 
 std::string_view to_string(severity s) {

@@ -245,6 +245,10 @@ void read_item(json_reader& j, const element& e, item& it) {
   it.title_type = text_type_of(j.str(x, "title_type"), it.title_type);
   it.summary_type = text_type_of(j.str(x, "summary_type"), it.summary_type);
   it.content_type = text_type_of(j.str(x, "content_type"), it.content_type);
+  // Markup titles and summaries: the members above hold their plain text (render_json).
+  if (std::string t = j.str(x, "title"); !t.empty()) it.title = std::move(t);
+  if (std::string t = j.str(x, "summary"); !t.empty()) it.summary = std::move(t);
+  if (j.boolean(x, "content_is_summary")) it.content.clear();  // content_html stood in for it
   if (auto links = read_links(j, x); !links.empty()) it.links = std::move(links);
   if (std::vector<person> authors; read_authors(j, x, authors), !authors.empty())
     it.authors = std::move(authors);
@@ -262,6 +266,7 @@ void read_item(json_reader& j, const element& e, item& it) {
 void read_feed_extension(json_reader& j, const element& x, feed& f) {
   f.id = j.str(x, "id");
   f.title_type = text_type_of(j.str(x, "title_type"), f.title_type);
+  if (std::string t = j.str(x, "title"); !t.empty()) f.title = std::move(t);
   f.description_type = text_type_of(j.str(x, "description_type"), f.description_type);
   f.updated = j.date(x, "updated");
   if (std::vector<person> authors; read_authors(j, x, authors), !authors.empty())
@@ -283,7 +288,7 @@ void read_feed_extension(json_reader& j, const element& x, feed& f) {
 
 parse_result parse_json(std::string_view bytes, const parse_options& options) {
   parse_result result;
-  diagnostics_sink diags(result.diagnostics);
+  diagnostics_sink diags(result.diagnostics, options.max_diagnostics_per_code);
   if (!detail::within_size_limit(bytes, options, diags)) return result;
   detail::decoded_text decoded = detail::decode_json_bytes(bytes);
   for (auto& p : decoded.problems) diags.add(severity::warning, diag_code::encoding, std::move(p));
@@ -321,6 +326,7 @@ parse_result parse_json(std::string_view bytes, const parse_options& options) {
 
   json_reader j(diags, options);
   feed f;
+  f.encoding = decoded.charset;
   if (version == "https://jsonfeed.org/version/1") f.format = feed_format::json10;
   else {
     f.format = feed_format::json11;

@@ -152,7 +152,7 @@ extension read_extension(xml_reader& r, const xml_element& e, const xml_scope& s
   for (pugi::xml_attribute a = e.node.first_attribute(); a; a = a.next_attribute()) {
     std::string_view an = a.name();
     if (an == "xmlns" || an.starts_with("xmlns:")) continue;
-    std::string value = r.attr(e.node, a.name());
+    std::string value = r.attr(e.node, a);
     auto colon = an.find(':');
     if (colon == std::string_view::npos) {
       x.attributes.emplace_back(std::string(an), std::move(value));

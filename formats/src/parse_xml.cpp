@@ -47,9 +47,11 @@ std::vector<std::pair<std::string, std::string>> internal_entities(std::string_v
   std::size_t end = doc.find("]>", open);
   if (end == std::string_view::npos) return out;
   std::string_view subset = doc.substr(open + 1, end - open - 1);
+  std::size_t resume = 0;
   for (std::size_t p = subset.find("<!ENTITY"); p != std::string_view::npos && out.size() < 64;
-       p = subset.find("<!ENTITY", p + 8)) {
+       p = subset.find("<!ENTITY", resume)) {
     std::size_t i = p + 8;
+    resume = i;
     auto skip_space = [&] {
       while (i < subset.size() && (subset[i] == ' ' || subset[i] == '\t' || subset[i] == '\n' || subset[i] == '\r')) ++i;
     };
@@ -57,6 +59,7 @@ std::vector<std::pair<std::string, std::string>> internal_entities(std::string_v
     std::size_t name_start = i;
     while (i < subset.size() && subset[i] != ' ' && subset[i] != '\t' && subset[i] != '\n' && subset[i] != '\r') ++i;
     std::string_view name = subset.substr(name_start, i - name_start);
+    resume = std::max(resume, i);  // a name without spaces after it is not scanned again
     if (name.empty() || name == "%") continue;
     skip_space();
     if (i >= subset.size() || (subset[i] != '"' && subset[i] != '\'')) continue;  // SYSTEM/PUBLIC
@@ -64,6 +67,9 @@ std::vector<std::pair<std::string, std::string>> internal_entities(std::string_v
     std::size_t close = subset.find(q, i);
     if (close == std::string_view::npos) break;
     std::string_view value = subset.substr(i, close - i);
+    // Whatever happens to the value, the search goes on after it: a declaration quoted inside
+    // another's value is no declaration, and no value is scanned twice.
+    resume = close + 1;
     if (value.size() > 1024 || value.find_first_of("&%<") != std::string_view::npos) continue;
     out.emplace_back(std::string(name), std::string(value));
   }
@@ -98,39 +104,38 @@ std::size_t find_start_tag(std::string_view doc, std::string_view tag, std::size
 }
 
 // Reads each <item>/<entry> of a document that is not well-formed on its own, so that one
-// broken item (or a truncated tail) costs that item only. Each chunk is parsed inside a
-// wrapper that re-declares the root's namespaces.
-std::vector<item> recover_items(xml_reader& r, std::string_view doc, pugi::xml_node root,
-                                std::string_view tag, bool atom, bool v03,
-                                const std::string* document_base) {
-  std::string open = "<syndic-recovered";
-  for (pugi::xml_attribute a = root.first_attribute(); a; a = a.next_attribute()) {
-    std::string_view n = a.name();
-    if (n == "xmlns" || n.starts_with("xmlns:") || n == "xml:base" || n == "xml:lang") {
-      open += ' ';
-      open += n;
-      open += "=\"";
-      open += a.value();  // still escaped: pugixml did not decode it
-      open += '"';
-    }
-  }
-  open += '>';
+// broken item (or a truncated tail) costs that item only. Each chunk is parsed on its own,
+// inside a wrapper whose scope is the root's (its namespaces, xml:base and xml:lang). Linear:
+// chunks do not overlap, the search for the next close tag is made once and reused until the
+// scan passes it, and the root's declarations are not copied into every chunk.
+std::vector<item> recover_items(xml_reader& r, std::string_view doc, const xml_scope& root_scope,
+                                std::string_view tag, bool atom, bool v03) {
+  static constexpr std::string_view open = "<syndic-recovered>";
+  static constexpr std::string_view wrapper_close = "</syndic-recovered>";
   std::string close = "</" + std::string(tag) + ">";
   std::vector<item> items;
+  std::string chunk;
+  std::size_t end = 0;  // the first close tag at or after `pos` (npos: none left)
+  bool end_known = false;
   std::size_t pos = find_start_tag(doc, tag, 0);
   while (pos != std::string_view::npos && items.size() < r.options().max_items) {
     std::size_t next = find_start_tag(doc, tag, pos + 1 + tag.size());
-    std::size_t end = doc.find(close, pos);
+    if (!end_known || (end != std::string_view::npos && end < pos)) {
+      end = doc.find(close, pos);
+      end_known = true;
+    }
     std::size_t stop = end == std::string_view::npos ? doc.size() : end + close.size();
     if (next != std::string_view::npos && next < stop) stop = next;
-    std::string chunk = open;
+    chunk.assign(open);
     chunk.append(doc.substr(pos, stop - pos));
-    chunk += "</syndic-recovered>";
+    chunk.append(wrapper_close);
     pugi::xml_document d;
     d.load_buffer(chunk.data(), chunk.size(), xml_flags, pugi::encoding_utf8);
+    r.set_node_shift(static_cast<std::ptrdiff_t>(pos) - static_cast<std::ptrdiff_t>(open.size()));
     pugi::xml_node wrapper = d.document_element();
     xml_scope ws;
-    r.enter(nullptr, wrapper, ws, document_base);
+    r.enter(&root_scope, wrapper, ws, nullptr);
+    ws.depth = root_scope.depth;  // the wrapper stands in for the root
     for (pugi::xml_node c = wrapper.first_child(); c; c = c.next_sibling()) {
       if (c.type() != pugi::node_element) continue;
       xml_scope cs;
@@ -142,6 +147,7 @@ std::vector<item> recover_items(xml_reader& r, std::string_view doc, pugi::xml_n
       else read_rss_item(r, cs, c, it);
       break;
     }
+    r.set_node_shift(0);
     pos = next;
   }
   return items;
@@ -151,7 +157,7 @@ std::vector<item> recover_items(xml_reader& r, std::string_view doc, pugi::xml_n
 
 parse_result parse_xml(std::string_view bytes, const parse_options& options) {
   parse_result result;
-  diagnostics_sink diags(result.diagnostics);
+  diagnostics_sink diags(result.diagnostics, options.max_diagnostics_per_code);
   if (!detail::within_size_limit(bytes, options, diags)) return result;
   decoded_text decoded = decode_xml_bytes(bytes, options.transport_charset);
   for (auto& p : decoded.problems) diags.add(severity::warning, diag_code::encoding, std::move(p));
@@ -215,6 +221,7 @@ parse_result parse_xml(std::string_view bytes, const parse_options& options) {
   }
 
   feed f;
+  f.encoding = decoded.charset;
   bool atom = kind == root_kind::atom10 || kind == root_kind::atom03;
   bool v03 = kind == root_kind::atom03;
   switch (kind) {
@@ -260,7 +267,7 @@ parse_result parse_xml(std::string_view bytes, const parse_options& options) {
 
   if (!pr) {
     std::vector<item> recovered =
-        recover_items(r, doc, root, atom ? "entry" : "item", atom, v03, &document_base);
+        recover_items(r, doc, rs, atom ? "entry" : "item", atom, v03);
     if (recovered.size() > f.items.size()) {
       r.report_offset(0, severity::warning, diag_code::xml,
                       std::to_string(recovered.size()) + " items recovered one by one (" +

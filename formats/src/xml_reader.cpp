@@ -14,6 +14,9 @@ namespace {
 // After this many entity diagnostics per document, stop: a feed full of &nbsp; is one problem.
 constexpr std::size_t max_entity_reports = 3;
 
+// A scope with more namespace declarations than this keeps them sorted for binary search.
+constexpr std::size_t sorted_bindings = 8;
+
 std::string_view prefix_of(std::string_view qname) {
   auto colon = qname.find(':');
   return colon == std::string_view::npos ? std::string_view{} : qname.substr(0, colon);
@@ -34,11 +37,49 @@ bool is_void_html_element(std::string_view name) {
 }  // namespace
 
 std::string_view xml_scope::lookup(std::string_view prefix) const {
-  for (const xml_scope* s = this; s; s = s->parent)
+  for (const xml_scope* s = bindings.empty() ? ns_parent : this; s; s = s->ns_parent) {
+    if (s->bindings.size() > sorted_bindings) {
+      auto it = std::lower_bound(s->bindings.begin(), s->bindings.end(), prefix,
+                                 [](const ns_binding& b, std::string_view p) { return b.prefix < p; });
+      if (it != s->bindings.end() && it->prefix == prefix) return it->uri;
+      continue;
+    }
     for (const auto& b : s->bindings)
       if (b.prefix == prefix) return b.uri;
+  }
   if (prefix == "xml") return ns::xml;
   return {};
+}
+
+void line_index::build() {
+  built_ = true;
+  checkpoints_.reserve(text_.size() / stride + 1);
+  checkpoint cp{1, 0};
+  for (std::size_t at = 0;; at += stride) {
+    checkpoints_.push_back(cp);
+    if (at + stride > text_.size()) break;
+    std::string_view block = text_.substr(at, stride);
+    auto newlines = static_cast<std::uint32_t>(std::count(block.begin(), block.end(), '\n'));
+    if (newlines) {
+      cp.line += newlines;
+      cp.line_start = at + block.rfind('\n') + 1;
+    }
+  }
+}
+
+std::pair<std::uint32_t, std::uint32_t> line_index::at(std::size_t offset) {
+  if (!built_) build();
+  offset = std::min(offset, text_.size());
+  const checkpoint& cp = checkpoints_[std::min(offset / stride, checkpoints_.size() - 1)];
+  const std::size_t from = (offset / stride) * stride;
+  std::string_view part = text_.substr(std::min(from, offset), offset - std::min(from, offset));
+  std::uint32_t line = cp.line;
+  std::size_t line_start = cp.line_start;
+  if (auto last = part.rfind('\n'); last != std::string_view::npos) {
+    line += static_cast<std::uint32_t>(std::count(part.begin(), part.end(), '\n'));
+    line_start = from + last + 1;
+  }
+  return {line, static_cast<std::uint32_t>(offset - line_start + 1)};
 }
 
 std::pair<std::uint32_t, std::uint32_t> line_column(std::string_view text, std::size_t offset) {
@@ -55,7 +96,12 @@ std::pair<std::uint32_t, std::uint32_t> line_column(std::string_view text, std::
 
 xml_reader::xml_reader(const parse_options& options, diagnostics_sink& diags,
                        std::string_view buffer, std::size_t buffer_origin)
-    : options_(options), diags_(diags), buffer_(buffer), origin_(buffer_origin) {}
+    : options_(options),
+      diags_(diags),
+      buffer_(buffer),
+      origin_(buffer_origin),
+      lines_(buffer),
+      entity_budget_(2 * buffer.size() + (64u << 10)) {}
 
 void xml_reader::enter(const xml_scope* parent, pugi::xml_node node, xml_scope& out,
                        const std::string* document_base) {
@@ -63,6 +109,7 @@ void xml_reader::enter(const xml_scope* parent, pugi::xml_node node, xml_scope& 
   out.depth = parent ? parent->depth + 1 : 0;
   out.base = parent ? parent->base : document_base;
   out.lang = parent ? parent->lang : std::string_view{};
+  out.ns_parent = parent ? (parent->bindings.empty() ? parent->ns_parent : parent) : nullptr;
   for (pugi::xml_attribute a = node.first_attribute(); a; a = a.next_attribute()) {
     const char* n = a.name();
     if (n[0] != 'x' || n[1] != 'm' || n[2] != 'l') continue;  // cheap reject: most attributes
@@ -80,6 +127,9 @@ void xml_reader::enter(const xml_scope* parent, pugi::xml_node node, xml_scope& 
       out.lang = trim(a.value());
     }
   }
+  if (out.bindings.size() > sorted_bindings)
+    std::stable_sort(out.bindings.begin(), out.bindings.end(),
+                     [](const ns_binding& a, const ns_binding& b) { return a.prefix < b.prefix; });
 }
 
 xml_element xml_reader::resolve(const xml_scope& scope, pugi::xml_node node) {
@@ -95,20 +145,59 @@ xml_element xml_reader::resolve(const xml_scope& scope, pugi::xml_node node) {
   return {node, uri, local_of(qname)};
 }
 
+std::string_view xml_reader::expand_declared(std::string_view raw, std::string& expanded,
+                                             pugi::xml_node at) {
+  if (dtd_entities.empty()) return raw;
+  std::size_t longest = 0;
+  for (const auto& e : dtd_entities) longest = std::max(longest, e.first.size());
+  std::size_t copied = 0;
+  for (std::size_t amp = raw.find('&'); amp != std::string_view::npos; amp = raw.find('&', amp + 1)) {
+    // The ';' is looked for within the longest declared name only: a text of many '&' and
+    // no ';' must not be scanned to its end once per '&'.
+    std::string_view window = raw.substr(amp + 1, longest + 1);
+    std::size_t semi = window.find(';');
+    if (semi == std::string_view::npos) continue;
+    std::string_view name = window.substr(0, semi);
+    auto e = std::find_if(dtd_entities.begin(), dtd_entities.end(),
+                          [&](const auto& d) { return d.first == name; });
+    if (e == dtd_entities.end()) continue;
+    if (e->second.size() > entity_budget_) {
+      // Left as written (and then reported as an undefined entity by the decoder).
+      if (!entity_budget_reported_) {
+        entity_budget_reported_ = true;
+        std::size_t off = node_offset(at);
+        if (at && at.type() == pugi::node_pcdata) off += amp;
+        report_offset(off, severity::error, diag_code::limit,
+                      "declared entities expand to more than " +
+                          std::to_string(2 * buffer_.size() + (64u << 10)) +
+                          " bytes: further references are left unexpanded");
+      }
+      continue;
+    }
+    entity_budget_ -= e->second.size();
+    if (copied == 0) expanded.reserve(raw.size() + e->second.size());
+    expanded.append(raw.substr(copied, amp - copied));
+    expanded.append(e->second);
+    copied = amp + 1 + semi + 1;
+    amp = copied - 1;
+  }
+  if (copied == 0) return raw;
+  expanded.append(raw.substr(copied));
+  return expanded;
+}
+
+std::size_t xml_reader::node_offset(pugi::xml_node at) const {
+  if (!at) return 0;
+  std::ptrdiff_t off = at.offset_debug();
+  if (off < 0) return 0;
+  return static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, off + node_shift_));
+}
+
 void xml_reader::decode(std::string_view raw, std::string& out, pugi::xml_node at) {
   entity_stats stats;
   std::string expanded;
-  if (!dtd_entities.empty() && raw.find('&') != std::string_view::npos) {
-    // Declared entities first; their values hold no markup and no references.
-    expanded.assign(raw);
-    for (const auto& [name, value] : dtd_entities) {
-      std::string ref = "&" + name + ";";
-      for (std::size_t p = expanded.find(ref); p != std::string::npos;
-           p = expanded.find(ref, p + value.size()))
-        expanded.replace(p, ref.size(), value);
-    }
-    raw = expanded;
-  }
+  // Declared entities first; their values hold no markup and no references.
+  raw = expand_declared(raw, expanded, at);
   decode_entities(raw, out, &stats);
   if (stats.first_problem == std::string_view::npos) return;
   if (entity_reports_++ >= max_entity_reports) return;
@@ -125,9 +214,9 @@ void xml_reader::decode(std::string_view raw, std::string& out, pugi::xml_node a
   severity level = severity::warning;
   // Report at the entity itself when the raw text is a text node (its bytes are the input's);
   // otherwise (an attribute) at the element.
-  std::size_t off = at ? static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, at.offset_debug()))
-                       : 0;
-  if (at && at.type() == pugi::node_pcdata) off += stats.first_problem;
+  std::size_t off = node_offset(at);
+  // Offsets in expanded text are not offsets in the input: then the node's own is reported.
+  if (at && at.type() == pugi::node_pcdata && expanded.empty()) off += stats.first_problem;
   report_offset(off, level, code, what);
 }
 
@@ -188,6 +277,13 @@ std::string xml_reader::attr(pugi::xml_node node, const char* name) {
   return t.size() == out.size() ? out : std::string(t);
 }
 
+std::string xml_reader::attr(pugi::xml_node node, pugi::xml_attribute a) {
+  std::string out;
+  decode(a.value(), out, node);
+  std::string_view t = trim(out);
+  return t.size() == out.size() ? out : std::string(t);
+}
+
 std::string xml_reader::attr_ns(const xml_scope& scope, pugi::xml_node node, std::string_view uri,
                                 std::string_view local) {
   for (pugi::xml_attribute a = node.first_attribute(); a; a = a.next_attribute()) {
@@ -235,9 +331,39 @@ void xml_reader::serialize(const xml_scope& scope, pugi::xml_node node, std::str
                                                                                : qname;
   out += '<';
   out += name;
+  // Namespace plumbing is dropped for XHTML (read as HTML), but a foreign element keeps what
+  // it needs to stay namespace-well-formed on its own: its prefix's declaration (made here or
+  // on an ancestor outside the markup), those of its prefixed attributes, its own xmlns="".
+  std::string_view declared[4];
+  std::size_t n_declared = 0;
+  auto declare = [&](std::string_view p) {
+    if (p.empty() || p == "xml" || p == "xmlns" || n_declared == std::size(declared)) return;
+    std::string_view uri = cs.lookup(p);
+    if (uri.empty() || uri == ns::xhtml) return;
+    for (std::size_t i = 0; i < n_declared; ++i)
+      if (declared[i] == p) return;
+    declared[n_declared++] = p;
+    out += " xmlns:";
+    out += p;
+    out += "=\"";
+    append_xml_attr_escaped(out, uri);
+    out += '"';
+  };
+  declare(prefix);
   for (pugi::xml_attribute a = node.first_attribute(); a; a = a.next_attribute()) {
     std::string_view an = a.name();
-    if (an == "xmlns" || an.starts_with("xmlns:")) continue;  // namespace plumbing, not content
+    if (an == "xmlns" && a.value() != ns::xhtml) {
+      out += " xmlns=\"";
+      append_xml_attr_escaped(out, a.value());
+      out += '"';
+      continue;
+    }
+    if (an == "xmlns" || an.starts_with("xmlns:")) continue;
+    declare(prefix_of(an));
+  }
+  for (pugi::xml_attribute a = node.first_attribute(); a; a = a.next_attribute()) {
+    std::string_view an = a.name();
+    if (an == "xmlns" || an.starts_with("xmlns:")) continue;  // written above, or plumbing
     std::string value;
     decode(a.value(), value, node);
     if (cs.base && !cs.base->empty() && is_url_attribute(local_of(an)))
@@ -294,13 +420,16 @@ std::string xml_reader::inner_markup(const xml_scope& scope, pugi::xml_node node
 }
 
 void xml_reader::report(pugi::xml_node at, severity level, diag_code code, std::string message) {
-  std::ptrdiff_t off = at ? at.offset_debug() : -1;
-  report_offset(off < 0 ? 0 : static_cast<std::size_t>(off), level, code, std::move(message));
+  report_offset(node_offset(at), level, code, std::move(message));
 }
 
 void xml_reader::report_offset(std::size_t offset, severity level, diag_code code,
                                std::string message) {
-  auto [line, column] = line_column(buffer_, offset);
+  if (!diags_.keeps(code, level)) {
+    diags_.add(level, code, std::move(message));  // counted in the summary; no position needed
+    return;
+  }
+  auto [line, column] = lines_.at(offset);
   diags_.add(level, code, std::move(message), origin_ + offset, line, column);
 }
 

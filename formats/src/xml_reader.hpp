@@ -25,13 +25,37 @@ struct ns_binding {
 // valid while its parent is.
 struct xml_scope {
   const xml_scope* parent = nullptr;
-  std::vector<ns_binding> bindings;  // declared on this element only
+  // The nearest ancestor that declares namespaces: lookups skip the scopes that declare none.
+  const xml_scope* ns_parent = nullptr;
+  std::vector<ns_binding> bindings;  // declared on this element only; sorted by prefix (stable)
+                                     // when there are many, so a lookup stays logarithmic
   std::string own_base;              // set when this element carries xml:base
   const std::string* base = nullptr; // effective base (own_base or an ancestor's)
   std::string_view lang;             // effective xml:lang
   std::size_t depth = 0;
 
   std::string_view lookup(std::string_view prefix) const;
+};
+
+// Line and column (1-based) of byte offsets in one buffer. One pass over the buffer, made on
+// the first query, records a checkpoint every 4 KiB; a query then scans at most 4 KiB. A
+// diagnostic late in a large document costs the same as an early one, in any order.
+class line_index {
+public:
+  explicit line_index(std::string_view text) : text_(text) {}
+  std::pair<std::uint32_t, std::uint32_t> at(std::size_t offset);
+
+private:
+  static constexpr std::size_t stride = 4096;
+  struct checkpoint {
+    std::uint32_t line;      // of the byte at the checkpoint
+    std::size_t line_start;  // offset where that line starts
+  };
+  void build();
+
+  std::string_view text_;
+  std::vector<checkpoint> checkpoints_;
+  bool built_ = false;
 };
 
 // An element with its name resolved to (namespace URI, local name).
@@ -73,6 +97,9 @@ public:
   std::string text(const xml_scope& scope, pugi::xml_node node);
   // Decoded value of an attribute (empty if absent), trimmed.
   std::string attr(pugi::xml_node node, const char* name);
+  // Same, for an attribute in hand (a lookup by name would make a walk over every attribute
+  // quadratic, and would read the first of duplicated names twice).
+  std::string attr(pugi::xml_node node, pugi::xml_attribute a);
   // An attribute looked up by namespace URI and local name (e.g. rdf:about).
   std::string attr_ns(const xml_scope& scope, pugi::xml_node node, std::string_view uri,
                       std::string_view local);
@@ -82,9 +109,13 @@ public:
   std::string url(const xml_scope& scope, std::string_view ref);
 
   void report(pugi::xml_node at, severity level, diag_code code, std::string message);
+  // `offset` is in the document given to the constructor.
   void report_offset(std::size_t offset, severity level, diag_code code, std::string message);
 
   const parse_options& options() const { return options_; }
+  // While items are recovered one by one, nodes live in a copy of part of the document:
+  // node offsets plus this shift are offsets in the document (0 otherwise).
+  void set_node_shift(std::ptrdiff_t shift) { node_shift_ = shift; }
   // Set once the item limit has been reported, so a huge feed gets one diagnostic.
   bool item_limit_reported = false;
   // The namespace a feed put its core elements in when it is not the standard one
@@ -100,6 +131,11 @@ public:
 
 private:
   void depth_exceeded(pugi::xml_node at);
+  std::size_t node_offset(pugi::xml_node at) const;
+  // Replaces references to the internal subset's entities in `raw` (one pass, within
+  // entity_budget_), returning `raw` itself when there is nothing to replace.
+  std::string_view expand_declared(std::string_view raw, std::string& expanded,
+                                   pugi::xml_node at);
   void decode(std::string_view raw, std::string& out, pugi::xml_node at);
   void serialize(const xml_scope& scope, pugi::xml_node node, std::string& out);
 
@@ -107,6 +143,12 @@ private:
   diagnostics_sink& diags_;
   std::string_view buffer_;
   std::size_t origin_;  // offset of buffer_ in the input as given (leading junk skipped)
+  line_index lines_;
+  std::ptrdiff_t node_shift_ = 0;
+  // Bytes the internal subset's entities may still add to the document's text: twice the
+  // input plus 64 KiB, so 30 KB of "&e;" cannot become megabytes. Spent across the document.
+  std::size_t entity_budget_;
+  bool entity_budget_reported_ = false;
   bool depth_reported_ = false;
   std::size_t entity_reports_ = 0;
 };

@@ -37,16 +37,38 @@ struct diagnostic {
   std::uint32_t column = 0;
 };
 
-// Appends diagnostics; knows the original input to turn an offset into line and column.
+// Appends diagnostics, at most `max_per_code` of each code: a feed that makes one mistake
+// 80,000 times gets 100 diagnostics and one summary ("warning[xml]: 79,900 more like this"),
+// not 80,000 lines. Fatal diagnostics are always kept. The summary is written where the first
+// dropped diagnostic would have been and its count kept current, so the list is complete at
+// any time (no finishing call to forget on an early return).
 class diagnostics_sink {
 public:
-  explicit diagnostics_sink(std::vector<diagnostic>& out) : out_(out) {}
+  static constexpr std::size_t default_max_per_code = 100;
+
+  explicit diagnostics_sink(std::vector<diagnostic>& out,
+                            std::size_t max_per_code = default_max_per_code)
+      : out_(out), max_per_code_(max_per_code) {}
   void add(severity level, diag_code code, std::string message, std::size_t offset = 0,
            std::uint32_t line = 0, std::uint32_t column = 0);
+  // Whether add() would keep a diagnostic of this code and level. Callers check it before
+  // doing work only a kept diagnostic needs (its line and column).
+  bool keeps(diag_code code, severity level) const {
+    return level == severity::fatal || kept_[index(code)] < max_per_code_;
+  }
+  // Diagnostics of `code` counted in a summary instead of listed.
+  std::size_t dropped(diag_code code) const { return dropped_[index(code)]; }
   std::vector<diagnostic>& list() { return out_; }
 
 private:
+  static constexpr std::size_t codes = 8;  // diag_code's enumerators
+  static std::size_t index(diag_code c) { return static_cast<std::size_t>(c) % codes; }
+
   std::vector<diagnostic>& out_;
+  std::size_t max_per_code_;
+  std::size_t kept_[codes] = {};
+  std::size_t dropped_[codes] = {};
+  std::size_t summary_at_[codes] = {};  // 1 + index of the summary in out_; 0 when none yet
 };
 
 // "line:column: warning[xml]: message" (or "warning[xml]: message" without a position).

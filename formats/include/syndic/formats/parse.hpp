@@ -19,6 +19,8 @@ struct parse_options {
   std::size_t max_bytes = 64u << 20;
   std::size_t max_items = 100'000;
   std::size_t max_depth = 128;
+  // Diagnostics listed per code; the rest are counted in one "N more like this" line.
+  std::size_t max_diagnostics_per_code = diagnostics_sink::default_max_per_code;
   // Where the document was fetched from: the base for relative links (after xml:base).
   std::string document_url;
   // Charset from the transport (e.g. Content-Type). Order of authority, as in browsers and
