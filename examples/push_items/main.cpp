@@ -49,7 +49,7 @@ int main() {
     it.language = lang;
     wire.items.push_back(it);
   }
-  std::size_t queued = engine.submit(wire, wire.items);
+  std::size_t queued = engine.submit(wire, wire.items).queued;
   bool done = engine.wait_idle(10s);
   engine.remove_outlet("lagos");
   engine.stop();

@@ -1,120 +1,9 @@
 // The engine against `syndic::engine::sink` on loopback: real sockets, real curl.
 
-#include <syndic/engine/engine.hpp>
-#include <syndic/engine/sink.hpp>
-
-#include <gtest/gtest.h>
-
-#include <map>
-#include <mutex>
+#include "delivery_fixture.hpp"
 
 namespace syndic::engine {
 namespace {
-
-using namespace std::chrono_literals;
-
-formats::feed feed_with(std::size_t n, const std::string& prefix = "item") {
-  formats::feed f;
-  f.title = "Test wire";
-  f.self_link = "http://127.0.0.1/feed";
-  f.hubs.push_back("http://127.0.0.1/hub");
-  for (std::size_t i = 0; i < n; ++i) {
-    formats::item it;
-    it.id = prefix + "-" + std::to_string(i);
-    it.title = "Item " + std::to_string(i);
-    it.language = i % 2 ? "fr" : "en";
-    f.items.push_back(it);
-  }
-  return f;
-}
-
-struct recorder {
-  std::mutex mutex;
-  std::vector<delivery_outcome> outcomes;
-  std::vector<std::chrono::steady_clock::time_point> at;  // when each outcome came
-  void operator()(const delivery_outcome& o) {
-    std::lock_guard lock(mutex);
-    outcomes.push_back(o);
-    at.push_back(std::chrono::steady_clock::now());
-  }
-  std::map<final_state, int> by_state() {
-    std::lock_guard lock(mutex);
-    std::map<final_state, int> m;
-    for (const auto& o : outcomes) ++m[o.state];
-    return m;
-  }
-};
-
-outlet_config outlet(const std::string& id, std::uint16_t port, const std::string& path = "/hook") {
-  outlet_config o;
-  o.id = id;
-  o.url = "http://127.0.0.1:" + std::to_string(port) + path;
-  o.timeout = 2000ms;
-  o.retry.base = 50ms;
-  o.retry.cap = 200ms;
-  return o;
-}
-
-struct fixture : ::testing::Test {
-  std::unique_ptr<sink> server;
-  std::uint16_t port = 0;
-  recorder rec;
-  std::unique_ptr<engine> eng;
-
-  void start(sink_options so, engine_options eo = {}) {
-    so.first_port = 0;
-    server = std::make_unique<sink>(so);
-    server->start();
-    port = server->ports().front();
-    eo.shards = eo.shards ? eo.shards : 2;
-    eng = std::make_unique<engine>(eo);
-    eng->on_outcome([this](const delivery_outcome& o) { rec(o); });
-  }
-
-  // Submits n items to every outlet and waits until each pair has ended.
-  void push_and_wait(std::size_t n, std::chrono::seconds limit = 10s) {
-    auto f = feed_with(n);
-    eng->submit(f, f.items);
-    ASSERT_TRUE(eng->wait_idle(limit));
-  }
-
-  // Like push_and_wait, and returns how long it took from submit to the last outcome.
-  std::chrono::steady_clock::duration timed_push_and_wait(std::size_t n, std::chrono::seconds limit = 10s) {
-    auto t0 = std::chrono::steady_clock::now();
-    push_and_wait(n, limit);
-    return std::chrono::steady_clock::now() - t0;
-  }
-
-  // Adds 20 healthy outlets on the main sink, submits 5 items to every outlet, and returns how
-  // long the 100 healthy deliveries took (5 s at most), without waiting for the rest.
-  std::chrono::steady_clock::duration healthy_delivery_time() {
-    for (int i = 0; i < 20; ++i) eng->add_outlet(outlet("ok" + std::to_string(i), port, "/" + std::to_string(i)));
-    auto f = feed_with(5);
-    auto t0 = std::chrono::steady_clock::now();
-    eng->submit(f, f.items);
-    while (server->stats().delivered < 100 && std::chrono::steady_clock::now() - t0 < 5s)
-      std::this_thread::sleep_for(5ms);
-    return std::chrono::steady_clock::now() - t0;
-  }
-
-  // The delivered outcomes name item-0, item-1, ... item-(n-1), in that order.
-  void expect_delivered_in_log_order(std::size_t n) {
-    std::vector<std::string> delivered;
-    for (const auto& out : rec.outcomes)
-      if (out.state == final_state::delivered) delivered.push_back(out.item_id);
-    ASSERT_EQ(delivered.size(), n);
-    for (std::size_t i = 0; i < n; ++i) EXPECT_EQ(delivered[i], "item-" + std::to_string(i));
-  }
-
-  // A second server on its own port, answering as `b` says.
-  static std::unique_ptr<sink> other_sink(sink_behaviour b) {
-    sink_options o;
-    o.default_behaviour = b;
-    auto s = std::make_unique<sink>(o);
-    s->start();
-    return s;
-  }
-};
 
 TEST_F(fixture, SignedWebhooksAreVerifiedByTheSinkAndEachPairDeliveredOnce) {
   sink_options so;
@@ -126,7 +15,7 @@ TEST_F(fixture, SignedWebhooksAreVerifiedByTheSinkAndEachPairDeliveredOnce) {
     eng->add_outlet(o);
   }
   auto f = feed_with(10);
-  EXPECT_EQ(eng->submit(f, f.items), 50u);
+  EXPECT_EQ(eng->submit(f, f.items).queued, 50u);
   ASSERT_TRUE(eng->wait_idle(10s));
   auto s = server->stats();
   EXPECT_EQ(s.delivered, 50u);
@@ -325,7 +214,7 @@ TEST_F(fixture, StoppingEndsEveryPairWithOneOutcome) {
   start(so);
   for (int i = 0; i < 5; ++i) eng->add_outlet(outlet("o" + std::to_string(i), port, "/" + std::to_string(i)));
   auto f = feed_with(10);
-  ASSERT_EQ(eng->submit(f, f.items), 50u);
+  ASSERT_EQ(eng->submit(f, f.items).queued, 50u);
   std::this_thread::sleep_for(100ms);
   eng->submit(f, f.items);  // right before the stop
   eng->stop();
@@ -484,11 +373,155 @@ TEST_F(fixture, FiltersChooseOutletsByLanguage) {
   eng->add_outlet(fr);
   eng->add_outlet(outlet("all", port, "/all"));
   auto f = feed_with(10);
-  EXPECT_EQ(eng->submit(f, f.items), 15u);  // 5 French items + 10 for everyone
+  EXPECT_EQ(eng->submit(f, f.items).queued, 15u);  // 5 French items + 10 for everyone
   ASSERT_TRUE(eng->wait_idle(10s));
   auto s = server->stats();
   EXPECT_EQ(s.per_outlet[std::to_string(port) + "/fr"], 5u);
   EXPECT_EQ(s.per_outlet[std::to_string(port) + "/all"], 10u);
+}
+
+TEST_F(fixture, GoneWhileOtherRequestsAreInFlightEndsEveryPair) {
+  // The first POST is refused at once with 410; the three sent beside it come back 0.3 s
+  // later with 503. Those answers reach a retired outlet: their pairs must end (retired), not
+  // wait in a retry queue that nothing will ever pump again.
+  sink_options so;
+  so.default_behaviour.status = 503;
+  so.default_behaviour.latency = 300ms;
+  so.default_behaviour.fail_first = 1;
+  so.default_behaviour.error_status = 410;
+  so.default_behaviour.error_latency = latency_distribution(0ms);
+  engine_options eo;
+  eo.shards = 1;
+  start(so, eo);
+  eng->add_outlet(outlet("gone", port));  // 4 in flight, the default
+  push_and_wait(10, 5s);
+  EXPECT_EQ(rec.by_state()[final_state::retired], 10);
+  expect_one_outcome_each(rec, 10);
+  EXPECT_EQ(server->stats().requests, 4u);
+}
+
+TEST_F(fixture, LateAnswersForARemovedOutletLeaveItsSuccessorAlone) {
+  // Four requests to a slow host are in flight when the outlet is removed and added again
+  // under the same id, now pointing at a quick host. The late answers belong to the old
+  // outlet: they must not touch the new one's in-flight count (which would wrap and freeze it).
+  sink_options so;
+  engine_options eo;
+  eo.shards = 1;
+  start(so, eo);
+  sink_behaviour slow;
+  slow.latency = 400ms;
+  auto sluggish = other_sink(slow);
+  eng->add_outlet(outlet("x", sluggish->ports().front()));
+  auto f = feed_with(4, "old");
+  eng->submit(f, f.items);
+  std::this_thread::sleep_for(100ms);  // all four in flight
+  eng->remove_outlet("x");
+  eng->add_outlet(outlet("x", port));
+  push_and_wait(3, 5s);                // quick: done before the late answers
+  std::this_thread::sleep_for(500ms);  // the four late answers have come back
+  auto g = feed_with(3, "new");
+  eng->submit(g, g.items);
+  ASSERT_TRUE(eng->wait_idle(5s)) << "the re-added outlet froze";
+  EXPECT_EQ(server->stats().delivered, 6u);
+  expect_one_outcome_each(rec, 10);
+  // The old requests were answered 2xx: their pairs were delivered, whatever became of the outlet.
+  EXPECT_EQ(rec.by_state()[final_state::delivered], 10);
+}
+
+TEST_F(fixture, SlowHostDoesNotTakeEverySlot) {
+  // Twenty outlets on one slow host (2xx after 1.5 s), four in flight each, two connections
+  // per host: the requests waiting for one of its connections must not hold the shard's
+  // slots, so twenty outlets on another host keep flowing.
+  engine_options eo;
+  eo.shards = 1;
+  eo.max_in_flight = 16;
+  eo.max_host_connections = 2;
+  start({}, eo);
+  sink_behaviour slow;
+  slow.latency = 1500ms;
+  auto sluggish = other_sink(slow);
+  for (int i = 0; i < 20; ++i)
+    eng->add_outlet(outlet("slow" + std::to_string(i), sluggish->ports().front(), "/" + std::to_string(i)));
+  auto f = feed_with(2, "backlog");
+  eng->submit(f, f.items);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_LT(healthy_delivery_time(), 1s) << "the slow host held the shard's slots";
+  EXPECT_EQ(server->stats().delivered, 100u);
+  eng->stop();
+}
+
+TEST_F(fixture, UpdatedItemGetsANewDeliveryIdAndARetryKeepsIt) {
+  // The same item sent again unchanged is a duplicate (same id); edited, with a later
+  // `updated`, it is news: a new id, which the receiver does not drop.
+  sink_options so;
+  so.default_behaviour.fail_first = 1;  // the first attempt fails: the retry keeps its id
+  start(so);
+  eng->add_outlet(outlet("o", port));
+  auto f = feed_with(1);
+  push_and_wait(1);
+  eng->submit(f, f.items);  // the same content again
+  ASSERT_TRUE(eng->wait_idle(5s));
+  f.items[0].title = "Item 0, corrected";
+  f.items[0].updated = formats::timestamp{1'800'000'000'000, 0};
+  eng->submit(f, f.items);
+  ASSERT_TRUE(eng->wait_idle(5s));
+  auto s = server->stats();
+  EXPECT_EQ(s.delivered, 3u);
+  EXPECT_EQ(s.duplicates, 1u);  // the unchanged resend, and only it
+  std::lock_guard lock(rec.mutex);
+  ASSERT_EQ(rec.outcomes.size(), 3u);
+  EXPECT_EQ(rec.outcomes[0].attempts, 2u);
+  EXPECT_EQ(rec.outcomes[0].delivery_id, rec.outcomes[1].delivery_id);
+  EXPECT_NE(rec.outcomes[2].delivery_id, rec.outcomes[0].delivery_id);
+}
+
+TEST_F(fixture, RedirectsAreNotFollowedByDefault) {
+  // Standard Webhooks: a 3xx is a failure. It is not retried either (the same request gets
+  // the same answer); the pair is dead-lettered, to be replayed once the URL is fixed.
+  start({});
+  sink_behaviour moved;
+  moved.status = 307;
+  moved.location = "http://127.0.0.1:" + std::to_string(port) + "/elsewhere";
+  auto old_home = other_sink(moved);
+  eng->add_outlet(outlet("moved", old_home->ports().front()));
+  push_and_wait(2);
+  EXPECT_EQ(rec.by_state()[final_state::dead_lettered], 2);
+  EXPECT_EQ(server->stats().requests, 0u);
+  EXPECT_EQ(old_home->stats().requests, 2u);
+}
+
+TEST_F(fixture, FollowedRedirectToAnotherOriginCarriesNoSecrets) {
+  // An outlet that opts in follows 307/308 to http(s) URLs only; on another origin its
+  // custom headers and signatures stay behind (the same origin still gets them).
+  sink_options so;
+  so.count_headers = {"Authorization", "webhook-signature", "webhook-id"};
+  start(so);
+  auto moved_to = [&](const std::string& url) {
+    sink_behaviour b;
+    b.status = 308;
+    b.location = url;
+    return other_sink(b);
+  };
+  auto cross = moved_to("http://127.0.0.1:" + std::to_string(port) + "/new");
+  auto gopher = moved_to("gopher://127.0.0.1:" + std::to_string(port) + "/x");
+  for (auto* s : {cross.get(), gopher.get()}) {
+    auto o = outlet(s == cross.get() ? "cross" : "gopher", s->ports().front());
+    o.follow_redirects = true;
+    o.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    o.headers.push_back({"Authorization", "Bearer outlet-secret"});
+    eng->add_outlet(o);
+  }
+  push_and_wait(2);
+  auto s = server->stats();
+  EXPECT_EQ(s.delivered, 2u);  // the cross-origin outlet's two items, redirected
+  EXPECT_EQ(s.headers["webhook-id"], 2u);
+  EXPECT_EQ(s.headers["Authorization"], 0u);
+  EXPECT_EQ(s.headers["webhook-signature"], 0u);
+  std::lock_guard lock(rec.mutex);
+  for (const auto& out : rec.outcomes) {
+    if (out.outlet_id == "cross") EXPECT_EQ(out.state, final_state::delivered);
+    else EXPECT_EQ(out.state, final_state::dead_lettered) << out.reason;
+  }
 }
 
 }  // namespace

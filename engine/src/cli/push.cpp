@@ -16,6 +16,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <span>
 #include <thread>
 
 #include <unistd.h>
@@ -30,6 +31,9 @@ struct push_options {
   bool json = false;
   unsigned shards = 0;
   std::size_t max_in_flight = 4096;
+  std::size_t max_pending = engine::engine_options{}.max_pending_pairs;
+  std::size_t max_queue = engine::engine_options{}.max_queue;
+  double max_age_s = 0;  // 0: the engine's default
   long max_host_connections = engine::engine_options{}.max_host_connections;
   bool insecure = false;
   std::string ca_file;
@@ -110,6 +114,10 @@ int run_push(const push_options& o) {
   eo.verify_tls = !o.insecure;
   eo.ca_file = o.ca_file;
   eo.max_host_connections = o.max_host_connections;
+  eo.max_pending_pairs = o.max_pending;
+  eo.max_queue = o.max_queue;
+  if (o.max_age_s > 0)
+    eo.max_age = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(o.max_age_s));
   engine::engine e(eo);
   e.on_outcome([&t](const engine::delivery_outcome& out) {
     std::lock_guard lock(t.mutex);
@@ -120,12 +128,50 @@ int run_push(const push_options& o) {
   });
   for (auto& cfg : outlets.outlets) e.add_outlet(cfg);
   auto start = std::chrono::steady_clock::now();
-  std::size_t total = 0;
-  for (const auto& f : feeds) total += e.submit(f, f.items);
-
-  bool tty = isatty(STDERR_FILENO);
+  std::size_t total = 0, refused = 0;
+  std::map<std::string, std::size_t> refused_by_outlet;
   auto deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                               std::chrono::duration<double>(o.deadline_s));
+  bool told_full = false;
+  std::size_t unsubmitted = 0;  // items never taken before the deadline
+  for (const auto& f : feeds) {
+    // The whole feed at once; when the engine's bound on pending pairs refuses it, smaller
+    // slices, each offered again as room is made (back-pressure: push waits, nothing is lost).
+    std::span<const formats::item> rest(f.items);
+    std::size_t slice = rest.size();
+    while (!rest.empty()) {
+      auto part = rest.first(std::min(slice, rest.size()));
+      engine::submit_result r = e.submit(f, part);
+      if (r.status == engine::submit_status::engine_full) {
+        if (!told_full) {
+          std::cerr << "syndic push: more pairs than --max-pending (" << eo.max_pending_pairs
+                    << ") at once: the rest is submitted as deliveries end\n";
+          told_full = true;
+        }
+        if (slice > 1) slice = (slice + 1) / 2;
+        else if (std::chrono::steady_clock::now() >= deadline) {
+          unsubmitted += rest.size();
+          break;
+        }
+        else e.wait_idle(std::chrono::milliseconds(10));
+        continue;
+      }
+      total += r.queued;
+      refused += r.refused;
+      for (const auto& [id, n] : r.full_outlets) refused_by_outlet[id] += n;
+      rest = rest.subspan(part.size());
+    }
+  }
+  if (unsubmitted > 0)
+    std::cerr << "syndic push: the deadline passed with " << unsubmitted << " item(s) never submitted (engine full)\n";
+  if (refused > 0) {
+    // Pairs an outlet's queue had no room for (--max-queue): not sent, and counted as failed.
+    std::lock_guard lock(t.mutex);
+    for (const auto& [id, n] : refused_by_outlet)
+      t.failures["refused: outlet " + id + " queue full (--max-queue)"] += n;
+  }
+
+  bool tty = isatty(STDERR_FILENO);
   auto last_report = start;
   while (e.pending() > 0 && std::chrono::steady_clock::now() < deadline) {
     // Returns as soon as everything is done, so `elapsed` is not rounded up to a poll period.
@@ -149,17 +195,17 @@ int run_push(const push_options& o) {
   std::lock_guard lock(t.mutex);
   double p50 = percentile(t.latencies_ms, 0.50), p90 = percentile(t.latencies_ms, 0.90),
          p99 = percentile(t.latencies_ms, 0.99), pmax = percentile(t.latencies_ms, 1.0);
-  std::uint64_t failed = s.dead_lettered + s.retired + s.gave_up + s.cancelled;
+  std::uint64_t failed = s.dead_lettered + s.retired + s.gave_up + s.cancelled + s.expired + refused;
   double rate = elapsed > 0 ? static_cast<double>(s.delivered) / elapsed : 0;
   if (o.json) {
     std::printf("{\"pairs\":%zu,\"delivered\":%llu,\"retries\":%llu,\"failed\":%llu,\"dead_lettered\":%llu,"
-                "\"retired\":%llu,\"gave_up\":%llu,\"cancelled\":%llu,\"elapsed_s\":%.3f,"
+                "\"retired\":%llu,\"gave_up\":%llu,\"cancelled\":%llu,\"expired\":%llu,\"refused\":%zu,\"elapsed_s\":%.3f,"
                 "\"deliveries_per_s\":%.1f,\"connections_opened\":%llu,"
                 "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f},\"failures\":{",
                 total, (unsigned long long)s.delivered, (unsigned long long)s.retries,
                 (unsigned long long)failed, (unsigned long long)s.dead_lettered,
                 (unsigned long long)s.retired, (unsigned long long)s.gave_up,
-                (unsigned long long)s.cancelled, elapsed, rate,
+                (unsigned long long)s.cancelled, (unsigned long long)s.expired, refused, elapsed, rate,
                 (unsigned long long)s.connections_opened, p50, p90, p99, pmax);
     bool first = true;
     for (const auto& [k, v] : t.failures) {
@@ -168,7 +214,8 @@ int run_push(const push_options& o) {
     }
     std::printf("}}\n");
   } else {
-    std::printf("pairs:        %zu (items x matching outlets)\n", total);
+    std::printf("pairs:        %zu (items x matching outlets)\n", total + refused);
+    if (refused > 0) std::printf("refused:      %zu (outlet queues full; never sent)\n", refused);
     std::printf("delivered:    %llu\n", (unsigned long long)s.delivered);
     std::printf("retries:      %llu\n", (unsigned long long)s.retries);
     std::printf("failed:       %llu\n", (unsigned long long)failed);
@@ -178,7 +225,7 @@ int run_push(const push_options& o) {
     std::printf("connections:  %llu opened\n", (unsigned long long)s.connections_opened);
     std::printf("latency (ms): p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", p50, p90, p99, pmax);
   }
-  return failed == 0 && !timed_out ? 0 : 1;
+  return failed == 0 && !timed_out && unsubmitted == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -207,6 +254,15 @@ command add_push(CLI::App& app) {
                   "Connections per host:port and shard (0: no cap); requests beyond wait for one")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-pending", o->max_pending,
+                  "Pairs queued at once, all outlets together; the rest waits its turn (0: no bound)")
+      ->capture_default_str();
+  cmd->add_option("--max-queue", o->max_queue,
+                  "Pairs queued per outlet; beyond, an outlet's pairs are refused and counted as failed (0: no bound)")
+      ->capture_default_str();
+  cmd->add_option("--max-age", o->max_age_s,
+                  "Seconds after which an undelivered pair expires (default: the engine's, 26 h)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--insecure", o->insecure, "Do not verify TLS certificates");
   cmd->add_option("--cacert", o->ca_file, "Trust the CAs in this PEM file for https outlets")
       ->check(CLI::ExistingFile);

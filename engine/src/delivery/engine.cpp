@@ -8,6 +8,8 @@
 
 #include <ctime>
 #include <mutex>
+#include <shared_mutex>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
@@ -20,25 +22,68 @@ std::string_view to_string(final_state s) {
     case final_state::retired: return "retired";
     case final_state::gave_up: return "gave_up";
     case final_state::cancelled: return "cancelled";
+    case final_state::expired: return "expired";
   }
   return "?";
 }
 
+std::string_view to_string(submit_status s) {
+  switch (s) {
+    case submit_status::accepted: return "accepted";
+    case submit_status::outlets_full: return "outlets_full";
+    case submit_status::engine_full: return "engine_full";
+    case submit_status::stopped: return "stopped";
+  }
+  return "?";
+}
+
+// Lifecycle, and why it is safe (engine.hpp states the contract):
+//  - `shards` is written once, by start() under start_mutex, before `started` is set; after
+//    that it is only read (stop() joins the threads but keeps the objects), so any thread that
+//    saw `started` may use it without a lock.
+//  - submit/add/remove hold `life` shared while they post onto shards; stop() sets `stopped`
+//    and then takes `life` exclusively once, so every post made by a call that did not see
+//    `stopped` lands before the shards stop, and the shards' last poll cancels it. Nothing is
+//    posted after that (a post then would be lost, its pair never ended).
+//  - stop() from a shard thread (the outcome callback) cannot join itself: it only asks the
+//    shards to stop. Joins happen under join_mutex, from other threads only.
 struct engine::impl {
   engine_options options;
   detail::shared_counters counters;
   std::function<void(const delivery_outcome&)> callback;
   std::vector<std::unique_ptr<detail::shard>> shards;
-  std::mutex outlets_mutex;  // guards `outlets`, read by submit() on the caller's thread
-  std::unordered_map<std::string, outlet_config> outlets;
+  std::mutex start_mutex;
+  std::atomic<bool> started{false};
+  std::atomic<bool> stopped{false};
+  std::shared_mutex life;
+  std::mutex join_mutex;
+
+  // The registry submit() reads on the caller's thread; `queued` counts the outlet's pairs not
+  // yet final (shared with the pairs, which count it down wherever they end).
+  struct registered {
+    outlet_config cfg;
+    std::shared_ptr<std::atomic<std::int64_t>> queued;
+  };
+  std::mutex outlets_mutex;
+  std::unordered_map<std::string, registered> outlets;
 
   detail::shard& shard_for(std::string_view id) { return *shards[detail::fnv1a(id) % shards.size()]; }
 
-  void ensure_started() {
-    if (!shards.empty()) return;
+  void start() {
+    if (started.load(std::memory_order_acquire)) return;
+    std::lock_guard lock(start_mutex);
+    if (started.load(std::memory_order_relaxed)) return;
     unsigned n = options.shards ? options.shards : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i)
       shards.push_back(std::make_unique<detail::shard>(options, options.max_in_flight / n, counters, callback));
+    started.store(true, std::memory_order_release);
+  }
+
+  bool on_shard_thread() const {
+    if (!started.load(std::memory_order_acquire)) return false;
+    for (const auto& s : shards)
+      if (s->on_own_thread()) return true;
+    return false;
   }
 };
 
@@ -49,20 +94,29 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
 engine::~engine() { stop(); }
 
 void engine::on_outcome(std::function<void(const delivery_outcome&)> callback) {
+  std::lock_guard lock(impl_->start_mutex);
+  if (impl_->started.load())
+    throw std::logic_error("engine::on_outcome: set the callback before the first add_outlet or submit");
   impl_->callback = std::move(callback);
 }
 
 void engine::add_outlet(outlet_config outlet) {
-  impl_->ensure_started();
+  std::shared_lock life(impl_->life);
+  if (impl_->stopped.load()) return;
+  impl_->start();
   {
     std::lock_guard lock(impl_->outlets_mutex);
-    impl_->outlets[outlet.id] = outlet;
+    auto& r = impl_->outlets[outlet.id];
+    if (!r.queued) r.queued = std::make_shared<std::atomic<std::int64_t>>(0);
+    r.cfg = outlet;
   }
   impl_->shard_for(outlet.id).add_outlet(std::move(outlet));
 }
 
 void engine::remove_outlet(const std::string& id) {
-  impl_->ensure_started();
+  std::shared_lock life(impl_->life);
+  if (impl_->stopped.load()) return;
+  impl_->start();
   {
     std::lock_guard lock(impl_->outlets_mutex);
     impl_->outlets.erase(id);
@@ -70,33 +124,76 @@ void engine::remove_outlet(const std::string& id) {
   impl_->shard_for(id).remove_outlet(id);
 }
 
-std::size_t engine::submit(const formats::feed& source, std::span<const formats::item> items) {
-  impl_->ensure_started();
+submit_result engine::submit(const formats::feed& source, std::span<const formats::item> items) {
+  submit_result result;
+  std::shared_lock life(impl_->life);
+  if (impl_->stopped.load()) {
+    result.status = submit_status::stopped;
+    return result;  // `refused` is unknown without matching: the caller keeps everything
+  }
+  impl_->start();
   auto now = std::chrono::steady_clock::now();
   auto unix_now = static_cast<std::int64_t>(std::time(nullptr));
-  std::unordered_map<std::string, std::vector<detail::delivery>> per_outlet;
+  // Per matched outlet: the pairs taken, and the room its bound leaves (taken as items match).
+  struct batch {
+    std::vector<detail::delivery> pairs;
+    std::int64_t room = 0;
+    std::size_t refused = 0;
+    std::atomic<std::int64_t>* queued = nullptr;
+  };
+  std::unordered_map<std::string, batch> per_outlet;
+  std::size_t total = 0;
   {
     std::lock_guard lock(impl_->outlets_mutex);
+    const std::int64_t max_queue = static_cast<std::int64_t>(impl_->options.max_queue);
     for (const formats::item& it : items) {
       detail::payload_set rendered(source, it, unix_now);  // each format at most once
       std::string item_id = formats::synthesized_item_id(it);
-      for (const auto& [id, cfg] : impl_->outlets) {
-        if (!detail::wants(cfg, source, it)) continue;
+      std::uint64_t version = detail::item_version(it);
+      for (const auto& [id, reg] : impl_->outlets) {
+        if (!detail::wants(reg.cfg, source, it)) continue;
+        auto [r, fresh] = per_outlet.try_emplace(id);
+        batch& b = r->second;
+        if (fresh) {
+          b.room = max_queue > 0 ? max_queue - reg.queued->load() : INT64_MAX;
+          b.queued = reg.queued.get();
+          b.pairs.reserve(items.size());  // most outlets want most items
+        }
+        if (b.room <= 0) {
+          ++b.refused;
+          ++result.refused;
+          continue;
+        }
+        --b.room;
         detail::delivery d;
-        d.body = rendered.get(cfg.format);
-        d.delivery_id = detail::delivery_id(id, item_id);
+        d.body = rendered.get(reg.cfg.format);
+        d.delivery_id = detail::delivery_id(id, item_id, version);
         d.submitted = now;
-        auto& queue = per_outlet[id];
-        if (queue.empty()) queue.reserve(items.size());  // most outlets want most items
-        queue.push_back(std::move(d));
+        d.queued = reg.queued;
+        b.pairs.push_back(std::move(d));
+        ++total;
       }
     }
+    if (result.refused > 0)
+      for (const auto& [id, b] : per_outlet)
+        if (b.refused > 0) result.full_outlets.emplace_back(id, b.refused);
+    // The global bound, all or nothing: reserved before anything is posted.
+    const auto max_pending = static_cast<std::int64_t>(impl_->options.max_pending_pairs);
+    std::int64_t before = impl_->counters.pending.fetch_add(static_cast<std::int64_t>(total));
+    if (max_pending > 0 && before + static_cast<std::int64_t>(total) > max_pending && total > 0) {
+      impl_->counters.pending -= static_cast<std::int64_t>(total);
+      result.status = submit_status::engine_full;
+      result.refused += total;
+      result.full_outlets.clear();
+      return result;
+    }
+    for (auto& [id, b] : per_outlet) *b.queued += static_cast<std::int64_t>(b.pairs.size());
   }
-  std::size_t total = 0;
-  for (auto& [id, ds] : per_outlet) total += ds.size();
-  impl_->counters.pending += static_cast<std::int64_t>(total);
-  for (auto& [id, ds] : per_outlet) impl_->shard_for(id).enqueue(id, std::move(ds));
-  return total;
+  result.queued = total;
+  if (result.refused > 0) result.status = submit_status::outlets_full;
+  for (auto& [id, b] : per_outlet)
+    if (!b.pairs.empty()) impl_->shard_for(id).enqueue(id, std::move(b.pairs));
+  return result;
 }
 
 std::size_t engine::pending() const {
@@ -114,13 +211,20 @@ bool engine::wait_idle(std::chrono::milliseconds timeout) {
 
 engine_stats engine::stats() const {
   const auto& c = impl_->counters;
-  return engine_stats{c.delivered, c.dead_lettered, c.retired, c.gave_up, c.cancelled,
-                      c.attempts, c.retries, c.connections_opened};
+  return engine_stats{c.delivered, c.dead_lettered, c.retired, c.gave_up, c.cancelled, c.expired,
+                      c.attempts,  c.retries,       c.connections_opened};
 }
 
 void engine::stop() {
+  impl_->stopped.store(true);
+  { std::unique_lock wait_for_posts(impl_->life); }  // every post already begun has landed
+  if (!impl_->started.load(std::memory_order_acquire)) return;
+  if (impl_->on_shard_thread()) {
+    for (auto& s : impl_->shards) s->request_stop();
+    return;
+  }
+  std::lock_guard lock(impl_->join_mutex);
   for (auto& s : impl_->shards) s->stop();
-  impl_->shards.clear();
 }
 
 }  // namespace syndic::engine

@@ -21,8 +21,91 @@ std::uint64_t fnv1a(std::string_view a, std::string_view b) {
   return h;
 }
 
-std::string delivery_id(std::string_view outlet, std::string_view item) {
-  return hex_id("msg_", fnv1a(outlet, item));
+namespace {
+
+// FNV-1a, fed field by field; each field ends with a separator byte that text cannot hold
+// in that place (a length would do as well), so ("ab","c") and ("a","bc") differ.
+struct hasher {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  void bytes(std::string_view s) {
+    for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+    h = (h ^ 0xff) * 0x100000001b3ull;
+  }
+  void number(std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) h = (h ^ ((v >> (8 * i)) & 0xff)) * 0x100000001b3ull;
+  }
+  void time(const std::optional<formats::timestamp>& t) {
+    number(t ? 1 : 0);
+    if (t) number(static_cast<std::uint64_t>(t->unix_ms));
+  }
+  void ext(const formats::extension& e) {
+    bytes(e.ns);
+    bytes(e.name);
+    bytes(e.value);
+    number(e.attributes.size());
+    for (const auto& [k, v] : e.attributes) {
+      bytes(k);
+      bytes(v);
+    }
+    number(e.children.size());
+    for (const auto& c : e.children) ext(c);
+  }
+};
+
+}  // namespace
+
+std::uint64_t item_version(const formats::item& it) {
+  hasher x;
+  x.bytes(it.id);
+  x.time(it.published);
+  x.time(it.updated);
+  x.bytes(it.title);
+  x.number(static_cast<std::uint64_t>(it.title_type));
+  x.bytes(it.summary);
+  x.bytes(it.content);
+  x.number(static_cast<std::uint64_t>(it.content_type));
+  x.number(it.links.size());
+  for (const auto& l : it.links) {
+    x.bytes(l.href);
+    x.bytes(l.rel);
+    x.bytes(l.type);
+  }
+  x.number(it.authors.size());
+  for (const auto& p : it.authors) {
+    x.bytes(p.name);
+    x.bytes(p.email);
+    x.bytes(p.url);
+  }
+  x.number(it.categories.size());
+  for (const auto& c : it.categories) {
+    x.bytes(c.term);
+    x.bytes(c.scheme);
+  }
+  x.number(it.enclosures.size());
+  for (const auto& e : it.enclosures) {
+    x.bytes(e.url);
+    x.bytes(e.type);
+    x.number(e.length.value_or(0));
+  }
+  x.number(it.thumbnails.size() + it.media.size());
+  for (const auto* v : {&it.thumbnails, &it.media})
+    for (const auto& m : *v) x.bytes(m.url);
+  x.bytes(it.language);
+  x.bytes(it.comments);
+  x.bytes(it.source.id);
+  x.bytes(it.source.url);
+  x.number(it.extensions.size());
+  for (const auto& e : it.extensions) x.ext(e);
+  return x.h;
+}
+
+std::string delivery_id(std::string_view outlet, std::string_view item, std::uint64_t version) {
+  char v[17];
+  std::snprintf(v, sizeof v, "%016llx", static_cast<unsigned long long>(version));
+  std::string key(item);
+  key += '\n';
+  key += v;
+  return hex_id("msg_", fnv1a(outlet, key));
 }
 
 std::string batch_delivery_id(std::string_view member_ids) {

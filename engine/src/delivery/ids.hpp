@@ -2,6 +2,8 @@
 // Stable identities: which shard owns an outlet, and the delivery ids receivers de-duplicate
 // on. All are FNV-1a, so they are the same in every process and across restarts.
 
+#include <syndic/formats/model.hpp>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -11,8 +13,14 @@ namespace syndic::engine::detail {
 // FNV-1a of `a`, a separator, then `b`, so that ("ab", "c") and ("a", "bc") differ.
 std::uint64_t fnv1a(std::string_view a, std::string_view b = {});
 
-// "msg_<16 hex>" for one (outlet, item) pair: the same on every retry and every re-push.
-std::string delivery_id(std::string_view outlet, std::string_view item);
+// A hash of what an item says (ids, dates, title, texts, links, people, categories,
+// enclosures, media, extensions): an edit changes it, a re-poll of the same item does not.
+std::uint64_t item_version(const formats::item& it);
+
+// "msg_<16 hex>" for one (outlet, item version) pair: the same on every retry and every re-push
+// of the same content, new when the item is updated (else receivers drop the update as a
+// duplicate).
+std::string delivery_id(std::string_view outlet, std::string_view item, std::uint64_t version);
 
 // "msg_batch_<16 hex>" for a batch, from its members' delivery ids in order.
 std::string batch_delivery_id(std::string_view member_ids);

@@ -29,6 +29,47 @@ attempt_outcome::transport_error error_kind(CURLcode c) {
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// "scheme://host:port" of a URL, lower-cased, with the scheme's default port made explicit
+// and any userinfo dropped: what same-origin means for secrets, and the key of host_slots.
+// Empty when the URL has no "scheme://".
+std::string origin_of(std::string_view url) {
+  auto sep = url.find("://");
+  if (sep == std::string_view::npos || sep == 0) return {};
+  std::string scheme;
+  for (char c : url.substr(0, sep)) scheme += lower(c);
+  std::string_view auth = url.substr(sep + 3);
+  auth = auth.substr(0, auth.find_first_of("/?#"));
+  if (auto at = auth.rfind('@'); at != std::string_view::npos) auth.remove_prefix(at + 1);
+  std::string_view host = auth, port;
+  if (!auth.empty() && auth.front() == '[') {  // [IPv6]:port
+    auto close = auth.find(']');
+    if (close != std::string_view::npos) {
+      host = auth.substr(0, close + 1);
+      if (close + 1 < auth.size() && auth[close + 1] == ':') port = auth.substr(close + 2);
+    }
+  } else if (auto colon = auth.rfind(':'); colon != std::string_view::npos) {
+    host = auth.substr(0, colon);
+    port = auth.substr(colon + 1);
+  }
+  std::string out = scheme + "://";
+  for (char c : host) out += lower(c);
+  out += ':';
+  if (!port.empty()) out += port;
+  else out += scheme == "https" ? "443" : "80";
+  return out;
+}
+
+bool http_or_https(std::string_view url) {
+  auto o = origin_of(url);
+  return o.starts_with("http://") || o.starts_with("https://");
+}
+
+// After a local failure (our descriptors or connection budget ran out) the request goes back
+// to the queue for this long: back-pressure, not a retry the outlet is blamed for.
+constexpr std::chrono::milliseconds local_failure_pause{100};
+
 }  // namespace
 
 shard::shard(const engine_options& options, std::size_t max_in_flight, shared_counters& counters,
@@ -51,7 +92,7 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, shared_co
       plain_ = std::make_unique<http::h1_transport>(io_, h);
     }
     io_.run();
-    // Stopped. The transports (and the multi handles) die on the thread that used them; their
+    // Stopped (by stop() or request_stop()). The transports (and the multi handles) die on the thread that used them; their
     // pending completions are dropped, so the requests in flight end here, as cancelled.
     stopping_ = true;
     plain_.reset();
@@ -73,7 +114,9 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, shared_co
       for (auto& [at, d] : o->retries) finish(id, d, final_state::cancelled, 0, why);
     }
     outlets_.clear();
+    hosts_.clear();
   });
+  thread_id_ = thread_.get_id();
 }
 
 shard::~shard() { stop(); }
@@ -83,18 +126,45 @@ void shard::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+shard::host_slots* shard::attach_host(const std::string& origin) {
+  host_slots& h = hosts_[origin];
+  ++h.outlets;
+  // HTTP/1.1 carries one request per connection; an https origin may speak HTTP/2, which
+  // carries up to 100 streams on each (libcurl's default), so its cap counts streams.
+  std::size_t conns = options_.max_host_connections > 0 ? static_cast<std::size_t>(options_.max_host_connections) : 0;
+  h.cap = origin.starts_with("https://") ? conns * 100 : conns;
+  h.origin = origin;
+  return &h;
+}
+
+void shard::detach_host(outlet_state& o) {
+  if (!o.host) return;
+  --o.host->outlets;
+  if (o.host->outlets == 0 && o.host->in_flight == 0) hosts_.erase(o.origin);
+  o.host = nullptr;
+}
+
 void shard::add_outlet(outlet_config cfg) {
   boost::asio::post(io_, [this, cfg = std::move(cfg)]() mutable {
     auto& slot = outlets_[cfg.id];
     auto now = clock::now();
     if (!slot) {
       slot = std::make_unique<outlet_state>(cfg, token_bucket(cfg.rate, cfg.burst, now));
+      slot->generation = ++next_generation_;
     } else {
+      // The same outlet, reconfigured: its queue, counts and requests in flight carry on.
       slot->bucket = token_bucket(cfg.rate, cfg.burst, now);
       slot->cfg = std::move(cfg);
       slot->retired = false;
     }
+    std::string origin = origin_of(slot->cfg.url);
+    if (!slot->host || origin != slot->origin) {
+      detach_host(*slot);
+      slot->origin = std::move(origin);
+      slot->host = attach_host(slot->origin);
+    }
     slot->key = webhook_key_from_secret(slot->cfg.secret);
+    slot->endpoint = slot->cfg.endpoint.empty() ? nullptr : std::make_shared<const parsed_url>(slot->cfg.endpoint);
     pump(*slot);
   });
 }
@@ -105,7 +175,10 @@ void shard::remove_outlet(std::string id) {
     if (it == outlets_.end()) return;
     it->second->ready.for_each([&](delivery& d) { finish(id, d, final_state::cancelled, 0, "outlet removed"); });
     for (auto& [at, d] : it->second->retries) finish(id, d, final_state::cancelled, 0, "outlet removed");
-    outlets_.erase(it);  // in-flight completions find no outlet and end as cancelled
+    detach_host(*it->second);
+    // Requests in flight carry the generation: their answers end their pairs and leave any
+    // outlet added later under this id alone.
+    outlets_.erase(it);
   });
 }
 
@@ -128,6 +201,19 @@ std::uint32_t shard::limit(const outlet_state& o) const {
   return o.cfg.max_in_flight;
 }
 
+void shard::expire_front(outlet_state& o, clock::time_point now) {
+  // Pairs are queued roughly in submit order: looking at the front finds the old ones
+  // without walking a queue that may be long.
+  if (options_.max_age.count() <= 0) return;
+  while (!o.ready.empty() && now - o.ready.front().submitted > options_.max_age) {
+    delivery d = std::move(o.ready.front());
+    o.ready.pop_front();
+    std::string why = "older than max_age (" + std::to_string(options_.max_age.count()) + " ms)";
+    if (!o.last_failure.empty()) why += "; last failure: " + o.last_failure;
+    finish(o.cfg.id, d, final_state::expired, 0, std::move(why));
+  }
+}
+
 void shard::pump(outlet_state& o) {
   if (o.retired || stopping_) return;
   auto now = clock::now();
@@ -139,6 +225,7 @@ void shard::pump(outlet_state& o) {
     o.retries.erase(o.retries.begin(), due_end);
     o.ready.prepend(std::make_move_iterator(due.begin()), std::make_move_iterator(due.end()));
   }
+  expire_front(o, now);
   if (o.suspended_until != clock::time_point{}) {
     if (now < o.suspended_until) {
       schedule(o, o.suspended_until);
@@ -153,6 +240,8 @@ void shard::pump(outlet_state& o) {
     return;
   }
   while (!o.ready.empty() && o.in_flight < limit(o)) {
+    // The host first: an outlet held back by its host holds none of the shard's slots.
+    if (o.host && o.host->full()) return wait_for_slot(o, o.host->waiting);
     if (in_flight_ >= max_in_flight_) return wait_for_slot(o, waiting_);
     if (o.consecutive_failures > 0 && unhealthy_in_flight_ >= unhealthy_cap())
       return wait_for_slot(o, waiting_unhealthy_);
@@ -162,6 +251,7 @@ void shard::pump(outlet_state& o) {
       return;
     }
     send(o, next_request(o));
+    expire_front(o, now);
   }
   if (o.ready.empty()) o.throttled = false;
   else o.throttled = true;  // held back by the in-flight limit
@@ -217,6 +307,7 @@ void shard::send(outlet_state& o, delivery d) {
   auto now = clock::now();
   ++o.in_flight;
   ++in_flight_;
+  if (o.host) ++o.host->in_flight;
   ++counters_.attempts;
   if (d.attempts++ == 0) d.first_attempt = now;
   else ++counters_.retries;
@@ -225,97 +316,168 @@ void shard::send(outlet_state& o, delivery d) {
   r.url = d.url_override.empty() ? o.cfg.url : d.url_override;
   r.body = std::shared_ptr<const std::string>(d.body, &p.body);  // shares, never copies
   r.timeout = o.cfg.timeout;
+  //H4-ENDPOINT-LINE
   r.headers.push_back("Content-Type: " + std::string(p.content_type));
+  // After a redirect to another origin, the outlet's secrets (its signatures and its own
+  // headers, which often carry tokens) stay behind: only the origin configured gets them.
+  bool trusted = d.url_override.empty() || origin_of(d.url_override) == o.origin;
   if (o.cfg.format == payload_format::webhook) {
     std::int64_t ts = unix_now();
     r.headers.push_back("webhook-id: " + d.delivery_id);
     r.headers.push_back("webhook-timestamp: " + std::to_string(ts));
-    if (!o.cfg.secret.empty())
+    if (!o.cfg.secret.empty() && trusted)
       r.headers.push_back("webhook-signature: " + webhook_signature(o.key, d.delivery_id, ts, p.body));
   } else if (o.cfg.format == payload_format::websub) {
     if (!p.hub.empty() || !p.topic.empty())
       r.headers.push_back("Link: <" + p.hub + ">; rel=\"hub\", <" + p.topic + ">; rel=\"self\"");
-    if (!o.cfg.secret.empty()) r.headers.push_back("X-Hub-Signature: " + websub_signature(o.cfg.secret, p.body));
+    if (!o.cfg.secret.empty() && trusted) r.headers.push_back("X-Hub-Signature: " + websub_signature(o.cfg.secret, p.body));
   }
-  for (const auto& [k, v] : o.cfg.headers) r.headers.push_back(k + ": " + v);
+  if (trusted)
+    for (const auto& [k, v] : o.cfg.headers) r.headers.push_back(k + ": " + v);
   std::uint64_t serial = ++next_request_;
   bool unhealthy = o.consecutive_failures > 0;
   unhealthy_in_flight_ += unhealthy;
-  requests_.emplace(serial, request_in_flight{o.cfg.id, std::move(d), unhealthy});
+  requests_.emplace(serial, request_in_flight{o.cfg.id, o.generation, o.host, std::move(d), unhealthy});
   auto on_response = [this, serial](http::response resp) {
     auto it = requests_.find(serial);
     if (it == requests_.end()) return;
     request_in_flight req = std::move(it->second);
     requests_.erase(it);
     unhealthy_in_flight_ -= req.unhealthy;
-    on_done(req.outlet_id, std::move(req.d), std::move(resp));
+    on_done(std::move(req), std::move(resp));
   };
   if (plain_ && r.url.starts_with("http://")) plain_->post(std::move(r), std::move(on_response));
   else transport_->post(std::move(r), std::move(on_response));
 }
 
-void shard::on_done(const std::string& id, delivery d, http::response r) {
+void shard::end_stale(const std::string& id, delivery& d, const http::response& r, std::string reason) {
+  // The outlet that sent this is gone (removed, perhaps added again as a new generation):
+  // the answer ends its pairs and touches no outlet's counts. A 2xx was a delivery all the same.
+  attempt_outcome outcome{r.status, error_kind(r.error), r.retry_after};
+  if (!r.local_failure && classify(outcome) == verdict::delivered)
+    finish(id, d, final_state::delivered, r.status, std::move(reason));
+  else
+    finish(id, d, final_state::cancelled, r.status, "outlet removed; last answer: " + reason);
+}
+
+void shard::on_done(request_in_flight req, http::response r) {
   --in_flight_;
   counters_.connections_opened += static_cast<std::uint64_t>(r.connections_opened);
+  const std::string& id = req.outlet_id;
+  delivery& d = req.d;
+  host_slots* host = req.host;
+  if (host) --host->in_flight;
   auto it = outlets_.find(id);
-  outlet_state* o = it == outlets_.end() ? nullptr : it->second.get();
+  outlet_state* o = it == outlets_.end() || it->second->generation != req.generation ? nullptr : it->second.get();
   std::string reason = r.status ? "HTTP " + std::to_string(r.status)
                      : r.error_detail.empty() ? std::string(curl_easy_strerror(r.error))
                                               : r.error_detail;
-  if (!o) {
-    finish(id, d, final_state::cancelled, r.status, "outlet removed");
-    drain_waiting();
+  if (o) {
+    --o->in_flight;
+    settle(*o, d, r, std::move(reason));
+    pump(*o);
+  } else {
+    end_stale(id, d, r, std::move(reason));
+  }
+  if (host) {
+    drain_host(*host);
+    if (host->outlets == 0 && host->in_flight == 0) {
+      std::string key = host->origin;
+      hosts_.erase(key);
+    }
+  }
+  drain_waiting();
+}
+
+void shard::settle(outlet_state& o, delivery& d, const http::response& r, std::string reason) {
+  const std::string& id = o.cfg.id;
+  attempt_outcome outcome{r.status, error_kind(r.error), r.retry_after};
+  verdict v = classify(outcome);
+  auto now = clock::now();
+  if (o.retired) {
+    // A 410 came back while this request was out: the outlet takes nothing more. Its pair
+    // ends here (it would otherwise wait in a retry queue that nothing pumps again).
+    if (v == verdict::delivered && !r.local_failure) finish(id, d, final_state::delivered, r.status, reason);
+    else finish(id, d, final_state::retired, r.status, "outlet retired (410); this request: " + reason);
     return;
   }
-  --o->in_flight;
-  attempt_outcome outcome{r.status, error_kind(r.error), r.retry_after};
-  auto now = clock::now();
-  switch (classify(outcome)) {
+  if (r.local_failure) {
+    // We ran out (descriptors, connection budget), not the outlet: no attempt is counted and
+    // the breaker is not told; the request waits a moment and goes again, ahead of the queue.
+    --d.attempts;
+    --counters_.attempts;
+    if (d.attempts > 0) --counters_.retries;
+    o.retries.emplace(now + local_failure_pause, std::move(d));
+    return;
+  }
+  switch (v) {
     case verdict::delivered:
-      o->consecutive_failures = 0;
-      o->probing = false;
+      o.consecutive_failures = 0;
+      o.probing = false;
       finish(id, d, final_state::delivered, r.status, reason);
       break;
     case verdict::retire:
-      o->retired = true;
+      o.retired = true;
       finish(id, d, final_state::retired, r.status, reason);
-      o->ready.for_each([&](delivery& q) { finish(id, q, final_state::retired, r.status, reason); });
-      for (auto& [at, q] : o->retries) finish(id, q, final_state::retired, r.status, reason);
-      o->ready.clear();
-      o->retries.clear();
+      o.ready.for_each([&](delivery& q) { finish(id, q, final_state::retired, r.status, reason); });
+      for (auto& [at, q] : o.retries) finish(id, q, final_state::retired, r.status, reason);
+      o.ready.clear();
+      o.retries.clear();
       break;
     case verdict::dead_letter:
-      o->consecutive_failures = 0;  // the outlet answered: it is up, it refused this one
-      o->probing = false;
+      o.consecutive_failures = 0;  // the outlet answered: it is up, it refused this one
+      o.probing = false;
       finish(id, d, final_state::dead_lettered, r.status, reason);
       break;
-    case verdict::redirect:
-      if (d.redirects < 3 && !r.location.empty()) {
+    case verdict::redirect: {
+      // Standard Webhooks counts a 3xx as a failure, and the same request would get the same
+      // answer: not retried but dead-lettered (replayable once the URL is fixed), unless the
+      // outlet opted in to follow 307/308, to http(s) only, a few hops at most.
+      o.consecutive_failures = 0;
+      o.probing = false;
+      std::string refused;
+      if (!o.cfg.follow_redirects) refused = "redirect not followed (follow_redirects is off)";
+      else if (r.location.empty()) refused = "redirect without a Location";
+      else if (!http_or_https(r.location)) refused = "redirect to a non-http(s) URL refused";
+      else if (d.redirects >= 3) refused = "redirect limit";
+      if (refused.empty()) {
         ++d.redirects;
         d.url_override = r.location;
-        o->ready.push_front(std::move(d));
+        o.ready.push_front(std::move(d));
       } else {
-        finish(id, d, final_state::dead_lettered, r.status, reason + " (redirect limit)");
+        finish(id, d, final_state::dead_lettered, r.status, reason + " (" + refused + ")");
       }
       break;
+    }
     case verdict::retry: {
-      ++o->consecutive_failures;
-      o->last_failure = reason;
-      if (o->probing || o->consecutive_failures >= options_.breaker_failures) {
-        o->probing = false;
-        o->suspended_until = now + options_.breaker_cooldown;  // circuit open: the queue waits
+      ++o.consecutive_failures;
+      o.last_failure = reason;
+      if (o.probing || o.consecutive_failures >= options_.breaker_failures) {
+        o.probing = false;
+        o.suspended_until = now + options_.breaker_cooldown;  // circuit open: the queue waits
       }
-      if (may_retry(o->cfg.retry, d.attempts, std::chrono::duration_cast<std::chrono::milliseconds>(now - d.first_attempt))) {
-        auto delay = next_delay(o->cfg.retry, d.attempts, outcome, rng_, unix_now());
-        o->retries.emplace(now + delay, std::move(d));
+      if (may_retry(o.cfg.retry, d.attempts, std::chrono::duration_cast<std::chrono::milliseconds>(now - d.first_attempt))) {
+        auto delay = next_delay(o.cfg.retry, d.attempts, outcome, rng_, unix_now());
+        o.retries.emplace(now + delay, std::move(d));
       } else {
         finish(id, d, final_state::gave_up, r.status, reason);
       }
       break;
     }
   }
-  pump(*o);
-  drain_waiting();
+}
+
+void shard::drain_host(host_slots& h) {
+  // As drain_waiting: each outlet taken sends (filling the host), waits elsewhere, or has
+  // nothing to send, so the loop ends.
+  while (!h.full() && !h.waiting.empty()) {
+    std::string id = std::move(h.waiting.front());
+    h.waiting.pop_front();
+    auto it = outlets_.find(id);
+    if (it == outlets_.end()) continue;
+    it->second->waiting_for_slot = false;
+    pump(*it->second);
+  }
 }
 
 void shard::wait_for_slot(outlet_state& o, std::deque<std::string>& queue) {
@@ -363,6 +525,7 @@ void shard::finish_pair(const std::string& outlet_id, const delivery& d, final_s
     case final_state::retired: ++counters_.retired; break;
     case final_state::gave_up: ++counters_.gave_up; break;
     case final_state::cancelled: ++counters_.cancelled; break;
+    case final_state::expired: ++counters_.expired; break;
   }
   if (on_outcome_) {
     delivery_outcome out;
@@ -377,6 +540,7 @@ void shard::finish_pair(const std::string& outlet_id, const delivery& d, final_s
     out.latency = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - d.submitted);
     on_outcome_(out);
   }
+  if (d.queued) *d.queued -= 1;
   counters_.pending -= 1;  // after the callback: a waiter sees the outcome delivered first
 }
 

@@ -25,7 +25,7 @@ namespace syndic::engine::detail {
 
 // Counters shared by all shards (relaxed atomics: read for summaries only).
 struct shared_counters {
-  std::atomic<std::uint64_t> delivered{0}, dead_lettered{0}, retired{0}, gave_up{0}, cancelled{0};
+  std::atomic<std::uint64_t> delivered{0}, dead_lettered{0}, retired{0}, gave_up{0}, cancelled{0}, expired{0};
   std::atomic<std::uint64_t> attempts{0}, retries{0}, connections_opened{0};
   std::atomic<std::int64_t> pending{0};
 };
@@ -39,6 +39,10 @@ struct delivery {
   std::uint32_t redirects = 0;
   std::chrono::steady_clock::time_point submitted;
   std::chrono::steady_clock::time_point first_attempt;
+  // The outlet's count of pairs not yet final (engine_options::max_queue), shared with the
+  // engine's registry; kept by the pair so that it is counted down whatever became of the
+  // outlet meanwhile. Null in a batch (its members carry theirs).
+  std::shared_ptr<std::atomic<std::int64_t>> queued;
   // A batch: the pairs this request carries (each ends with the batch's outcome). Empty for
   // a single pair.
   std::vector<delivery> members;
@@ -57,12 +61,35 @@ public:
   void add_outlet(outlet_config cfg);
   void remove_outlet(std::string id);
   void enqueue(std::string outlet_id, std::vector<delivery> deliveries);
+  // Stops the io_context and joins the thread; from any thread but the shard's own.
   void stop();
+  // Stops the io_context without waiting (the shard's own thread may call it, from an outcome
+  // callback); the thread then cancels what is left and ends. stop() joins it later.
+  void request_stop() { io_.stop(); }
+  bool on_own_thread() const { return std::this_thread::get_id() == thread_id_; }
 
 private:
+  // Requests in flight to one origin (scheme, host, port) from this shard. At most `cap`
+  // (from engine_options::max_host_connections): a request beyond would only wait inside the
+  // transport for one of the host's connections while holding one of the shard's slots, so
+  // one slow host with many outlets could take them all. Outlets held back wait in `waiting`.
+  struct host_slots {
+    std::size_t in_flight = 0;
+    std::size_t cap = 0;      // 0: no cap
+    std::size_t outlets = 0;  // outlets on this origin; the entry goes when none is left and nothing is in flight
+    std::deque<std::string> waiting;
+    std::string origin;  // its key in hosts_
+    bool full() const { return cap > 0 && in_flight >= cap; }
+  };
+
   struct outlet_state {
     outlet_state(outlet_config c, token_bucket b) : cfg(std::move(c)), bucket(b) {}
     outlet_config cfg;
+    // Which incarnation of the id this is: an outlet removed and added again is a new one,
+    // and answers to the old one's requests must not touch the new one's counts.
+    std::uint64_t generation = 0;
+    std::string origin;          // the host_slots key
+    host_slots* host = nullptr;  // hosts_[origin]
     token_bucket bucket;
     lazy_deque<delivery> ready;
     std::multimap<clock::time_point, delivery> retries;  // waiting for their backoff
@@ -74,15 +101,20 @@ private:
     bool waiting_for_slot = false;
     bool throttled = false;  // items are queuing behind the rate or in-flight limit: batch them
     std::string key;  // the webhook signing key, decoded once from the secret
+    std::shared_ptr<const parsed_url> endpoint;  // cfg.endpoint, shared with each request; null when unparsed
     std::string last_failure;  // why the last retried attempt failed, for the final report
     std::unique_ptr<boost::asio::steady_timer> wakeup;  // made at the first wait
     clock::time_point wakeup_at = clock::time_point::max();
   };
 
   void pump(outlet_state& o);
+  void expire_front(outlet_state& o, clock::time_point now);
+  host_slots* attach_host(const std::string& origin);
+  void detach_host(outlet_state& o);
+  void drain_host(host_slots& h);
+  void end_stale(const std::string& outlet_id, delivery& d, const http::response& r, std::string reason);
   delivery next_request(outlet_state& o);
   void send(outlet_state& o, delivery d);
-  void on_done(const std::string& outlet_id, delivery d, http::response r);
   void wait_for_slot(outlet_state& o, std::deque<std::string>& queue);
   void finish(const std::string& outlet_id, delivery& d, final_state s, int status,
               std::string reason);
@@ -101,6 +133,8 @@ private:
   std::unique_ptr<http::curl_transport> transport_;  // made and destroyed on the shard thread
   std::unique_ptr<http::h1_transport> plain_;        // http:// outlets (engine_options::fast_http)
   std::unordered_map<std::string, std::unique_ptr<outlet_state>> outlets_;
+  std::unordered_map<std::string, host_slots> hosts_;  // by origin; references stay valid
+  std::uint64_t next_generation_ = 0;
   std::deque<std::string> waiting_;  // outlets held back by the shard's in-flight cap
   // Outlets whose last attempt failed may hold at most half of the shard's in-flight cap: a
   // crowd of dead or slow outlets cannot take every slot from the healthy ones.
@@ -112,14 +146,19 @@ private:
   // that a stop can still end every pair with an outcome.
   struct request_in_flight {
     std::string outlet_id;
+    std::uint64_t generation;  // of the outlet that sent it
+    host_slots* host;          // the slot it holds (the entry outlives it)
     delivery d;
     bool unhealthy;  // sent while the outlet's last attempt had failed
   };
   std::unordered_map<std::uint64_t, request_in_flight> requests_;
+  void on_done(request_in_flight req, http::response r);
+  void settle(outlet_state& o, delivery& d, const http::response& r, std::string reason);
   std::uint64_t next_request_ = 0;
   bool stopping_ = false;
   std::mt19937_64 rng_;
   std::thread thread_;
+  std::thread::id thread_id_;  // thread_.get_id(), kept: thread_ changes when joined
 };
 
 }  // namespace syndic::engine::detail

@@ -11,6 +11,18 @@
 //   e.stop();
 //
 // Asio and curl stay behind this header.
+//
+// Threads. Every member function may be called from any thread, concurrently, except:
+//  - on_outcome() must be called before the first add_outlet() or submit() (it throws
+//    std::logic_error after that): the callback is read by the shard threads without a lock;
+//  - the destructor must not run concurrently with other calls, nor on a shard thread (from
+//    inside the callback).
+// The outcome callback runs on shard threads, several at once. From inside it, submit(),
+// add_outlet(), remove_outlet(), pending() and stats() may be called; stop() may be called too,
+// and then only asks the shards to stop (a thread cannot join itself): the pairs left end as
+// `cancelled` shortly after, and the destructor (or a later stop() from another thread)
+// joins the threads. After stop(), submit() refuses everything (submit_status::stopped) and
+// add_outlet()/remove_outlet() do nothing; pending() reaches 0 once every pair has ended.
 
 #include <syndic/engine/outlet.hpp>
 #include <syndic/formats/model.hpp>
@@ -22,17 +34,20 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace syndic::engine {
 
-enum class final_state : std::uint8_t { delivered, dead_lettered, retired, gave_up, cancelled };
+// expired: older than engine_options::max_age before it could be delivered.
+enum class final_state : std::uint8_t { delivered, dead_lettered, retired, gave_up, cancelled, expired };
 std::string_view to_string(final_state s);
 
 // The end of one (item, outlet) pair.
 struct delivery_outcome {
   std::string outlet_id;
   std::string item_id;
-  std::string delivery_id;  // stable across retries: receivers de-duplicate on it
+  std::string delivery_id;  // stable across retries, new when the item's content changes
   final_state state = final_state::delivered;
   int status = 0;            // last HTTP status, 0 when none
   std::string reason;        // last transport error or status, for people
@@ -55,10 +70,37 @@ struct engine_options {
   bool fast_http = true;
   std::uint32_t breaker_failures = 5;   // consecutive failures that open an outlet's circuit
   std::chrono::milliseconds breaker_cooldown{30'000};
+  // Bounds on memory (a pair costs about 200 bytes while queued). submit() refuses what does
+  // not fit, and says so (submit_result): the caller keeps it and offers it again later.
+  std::size_t max_pending_pairs = 2'000'000;  // pairs not yet final, all outlets together
+  std::size_t max_queue = 100'000;            // pairs not yet final, per outlet
+  // A pair not delivered this long after its submit ends as `expired` (checked when its outlet
+  // next looks at its queue, so an outlet whose circuit is open sheds it by its next probe).
+  // 0: no limit. The default matches the retry policy's 26 h window.
+  std::chrono::milliseconds max_age{std::chrono::hours(26)};
+};
+
+enum class submit_status : std::uint8_t {
+  accepted,     // every pair was queued
+  outlets_full, // some outlets' queues were full (max_queue): their pairs were refused
+  engine_full,  // max_pending_pairs would be passed: nothing was queued
+  stopped,      // the engine is stopped: nothing was queued
+};
+std::string_view to_string(submit_status s);
+
+// What submit() took. Refused pairs get no outcome: they were never the engine's.
+struct submit_result {
+  submit_status status = submit_status::accepted;
+  std::size_t queued = 0;   // pairs queued; each will get exactly one outcome
+  std::size_t refused = 0;  // pairs refused
+  // The outlets that refused pairs (outlets_full), with how many; an outlet takes the first
+  // items of a submit up to its bound and refuses the rest.
+  std::vector<std::pair<std::string, std::size_t>> full_outlets;
+  bool ok() const { return status == submit_status::accepted; }
 };
 
 struct engine_stats {
-  std::uint64_t delivered = 0, dead_lettered = 0, retired = 0, gave_up = 0, cancelled = 0;
+  std::uint64_t delivered = 0, dead_lettered = 0, retired = 0, gave_up = 0, cancelled = 0, expired = 0;
   std::uint64_t attempts = 0, retries = 0;
   std::uint64_t connections_opened = 0;
 };
@@ -70,14 +112,16 @@ public:
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
 
-  // Must be set before the first submit.
+  // Must be set before the first add_outlet or submit (std::logic_error otherwise).
   void on_outcome(std::function<void(const delivery_outcome&)> callback);
 
-  void add_outlet(outlet_config outlet);  // replaces an outlet with the same id
-  void remove_outlet(const std::string& id);
+  // Replaces an outlet with the same id (its queue carries on). An outlet removed and added
+  // again is a new one: answers to the old one's requests end the old pairs only.
+  void add_outlet(outlet_config outlet);
+  void remove_outlet(const std::string& id);  // its queued pairs end as cancelled
 
-  // Every item goes to every outlet whose filters match; returns the number of pairs queued.
-  std::size_t submit(const formats::feed& source, std::span<const formats::item> items);
+  // Every item goes to every outlet whose filters match, within the bounds of engine_options.
+  submit_result submit(const formats::feed& source, std::span<const formats::item> items);
 
   // Pairs not yet final.
   std::size_t pending() const;
