@@ -2,14 +2,18 @@
 
 #include <boost/asio/post.hpp>
 
+#include <cerrno>
 #include <mutex>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace syndic::engine::http {
 
 struct curl_transport::transfer {
+  curl_transport* owner = nullptr;
   multi_slot* slot = nullptr;
+  std::chrono::steady_clock::time_point deadline;  // the attempt's one deadline
   std::string url;
   std::shared_ptr<dns_cache> dns;  // keeps the share alive while the easy handle uses it
   curl_slist* headers = nullptr;
@@ -53,6 +57,12 @@ curl_transport::curl_transport(boost::asio::io_context& io, transport_options op
     : io_(io), options_(options) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  budget_ = options_.budget ? options_.budget : std::make_shared<connection_budget>(connection_budget::per_shard(1));
+  // curl's idle connections cannot be closed one by one from outside, so this transport
+  // offers none to the budget's reclaimers: MAXCONNECTS bounds them instead (curl closes the
+  // oldest beyond it).
+  deadline_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
+  long idle_per_multi = static_cast<long>(std::max<std::size_t>(1, budget_->idle_cap() / std::max<std::size_t>(1, options_.multi_handles)));
   for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.multi_handles); ++i) {
     auto slot = std::make_unique<multi_slot>();
     slot->owner = this;
@@ -66,12 +76,14 @@ curl_transport::curl_transport(boost::asio::io_context& io, transport_options op
     curl_multi_setopt(m, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     if (options_.max_host_connections > 0)
       curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_host_connections);
+    curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, idle_per_multi);  // idle connections kept
     slots_.push_back(std::move(slot));
   }
 }
 
 curl_transport::~curl_transport() {
   *alive_ = false;
+  deadline_timer_->cancel();
   for (auto& [easy, t] : transfers_) {
     curl_multi_remove_handle(t->slot->multi, easy);
     curl_easy_cleanup(easy);
@@ -122,6 +134,7 @@ CURL* curl_transport::take_easy(const std::string& url, bool& configured) {
   if (auto it = idle_easy_.find(url); it != idle_easy_.end() && !it->second.empty()) {
     CURL* e = it->second.back();
     it->second.pop_back();
+    if (it->second.empty()) idle_easy_.erase(it);  // one key per URL ever used would pile up
     --idle_count_;
     configured = true;
     return e;
@@ -143,18 +156,25 @@ void curl_transport::post(request r, completion done) {
   bool configured = false;
   CURL* e = take_easy(r.url, configured);
   auto t = std::make_unique<transfer>();
+  t->owner = this;
   t->slot = &slot_for(r.url);
+  t->deadline = std::chrono::steady_clock::now() + r.timeout;
   t->body = std::move(r.body);
   t->done = std::move(done);
   t->start = std::chrono::steady_clock::now();
-  for (const auto& h : r.headers) t->headers = curl_slist_append(t->headers, h.c_str());
+  // curl sends header lines as given: CR/LF from a feed's URL would start a header of its own.
+  for (const auto& h : r.headers) t->headers = curl_slist_append(t->headers, safe_header_line(h).c_str());
   // An empty Expect stops curl from waiting for 100-continue on bodies over 1 KiB.
   t->headers = curl_slist_append(t->headers, "Expect:");
   if (!configured) {
     curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);  // redirects are the retry policy's call
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);  // redirects are the shard's call (follow_redirects)
+    // Never anything but http(s), even if a redirect were followed here one day.
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &curl_transport::on_open);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, -1L);  // see dns_cache in the header
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
@@ -173,8 +193,11 @@ void curl_transport::post(request r, completion done) {
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body ? t->body->data() : "");
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body ? t->body->size() : 0));
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+  // One deadline: curl's own timers get the whole of it (the connect phase no separate 5 s),
+  // and expire() ends a transfer still queued for a connection when it passes.
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<std::int64_t>(r.timeout.count(), 5000)));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.timeout.count()));
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t.get());
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t->resp);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error_buffer);  // per transfer: handles are reused
   t->url = std::move(r.url);
@@ -182,6 +205,7 @@ void curl_transport::post(request r, completion done) {
   curl_easy_setopt(e, CURLOPT_SHARE, t->dns->share);
   multi_slot* slot = t->slot;
   transfers_.emplace(e, std::move(t));
+  arm_deadlines();
   if (CURLMcode rc = curl_multi_add_handle(slot->multi, e); rc != CURLM_OK) {
     // Never complete inline: the caller may hold state it expects unchanged until we return.
     auto failed = std::move(transfers_[e]);
@@ -191,6 +215,58 @@ void curl_transport::post(request r, completion done) {
     park_easy(e, failed->url);
     failed->resp.error = CURLE_FAILED_INIT;
     boost::asio::post(io_, [f = std::move(failed)]() mutable { f->done(std::move(f->resp)); });
+  }
+}
+
+curl_socket_t curl_transport::on_open(void* transfer_ptr, curlsocktype, struct curl_sockaddr* address) {
+  auto* t = static_cast<transfer*>(transfer_ptr);
+  if (!t->owner->budget_->acquire()) {
+    t->resp.local_failure = true;  // back-pressure, not the outlet's fault
+    return CURL_SOCKET_BAD;
+  }
+  curl_socket_t fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  if (fd == CURL_SOCKET_BAD) {
+    int e = errno;
+    t->owner->budget_->release();
+    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) t->resp.local_failure = true;
+  }
+  return fd;
+}
+
+void curl_transport::arm_deadlines() {
+  if (deadline_armed_ || transfers_.empty()) return;
+  deadline_armed_ = true;
+  deadline_timer_->expires_after(std::chrono::milliseconds(50));
+  deadline_timer_->async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+    if (auto a = alive.lock(); !a || !*a || ec) return;
+    deadline_armed_ = false;
+    expire(std::chrono::steady_clock::now());
+    arm_deadlines();
+  });
+}
+
+void curl_transport::expire(std::chrono::steady_clock::time_point now) {
+  // curl times out what it is working on; a transfer queued behind the per-host cap is not
+  // timed by curl at all. Whatever is past its deadline here ends now, as a timeout.
+  std::vector<CURL*> late;
+  for (auto& [e, t] : transfers_)
+    if (t->deadline + std::chrono::milliseconds(20) <= now) late.push_back(e);  // curl's own timer first
+  for (CURL* e : late) {
+    auto it = transfers_.find(e);
+    if (it == transfers_.end()) continue;  // ended meanwhile (a completion posted more work)
+    std::unique_ptr<transfer> t = std::move(it->second);
+    transfers_.erase(it);
+    curl_multi_remove_handle(t->slot->multi, e);
+    curl_easy_setopt(e, CURLOPT_SHARE, nullptr);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, nullptr);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, nullptr);
+    park_easy(e, t->url);
+    response r = std::move(t->resp);
+    r.error = CURLE_OPERATION_TIMEDOUT;
+    r.status = 0;
+    r.error_detail = "timed out (waiting for a connection or for the answer)";
+    r.elapsed = now - t->start;
+    t->done(std::move(r));
   }
 }
 
@@ -232,6 +308,7 @@ int curl_transport::on_close(void* self, curl_socket_t fd) {
     }
     t->sockets_.erase(it);  // trap 2: before the fd number can be handed out again
   }
+  t->budget_->release();  // every socket curl closes was opened by on_open
   return close(fd);
 }
 
@@ -321,6 +398,7 @@ void curl_transport::collect_done(multi_slot& slot) {
     curl_multi_remove_handle(slot.multi, e);
     curl_easy_setopt(e, CURLOPT_SHARE, nullptr);  // the DNS cache may be retired meanwhile
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, nullptr);  // the buffer dies with the transfer
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, nullptr);
     park_easy(e, t->url);
     t->done(std::move(r));  // from our handler, not from inside a curl callback
   }

@@ -19,6 +19,10 @@
 //  6. The multi handle is used by its owning thread only; `curl_multi_cleanup` runs in the
 //     destructor while the timer and the socket table are still alive.
 
+#include "http/connection_budget.hpp"
+
+#include <syndic/engine/outlet.hpp>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -38,8 +42,18 @@ struct request {
   std::string url;
   std::vector<std::string> headers;          // "Name: value"
   std::shared_ptr<const std::string> body;   // shared by every outlet of a format
+  // ONE deadline for the whole attempt, from post(): DNS, the wait for a connection (per-host
+  // cap), connect (every address in turn), send and receive.
   std::chrono::milliseconds timeout{10'000};
+  // `url` in parts, parsed once when the outlet was added (outlet_config::endpoint). Null:
+  // the transport parses `url` with parse_outlet_url (the same rules), e.g. after a redirect.
+  std::shared_ptr<const parsed_url> endpoint;
 };
+
+// Every header line either transport sends goes through this: CR, LF, NUL and the other
+// control characters (HTAB excepted) are percent-encoded, so that a value taken from a feed
+// (a Link header's URLs) can neither end the header nor start another.
+std::string safe_header_line(std::string_view line);
 
 struct response {
   int status = 0;            // 0: no HTTP response
@@ -60,6 +74,9 @@ struct transport_options {
   // small: libcurl 7.88 walks a multi's whole connection cache after every keep-alive
   // transfer, which with 1,000 connections in one handle costs more than the transfer.
   std::size_t multi_handles = 32;
+  // Shared with the shard's h1 transport; null: one of the transport's own, sized from
+  // RLIMIT_NOFILE (connection_budget::per_shard(1)). Idle connections kept: budget->idle_cap().
+  std::shared_ptr<connection_budget> budget;
 };
 
 class curl_transport {
@@ -96,6 +113,9 @@ private:
   static int on_socket(CURL* easy, curl_socket_t fd, int what, void* slot, void* record);
   static int on_timer(CURLM* multi, long timeout_ms, void* slot);
   static int on_close(void* self, curl_socket_t fd);
+  static curl_socket_t on_open(void* transfer, curlsocktype purpose, struct curl_sockaddr* address);
+  void arm_deadlines();
+  void expire(std::chrono::steady_clock::time_point now);
   void arm(curl_socket_t fd, socket_record& rec);
   void on_ready(curl_socket_t fd, std::uint64_t generation, int direction,
                 const boost::system::error_code& ec);
@@ -128,6 +148,11 @@ private:
   std::size_t idle_count_ = 0;
   static constexpr std::size_t max_idle_easy = 4096;
   std::uint64_t next_generation_ = 1;
+  std::shared_ptr<connection_budget> budget_;
+  // Enforces each transfer's one deadline, including the time it waits in curl's queue for a
+  // connection (curl's own timeout does not run there). Armed while transfers are in flight.
+  std::unique_ptr<boost::asio::steady_timer> deadline_timer_;
+  bool deadline_armed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -2,15 +2,20 @@
 
 #include "http/response_parser.hpp"
 
-#include <boost/asio/connect.hpp>
+#include <syndic/formats/base64.hpp>
+
 #include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <deque>
+#include <mutex>
 
+#include <netdb.h>
 #include <sys/socket.h>
 
 namespace syndic::engine::http {
@@ -25,65 +30,52 @@ struct h1_transport::operation {
   std::string head;  // request line and headers, CRLF CRLF included
   response resp;
   clock::time_point start;
+  clock::time_point deadline;  // the attempt's one deadline: start + req.timeout
   bool retried_fresh = false;
 };
 
 struct h1_transport::connection {
   connection(asio::io_context& io, origin* o) : socket(io), home(o) {}
-  tcp::socket socket;
-  origin* home;  // origins live as long as the transport
-  op_ptr op;     // the request in flight, if any
+  tcp::socket socket;  // a TLS stream would wrap this (see on_connected)
+  origin* home;        // an origin lives while it has connections (origins are pruned when unused)
+  op_ptr op;           // the request in flight, if any
   response_parser parser;
   std::array<char, 4096> buffer;
   clock::time_point deadline = clock::time_point::max();
   clock::time_point idle_since;
   std::size_t active_index = SIZE_MAX;  // position in active_, SIZE_MAX when not there
+  std::vector<tcp::endpoint> addresses;  // tried in turn while connecting
+  std::size_t next_address = 0;
+  std::string last_error;                // of the last address tried
+  std::list<connection*>::iterator lru;  // position in idle_lru_ while idle
+  bool idle = false;
+  bool budgeted = false;   // holds one unit of the connection budget
   bool reused = false;     // kept alive from an earlier request
   bool timed_out = false;  // closed by the sweep
 };
 
 struct h1_transport::origin {
-  std::string host, port, authority, host_header;
+  std::string host, port_text, authority, host_header;
+  std::uint16_t port = 0;
   std::vector<tcp::endpoint> endpoints;
   bool literal = false;  // an IP address: nothing to resolve
   bool resolving = false;
   clock::time_point resolved_at;
+  clock::time_point last_used;
   std::vector<conn_ptr> idle;
   std::deque<op_ptr> waiting_for_connection;  // over the per-host cap
-  std::deque<op_ptr> waiting_for_dns;
+  std::deque<op_ptr> waiting_for_dns;         // only when there is no answer at all yet
   long open = 0;  // connections open or opening
 };
 
-namespace {
+// How a resolver thread reaches the shard: the io_context, while the transport lives. The
+// destructor clears it under the mutex, so a lookup that ends later posts nowhere.
+struct h1_transport::resolve_link {
+  std::mutex mutex;
+  asio::io_context* io = nullptr;
+};
 
-// "http://host[:port]/path?query" -> parts. False for anything else.
-bool split_url(const std::string& url, std::string& host, std::string& port, std::string& target) {
-  if (!url.starts_with("http://")) return false;
-  std::size_t start = 7;
-  std::size_t slash = url.find_first_of("/?#", start);
-  std::string_view authority = std::string_view(url).substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-  if (slash == std::string::npos) target = "/";
-  else if (url[slash] == '/') target = url.substr(slash, url.find('#', slash) - slash);
-  else if (url[slash] == '?') target = "/" + url.substr(slash, url.find('#', slash) - slash);
-  else target = "/";
-  if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
-  if (authority.front() == '[') {  // [v6]:port
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) return false;
-    host = authority.substr(1, close - 1);
-    if (close + 1 == authority.size()) port = "80";
-    else if (authority[close + 1] == ':') port = authority.substr(close + 2);
-    else return false;
-  } else {
-    auto colon = authority.rfind(':');
-    host = authority.substr(0, colon);
-    port = colon == std::string_view::npos ? "80" : authority.substr(colon + 1);
-  }
-  if (host.empty() || port.empty() || port.size() > 5) return false;
-  for (char c : port)
-    if (c < '0' || c > '9') return false;
-  return std::stoul(port) <= 65535;
-}
+namespace {
 
 CURLcode to_curl(const boost::system::error_code& ec) {
   if (ec == asio::error::connection_refused || ec == asio::error::host_unreachable ||
@@ -96,32 +88,107 @@ CURLcode to_curl(const boost::system::error_code& ec) {
   return CURLE_RECV_ERROR;
 }
 
-// Whether an idle kept-alive connection may still carry a request. Servers close idle
-// connections after their keep-alive timeout (5 s for Node, 75 s for nginx); one that has
-// sat for a second gets a non-blocking peek: end of stream or unasked-for bytes mean no.
-// (A close that races with our request is still caught: see retry_on_fresh_connection.)
-bool still_open(tcp::socket& s, clock::time_point idle_since, clock::time_point now) {
-  if (now - idle_since < std::chrono::seconds(1)) return true;
+// Our side, not the outlet's: no descriptor, no buffer memory.
+bool local_shortage(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+         ec == asio::error::no_memory ||
+         (ec.category() == boost::system::system_category() && ec.value() == ENFILE);
+}
+
+// Whether an idle kept-alive connection may still carry a request: a non-blocking peek on
+// every reuse. End of stream means the server closed it; bytes mean it sent something we
+// never asked for (a second answer to the last request, say), which must never be read as
+// the answer to the next request. (A close that races with our request is still caught: see
+// retry_on_fresh_connection.)
+bool still_open(tcp::socket& s) {
   char byte;
   ssize_t n = ::recv(s.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-bool header_is_safe(const std::string& h) {
-  return h.find_first_of("\r\n") == std::string::npos && h.find(':') != std::string::npos;
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    int hi = 0, lo = 0;
+    if (s[i] == '%' && i + 2 < s.size() + 0 && (hi = hex_value(s[i + 1])) >= 0 && (lo = hex_value(s[i + 2])) >= 0) {
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// Lookups block in getaddrinfo: they run on a few threads of their own, shared by every
+// transport, so that one slow name holds up neither the shard nor the other names. The pool
+// is never destroyed: a thread stuck in a lookup must not hold up the process's exit.
+asio::thread_pool& resolver_pool() {
+  static asio::thread_pool* pool = new asio::thread_pool(8);
+  return *pool;
+}
+
+std::vector<tcp::endpoint> system_resolve(const std::string& host, std::uint16_t port, std::string& error) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG;
+  addrinfo* res = nullptr;
+  std::string service = std::to_string(port);
+  int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
+  std::vector<tcp::endpoint> out;
+  if (rc != 0) {
+    error = ::gai_strerror(rc);
+    return out;
+  }
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    tcp::endpoint e;
+    if (a->ai_addrlen > e.capacity()) continue;
+    std::memcpy(e.data(), a->ai_addr, a->ai_addrlen);
+    e.resize(a->ai_addrlen);
+    if (std::find(out.begin(), out.end(), e) == out.end()) out.push_back(e);
+  }
+  ::freeaddrinfo(res);
+  if (out.empty()) error = "no address";
+  return out;
 }
 
 }  // namespace
 
 h1_transport::h1_transport(asio::io_context& io, h1_options options)
-    : io_(io), options_(options), resolver_(io), sweep_timer_(io), idle_timer_(io) {}
+    : io_(io), options_(std::move(options)), sweep_timer_(io), idle_timer_(io) {
+  budget_ = options_.budget ? options_.budget : std::make_shared<connection_budget>(connection_budget::per_shard(1));
+  if (options_.max_idle == 0) options_.max_idle = budget_->idle_cap();
+  if (!options_.resolve) options_.resolve = system_resolve;
+  reclaimer_ = budget_->add_reclaimer([this] { return close_oldest_idle(); });
+  link_ = std::make_shared<resolve_link>();
+  link_->io = &io_;
+}
 
 h1_transport::~h1_transport() {
+  {
+    std::lock_guard lock(link_->mutex);
+    link_->io = nullptr;
+  }
   *alive_ = false;
+  budget_->remove_reclaimer(reclaimer_);
   boost::system::error_code ignored;
   for (auto& [key, o] : origins_)
-    for (auto& c : o->idle) c->socket.close(ignored);
-  for (connection* c : active_) c->socket.close(ignored);
+    for (auto& c : o->idle) {
+      c->socket.close(ignored);
+      if (c->budgeted) budget_->release();
+    }
+  for (connection* c : active_) {
+    c->socket.close(ignored);
+    if (c->budgeted) budget_->release();
+  }
 }
 
 std::size_t h1_transport::open_connections() const {
@@ -130,52 +197,84 @@ std::size_t h1_transport::open_connections() const {
   return n;
 }
 
-h1_transport::origin& h1_transport::origin_for(const std::string& host, const std::string& port) {
-  std::string authority = host + ":" + port;
+h1_transport::origin& h1_transport::origin_for(const parsed_url& u) {
+  std::string port_text = std::to_string(u.port);
+  std::string authority = u.host + ":" + port_text;
   auto& slot = origins_[authority];
   if (!slot) {
     slot = std::make_unique<origin>();
-    slot->host = host;
-    slot->port = port;
+    slot->host = u.host;
+    slot->port = u.port;
+    slot->port_text = port_text;
     slot->authority = authority;
-    bool v6 = host.find(':') != std::string::npos;
-    std::string bracketed = v6 ? "[" + host + "]" : host;
-    slot->host_header = port == "80" ? bracketed : bracketed + ":" + port;
+    bool v6 = u.host.find(':') != std::string::npos;
+    std::string bracketed = v6 ? "[" + u.host + "]" : u.host;
+    slot->host_header = u.port == 80 ? bracketed : bracketed + ":" + port_text;
     boost::system::error_code ec;
-    auto address = asio::ip::make_address(host, ec);
+    auto address = asio::ip::make_address(u.host, ec);
     if (!ec) {
       slot->literal = true;
-      slot->endpoints.emplace_back(address, static_cast<std::uint16_t>(std::stoul(port)));
+      slot->endpoints.emplace_back(address, u.port);
     }
   }
+  slot->last_used = clock::now();
   return *slot;
+}
+
+std::string safe_header_line(std::string_view line) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(line.size());
+  for (char ch : line) {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
 }
 
 void h1_transport::post(request r, completion done) {
   auto op = std::make_unique<operation>();
   op->done = std::move(done);
   op->start = clock::now();
-  std::string host, port, target;
-  if (!split_url(r.url, host, port, target)) {
+  op->deadline = op->start + r.timeout;
+  // The URL was parsed when the outlet was added; only a URL without its parts (a redirect
+  // target, a request made by hand) is parsed here, by the same rules.
+  std::shared_ptr<const parsed_url> endpoint = r.endpoint;
+  std::string error;
+  if (!endpoint) {
+    if (auto u = parse_outlet_url(r.url, error)) endpoint = std::make_shared<const parsed_url>(std::move(*u));
+  }
+  if (!endpoint || endpoint->scheme != "http") {
     op->req = std::move(r);
-    asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_), op = std::move(op)]() mutable {
-      if (auto a = alive.lock(); a && *a) finish(std::move(op), CURLE_URL_MALFORMAT, "not an http:// URL");
+    if (error.empty()) error = "not an http:// URL";
+    asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_), op = std::move(op), error]() mutable {
+      if (auto a = alive.lock(); a && *a) finish(std::move(op), CURLE_URL_MALFORMAT, error);
     });
     return;
   }
-  origin& o = origin_for(host, port);
+  origin& o = origin_for(*endpoint);
   // The head is built once; the body is the shared payload, written next to it.
   std::size_t body_size = r.body ? r.body->size() : 0;
   std::string& h = op->head;
-  h.reserve(160 + target.size() + 64 * r.headers.size());
+  h.reserve(160 + endpoint->target.size() + 64 * r.headers.size());
   h += "POST ";
-  h += target;
+  h += endpoint->target;
   h += " HTTP/1.1\r\nHost: ";
   h += o.host_header;
   h += "\r\nUser-Agent: syndic/0.1\r\n";
+  if (!endpoint->userinfo.empty()) {
+    h += "Authorization: Basic ";
+    h += formats::base64_encode(percent_decode(endpoint->userinfo));
+    h += "\r\n";
+  }
   for (const auto& line : r.headers) {
-    if (!header_is_safe(line)) continue;  // never let a value smuggle a header or a request
-    h += line;
+    h += safe_header_line(line);  // a value can never end its line or start another
     h += "\r\n";
   }
   h += "Content-Length: ";
@@ -186,83 +285,153 @@ void h1_transport::post(request r, completion done) {
 }
 
 void h1_transport::dispatch(origin& o, op_ptr op) {
-  auto now = clock::now();
-  while (!o.idle.empty()) {
-    conn_ptr c = std::move(o.idle.back());
-    o.idle.pop_back();
-    if (!still_open(c->socket, c->idle_since, now)) {
-      drop(c);
-      continue;
-    }
+  arm_idle_check();  // also prunes origins no longer used
+  if (conn_ptr c = take_idle(o)) {
     c->reused = true;
     begin(c, std::move(op));
     return;
   }
   if (options_.max_host_connections > 0 && o.open >= options_.max_host_connections) {
     o.waiting_for_connection.push_back(std::move(op));
+    ++waiting_;
+    arm_sweep();  // the wait counts against the request's deadline
     return;
   }
   open_connection(o, std::move(op));
 }
 
+h1_transport::conn_ptr h1_transport::take_idle(origin& o) {
+  while (!o.idle.empty()) {
+    conn_ptr c = std::move(o.idle.back());
+    o.idle.pop_back();
+    forget_idle(*c);
+    if (!still_open(c->socket)) {
+      drop(c);
+      continue;
+    }
+    return c;
+  }
+  return nullptr;
+}
+
 void h1_transport::open_connection(origin& o, op_ptr op) {
-  bool stale = !o.literal && (o.endpoints.empty() || clock::now() - o.resolved_at > options_.dns_ttl);
-  if (stale) {
-    o.waiting_for_dns.push_back(std::move(op));
-    resolve(o);
-    return;
+  auto now = clock::now();
+  if (!o.literal) {
+    bool stale = o.endpoints.empty() || now - o.resolved_at > options_.dns_ttl;
+    if (stale) resolve(o);  // in the background when there is an answer to go on with
+    if (o.endpoints.empty()) {
+      o.waiting_for_dns.push_back(std::move(op));
+      ++waiting_;
+      arm_sweep();
+      return;
+    }
+  }
+  if (!budget_->acquire()) {
+    // Every unit is in use and no idle connection was left to close: back-pressure.
+    return finish(std::move(op), CURLE_COULDNT_CONNECT,
+                  "no connection left in this shard's descriptor budget (" +
+                      std::to_string(budget_->limit()) + ")",
+                  true);
   }
   ++o.open;
   auto c = std::make_shared<connection>(io_, &o);
+  c->budgeted = true;
   c->op = std::move(op);
-  auto connect_timeout = std::min<clock::duration>(c->op->req.timeout, std::chrono::seconds(5));
-  activate(c, clock::now() + connect_timeout);
-  asio::async_connect(c->socket, o.endpoints,
-                      [this, alive = std::weak_ptr<bool>(alive_), c](const boost::system::error_code& ec,
-                                                                     const tcp::endpoint&) {
-                        if (auto a = alive.lock(); !a || !*a) return;
-                        if (c->timed_out) return fail(c, CURLE_OPERATION_TIMEDOUT, "connection timed out");
-                        if (ec) return fail(c, CURLE_COULDNT_CONNECT, "connect to " + c->home->authority + ": " + ec.message());
-                        boost::system::error_code ignored;
-                        c->socket.set_option(tcp::no_delay(true), ignored);
-                        c->op->resp.connections_opened = 1;
-                        deactivate(*c);
-                        activate(c, clock::now() + c->op->req.timeout);
-                        write(c);
-                      });
+  c->addresses = o.endpoints;
+  connect_next(c);
+}
+
+void h1_transport::connect_next(const conn_ptr& c) {
+  auto now = clock::now();
+  if (c->next_address >= c->addresses.size() || now >= c->op->deadline) {
+    if (now >= c->op->deadline) return fail(c, CURLE_OPERATION_TIMEDOUT, "connect to " + c->home->authority + ": timed out");
+    return fail(c, CURLE_COULDNT_CONNECT, "connect to " + c->home->authority + ": " + c->last_error);
+  }
+  const tcp::endpoint& ep = c->addresses[c->next_address];
+  std::size_t left = c->addresses.size() - c->next_address;
+  ++c->next_address;
+  boost::system::error_code ec;
+  if (c->socket.is_open()) c->socket.close(ec);
+  c->socket.open(ep.protocol(), ec);
+  if (ec) {
+    bool local = local_shortage(ec);
+    op_ptr op = std::move(c->op);
+    drop(c);
+    return finish(std::move(op), CURLE_COULDNT_CONNECT, "socket: " + ec.message(), local);
+  }
+  // Each address gets an equal share of the time left, so that one that never answers
+  // (packets dropped) leaves time for the next.
+  c->timed_out = false;
+  activate(c, left > 1 ? now + (c->op->deadline - now) / static_cast<long>(left) : c->op->deadline);
+  c->socket.async_connect(ep, [this, alive = std::weak_ptr<bool>(alive_), c](const boost::system::error_code& ec) {
+    if (auto a = alive.lock(); !a || !*a) return;
+    if (c->timed_out) {
+      c->last_error = "timed out";
+      return connect_next(c);
+    }
+    if (ec) {
+      if (local_shortage(ec)) {
+        op_ptr op = std::move(c->op);
+        drop(c);
+        return finish(std::move(op), CURLE_COULDNT_CONNECT, "connect: " + ec.message(), true);
+      }
+      c->last_error = ec.message();
+      return connect_next(c);
+    }
+    on_connected(c);
+  });
+}
+
+void h1_transport::on_connected(const conn_ptr& c) {
+  // (A TLS handshake goes here, before the first write.)
+  boost::system::error_code ignored;
+  c->socket.set_option(tcp::no_delay(true), ignored);
+  c->addresses.clear();
+  c->addresses.shrink_to_fit();
+  c->op->resp.connections_opened = 1;
+  activate(c, c->op->deadline);
+  write(c);
 }
 
 void h1_transport::resolve(origin& o) {
   if (o.resolving) return;
-  o.resolving = true;
-  resolver_.async_resolve(
-      o.host, o.port,
-      [this, alive = std::weak_ptr<bool>(alive_), &o](const boost::system::error_code& ec,
-                                                      tcp::resolver::results_type results) {
-        if (auto a = alive.lock(); !a || !*a) return;
-        o.resolving = false;
-        if (!ec && !results.empty()) {
-          o.endpoints.clear();
-          for (const auto& e : results) o.endpoints.push_back(e.endpoint());
-          o.resolved_at = clock::now();
-        } else if (!o.endpoints.empty()) {
-          // Keep the old answer a while longer rather than fail every delivery to the host.
-          o.resolved_at = clock::now() - options_.dns_ttl + std::chrono::seconds(30);
-        }
-        auto waiting = std::move(o.waiting_for_dns);
-        o.waiting_for_dns.clear();
-        for (auto& op : waiting) {
-          if (o.endpoints.empty())
-            finish(std::move(op), CURLE_COULDNT_RESOLVE_HOST, "resolve " + o.host + ": " + ec.message());
-          else
-            dispatch(o, std::move(op));
-        }
-      });
+  o.resolving = true;  // an origin is never pruned while it is resolving: &o stays valid
+  asio::post(resolver_pool(), [this, link = link_, &o, host = o.host, port = o.port, lookup = options_.resolve]() {
+    std::string error;
+    auto endpoints = lookup(host, port, error);
+    std::lock_guard lock(link->mutex);
+    if (!link->io) return;
+    asio::post(*link->io, [this, alive = std::weak_ptr<bool>(alive_), &o, endpoints = std::move(endpoints),
+                           error]() mutable {
+      if (auto a = alive.lock(); !a || !*a) return;
+      on_resolved(o, std::move(endpoints), error);
+    });
+  });
+}
+
+void h1_transport::on_resolved(origin& o, std::vector<tcp::endpoint> endpoints, const std::string& error) {
+  o.resolving = false;
+  if (!endpoints.empty()) {
+    o.endpoints = std::move(endpoints);
+    o.resolved_at = clock::now();
+  } else if (!o.endpoints.empty()) {
+    // Keep the old answer a while longer rather than fail every delivery to the host.
+    o.resolved_at = clock::now() - options_.dns_ttl + std::chrono::seconds(30);
+  }
+  auto waiting = std::move(o.waiting_for_dns);
+  o.waiting_for_dns.clear();
+  waiting_ -= waiting.size();
+  for (auto& op : waiting) {
+    if (o.endpoints.empty())
+      finish(std::move(op), CURLE_COULDNT_RESOLVE_HOST, "resolve " + o.host + ": " + error);
+    else
+      dispatch(o, std::move(op));
+  }
 }
 
 void h1_transport::begin(const conn_ptr& c, op_ptr op) {
   c->op = std::move(op);
-  activate(c, clock::now() + c->op->req.timeout);
+  activate(c, c->op->deadline);
   write(c);
 }
 
@@ -325,12 +494,11 @@ void h1_transport::complete(const conn_ptr& c, bool keep) {
     if (!o.waiting_for_connection.empty()) {
       op_ptr next = std::move(o.waiting_for_connection.front());
       o.waiting_for_connection.pop_front();
+      --waiting_;
       c->reused = true;
       begin(c, std::move(next));
     } else {
-      c->idle_since = clock::now();
-      o.idle.push_back(c);
-      arm_idle_check();
+      make_idle(c);
     }
   } else {
     drop(c);
@@ -356,9 +524,14 @@ bool h1_transport::retry_on_fresh_connection(const conn_ptr& c) {
 
 void h1_transport::close(const conn_ptr& c) {
   deactivate(*c);
+  forget_idle(*c);
   boost::system::error_code ignored;
   c->socket.close(ignored);
   --c->home->open;
+  if (c->budgeted) {
+    c->budgeted = false;
+    budget_->release();
+  }
 }
 
 void h1_transport::drop(const conn_ptr& c) {
@@ -368,8 +541,37 @@ void h1_transport::drop(const conn_ptr& c) {
       (options_.max_host_connections <= 0 || o.open < options_.max_host_connections)) {
     op_ptr next = std::move(o.waiting_for_connection.front());
     o.waiting_for_connection.pop_front();
+    --waiting_;
     open_connection(o, std::move(next));
   }
+}
+
+void h1_transport::make_idle(const conn_ptr& c) {
+  c->idle_since = clock::now();
+  c->idle = true;
+  c->lru = idle_lru_.insert(idle_lru_.end(), c.get());
+  c->home->idle.push_back(c);
+  // Over the cap: the connection idle longest goes (maybe this one's sibling, never a busy one).
+  while (idle_lru_.size() > options_.max_idle && close_oldest_idle()) {
+  }
+  arm_idle_check();
+}
+
+void h1_transport::forget_idle(connection& c) {
+  if (!c.idle) return;
+  c.idle = false;
+  idle_lru_.erase(c.lru);
+}
+
+bool h1_transport::close_oldest_idle() {
+  if (idle_lru_.empty()) return false;
+  connection* oldest = idle_lru_.front();
+  auto& list = oldest->home->idle;
+  auto it = std::find_if(list.begin(), list.end(), [&](const conn_ptr& p) { return p.get() == oldest; });
+  conn_ptr c = std::move(*it);
+  list.erase(it);
+  close(c);  // not drop(): an origin with an idle connection has nobody waiting for one
+  return true;
 }
 
 void h1_transport::activate(const conn_ptr& c, clock::time_point deadline) {
@@ -404,15 +606,31 @@ void h1_transport::deactivate(connection& c) {
 
 void h1_transport::sweep() {
   auto now = clock::now();
-  // Closing cancels the connection's operation; its handler reports the timeout. The
-  // connection stays in active_ until then, so nothing here changes the vector's shape.
+  // Closing cancels the connection's operation; its handler reports the timeout (or, while
+  // connecting, moves on to the next address). The connection stays in active_ until then,
+  // so nothing here changes the vector's shape.
   for (connection* c : active_) {
     if (c->deadline > now || c->timed_out) continue;
     c->timed_out = true;
     boost::system::error_code ignored;
     c->socket.close(ignored);
   }
-  if (!active_.empty()) arm_sweep();  // nothing to watch: the timer sleeps until activate()
+  if (waiting_ > 0) expire_waiting(now);
+  if (!active_.empty() || waiting_ > 0) arm_sweep();  // nothing to watch: sleep until needed
+}
+
+void h1_transport::expire_waiting(clock_time_point now) {
+  // Requests waiting for DNS or for a connection have the same one deadline as the rest.
+  std::vector<op_ptr> expired;
+  for (auto& [key, o] : origins_)
+    for (auto* queue : {&o->waiting_for_dns, &o->waiting_for_connection}) {
+      if (queue->empty()) continue;
+      auto keep = std::stable_partition(queue->begin(), queue->end(), [&](const op_ptr& op) { return op->deadline > now; });
+      for (auto it = keep; it != queue->end(); ++it) expired.push_back(std::move(*it));
+      queue->erase(keep, queue->end());
+    }
+  waiting_ -= expired.size();
+  for (auto& op : expired) finish(std::move(op), CURLE_OPERATION_TIMEDOUT, "timed out waiting for a connection or for DNS");
 }
 
 void h1_transport::arm_idle_check() {
@@ -427,22 +645,22 @@ void h1_transport::arm_idle_check() {
 }
 
 void h1_transport::close_idle(clock_time_point now) {
-  bool any_left = false;
-  for (auto& [key, o] : origins_) {
-    // Oldest first: the idle list is used from its back.
-    auto fresh = std::find_if(o->idle.begin(), o->idle.end(), [&](const conn_ptr& c) {
-      return now - c->idle_since < options_.idle_timeout;
-    });
-    std::vector<conn_ptr> stale(std::make_move_iterator(o->idle.begin()), std::make_move_iterator(fresh));
-    o->idle.erase(o->idle.begin(), fresh);
-    for (auto& c : stale) drop(c);
-    any_left = any_left || !o->idle.empty();
+  // Oldest first in the LRU list.
+  while (!idle_lru_.empty() && now - idle_lru_.front()->idle_since >= options_.idle_timeout) close_oldest_idle();
+  // Origins nobody used for an idle timeout, with nothing open, waiting or resolving, go:
+  // a run over many hosts must not keep every host's record (and DNS answer) for ever.
+  for (auto it = origins_.begin(); it != origins_.end();) {
+    origin& o = *it->second;
+    bool unused = o.open == 0 && o.idle.empty() && o.waiting_for_connection.empty() && o.waiting_for_dns.empty() &&
+                  !o.resolving && now - o.last_used >= options_.idle_timeout;
+    it = unused ? origins_.erase(it) : std::next(it);
   }
-  if (any_left) arm_idle_check();
+  if (!idle_lru_.empty() || !origins_.empty()) arm_idle_check();
 }
 
-void h1_transport::finish(op_ptr op, CURLcode code, std::string detail) {
+void h1_transport::finish(op_ptr op, CURLcode code, std::string detail, bool local) {
   op->resp.error = code;
+  op->resp.local_failure = local;
   if (code != CURLE_OK) {
     op->resp.status = 0;
     op->resp.error_detail = std::move(detail);

@@ -11,7 +11,24 @@
 //
 // Per host:port (an *origin*): idle connections reused last-in first-out, an optional cap on
 // connections (requests beyond it wait for one to come free), DNS answers cached for
-// `dns_ttl` and re-resolved afterwards (the old answer is kept if the refresh fails).
+// `dns_ttl`. An expired answer is still used while a fresh one is looked up in the
+// background (and kept if the refresh fails); lookups run on a small pool of resolver
+// threads, so one slow name never holds up another. A new connection tries each address in
+// turn, each with a share of the time left.
+//
+// Each request has ONE deadline (request::timeout from post()) covering DNS, the wait for a
+// connection, connect, send and receive; one sweep timer enforces it for every phase.
+//
+// Descriptors: connections take units of a connection_budget shared with the shard's curl
+// transport; idle connections are capped (the oldest closed first) and closed on demand
+// when the budget is short. Running out is reported as response::local_failure.
+//
+// A kept-alive connection carries nothing but answers to our requests: bytes after an
+// answer, or bytes (or end of stream) that arrive while it is idle, close it.
+//
+// Connection code is split into connect (per address) -> on_connected -> write -> read, so
+// that a TLS stream can be slotted in at on_connected (handshake) for https later.
+//
 // Same request/response types as curl_transport, same threading rule: one shard's thread.
 
 #include "http/curl_transport.hpp"
@@ -22,6 +39,7 @@
 
 #include <chrono>
 #include <functional>
+#include <list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -37,6 +55,16 @@ struct h1_options {
   // Idle connections older than this are closed (checked every idle_timeout / 2), below the
   // keep-alive timeouts servers commonly use, so that few of ours meet a closed one.
   std::chrono::milliseconds idle_timeout{50'000};
+  // Shared with the shard's curl transport; null: one of this transport's own, sized from
+  // RLIMIT_NOFILE (connection_budget::per_shard(1)).
+  std::shared_ptr<connection_budget> budget;
+  // Idle connections kept at most (the oldest are closed first); 0: budget->idle_cap().
+  std::size_t max_idle = 0;
+  // Looks a host up, on a resolver thread (never the shard's): addresses in the order to
+  // try, or empty with `error` set. Empty function: getaddrinfo. Tests replace it.
+  std::function<std::vector<boost::asio::ip::tcp::endpoint>(const std::string& host, std::uint16_t port,
+                                                             std::string& error)>
+      resolve;
 };
 
 class h1_transport {
@@ -52,6 +80,8 @@ public:
   void post(request r, completion done);
 
   std::size_t open_connections() const;
+  std::size_t idle_connections() const { return idle_lru_.size(); }
+  std::size_t origins() const { return origins_.size(); }
 
   struct operation;
   struct connection;
@@ -62,10 +92,13 @@ private:
   using clock_time_point = std::chrono::steady_clock::time_point;
   using conn_ptr = std::shared_ptr<connection>;
 
-  origin& origin_for(const std::string& host, const std::string& port);
+  origin& origin_for(const parsed_url& u);
   void dispatch(origin& o, op_ptr op);  // an idle connection, a new one, or wait
   void open_connection(origin& o, op_ptr op);
+  void connect_next(const conn_ptr& c);  // the next address, or fail
+  void on_connected(const conn_ptr& c);
   void resolve(origin& o);
+  void on_resolved(origin& o, std::vector<boost::asio::ip::tcp::endpoint> endpoints, const std::string& error);
   void begin(const conn_ptr& c, op_ptr op);
   void write(const conn_ptr& c);
   void read(const conn_ptr& c);
@@ -79,14 +112,24 @@ private:
   void arm_sweep();
   void arm_idle_check();
   void close_idle(clock_time_point now);
+  void make_idle(const conn_ptr& c);
+  conn_ptr take_idle(origin& o);
+  void forget_idle(connection& c);
+  bool close_oldest_idle();
+  void expire_waiting(clock_time_point now);
   void sweep();
-  void finish(op_ptr op, CURLcode code, std::string detail = {});
+  void finish(op_ptr op, CURLcode code, std::string detail = {}, bool local = false);
 
   boost::asio::io_context& io_;
   h1_options options_;
   std::unordered_map<std::string, std::unique_ptr<origin>> origins_;  // by "host:port"
   std::vector<connection*> active_;  // connections with a deadline (connecting or busy)
-  boost::asio::ip::tcp::resolver resolver_;
+  std::list<connection*> idle_lru_;  // every idle connection, oldest first
+  std::size_t waiting_ = 0;          // requests waiting for DNS or for a connection
+  std::shared_ptr<connection_budget> budget_;
+  std::size_t reclaimer_ = 0;
+  struct resolve_link;
+  std::shared_ptr<resolve_link> link_;
   boost::asio::steady_timer sweep_timer_;
   bool sweep_armed_ = false;
   boost::asio::steady_timer idle_timer_;
