@@ -1,26 +1,38 @@
 #!/usr/bin/env bash
-# Delivery throughput side by side, in one run, against nginx (1 worker) answering 204 on
-# 1,000 loopback ports: `syndic push` (1,000 outlets x 20 items), a plain curl_multi_perform
-# loop, and `curl --parallel`, all POSTing ~1 KiB JSON bodies. Prints deliveries/s and the
-# ratios (medians of RUNS rounds). Client and server run on separate cores (taskset).
+# Delivery throughput as users get it, side by side: nginx (1 worker, pinned to core 0)
+# answers 204 on PORTS loopback ports; each client, pinned to core 1, POSTs ITEMS ~1 KiB
+# JSON bodies to every port (one outlet per port) as a whole process:
+#   - `syndic push --outlets outlets.csv feed.json`: no flags, an outlets file of just
+#     `id,url,format`, i.e. syndic's defaults;
+#   - epoll_client: the reference, a minimal hand-written epoll keep-alive client
+#     (one connection per outlet);
+#   - curl_multi_loop: a plain curl_multi_perform loop, one request in flight per outlet;
+#   - `curl --parallel` (CURL_PARALLEL=0 leaves it out: it is the slowest by far).
+# Each figure is the whole process's: wall time from fork to exit, CPU = user + sys of the
+# process (wait4's rusage, bench/delivery/measure.py). The clients take turns, RUNS times, so
+# each per-run ratio compares neighbours in time; the table shows medians.
 #
 #   bench/delivery/compare.sh BUILD_DIR [PORTS] [ITEMS] [RUNS]
+#   PUSH_FLAGS="--shards 1" bench/delivery/compare.sh build   # syndic with flags, to compare
+#
+# Targets (issue 7): syndic at least 0.8x the reference's rate, at most 1.3x its CPU per delivery.
 set -euo pipefail
 build=${1:?usage: compare.sh BUILD_DIR [PORTS] [ITEMS] [RUNS]}
 ports=${2:-1000}
 items=${3:-20}
 runs=${4:-5}
+here=$(cd "$(dirname "$0")" && pwd)
 first=21000
 last=$((first + ports - 1))
 tmp=$(mktemp -d)
-. "$(dirname "$0")/nginx.sh"
+. "$here/nginx.sh"
 trap 'stop_nginx "$tmp"; rm -rf "$tmp"' EXIT
 ulimit -n "$(ulimit -Hn)"
 
 start_nginx "$first" "$last" "$tmp"
 
 for p in $(seq $first $last); do echo "http://127.0.0.1:$p/hook"; done >"$tmp/urls.txt"
-{ echo "id,url,format,max_in_flight"; i=0; while read -r u; do echo "o$i,$u,webhook,1"; i=$((i + 1)); done <"$tmp/urls.txt"; } >"$tmp/outlets.csv"
+{ echo "id,url,format"; i=0; while read -r u; do echo "o$i,$u,webhook"; i=$((i + 1)); done <"$tmp/urls.txt"; } >"$tmp/outlets.csv"
 # A feed of $items items, each rendered to a ~1 KiB webhook body.
 python3 - "$items" >"$tmp/feed.json" <<'PY'
 import json, sys
@@ -29,40 +41,75 @@ items = [{"id": f"bench-{i}", "title": f"Release {i}", "content_text": "x" * 700
 print(json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "bench", "items": items}))
 PY
 pairs=$((ports * items))
-echo "== $ports outlets x $items items = $pairs POSTs to nginx (1 worker, core 0); clients on core 1"
+parallel=${CURL_PARALLEL:-1}
+if [ "$parallel" = 1 ]; then
+  head -c 1000 /dev/zero | tr '\0' 'x' >"$tmp/body"
+  for i in $(seq 1 "$items"); do
+    # `next` between entries: without it curl adds every data-binary to one growing body.
+    while read -r u; do
+      printf 'url = "%s"\ndata-binary = "@%s"\noutput = "/dev/null"\nheader = "Content-Type: application/json"\nnext\n' "$u" "$tmp/body"
+    done <"$tmp/urls.txt"
+  done | sed '$d' >"$tmp/curl.cfg"  # no `next` after the last entry
+fi
 
-head -c 1000 /dev/zero | tr '\0' 'x' >"$tmp/body"
-for i in $(seq 1 "$items"); do
-  # `next` between entries: without it curl adds every data-binary to one growing body.
-  while read -r u; do
-    printf 'url = "%s"\ndata-binary = "@%s"\noutput = "/dev/null"\nheader = "Content-Type: application/json"\nnext\n' "$u" "$tmp/body"
-  done <"$tmp/urls.txt"
-done | sed '$d' >"$tmp/curl.cfg"  # no `next` after the last entry
+echo "== $ports outlets x $items items = $pairs POSTs to nginx (1 worker, core 0); each client on core 1, whole process"
+echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg); syndic push ${PUSH_FLAGS:-(no flags)}"
 
-# The three clients take turns, RUNS times, so that each ratio compares neighbours in time.
-: >"$tmp/rates"
+# measure NAME COMMAND...: runs it pinned to core 1; appends "NAME delivered wall user sys
+# server_cpu connections" to $tmp/rows.
+measure() {
+  local name=$1
+  shift
+  local cost
+  cost=$(python3 "$here/measure.py" "$tmp/out" --nginx "$tmp/nginx.pid" -- taskset -c 1 "$@")
+  python3 - "$name" "$cost" "$tmp/out" "$pairs" >>"$tmp/rows" <<'PY'
+import json, re, sys
+name, cost, out, pairs = sys.argv[1], json.loads(sys.argv[2]), open(sys.argv[3]).read(), int(sys.argv[4])
+delivered, conns = pairs, 0
+if name == "syndic":
+    delivered = int(re.search(r"^delivered:\s+(\d+)", out, re.M).group(1))
+    conns = int(re.search(r"^connections:\s+(\d+)", out, re.M).group(1))
+elif out.startswith("{"):
+    j = json.loads(out)
+    delivered, conns = j["delivered"], j.get("connections", 0)
+elif cost["rc"] != 0:
+    delivered = 0
+if delivered != pairs or cost["rc"] != 0:
+    print(f"{name}: {delivered}/{pairs} delivered, exit {cost['rc']}", file=sys.stderr)
+print(name, delivered, cost["wall_s"], cost["user_s"], cost["sys_s"], cost["server_cpu_s"], conns)
+PY
+}
+
+: >"$tmp/rows"
 for run in $(seq 1 "$runs"); do
-  # One request in flight per outlet, as the curl_multi_perform baseline does.
-  syndic_json=$(taskset -c 1 "$build/engine/syndic" push --outlets "$tmp/outlets.csv" --json --shards 1 "$tmp/feed.json")
-  syndic_rate=$(python3 -c 'import json,sys; print(round(json.loads(sys.argv[1])["deliveries_per_s"]))' "$syndic_json")
-  multi_json=$(taskset -c 1 "$build/bench/curl_multi_loop" "$tmp/urls.txt" "$items")
-  multi_rate=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["deliveries_per_s"])' "$multi_json")
-  start=$(date +%s.%N)
-  taskset -c 1 curl --silent --show-error --no-progress-meter --parallel --parallel-max 1000 -K "$tmp/curl.cfg"
-  end=$(date +%s.%N)
-  parallel_rate=$(python3 -c "print(round($pairs / ($end - $start)))")
-  echo "run $run: syndic push $syndic_rate/s, curl_multi_perform loop $multi_rate/s, curl --parallel $parallel_rate/s"
-  [ "$run" -eq 1 ] && echo "        (syndic: $syndic_json)"
-  echo "$syndic_rate $multi_rate $parallel_rate" >>"$tmp/rates"
+  # shellcheck disable=SC2086 # PUSH_FLAGS is a list of flags
+  measure syndic "$build/engine/syndic" push --outlets "$tmp/outlets.csv" ${PUSH_FLAGS:-} "$tmp/feed.json"
+  measure reference "$build/bench/epoll_client" "$tmp/urls.txt" "$items"
+  measure curl_multi_loop "$build/bench/curl_multi_loop" "$tmp/urls.txt" "$items"
+  [ "$parallel" = 1 ] && measure "curl_--parallel" curl --silent --show-error --no-progress-meter --parallel --parallel-max 1000 -K "$tmp/curl.cfg"
+  tail -n "$((3 + parallel))" "$tmp/rows" | awk -v r="$run" '{ printf "run %s: %-16s %6.0f/s  %6.1f us CPU/delivery  (%d connections)\n", r, $1, $2 / $3, ($4 + $5) * 1e6 / $2, $7 }'
 done
+echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-python3 - "$tmp/rates" <<'PY'
-import statistics, sys
-rows = [list(map(float, line.split())) for line in open(sys.argv[1])]
-s, m, p = (statistics.median(col) for col in zip(*rows))
-rm = statistics.median(r[0] / r[1] for r in rows)
-rp = statistics.median(r[0] / r[2] for r in rows)
-print(f"medians of {len(rows)}: syndic push {s:.0f}/s, curl_multi_perform loop {m:.0f}/s, curl --parallel {p:.0f}/s")
-print(f"ratios (median of per-run ratios): syndic / curl_multi_perform = {rm:.2f}x (target >= 2), "
-      f"syndic / curl --parallel = {rp:.2f}x (target >= 5)")
+python3 - "$tmp/rows" "$runs" <<'PY'
+import collections, statistics, sys
+rows = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    name, delivered, wall, user, sys_, server, conns = line.split()
+    d = max(int(delivered), 1)
+    rows[name].append({"rate": d / float(wall), "cpu": (float(user) + float(sys_)) * 1e6 / d,
+                       "user": float(user) * 1e6 / d, "sys": float(sys_) * 1e6 / d,
+                       "server": float(server) * 1e6 / d, "conns": int(conns)})
+med = lambda name, k: statistics.median(r[k] for r in rows[name])
+print(f"\nmedians of {sys.argv[2]} runs (whole process; CPU = user + sys per delivery; nginx = its worker's CPU per delivery)")
+print(f"{'client':<17}{'deliveries/s':>13}{'CPU us':>9}{'user':>7}{'sys':>7}{'nginx':>7}{'conns':>7}")
+for name in rows:
+    print(f"{name:<17}{med(name, 'rate'):>13.0f}{med(name, 'cpu'):>9.1f}{med(name, 'user'):>7.1f}"
+          f"{med(name, 'sys'):>7.1f}{med(name, 'server'):>7.1f}{med(name, 'conns'):>7.0f}")
+ratios = lambda k: [s[k] / r[k] for s, r in zip(rows["syndic"], rows["reference"])]
+rate, cpu = ratios("rate"), ratios("cpu")
+print(f"syndic / reference rate: median {statistics.median(rate):.2f}x (runs {min(rate):.2f}-{max(rate):.2f}; target >= 0.8)")
+print(f"syndic / reference CPU per delivery: median {statistics.median(cpu):.2f}x (runs {min(cpu):.2f}-{max(cpu):.2f}; target <= 1.3)")
+m = [s["rate"] / c["rate"] for s, c in zip(rows["syndic"], rows["curl_multi_loop"])]
+print(f"syndic / curl_multi_perform loop rate: median {statistics.median(m):.2f}x")
 PY
