@@ -54,8 +54,10 @@ text_construct read_text_construct(xml_reader& r, const xml_scope& s, pugi::xml_
     out.value = r.inner_markup(s, n, true);
     out.type = text_type::xhtml;
   } else if (is_xml_mime(type)) {
+    // Other XML (image/svg+xml, MathML) is no XHTML div: it is kept as markup, which HTML
+    // readers embed as it is (inline <svg> and <math> are HTML).
     out.value = r.inner_markup(s, n, false);
-    out.type = text_type::xhtml;
+    out.type = text_type::html;
   } else if (type.starts_with("text/")) {
     out.value = r.text(s, n);
   } else {

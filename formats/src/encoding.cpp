@@ -69,10 +69,12 @@ constexpr alias windows_1252_alias{"windows1252", "windows-1252", "", f::windows
 
 constexpr auto aliases = std::to_array<alias>({
     {"utf8", "utf-8", "", f::utf8, true},
+    {"u8", "utf-8", "", f::utf8, true},
     {"unicode11utf8", "utf-8", "", f::utf8, true},
     {"unicode20utf8", "utf-8", "", f::utf8, true},
     {"xunicode20utf8", "utf-8", "", f::utf8, true},
     {"utf16", "utf-16", "", f::utf16, false},
+    {"u16", "utf-16", "", f::utf16, false},  // Python's short names, seen in feeds
     {"ucs2", "utf-16", "", f::utf16, false},
     {"unicode", "utf-16", "", f::utf16, false},
     {"iso10646ucs2", "utf-16", "", f::utf16, false},
@@ -84,6 +86,7 @@ constexpr auto aliases = std::to_array<alias>({
     {"ucs2be", "utf-16be", "", f::utf16be, false},
     {"unicodefffe", "utf-16be", "", f::utf16be, false},
     {"utf32", "utf-32", "", f::utf32, false},
+    {"u32", "utf-32", "", f::utf32, false},
     {"ucs4", "utf-32", "", f::utf32, false},
     {"iso10646ucs4", "utf-32", "", f::utf32, false},
     {"utf32le", "utf-32le", "", f::utf32le, false},
@@ -613,6 +616,20 @@ void read_legacy(std::string_view body, const charset& cs, const std::string& cl
   }
 }
 
+// The name a reader knows the document's charset by, where the decoder is a superset of the
+// label honoured: latin-1 labels (read as windows-1252, as WHATWG does) are "iso-8859-1", a
+// us-ascii claim true of the bytes is "us-ascii", and the GB labels, all read by the GB18030
+// decoder (WHATWG's gbk decoder is gb18030's), are "gb18030". Otherwise the charset itself.
+std::string reader_name(std::string_view label, const charset& cs, std::string_view bytes,
+                        const std::string& used) {
+  if (used == "windows-1252" && cs.fam == family::windows_1252 &&
+      label.find("1252") == std::string_view::npos)
+    return "iso-8859-1";
+  if (cs.fam == family::us_ascii && is_ascii(bytes)) return "us-ascii";
+  if (used == "gbk") return "gb18030";
+  return {};
+}
+
 bool starts_with_ascii_declaration(std::string_view bytes) {
   return bytes.substr(0, 6) == "<?xml " || bytes.substr(0, 6) == "<?xml\t" ||
          bytes.substr(0, 6) == "<?xml\n" || bytes.substr(0, 6) == "<?xml\r";
@@ -659,6 +676,7 @@ decoded_text decode_xml_bytes(std::string_view bytes, std::string_view transport
   // 3: the transport, unless it is impossible for these bytes.
   const std::optional<std::string> decl = declared_encoding(bytes);
   std::optional<charset> chosen;
+  std::string_view chosen_label;
   std::string claim;
   if (has_transport) {
     const std::string phrase = transport_phrase(transport_charset);
@@ -671,6 +689,7 @@ decoded_text decode_xml_bytes(std::string_view bytes, std::string_view transport
       r.problems.push_back(phrase + " ignored: the document starts with an ASCII declaration");
     } else {
       chosen = transport;
+      chosen_label = transport_charset;
       claim = phrase;
       // A server default (windows-1251, say) against a document that declares UTF-8 and is
       // valid UTF-8 with non-ASCII text: two witnesses beat one.
@@ -682,6 +701,7 @@ decoded_text decode_xml_bytes(std::string_view bytes, std::string_view transport
             r.problems.push_back(phrase + " ignored: the document declares utf-8 and is valid" +
                                  " utf-8");
             chosen = declared;
+            chosen_label = *decl;
           }
         }
       }
@@ -702,6 +722,7 @@ decoded_text decode_xml_bytes(std::string_view bytes, std::string_view transport
       r.problems.push_back(phrase + " cannot be true of an ASCII declaration; read as utf-8");
     } else {
       chosen = cs;
+      chosen_label = *decl;
       claim = phrase;
     }
   }
@@ -711,6 +732,7 @@ decoded_text decode_xml_bytes(std::string_view bytes, std::string_view transport
     read_utf8(bytes, chosen ? source::declaration : source::none, r);
   } else {
     read_legacy(bytes, *chosen, claim, r);
+    r.name = reader_name(chosen_label, *chosen, bytes, r.charset);
   }
   return r;
 }

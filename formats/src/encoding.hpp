@@ -14,6 +14,9 @@ struct decoded_text {
   std::string utf8;     // the document in UTF-8, BOM removed; empty when `unchanged`
   std::string charset;  // canonical lower-case name of what was used: "utf-8", "utf-16le",
                         // "windows-1252", "shift_jis", ...
+  // What a reader calls it when that differs from `charset` (the decoder): "iso-8859-1" for a
+  // latin-1 label read as windows-1252, "us-ascii" for ASCII text so declared. Else empty.
+  std::string name;
   std::vector<std::string> problems;  // human-readable, one per thing worth a diagnostic
   // The input minus its first `skipped` bytes (a UTF-8 BOM, if any) is already valid UTF-8 and
   // was not copied; use text(bytes) to get whichever applies.

@@ -221,7 +221,7 @@ parse_result parse_xml(std::string_view bytes, const parse_options& options) {
   }
 
   feed f;
-  f.encoding = decoded.charset;
+  f.encoding = decoded.name.empty() ? decoded.charset : decoded.name;
   bool atom = kind == root_kind::atom10 || kind == root_kind::atom03;
   bool v03 = kind == root_kind::atom03;
   switch (kind) {

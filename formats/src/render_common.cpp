@@ -2,8 +2,11 @@
 
 #include "namespaces.hpp"
 #include "text.hpp"
+#include "url.hpp"
 
 #include <syndic/formats/render.hpp>
+
+#include <pugixml.hpp>
 
 #include <cstdio>
 
@@ -34,12 +37,12 @@ std::string_view content_type(output_format f) {
   return "application/octet-stream";
 }
 
-std::string render(const feed& f, output_format format) {
+std::string render(const feed& f, output_format format, std::vector<diagnostic>* notes) {
   std::string out;
   switch (format) {
-    case output_format::rss: render_rss(f, out); break;
-    case output_format::atom: render_atom(f, out); break;
-    case output_format::json: render_json(f, out); break;
+    case output_format::rss: render_rss(f, out, notes); break;
+    case output_format::atom: render_atom(f, out, notes); break;
+    case output_format::json: render_json(f, out, notes); break;
   }
   return out;
 }
@@ -55,6 +58,40 @@ std::string synthesized_feed_id(const feed& f) {
   if (!f.self_link.empty()) return f.self_link;
   if (!f.link.empty()) return f.link;
   return "urn:syndic:feed:" + detail::hex_hash(f.title, f.description, {});
+}
+
+namespace {
+
+// An id as an IRI: itself, or with the characters no IRI holds percent-encoded when it has
+// a scheme ("http://x/a b"), or empty.
+std::string as_iri(std::string_view id) {
+  if (detail::is_absolute_iri(id)) return std::string(id);
+  if (detail::has_scheme(id)) {
+    std::string escaped = detail::iri_reference(id);
+    if (detail::is_absolute_iri(escaped)) return escaped;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string atom_feed_id(const feed& f) {
+  std::string id = synthesized_feed_id(f);
+  std::string iri = as_iri(id);
+  return iri.empty() ? detail::uuid_urn("feed", id) : iri;
+}
+
+std::string atom_item_id(const feed& f, const item& it) {
+  std::string id = synthesized_item_id(it);
+  std::string iri = as_iri(id);
+  // The feed is part of the hash: "12" in two podcasts is two entries.
+  return iri.empty() ? detail::uuid_urn(synthesized_feed_id(f), id) : iri;
+}
+
+person synthesized_feed_author(const feed& f) {
+  std::string name = detail::as_text(f.title, f.title_type);
+  std::string_view trimmed = detail::trim(name);
+  return person{trimmed.empty() ? std::string("unknown") : std::string(trimmed), {}, {}};
 }
 
 namespace detail {
@@ -81,7 +118,8 @@ prefix_map::prefix_map(const feed& f, std::initializer_list<std::string_view> pr
 void prefix_map::collect(const std::vector<extension>& xs) {
   for (const auto& x : xs) {
     auto add = [&](std::string_view uri) {
-      if (uri.empty()) return;
+      // xml is bound without a declaration; xmlns may not be declared at all.
+      if (uri.empty() || uri == ns::xml || uri == "http://www.w3.org/2000/xmlns/") return;
       for (const auto& [u, p] : map_)
         if (u == uri) return;
       std::string p(ns::customary_prefix(uri));
@@ -98,6 +136,7 @@ void prefix_map::collect(const std::vector<extension>& xs) {
 }
 
 std::string_view prefix_map::prefix(std::string_view uri) const {
+  if (uri == ns::xml) return "xml";
   for (const auto& [u, p] : map_)
     if (u == uri) return p;
   return {};
@@ -113,8 +152,41 @@ void prefix_map::declare(std::string& out) const {
   }
 }
 
-void write_extension(std::string& out, const extension& x, const prefix_map& prefixes,
-                     bool default_ns) {
+namespace {
+
+inline constexpr std::string_view xmlns_uri = "http://www.w3.org/2000/xmlns/";
+
+// What a diagnostic quotes of a hostile name: short, and nothing that breaks a line.
+std::string quoted(std::string_view s) {
+  std::string out = "'";
+  for (char c : s.substr(0, 60)) out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
+  if (s.size() > 60) out += "...";
+  return out + "'";
+}
+
+// An attribute key of the model: "{uri}local" or a bare name.
+struct attribute_key {
+  std::string_view uri, local;
+};
+attribute_key split_key(std::string_view k) {
+  if (!k.starts_with('{')) return {{}, k};
+  std::size_t close = k.find('}');
+  if (close == std::string_view::npos) return {{}, k};  // fails the NCName check below
+  return {k.substr(1, close - 1), k.substr(close + 1)};
+}
+
+}  // namespace
+
+void render_notes::add(std::string message) {
+  if (out_) out_->push_back(diagnostic{severity::warning, diag_code::value, std::move(message), 0, 0, 0});
+}
+
+bool write_extension(std::string& out, const extension& x, const prefix_map& prefixes,
+                     bool default_ns, render_notes& notes) {
+  if (!is_ncname(x.name) || x.ns == xmlns_uri) {
+    notes.add("extension element " + quoted(x.name) + " is not an XML name; dropped");
+    return false;
+  }
   std::string name;
   if (!x.ns.empty()) {
     name = prefixes.prefix(x.ns);
@@ -124,27 +196,40 @@ void write_extension(std::string& out, const extension& x, const prefix_map& pre
   out += '<';
   out += name;
   if (x.ns.empty() && default_ns) out += " xmlns=\"\"";
+  std::vector<std::string> written;  // qualified names, so that none is written twice
   for (const auto& [k, v] : x.attributes) {
-    if (k.starts_with('{')) {
-      auto close = k.find('}');
-      std::string qn(prefixes.prefix(std::string_view(k).substr(1, close - 1)));
+    attribute_key key = split_key(k);
+    std::string qn;
+    if (!key.uri.empty()) {
+      qn = prefixes.prefix(key.uri);
       qn += ':';
-      qn += std::string_view(k).substr(close + 1);
-      attribute(out, qn, v);
-    } else {
-      attribute(out, k, v);
     }
+    qn += key.local;
+    bool ok = is_ncname(key.local) && key.uri != xmlns_uri && (key.uri.empty() ? key.local != "xmlns" : qn.size() > key.local.size() + 1);
+    if (!ok) {
+      notes.add("extension attribute " + quoted(k) + " is not an XML name; dropped");
+      continue;
+    }
+    bool twice = false;
+    for (const auto& w : written) twice = twice || w == qn;
+    if (twice) {
+      notes.add("extension attribute " + quoted(k) + " written twice; the second is dropped");
+      continue;
+    }
+    attribute(out, qn, v);
+    written.push_back(std::move(qn));
   }
   if (x.value.empty() && x.children.empty()) {
     out += "/>";
-    return;
+    return true;
   }
   out += '>';
   append_xml_escaped(out, x.value);
-  for (const auto& c : x.children) write_extension(out, c, prefixes, default_ns);
+  for (const auto& c : x.children) write_extension(out, c, prefixes, default_ns, notes);
   out += "</";
   out += name;
   out += '>';
+  return true;
 }
 
 void element(std::string& out, std::string_view name, std::string_view value) {
@@ -196,6 +281,247 @@ std::string as_text(std::string_view value, text_type type) {
   std::string out;
   decode_entities(stripped, out);
   return out;
+}
+
+namespace {
+
+// Next code point of valid UTF-8 at s[i] (advancing i); U+FFFF for a byte that starts no
+// valid sequence, which every caller here rejects.
+char32_t next_code_point(std::string_view s, std::size_t& i) {
+  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+  if (len == 0 || i + len > s.size() || !is_valid_utf8(s.substr(i, len))) {
+    ++i;
+    return 0xFFFF;
+  }
+  char32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+  for (std::size_t k = 1; k < len; ++k) cp = (cp << 6) | (b(i + k) & 0x3F);
+  i += len;
+  return cp;
+}
+
+bool is_name_start(char32_t c) {
+  return (c >= 'A' && c <= 'Z') || c == '_' || (c >= 'a' && c <= 'z') || (c >= 0xC0 && c <= 0xD6) ||
+         (c >= 0xD8 && c <= 0xF6) || (c >= 0xF8 && c <= 0x2FF) || (c >= 0x370 && c <= 0x37D) ||
+         (c >= 0x37F && c <= 0x1FFF) || (c >= 0x200C && c <= 0x200D) || (c >= 0x2070 && c <= 0x218F) ||
+         (c >= 0x2C00 && c <= 0x2FEF) || (c >= 0x3001 && c <= 0xD7FF) || (c >= 0xF900 && c <= 0xFDCF) ||
+         (c >= 0xFDF0 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0xEFFFF);
+}
+
+bool is_name_char(char32_t c) {
+  return is_name_start(c) || c == '-' || c == '.' || (c >= '0' && c <= '9') || c == 0xB7 ||
+         (c >= 0x300 && c <= 0x36F) || (c >= 0x203F && c <= 0x2040);
+}
+
+bool is_hex(char c) { return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
+
+// ASCII an IRI never holds (RFC 3987 2.2: not unreserved, reserved or '%').
+bool iri_forbidden_ascii(unsigned char c) {
+  return c <= 0x20 || c == 0x7F || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' ||
+         c == '`' || c == '{' || c == '|' || c == '}';
+}
+
+bool is_void_html_element(std::string_view n) {
+  for (std::string_view v : {"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
+                             "meta", "param", "source", "track", "wbr"})
+    if (n == v) return true;
+  return false;
+}
+
+// The only references an XML parser without a DTD knows; anything else (&nbsp;, a bare '&')
+// means the value is HTML, not XML.
+bool only_xml_references(std::string_view s) {
+  for (std::size_t at = s.find('&'); at != std::string_view::npos; at = s.find('&', at + 1)) {
+    std::string_view rest = s.substr(at + 1);
+    std::size_t semi = rest.find(';');
+    if (semi == std::string_view::npos || semi > 12) return false;
+    std::string_view ref = rest.substr(0, semi);
+    if (ref == "amp" || ref == "lt" || ref == "gt" || ref == "quot" || ref == "apos") continue;
+    bool numeric = ref.size() >= 2 && ref[0] == '#';
+    bool hex = numeric && (ref[1] == 'x');
+    if (!numeric || ref.size() < (hex ? 3u : 2u)) return false;
+    for (char c : ref.substr(hex ? 2 : 1))
+      if (hex ? !is_hex(c) : !(c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+// In-scope prefix bindings while walking a fragment: (prefix, uri), innermost last.
+struct ns_binding {
+  std::string_view prefix, uri;
+};
+
+bool bound(const std::vector<ns_binding>& scope, std::string_view prefix, std::string_view& uri) {
+  if (prefix == "xml") {
+    uri = ns::xml;
+    return true;
+  }
+  for (auto it = scope.rbegin(); it != scope.rend(); ++it)
+    if (it->prefix == prefix) {
+      uri = it->uri;
+      return !uri.empty() || prefix.empty();
+    }
+  uri = {};
+  return prefix.empty();
+}
+
+// Checks one element's names and declarations and writes its start tag (without the '>').
+bool start_tag(pugi::xml_node e, std::vector<ns_binding>& scope, std::string& out) {
+  std::string_view qn = e.name();
+  if (!is_qname(qn)) return false;
+  for (pugi::xml_attribute a = e.first_attribute(); a; a = a.next_attribute()) {
+    std::string_view an = a.name(), value = a.value();
+    if (an == "xmlns" || an.starts_with("xmlns:")) {
+      std::string_view p = an == "xmlns" ? std::string_view() : an.substr(6);
+      if (!p.empty() && (!is_ncname(p) || value.empty() || p == "xmlns")) return false;
+      if ((p == "xml") != (value == ns::xml) || value == "http://www.w3.org/2000/xmlns/") return false;
+      scope.push_back({p, value});
+    }
+  }
+  std::string_view uri;
+  std::size_t colon = qn.find(':');
+  if (!bound(scope, colon == std::string_view::npos ? std::string_view() : qn.substr(0, colon), uri))
+    return false;
+  out += '<';
+  out += qn;
+  std::vector<std::pair<std::string_view, std::string_view>> seen;  // (uri or qname, local)
+  for (pugi::xml_attribute a = e.first_attribute(); a; a = a.next_attribute()) {
+    std::string_view an = a.name();
+    if (!is_qname(an)) return false;
+    std::size_t c = an.find(':');
+    std::pair<std::string_view, std::string_view> key{an, {}};
+    if (c != std::string_view::npos && an.substr(0, c) != "xmlns") {
+      if (!bound(scope, an.substr(0, c), key.first)) return false;
+      key.second = an.substr(c + 1);
+    }
+    for (const auto& k : seen)
+      if (k == key) return false;
+    seen.push_back(key);
+    attribute(out, an, a.value());
+  }
+  return true;
+}
+
+}  // namespace
+
+bool is_ncname(std::string_view s) {
+  if (s.empty()) return false;
+  std::size_t i = 0;
+  if (!is_name_start(next_code_point(s, i))) return false;
+  while (i < s.size())
+    if (!is_name_char(next_code_point(s, i))) return false;
+  return true;
+}
+
+bool is_qname(std::string_view s) {
+  std::size_t colon = s.find(':');
+  if (colon == std::string_view::npos) return is_ncname(s);
+  return is_ncname(s.substr(0, colon)) && is_ncname(s.substr(colon + 1));
+}
+
+bool xhtml_fragment(std::string_view markup, std::string& out) {
+  if (!only_xml_references(markup)) return false;
+  std::string doc = "<div xmlns=\"http://www.w3.org/1999/xhtml\">";
+  doc += markup;
+  doc += "</div>";
+  pugi::xml_document d;
+  constexpr unsigned flags = pugi::parse_cdata | pugi::parse_escapes | pugi::parse_eol |
+                             pugi::parse_wconv_attribute | pugi::parse_ws_pcdata;
+  if (!d.load_buffer(doc.data(), doc.size(), flags, pugi::encoding_utf8)) return false;
+  pugi::xml_node root = d.first_child();
+  if (!root || root.next_sibling() || root.type() != pugi::node_element) return false;
+  // Walked without recursion: a fragment nested a million deep must not end the process.
+  std::vector<ns_binding> scope{{{}, ns::xhtml}};
+  std::vector<std::size_t> marks;  // scope size at each open element
+  std::string result;
+  pugi::xml_node n = root.first_child();
+  while (n) {
+    bool descend = false;
+    switch (n.type()) {
+      case pugi::node_pcdata:
+      case pugi::node_cdata: append_xml_escaped(result, n.value()); break;
+      case pugi::node_element:
+        marks.push_back(scope.size());
+        if (!start_tag(n, scope, result)) return false;
+        if (!n.first_child() && is_void_html_element(n.name())) {
+          result += " />";
+          scope.resize(marks.back());
+          marks.pop_back();
+        } else {
+          result += '>';
+          descend = true;
+        }
+        break;
+      default: break;  // comments, processing instructions: not content
+    }
+    if (descend && n.first_child()) {
+      n = n.first_child();
+      continue;
+    }
+    if (descend) {  // an empty element that is not void: <p></p>, as HTML readers expect
+      result += "</";
+      result += n.name();
+      result += '>';
+      scope.resize(marks.back());
+      marks.pop_back();
+    }
+    while (!n.next_sibling() && n.parent() != root) {
+      n = n.parent();
+      result += "</";
+      result += n.name();
+      result += '>';
+      scope.resize(marks.back());
+      marks.pop_back();
+    }
+    n = n.next_sibling();
+  }
+  out = std::move(result);
+  return true;
+}
+
+bool is_absolute_iri(std::string_view s) {
+  if (!has_scheme(s) || !is_valid_utf8(s)) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80 && iri_forbidden_ascii(c)) return false;
+    if (c == '%' && !(i + 2 < s.size() && is_hex(s[i + 1]) && is_hex(s[i + 2]))) return false;
+    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xA0) return false;  // C1
+  }
+  return true;
+}
+
+std::string iri_reference(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  auto escape = [&](unsigned char c) {
+    out += '%';
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    bool c1 = c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xA0;
+    if (c1) {
+      escape(c);
+      escape(static_cast<unsigned char>(s[++i]));
+    } else if ((c < 0x80 && iri_forbidden_ascii(c)) ||
+               (c == '%' && !(i + 2 < s.size() && is_hex(s[i + 1]) && is_hex(s[i + 2])))) {
+      escape(c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::string uuid_urn(std::string_view a, std::string_view b) {
+  std::string h = hex_hash(a, b, "uuid-high") + hex_hash(a, b, "uuid-low");
+  h[12] = '8';                                                      // version 8: custom
+  h[16] = "89ab"[(h[16] <= '9' ? h[16] - '0' : h[16] - 'a' + 10) & 3];  // RFC 9562 variant
+  return "urn:uuid:" + h.substr(0, 8) + '-' + h.substr(8, 4) + '-' + h.substr(12, 4) + '-' +
+         h.substr(16, 4) + '-' + h.substr(20, 12);
 }
 
 }  // namespace detail

@@ -1,7 +1,9 @@
 #pragma once
 // Pieces shared by the XML renderers: namespace prefixes for pass-through extensions,
-// element writers, and the text-to-HTML conversions between syntaxes.
+// element writers, the text-to-HTML conversions between syntaxes, and the guards that keep
+// every output well-formed whatever the model holds (names, xhtml, IRIs).
 
+#include <syndic/formats/diagnostic.hpp>
 #include <syndic/formats/model.hpp>
 
 #include <string>
@@ -10,6 +12,22 @@
 #include <vector>
 
 namespace syndic::formats::detail {
+
+// What a renderer left out or rewrote (an extension whose name is no XML name, xhtml that is
+// not well-formed). Null when the caller does not ask: rendering never fails.
+class render_notes {
+public:
+  explicit render_notes(std::vector<diagnostic>* out) : out_(out) {}
+  void add(std::string message);
+
+private:
+  std::vector<diagnostic>* out_;
+};
+
+// XML's NCName (a Name without ':'; Namespaces in XML 1.0), read as UTF-8.
+bool is_ncname(std::string_view s);
+// prefix:local or local, each an NCName.
+bool is_qname(std::string_view s);
 
 // Prefixes for every namespace the extensions of a feed use; declared once on the root.
 class prefix_map {
@@ -26,9 +44,11 @@ private:
 };
 
 // <p:name a="v">value<children/></p:name>; `default_ns` is the document's default namespace
-// (an unqualified extension under a default namespace gets xmlns="").
-void write_extension(std::string& out, const extension& x, const prefix_map& prefixes,
-                     bool default_ns);
+// (an unqualified extension under a default namespace gets xmlns=""). An element whose name
+// is no NCName, or in a namespace no element may use, is dropped with its children; so is an
+// attribute with such a name, or one written twice. Each drop is noted. False: dropped.
+bool write_extension(std::string& out, const extension& x, const prefix_map& prefixes,
+                     bool default_ns, render_notes& notes);
 
 // <name>escaped</name>, skipped when value is empty.
 void element(std::string& out, std::string_view name, std::string_view value);
@@ -41,6 +61,21 @@ void write_media(std::string& out, std::string_view name, const media_object& m)
 std::string as_html(std::string_view value, text_type type);
 // Content for a text-only slot (RSS title): HTML tags stripped, entities decoded.
 std::string as_text(std::string_view value, text_type type);
+
+// An xhtml value re-serialised from a parse, so that it can be written inside an Atom
+// <div xmlns="http://www.w3.org/1999/xhtml">: true only when `markup` is well-formed and
+// namespace-well-formed as the content of that div (every name valid, every prefix declared,
+// no entity but XML's five, no attribute twice). Otherwise the caller sends it as html.
+bool xhtml_fragment(std::string_view markup, std::string& out);
+
+// An absolute IRI (RFC 3987): a scheme, then only characters an IRI may hold, and
+// well-formed %HH escapes.
+bool is_absolute_iri(std::string_view s);
+// `s` with what no IRI reference may hold (space, controls, "<>\^`{|}, a '%' that starts no
+// escape, C1 controls) percent-encoded: what Atom's href, uri, icon and logo require.
+std::string iri_reference(std::string_view s);
+// A urn:uuid (version 8, RFC 9562) derived from a and b: the same on every run and machine.
+std::string uuid_urn(std::string_view a, std::string_view b);
 
 std::string hex_hash(std::string_view a, std::string_view b, std::string_view c);
 

@@ -1,6 +1,7 @@
 // JSON Feed 1.1 (https://jsonfeed.org/version/1.1) plus `_syndic` objects for what JSON Feed
 // cannot say. The shape is documented in docs/json-output.md.
 
+#include "render_common.hpp"
 #include "text.hpp"
 
 #include <syndic/formats/dates.hpp>
@@ -75,6 +76,11 @@ private:
   bool after_key_ = false;
 };
 
+// Text for a plain-text member: markup stripped, entities decoded.
+std::string plain(std::string_view value, text_type type) {
+  return std::string(detail::trim(detail::as_text(value, type)));
+}
+
 void date_member(json_writer& w, std::string_view k, const std::optional<timestamp>& t) {
   if (t) w.member(k, format_rfc3339(*t));
 }
@@ -88,10 +94,14 @@ void people(json_writer& w, std::string_view k, const std::vector<person>& ps, b
   w.key(k);
   w.begin_array();
   for (const auto& p : ps) {
+    if (p.empty()) continue;
     w.begin_object();
     w.member("name", p.name);
     if (with_email) w.member("email", p.email);
-    w.member("url", p.url);
+    // A JSON Feed author has a name, url or avatar: an e-mail address alone becomes a mailto:
+    // URL rather than an empty object.
+    if (!with_email && p.url.empty() && !p.email.empty()) w.member("url", "mailto:" + p.email);
+    else w.member("url", p.url);
     w.end_object();
   }
   w.end_array();
@@ -186,9 +196,16 @@ void write_item(json_writer& w, const item& it) {
   w.member("id", synthesized_item_id(it));
   w.member("url", it.url());
   w.member("external_url", related_url(it));
-  w.member("title", it.title);
-  w.member(it.content_type == text_type::text ? "content_text" : "content_html", it.content);
-  w.member("summary", it.summary);
+  // title and summary are plain text in JSON Feed; markup stays in _syndic.title/summary.
+  w.member("title", plain(it.title, it.title_type));
+  // content_html or content_text is required: the summary stands in for missing content
+  // (an RSS item with only a description), else the content is the empty text.
+  bool from_summary = it.content.empty() && !it.summary.empty();
+  const std::string& content = from_summary ? it.summary : it.content;
+  text_type content_type = from_summary ? it.summary_type : it.content_type;
+  w.key(content_type == text_type::text ? "content_text" : "content_html");
+  w.string(content);
+  w.member("summary", plain(it.summary, it.summary_type));
   if (!it.thumbnails.empty()) w.member("image", it.thumbnails.front().url);
   date_member(w, "date_published", it.published);
   date_member(w, "date_modified", it.updated);
@@ -204,6 +221,7 @@ void write_item(json_writer& w, const item& it) {
     w.key("attachments");
     w.begin_array();
     for (const auto& e : it.enclosures) {
+      if (e.url.empty()) continue;  // url is required
       w.begin_object();
       w.member("url", e.url);
       // mime_type is required by JSON Feed.
@@ -222,8 +240,14 @@ void write_item(json_writer& w, const item& it) {
     w.key("id_is_permalink");
     w.boolean(true);
   }
+  if (from_summary) {
+    w.key("content_is_summary");
+    w.boolean(true);
+  }
   type_member(w, "title_type", it.title_type, text_type::text);
+  if (it.title_type != text_type::text) w.member("title", it.title);
   type_member(w, "summary_type", it.summary_type, text_type::text);
+  if (it.summary_type != text_type::text) w.member("summary", it.summary);
   type_member(w, "content_type", it.content_type, text_type::html);
   links(w, it.links);
   people(w, "authors", it.authors, true);
@@ -246,15 +270,15 @@ void write_item(json_writer& w, const item& it) {
 
 }  // namespace
 
-void render_json(const feed& f, std::string& out) {
+void render_json(const feed& f, std::string& out, std::vector<diagnostic>*) {
   std::size_t estimate = 1024;
   for (const auto& it : f.items) estimate += 512 + it.summary.size() * 9 / 8 + it.content.size() * 9 / 8;
   out.reserve(out.size() + estimate);
   json_writer w(out);
   w.begin_object();
   w.member("version", "https://jsonfeed.org/version/1.1");
-  w.key("title");  // the only required member besides version and items
-  w.string(f.title);
+  w.key("title");  // the only required member besides version and items; plain text
+  w.string(plain(f.title, f.title_type));
   w.member("home_page_url", f.link);
   w.member("feed_url", f.self_link);
   w.member("description", f.description);
@@ -281,8 +305,10 @@ void render_json(const feed& f, std::string& out) {
   w.key("_syndic");
   w.begin_object();
   w.member("format", to_string(f.format));
+  w.member("encoding", f.encoding);
   w.member("id", f.id);
   type_member(w, "title_type", f.title_type, text_type::text);
+  if (f.title_type != text_type::text) w.member("title", f.title);
   type_member(w, "description_type", f.description_type, text_type::text);
   date_member(w, "updated", f.updated);
   people(w, "authors", f.authors, true);

@@ -46,16 +46,39 @@ void write_category(std::string& out, const category& c) {
   out += "</category>\n";
 }
 
-void write_item(std::string& out, const item& it, const prefix_map& prefixes) {
+// sy:updatePeriod is hourly, daily, weekly, monthly or yearly (the lengths modules.cpp reads)
+// and sy:updateFrequency how many times per period: the shortest period that holds
+// `seconds` a whole number of times, else the shortest that holds it at all.
+std::pair<std::string_view, std::uint32_t> sy_period(std::uint32_t seconds) {
+  static constexpr std::pair<std::string_view, std::uint32_t> periods[] = {
+      {"hourly", 3600}, {"daily", 86400}, {"weekly", 7 * 86400}, {"monthly", 30 * 86400},
+      {"yearly", 365 * 86400}};
+  for (const auto& [name, length] : periods)
+    if (seconds <= length && length % seconds == 0) return {name, length / seconds};
+  for (const auto& [name, length] : periods)
+    if (seconds <= length) return {name, std::max<std::uint32_t>(1, (length + seconds / 2) / seconds)};
+  return {"yearly", 1};
+}
+
+void write_item(std::string& out, const item& it, const prefix_map& prefixes, render_notes& notes) {
   out += "<item>\n";
-  element(out, "title", as_text(it.title, it.title_type));
+  std::string title = as_text(it.title, it.title_type);
+  std::string description = as_html(it.summary, it.summary_type);
+  // RSS 2.0: "at least one of title or description must be present". Content, else the
+  // item's link or id, stands in.
+  if (trim(title).empty() && trim(description).empty()) {
+    if (!trim(it.content).empty()) description = as_html(it.content, it.content_type);
+    else title = synthesized_item_id(it);
+  }
+  element(out, "title", title);
   std::string_view url = it.url();
   element(out, "link", url);
-  element(out, "description", as_html(it.summary, it.summary_type));
+  element(out, "description", description);
   for (const auto& p : it.authors) write_person(out, p, true);
   for (const auto& c : it.categories) write_category(out, c);
   element(out, "comments", it.comments);
   for (const auto& e : it.enclosures) {
+    if (e.url.empty()) continue;  // url is required
     out += "<enclosure";
     attribute(out, "url", e.url);
     // Both are required by RSS 2.0.
@@ -71,7 +94,7 @@ void write_item(std::string& out, const item& it, const prefix_map& prefixes) {
   out += "</guid>\n";
   if (it.published) element(out, "pubDate", format_rfc822(*it.published));
   if (it.updated) element(out, "dc:date", format_rfc3339(*it.updated));
-  if (!it.source.empty()) {
+  if (!it.source.url.empty()) {  // RSS requires url; a source without one has no place here
     out += "<source";
     attribute(out, "url", it.source.url);
     out += '>';
@@ -91,15 +114,15 @@ void write_item(std::string& out, const item& it, const prefix_map& prefixes) {
   for (const auto& m : it.thumbnails) write_media(out, "media:thumbnail", m);
   for (const auto& m : it.media) write_media(out, "media:content", m);
   for (const auto& x : it.extensions) {
-    write_extension(out, x, prefixes, false);
-    out += '\n';
+    if (write_extension(out, x, prefixes, false, notes)) out += '\n';
   }
   out += "</item>\n";
 }
 
 }  // namespace
 
-void render_rss(const feed& f, std::string& out) {
+void render_rss(const feed& f, std::string& out, std::vector<diagnostic>* diagnostics) {
+  render_notes notes(diagnostics);
   prefix_map prefixes(f, {ns::atom10, ns::dc, ns::content, ns::media, ns::sy});
   std::size_t estimate = 1024;
   for (const auto& it : f.items) estimate += 512 + it.summary.size() * 5 / 4 + it.content.size() * 5 / 4;
@@ -111,14 +134,22 @@ void render_rss(const feed& f, std::string& out) {
   out += " xmlns:sy=\"http://purl.org/rss/1.0/modules/syndication/\"";
   prefixes.declare(out);
   out += ">\n<channel>\n";
-  // title, link and description are required; an empty element is valid.
-  out += "<title>";
-  append_xml_escaped(out, as_text(f.title, f.title_type));
-  out += "</title>\n<link>";
-  append_xml_escaped(out, f.link.empty() ? f.self_link : f.link);
-  out += "</link>\n<description>";
-  append_xml_escaped(out, as_html(f.description, f.description_type));
-  out += "</description>\n";
+  // title, link and description are required, and an empty one says nothing: each falls
+  // back on what the model has (a link on the feed's id, which is a URL for most feeds).
+  std::string title = as_text(f.title, f.title_type);
+  if (trim(title).empty()) title = !f.link.empty() ? f.link : !f.self_link.empty() ? f.self_link : "untitled";
+  std::string_view channel_link = !f.link.empty() ? std::string_view(f.link) : f.self_link;
+  std::string fallback_link;
+  if (channel_link.empty()) {
+    for (const auto& l : f.links)
+      if (channel_link.empty() && !l.href.empty() && (l.rel.empty() || l.rel == "alternate")) channel_link = l.href;
+    if (channel_link.empty()) channel_link = fallback_link = synthesized_feed_id(f);
+  }
+  std::string description = as_html(f.description, f.description_type);
+  if (trim(description).empty()) description = as_html(title, text_type::text);
+  element(out, "title", title);
+  element(out, "link", channel_link);
+  element(out, "description", description);
   if (!f.self_link.empty()) write_atom_link(out, link{f.self_link, "self", "application/rss+xml", {}, {}, {}});
   for (const auto& h : f.hubs) write_atom_link(out, link{h, "hub", {}, {}, {}, {}});
   for (const auto& l : f.links) write_atom_link(out, l);
@@ -130,24 +161,22 @@ void render_rss(const feed& f, std::string& out) {
   for (const auto& c : f.categories) write_category(out, c);
   if (f.ttl_minutes) element(out, "ttl", std::to_string(*f.ttl_minutes));
   if (f.update_period_seconds && *f.update_period_seconds > 0) {
-    // sy expresses a period as "hourly" (or daily) times a frequency.
-    std::uint32_t s = *f.update_period_seconds;
-    bool hourly = s <= 3600;
-    element(out, "sy:updatePeriod", hourly ? "hourly" : "daily");
-    element(out, "sy:updateFrequency", std::to_string(std::max<std::uint32_t>(1, (hourly ? 3600 : 86400) / s)));
+    auto [period, frequency] = sy_period(*f.update_period_seconds);
+    element(out, "sy:updatePeriod", period);
+    element(out, "sy:updateFrequency", std::to_string(frequency));
   }
   if (!f.logo.empty()) {
+    // url, title and link are all required; title and link default to the channel's.
     out += "<image>\n";
     element(out, "url", f.logo.url);
-    element(out, "title", f.logo.title.empty() ? as_text(f.title, f.title_type) : f.logo.title);
-    element(out, "link", f.logo.link.empty() ? f.link : f.logo.link);
+    element(out, "title", f.logo.title.empty() ? title : f.logo.title);
+    element(out, "link", f.logo.link.empty() ? channel_link : std::string_view(f.logo.link));
     out += "</image>\n";
   }
   for (const auto& x : f.extensions) {
-    write_extension(out, x, prefixes, false);
-    out += '\n';
+    if (write_extension(out, x, prefixes, false, notes)) out += '\n';
   }
-  for (const auto& it : f.items) write_item(out, it, prefixes);
+  for (const auto& it : f.items) write_item(out, it, prefixes, notes);
   out += "</channel>\n</rss>\n";
 }
 

@@ -1,5 +1,7 @@
 #include "url.hpp"
 
+#include "text.hpp"
+
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
@@ -38,19 +40,38 @@ std::string to_uri(std::string_view iri) {
   return out;
 }
 
+// Decodes the %HH escapes of non-ASCII bytes back into characters, but only where they spell
+// well-formed UTF-8: "%FF" or a lone "%C3" stays escaped, so the result is always valid UTF-8
+// (escapes of ASCII are left alone: they may be delimiters).
 std::string to_iri(std::string_view uri) {
-  std::string out;
-  out.reserve(uri.size());
   auto val = [](char c) {
     return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
   };
-  for (std::size_t i = 0; i < uri.size(); ++i) {
-    if (uri[i] == '%' && i + 2 < uri.size() && val(uri[i + 1]) >= 8 && val(uri[i + 2]) >= 0) {
-      out += static_cast<char>(val(uri[i + 1]) * 16 + val(uri[i + 2]));
-      i += 2;
-    } else {
-      out += uri[i];
+  auto escaped_byte = [&](std::size_t at) {
+    if (at + 2 >= uri.size() || uri[at] != '%' || val(uri[at + 1]) < 0 || val(uri[at + 2]) < 0) return -1;
+    return val(uri[at + 1]) * 16 + val(uri[at + 2]);
+  };
+  std::string out;
+  out.reserve(uri.size());
+  for (std::size_t i = 0; i < uri.size();) {
+    int lead = escaped_byte(i);
+    if (lead >= 0x80) {
+      std::string bytes(1, static_cast<char>(lead));
+      std::size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+      std::size_t j = i + 3;
+      while (bytes.size() < need) {
+        int b = escaped_byte(j);
+        if (b < 0x80 || b > 0xBF) break;
+        bytes += static_cast<char>(b);
+        j += 3;
+      }
+      if (bytes.size() == need && is_valid_utf8(bytes)) {
+        out += bytes;
+        i = j;
+        continue;
+      }
     }
+    out += uri[i++];
   }
   return out;
 }

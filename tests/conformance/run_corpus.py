@@ -597,7 +597,8 @@ def build_feed(doc: dict) -> FPDict:
     ext = doc.get("_syndic") or {}
     feed = FPDict("feed")
     language = doc.get("language")
-    put_text(feed, "title", doc.get("title"), ext.get("title_type") or "text")
+    # JSON Feed's title is plain text; markup titles keep their raw value in _syndic.title
+    put_text(feed, "title", ext.get("title", doc.get("title")), ext.get("title_type") or "text")
     put_text(feed, "subtitle", doc.get("description"), ext.get("description_type") or "text")
     if doc.get("home_page_url"):
         feed["link"] = doc["home_page_url"]
@@ -653,11 +654,16 @@ def build_entry(item: dict, source_format: str) -> FPDict:
     entry = FPDict("entry")
     if item.get("language"):
         entry["language"] = item["language"]
-    put_text(entry, "title", item.get("title"), ext.get("title_type") or "text")
-    put_text(entry, "summary", item.get("summary"), ext.get("summary_type") or "text")
+    # title and summary are plain text in JSON Feed; markup keeps its raw value in _syndic
+    put_text(entry, "title", ext.get("title", item.get("title")), ext.get("title_type") or "text")
+    put_text(entry, "summary", ext.get("summary", item.get("summary")),
+             ext.get("summary_type") or "text")
     content_value, content_type = item.get("content_html"), ext.get("content_type") or "html"
     if content_value is None and item.get("content_text") is not None:
         content_value, content_type = item["content_text"], ext.get("content_type") or "text"
+    if ext.get("content_is_summary") or content_value == "":
+        # JSON Feed requires content: the summary (or "") stood in for an item without any
+        content_value = None
     if content_value is not None:
         entry["content"] = [FPDict("content", type=TEXT_TYPES.get(content_type, content_type),
                                    value=content_value)]

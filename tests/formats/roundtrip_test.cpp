@@ -178,6 +178,18 @@ private:
 // text. Items written without a language inherit the feed's.
 void normalize(feed& f, output_format written_as) {
   f.format = feed_format::unknown;
+  f.encoding.clear();  // what the rendered bytes were read in, not the model's
+  if (written_as == output_format::atom && f.authors.empty()) {
+    // Atom requires a feed author unless every entry has one (RFC 4287 4.1.1).
+    bool every_entry = true;
+    for (const auto& it : f.items) every_entry = every_entry && !it.authors.empty();
+    if (!every_entry) f.authors.push_back(synthesized_feed_author(f));
+  }
+  if (written_as == output_format::rss && f.description.empty()) {
+    // RSS requires a description: the title stands in.
+    detail::append_xml_escaped(f.description, f.title);
+    f.description_type = text_type::html;
+  }
   if (written_as == output_format::atom)
     for (auto& it : f.items)
       if (it.language.empty()) it.language = f.language;  // xml:lang is inherited

@@ -60,7 +60,10 @@ conversion convert_untimed(const std::string& input, const convert_options& o, b
     return c;
   }
   auto format = formats::output_format_from_string(o.to);
-  c.output = formats::render(*result.value, *format);
+  std::vector<formats::diagnostic> notes;  // what the renderer had to leave out
+  c.output = formats::render(*result.value, *format, &notes);
+  for (const auto& d : notes)
+    if (!o.quiet) c.diagnostics.push_back(name + ": " + formats::format_diagnostic(d));
   if (o.pretty && *format == formats::output_format::json) c.output = pretty_json(c.output);
   return c;
 }

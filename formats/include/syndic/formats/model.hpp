@@ -112,6 +112,9 @@ struct item {
 
 struct feed {
   feed_format format = feed_format::unknown;
+  // The charset the document was read in, as detected ("utf-8", "windows-1252", "shift_jis",
+  // "utf-16le"); empty for a model that was not read from bytes.
+  std::string encoding;
   std::string title;
   text_type title_type = text_type::text;
   std::string link;       // the home page
