@@ -153,7 +153,7 @@ command add_sink(CLI::App& app) {
       "sink",
       "A real HTTP server that plays thousands of outlets: one listener per port, every path "
       "an outlet of its own. Counts deliveries per outlet, spots duplicates by webhook-id, "
-      "verifies Standard Webhooks signatures when given the secret, and injects faults. "
+      "verifies Standard Webhooks (with a timestamp tolerance) and WebSub signatures when given the secret, and injects faults. "
       "Prints its counts as JSON on exit; GET /_stats shows them while running.");
   cmd->add_option("--listen", c->listen, "HOST:PORT or HOST:FIRST-LAST (one listener per port)")
       ->capture_default_str();
@@ -179,7 +179,15 @@ command add_sink(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--blackhole", c->options.default_behaviour.blackhole, "Accept, read, never answer");
   cmd->add_flag("--reset", c->options.default_behaviour.reset, "Close the connection without answering");
-  cmd->add_option("--secret", c->options.secret, "Verify webhook signatures with this secret (whsec_...)");
+  cmd->add_option("--secret", c->options.secret,
+                  "Verify signatures with this secret: Standard Webhooks (whsec_...) on requests with a webhook-id, "
+                  "WebSub's X-Hub-Signature on WebSub deliveries; 401 when wrong or missing");
+  cmd->add_option_function<int>(
+         "--timestamp-tolerance-s",
+         [c](int s) { c->options.timestamp_tolerance = std::chrono::seconds(s); },
+         "Refuse a webhook-timestamp further than this from the sink's clock (replays); 0: not checked")
+      ->default_str("300")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--rule", c->rules,
                   "Per port or path: PORT[/path]=OPT[,OPT...], OPT = N | status=N | latency=MS|MIN-MAX|exp:MEAN | "
                   "error-rate=P | error-status=N | error-latency=SPEC (delay of the error answers) | fail-first=N | "

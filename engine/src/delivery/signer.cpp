@@ -70,6 +70,15 @@ std::string websub_signature(std::string_view secret, std::string_view body) {
   return out;
 }
 
+bool verify_websub_signature(std::string_view secret, std::string_view body, std::string_view header) {
+  std::string expected = websub_signature(secret, body);
+  if (header.size() != expected.size()) return false;
+  std::string got(header);
+  for (std::size_t i = 7; i < got.size(); ++i)  // after "sha256=": hex may be upper case
+    if (got[i] >= 'A' && got[i] <= 'F') got[i] = static_cast<char>(got[i] - 'A' + 'a');
+  return CRYPTO_memcmp(got.data(), expected.data(), expected.size()) == 0;
+}
+
 bool verify_webhook_signature(std::string_view key, std::string_view id, std::int64_t timestamp,
                               std::string_view body, std::string_view header) {
   std::string expected = webhook_signature(key, id, timestamp, body);

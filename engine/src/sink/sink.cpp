@@ -220,14 +220,9 @@ struct sink::impl {
     for (const auto& h : options.count_headers)
       if (r.find(h) != r.end()) ++counters.headers[h];
     std::string id(r["webhook-id"]);
-    if (!options.secret.empty() && !id.empty()) {
-      std::int64_t ts = 0;
-      std::string_view tsv = r["webhook-timestamp"];
-      std::from_chars(tsv.data(), tsv.data() + tsv.size(), ts);
-      if (!verify_webhook_signature(key, id, ts, r.body(), r["webhook-signature"])) {
-        ++counters.bad_signatures;
-        return 401;
-      }
+    if (!options.secret.empty() && !signature_holds(r, id)) {
+      ++counters.bad_signatures;
+      return 401;
     }
     int status = b.status;
     if (nth <= b.fail_first) status = b.error_status;
@@ -239,6 +234,31 @@ struct sink::impl {
       if (!id.empty()) remember(detail::fnv1a(outlet, id));
     }
     return status;
+  }
+
+  // Signatures, when the sink has a secret. Standard Webhooks: the signature over id,
+  // timestamp and body, and a timestamp within the tolerance (a replayed delivery carries an
+  // old one). WebSub (X-Hub-Signature, or a Link rel="hub" header without one): sha256= HMAC
+  // of the body with the secret as is. Requests of neither kind are not signed by syndic.
+  template <class Request>
+  bool signature_holds(const Request& r, const std::string& id) const {
+    if (!id.empty()) {
+      std::string_view tsv = r["webhook-timestamp"];
+      std::int64_t ts = 0;
+      auto [end, ec] = std::from_chars(tsv.data(), tsv.data() + tsv.size(), ts);
+      if (ec != std::errc{} || end != tsv.data() + tsv.size()) return false;
+      if (options.timestamp_tolerance.count() > 0) {
+        std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch()).count();
+        std::int64_t off = now > ts ? now - ts : ts - now;
+        if (ts < 0 || off > options.timestamp_tolerance.count()) return false;
+      }
+      return verify_webhook_signature(key, id, ts, r.body(), r["webhook-signature"]);
+    }
+    std::string_view hub = r["X-Hub-Signature"];
+    bool websub = !hub.empty() || r["Link"].find("rel=\"hub\"") != std::string_view::npos;
+    if (websub) return verify_websub_signature(options.secret, r.body(), hub);
+    return true;
   }
 
   // Counts a duplicate when `h` is among the last duplicate_window delivered ids.

@@ -25,6 +25,9 @@ std::string webhook_signature(std::string_view key, std::string_view id, std::in
 // "sha256=<hex HMAC-SHA256(secret, body)>" for WebSub's X-Hub-Signature.
 std::string websub_signature(std::string_view secret, std::string_view body);
 
+// Checks an X-Hub-Signature header ("sha256=<hex>", hex in either case) in constant time.
+bool verify_websub_signature(std::string_view secret, std::string_view body, std::string_view header);
+
 // Checks a webhook-signature header (space-separated list of "v1,..." entries) in constant
 // time per entry; used by the sink to verify what it receives.
 bool verify_webhook_signature(std::string_view key, std::string_view id, std::int64_t timestamp,

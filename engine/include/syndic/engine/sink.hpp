@@ -52,7 +52,13 @@ struct sink_options {
   std::uint16_t first_port = 0;  // 0: any free port (one listener)
   std::uint16_t last_port = 0;
   unsigned threads = 1;
-  std::string secret;  // when set, webhook signatures are verified (401 when wrong)
+  // When set, signatures are verified (401 when wrong or missing): Standard Webhooks
+  // (webhook-signature) on requests with a webhook-id, WebSub's X-Hub-Signature (sha256=, the
+  // secret used as is) on requests with one or with a Link rel="hub" header.
+  std::string secret;
+  // Standard Webhooks: a webhook-timestamp further than this from the sink's clock is refused
+  // (replayed or badly delayed deliveries). 0: not checked.
+  std::chrono::seconds timestamp_tolerance{300};
   // Server-side connection management, as real servers do it: a connection idle this long is
   // closed (nginx's keepalive_timeout; 0 = never), and the Nth answer on a connection says
   // `Connection: close` (nginx's keepalive_requests; 0 = no limit).
