@@ -524,5 +524,32 @@ TEST_F(fixture, FollowedRedirectToAnotherOriginCarriesNoSecrets) {
   }
 }
 
+TEST_F(fixture, RunningOutOfConnectionsIsBackPressureNotTheOutletsFault) {
+  // One connection for the whole engine, two outlets on two hosts. While one outlet's request
+  // holds it, the other's finds none (local_failure): that must neither count as an attempt
+  // nor open its circuit (one failure would) nor use up its single attempt; it waits its turn.
+  engine_options eo;
+  eo.shards = 1;
+  eo.max_connections = 1;
+  eo.breaker_failures = 1;
+  sink_options so;
+  so.default_behaviour.latency = 100ms;
+  start(so, eo);
+  sink_behaviour slow;
+  slow.latency = 100ms;
+  auto second = other_sink(slow);
+  for (auto [id, p] : {std::pair{"a", port}, std::pair{"b", second->ports().front()}}) {
+    auto o = outlet(id, p);
+    o.max_in_flight = 1;
+    o.retry.max_attempts = 1;
+    eng->add_outlet(o);
+  }
+  push_and_wait(3, 10s);
+  EXPECT_EQ(rec.by_state()[final_state::delivered], 6);
+  EXPECT_EQ(eng->stats().attempts, 6u);
+  EXPECT_EQ(eng->stats().retries, 0u);
+  EXPECT_EQ(server->stats().delivered + second->stats().delivered, 6u);
+}
+
 }  // namespace
 }  // namespace syndic::engine

@@ -74,8 +74,10 @@ struct engine::impl {
     std::lock_guard lock(start_mutex);
     if (started.load(std::memory_order_relaxed)) return;
     unsigned n = options.shards ? options.shards : std::max(1u, std::thread::hardware_concurrency());
+    std::size_t connections = options.max_connections ? std::max<std::size_t>(1, options.max_connections / n)
+                                                      : http::connection_budget::per_shard(n);
     for (unsigned i = 0; i < n; ++i)
-      shards.push_back(std::make_unique<detail::shard>(options, options.max_in_flight / n, counters, callback));
+      shards.push_back(std::make_unique<detail::shard>(options, options.max_in_flight / n, connections, counters, callback));
     started.store(true, std::memory_order_release);
   }
 

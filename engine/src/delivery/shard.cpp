@@ -72,16 +72,20 @@ constexpr std::chrono::milliseconds local_failure_pause{100};
 
 }  // namespace
 
-shard::shard(const engine_options& options, std::size_t max_in_flight, shared_counters& counters,
-             const std::function<void(const delivery_outcome&)>& on_outcome)
+shard::shard(const engine_options& options, std::size_t max_in_flight, std::size_t connections,
+             shared_counters& counters, const std::function<void(const delivery_outcome&)>& on_outcome)
     : options_(options),
       max_in_flight_(std::max<std::size_t>(1, max_in_flight)),
+      connections_(std::max<std::size_t>(1, connections)),
       counters_(counters),
       on_outcome_(on_outcome),
       work_(boost::asio::make_work_guard(io_)),
       rng_(std::random_device{}()) {
   thread_ = std::thread([this] {
+    // One descriptor budget for both transports: running out is back-pressure (local_failure).
+    auto budget = std::make_shared<http::connection_budget>(connections_);
     http::transport_options t;
+    t.budget = budget;
     t.max_host_connections = options_.max_host_connections;
     t.verify_tls = options_.verify_tls;
     t.ca_file = options_.ca_file;
@@ -89,6 +93,7 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, shared_co
     if (options_.fast_http) {
       http::h1_options h;
       h.max_host_connections = options_.max_host_connections;
+      h.budget = budget;
       plain_ = std::make_unique<http::h1_transport>(io_, h);
     }
     io_.run();
@@ -316,7 +321,7 @@ void shard::send(outlet_state& o, delivery d) {
   r.url = d.url_override.empty() ? o.cfg.url : d.url_override;
   r.body = std::shared_ptr<const std::string>(d.body, &p.body);  // shares, never copies
   r.timeout = o.cfg.timeout;
-  //H4-ENDPOINT-LINE
+  if (d.url_override.empty()) r.endpoint = o.endpoint;  // a redirect's URL is the transport's to parse
   r.headers.push_back("Content-Type: " + std::string(p.content_type));
   // After a redirect to another origin, the outlet's secrets (its signatures and its own
   // headers, which often carry tokens) stay behind: only the origin configured gets them.

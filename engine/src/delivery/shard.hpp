@@ -53,8 +53,9 @@ class shard {
 public:
   using clock = std::chrono::steady_clock;
 
-  shard(const engine_options& options, std::size_t max_in_flight, shared_counters& counters,
-        const std::function<void(const delivery_outcome&)>& on_outcome);
+  // `connections`: this shard's share of the connection budget (its two transports share it).
+  shard(const engine_options& options, std::size_t max_in_flight, std::size_t connections,
+        shared_counters& counters, const std::function<void(const delivery_outcome&)>& on_outcome);
   ~shard();  // stops the thread; queued pairs end as cancelled
 
   // Thread-safe: these post onto the shard.
@@ -126,6 +127,7 @@ private:
 
   const engine_options& options_;
   std::size_t max_in_flight_;
+  std::size_t connections_;
   shared_counters& counters_;
   const std::function<void(const delivery_outcome&)>& on_outcome_;
   boost::asio::io_context io_;

@@ -63,6 +63,10 @@ struct engine_options {
   // outlets on one host share these: 10,000 outlets on 10 ports were delivered in 0.28-0.32 s
   // with 16-32 and in 0.65 s unlimited (6,200 connections opened instead of 640-1,280).
   long max_host_connections = 32;
+  // Open connections, all shards together (split evenly); 0: RLIMIT_NOFILE less 128 for the
+  // rest of the process. Past it, idle connections are closed to make room, and a request
+  // that still finds none waits and goes again, not counted against its outlet.
+  std::size_t max_connections = 0;
   bool verify_tls = true;
   std::string ca_file;  // PEM bundle of trusted CAs for https outlets; empty: the system's
   // Plain http:// outlets go through a lean HTTP/1.1 keep-alive client (src/http/h1_transport)
