@@ -388,7 +388,7 @@ void curl_transport::collect_done(multi_slot& slot) {
     // status already received rather than retry, and resend, a delivered item.
     if (result == CURLE_HTTP2_STREAM && status >= 200) r.error = result = CURLE_OK;
     r.status = result == CURLE_OK ? static_cast<int>(status) : 0;
-    if (result != CURLE_OK) r.error_detail = t->error_buffer;
+    if (result != CURLE_OK) r.error_detail = redact_userinfo(t->error_buffer);  // no password in a reason
     // For 3xx curl has resolved Location against the request URL already.
     char* redirect = nullptr;
     if (curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &redirect) == CURLE_OK && redirect)
