@@ -91,6 +91,17 @@ std::optional<timestamp> latest(const feed& f) {
   return best;
 }
 
+// Pass-through elements in the Atom namespace (an RSS feed's atom:id, atom:updated,
+// atom:contributor) would repeat or contradict what is written from the model: only a
+// contributor with its required name is kept.
+bool passes_through(const extension& x) {
+  if (x.ns != ns::atom10) return true;
+  if (x.name != "contributor") return false;
+  for (const auto& c : x.children)
+    if (c.ns == ns::atom10 && c.name == "name" && !c.value.empty()) return true;
+  return false;
+}
+
 bool has_author(const item& it) {
   for (const auto& p : it.authors)
     if (!p.empty()) return true;
@@ -151,7 +162,7 @@ void write_entry(std::string& out, const item& it, const feed& f, const prefix_m
   for (const auto& m : it.thumbnails) write_media(out, "media:thumbnail", m);
   for (const auto& m : it.media) write_media(out, "media:content", m);
   for (const auto& x : it.extensions) {
-    if (write_extension(out, x, prefixes, true, notes)) out += '\n';
+    if (passes_through(x) && write_extension(out, x, prefixes, true, notes)) out += '\n';
   }
   out += "</entry>\n";
 }
@@ -194,7 +205,7 @@ void render_atom(const feed& f, std::string& out, std::vector<diagnostic>* diagn
   element(out, "generator", f.generator);
   element(out, "rights", f.rights);
   for (const auto& x : f.extensions) {
-    if (write_extension(out, x, prefixes, true, notes)) out += '\n';
+    if (passes_through(x) && write_extension(out, x, prefixes, true, notes)) out += '\n';
   }
   for (const auto& it : f.items) write_entry(out, it, f, prefixes, notes);
   out += "</feed>\n";

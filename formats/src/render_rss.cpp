@@ -5,6 +5,7 @@
 #include "namespaces.hpp"
 #include "render_common.hpp"
 #include "text.hpp"
+#include "url.hpp"
 
 #include <syndic/formats/dates.hpp>
 #include <syndic/formats/render.hpp>
@@ -60,6 +61,19 @@ std::pair<std::string_view, std::uint32_t> sy_period(std::uint32_t seconds) {
   return {"yearly", 1};
 }
 
+// A pass-through element without a namespace named like an RSS core element this renderer
+// writes would repeat it (a second <title> or <guid>): the model's is written instead.
+bool passes_through(const extension& x) {
+  static constexpr std::string_view core[] = {
+      "title", "link", "description", "author", "category", "comments", "enclosure", "guid",
+      "pubDate", "source", "language", "copyright", "lastBuildDate", "generator", "ttl",
+      "image", "item", "channel"};
+  if (!x.ns.empty()) return true;
+  for (std::string_view c : core)
+    if (x.name == c) return false;
+  return true;
+}
+
 void write_item(std::string& out, const item& it, const prefix_map& prefixes, render_notes& notes) {
   out += "<item>\n";
   std::string title = as_text(it.title, it.title_type);
@@ -88,7 +102,9 @@ void write_item(std::string& out, const item& it, const prefix_map& prefixes, re
   }
   std::string id = synthesized_item_id(it);
   out += "<guid";
-  attribute(out, "isPermaLink", it.id_is_permalink ? "true" : "false");
+  // A permalink is a URL a browser can open: an id without a scheme ("b-1") is none, whatever
+  // the source said (RSS makes isPermaLink="true" the default).
+  attribute(out, "isPermaLink", it.id_is_permalink && has_scheme(id) ? "true" : "false");
   out += '>';
   append_xml_escaped(out, id);
   out += "</guid>\n";
@@ -114,7 +130,7 @@ void write_item(std::string& out, const item& it, const prefix_map& prefixes, re
   for (const auto& m : it.thumbnails) write_media(out, "media:thumbnail", m);
   for (const auto& m : it.media) write_media(out, "media:content", m);
   for (const auto& x : it.extensions) {
-    if (write_extension(out, x, prefixes, false, notes)) out += '\n';
+    if (passes_through(x) && write_extension(out, x, prefixes, false, notes)) out += '\n';
   }
   out += "</item>\n";
 }
@@ -174,7 +190,7 @@ void render_rss(const feed& f, std::string& out, std::vector<diagnostic>* diagno
     out += "</image>\n";
   }
   for (const auto& x : f.extensions) {
-    if (write_extension(out, x, prefixes, false, notes)) out += '\n';
+    if (passes_through(x) && write_extension(out, x, prefixes, false, notes)) out += '\n';
   }
   for (const auto& it : f.items) write_item(out, it, prefixes, notes);
   out += "</channel>\n</rss>\n";

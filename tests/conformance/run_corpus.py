@@ -37,6 +37,9 @@ import time
 import urllib.parse
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import validate_feed  # noqa: E402  (the independent RSS/Atom/JSON Feed validator beside us)
+
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 FEEDPARSER_FOLDERS = ("wellformed", "illformed", "encoding", "entities", "json")
 # feedparser's test server; upstream serves every test whose path contains "http"
@@ -882,6 +885,86 @@ def describe_actual(tree: ast.Expression, env: FPDict, limit: int = 240) -> str:
 
 
 # ---------------------------------------------------------------------------
+# Render conformance: every feed syndic reads, written as RSS, Atom and JSON Feed, must pass
+# validate_feed.py (written from the specs, sharing no code with the renderers).
+# ---------------------------------------------------------------------------
+RENDER_FORMATS = ("rss", "atom", "json")
+
+
+def render_batch(syndic: str, paths: list[Path], to: str, timeout: float,
+                 env: dict[str, str]) -> dict[Path, bytes | str]:
+    """`convert --jsonl --to TO` over many inputs: each input's rendering as bytes, or a
+    string saying why there is none. A batch that misbehaves is rerun one input at a time."""
+    cmd = [syndic, "convert", "--quiet", "--to", to, "--jsonl", *map(str, paths)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True)
+    try:
+        stdout, _ = proc.communicate(timeout=timeout * max(2, len(paths) // 4))
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        stdout = b""
+    lines = stdout.splitlines()
+    if len(lines) != len(paths) and len(paths) > 1:
+        out = {}
+        for path in paths:
+            out.update(render_batch(syndic, [path], to, timeout, env))
+        return out
+    if len(lines) != len(paths):
+        return {paths[0]: "no output (crash or timeout)"}
+    out: dict[Path, bytes | str] = {}
+    for path, line in zip(paths, lines):
+        try:
+            rec = json.loads(line)
+        except ValueError as e:
+            # the record embeds JSON output as it is: a record that does not parse is a
+            # JSON rendering that is not JSON
+            out[path] = f"record is not JSON ({e})"
+            continue
+        feed = rec.get("feed")
+        if rec.get("status") != 0 or feed is None:
+            out[path] = "no feed"
+        elif isinstance(feed, str):
+            out[path] = feed.encode("utf-8", "surrogatepass")
+        else:
+            out[path] = json.dumps(feed, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return out
+
+
+@dataclasses.dataclass
+class RenderCheck:
+    eligible: int = 0   # (input, format) pairs where syndic read a feed
+    passed: int = 0
+    failures: list[str] = dataclasses.field(default_factory=list)
+
+
+def check_renders(syndic: str, inputs: list[Path], corpus: Path, workers: int, timeout: float,
+                  env: dict[str, str], batch_size: int) -> RenderCheck:
+    result = RenderCheck()
+    batches = [(to, inputs[i:i + batch_size]) for to in RENDER_FORMATS
+               for i in range(0, len(inputs), batch_size)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(render_batch, syndic, paths, to, timeout, env): to
+                   for to, paths in batches}
+        rendered: list[tuple[Path, str, bytes | str]] = []
+        for future in concurrent.futures.as_completed(futures):
+            to = futures[future]
+            rendered += [(path, to, data) for path, data in future.result().items()]
+    for path, to, data in sorted(rendered, key=lambda r: (str(r[0]), r[1])):
+        if data == "no feed":
+            continue
+        result.eligible += 1
+        where = f"{path.relative_to(corpus).as_posix()} as {to}"
+        problems = ([f"{where}: {data}"] if isinstance(data, str)
+                    else validate_feed.validate(data, where, to))
+        if problems:
+            result.failures += problems
+        else:
+            result.passed += 1
+    return result
+
+
+# ---------------------------------------------------------------------------
 # Driver and report
 # ---------------------------------------------------------------------------
 def sanitizer_env(check: bool) -> dict[str, str]:
@@ -994,7 +1077,7 @@ def fmt_share(share: float | None) -> str:
 
 
 def build_report(corpus, robust_total, robust_failures, cases, outcomes, min_share,
-                 max_failures) -> tuple[list[str], float | None]:
+                 max_failures, renders: RenderCheck) -> tuple[list[str], float | None]:
     by_category: dict[str, Tally] = {}
     headline, sanitize = Tally(), Tally()
     na_reasons: dict[str, int] = {}
@@ -1011,6 +1094,12 @@ def build_report(corpus, robust_total, robust_failures, cases, outcomes, min_sha
     for run, problem in robust_failures:
         args = " ".join(run.args)
         lines.append(f"- `{run.path.relative_to(corpus)}`{' ' + args if args else ''}: {problem}")
+    lines += ["", "## Render conformance", "",
+              f"**{renders.passed} / {renders.eligible}** renderings valid (pass / eligible): "
+              "every corpus input syndic reads a feed from, written as RSS 2.0, Atom 1.0 and "
+              "JSON Feed 1.1 and checked by validate_feed.py (well-formedness, required "
+              "elements and members, Atom ids and dates, RFC 4287's author rule).", ""]
+    lines += [f"- {problem}" for problem in renders.failures[:max_failures]]
     lines += ["", "## feedparser expectations", "",
               "| category | pass | fail | n/a | share |", "|---|---:|---:|---:|---:|"]
     for name in sorted(by_category):
@@ -1018,7 +1107,8 @@ def build_report(corpus, robust_total, robust_failures, cases, outcomes, min_sha
         note = " (excluded from headline)" if name in EXCLUDED_CATEGORIES else ""
         lines.append(f"| {name}{note} | {t.passed} | {t.failed} | {t.na} | {fmt_share(t.share)} |")
     lines.append(f"| **headline** | {headline.passed} | {headline.failed} | {headline.na} | "
-                 f"**{fmt_share(headline.share)}** |")
+                 f"**{fmt_share(headline.share)}** (renders valid: {renders.passed} / "
+                 f"{renders.eligible}) |")
     lines += ["",
               "Headline share = pass / (pass + fail) over every applicable case except these "
               "categories, reported but not counted:", ""] + [
@@ -1039,7 +1129,8 @@ def build_report(corpus, robust_total, robust_failures, cases, outcomes, min_sha
     return lines, headline.share
 
 
-def print_table(corpus, cases, outcomes, robust_total, robust_failures, headline_share) -> None:
+def print_table(corpus, cases, outcomes, robust_total, robust_failures, headline_share,
+                renders: RenderCheck) -> None:
     tallies: dict[str, Tally] = {}
     for case, outcome in zip(cases, outcomes):
         tallies.setdefault(case.category, Tally()).add(outcome.status)
@@ -1047,7 +1138,10 @@ def print_table(corpus, cases, outcomes, robust_total, robust_failures, headline
     for name in sorted(tallies):
         t = tallies[name]
         print(f"{name:34} {t.passed:6} {t.failed:6} {t.na:6} {fmt_share(t.share):>7}")
-    print(f"headline share (excluding {', '.join(EXCLUDED_CATEGORIES)}): {fmt_share(headline_share)}")
+    print(f"headline share (excluding {', '.join(EXCLUDED_CATEGORIES)}): {fmt_share(headline_share)}; "
+          f"renders valid (pass / eligible): {renders.passed} / {renders.eligible}")
+    for problem in renders.failures[:40]:
+        print(f"  {problem}")
     print(f"robustness: {robust_total} files, {len(robust_failures)} failures")
     for run, problem in robust_failures[:40]:
         print(f"  {' '.join([run.path.relative_to(corpus).as_posix(), *run.args])}: {problem}")
@@ -1120,14 +1214,17 @@ def main(argv=None) -> int:
             outcome.actual = "diagnostics: " + (", ".join(sorted(run.diagnostic_codes)) or "none")
         outcomes.append(outcome)
 
+    renders = check_renders(str(syndic), inputs, corpus, max(1, opts.jobs), timeout, env,
+                            max(1, opts.batch))
     lines, headline = build_report(corpus, len(inputs), robust_failures, cases, outcomes,
-                                   opts.min_share, opts.max_failures)
-    print_table(corpus, cases, outcomes, len(inputs), robust_failures, headline)
+                                   opts.min_share, opts.max_failures, renders)
+    print_table(corpus, cases, outcomes, len(inputs), robust_failures, headline, renders)
     print(f"({len(runs)} runs in {time.monotonic() - started:.0f} s)")
     if opts.report:
         opts.report.write_text("\n".join(lines) + "\n", encoding="utf-8")
     # no judged case at all only happens when --only filtered feedparser/ out
-    failed = bool(robust_failures) or (headline is not None and headline < opts.min_share)
+    failed = (bool(robust_failures) or bool(renders.failures)
+              or (headline is not None and headline < opts.min_share))
     return 1 if failed else 0
 
 
