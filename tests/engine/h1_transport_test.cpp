@@ -146,7 +146,7 @@ TEST(H1Transport, HeaderValuesCannotStartAHeader) {
 // its own full timeout.
 TEST(H1Transport, WaitForAConnectionCountsAgainstTheDeadline) {
   sink_options so;
-  so.default_behaviour.latency = latency_distribution(1500ms);
+  so.default_behaviour.latency = latency_distribution(700ms);
   sink server(so);
   server.start();
   boost::asio::io_context io;
@@ -157,7 +157,7 @@ TEST(H1Transport, WaitForAConnectionCountsAgainstTheDeadline) {
   std::vector<int> order;
   response first, second;
   t.post(make_request(url, 5000ms), [&](response r) { first = r; order.push_back(1); });
-  t.post(make_request(url, 300ms), [&](response r) { second = r; order.push_back(2); });
+  t.post(make_request(url, 200ms), [&](response r) { second = r; order.push_back(2); });
   run_until(io, [&] { return order.size() == 2; });
   ASSERT_EQ(order, (std::vector<int>{2, 1}));
   EXPECT_EQ(second.error, CURLE_OPERATION_TIMEDOUT);
