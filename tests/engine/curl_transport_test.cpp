@@ -98,6 +98,28 @@ TEST(CurlTransport, NoBudgetLeftIsALocalFailure) {
   EXPECT_FALSE(got.local_failure);
 }
 
+// Idle connections are capped (CURLMOPT_MAXCONNECTS, which was unset): with a budget of 4,
+// half may idle, split over the multi handles.
+TEST(CurlTransport, IdleConnectionsAreCapped) {
+  sink a(sink_options{}), b(sink_options{}), c(sink_options{});
+  a.start();
+  b.start();
+  c.start();
+  boost::asio::io_context io;
+  transport_options o;
+  o.budget = std::make_shared<connection_budget>(4);
+  o.multi_handles = 1;
+  curl_transport t(io, o);
+  for (sink* s : {&a, &b, &c}) {
+    response got;
+    bool done = false;
+    t.post(make_request(s->ports().front()), [&](response r) { got = r; done = true; });
+    run_until(io, [&] { return done; });
+    EXPECT_EQ(got.status, 204);
+  }
+  EXPECT_EQ(o.budget->in_use(), 2u);  // two connections kept idle, the third closed
+}
+
 TEST(CurlTransport, OutOfDescriptorsIsALocalFailure) {
   sink server(sink_options{});
   server.start();

@@ -53,6 +53,23 @@ std::size_t keep_header(char* data, std::size_t size, std::size_t n, void* user)
 
 }  // namespace
 
+std::string safe_header_line(std::string_view line) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(line.size());
+  for (char ch : line) {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 curl_transport::curl_transport(boost::asio::io_context& io, transport_options options)
     : io_(io), options_(options) {
   static std::once_flag once;

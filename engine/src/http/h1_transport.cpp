@@ -221,23 +221,6 @@ h1_transport::origin& h1_transport::origin_for(const parsed_url& u) {
   return *slot;
 }
 
-std::string safe_header_line(std::string_view line) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(line.size());
-  for (char ch : line) {
-    auto c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t') || c == 0x7f) {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
 void h1_transport::post(request r, completion done) {
   auto op = std::make_unique<operation>();
   op->done = std::move(done);
