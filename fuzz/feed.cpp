@@ -27,6 +27,12 @@ void check_output(output_format f, std::string_view out, std::string_view label)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
+  // While fuzz/regressions/feed/eof-* are open (text left open at the end of the input loses its
+  // last byte), a campaign can step around them: SYNDIC_FUZZ_SKIP=eof-truncation.
+  if (fz::skipped("eof-truncation")) {
+    auto end = in.find_last_not_of(" \t\r\n");
+    if (end != std::string_view::npos && in[end] != '>' && in[end] != '}') return 0;
+  }
   parse_options options;
   // Relative links are resolved against it, so URL resolution is reached from every link.
   options.document_url = "https://example.org/news/feed.xml";
