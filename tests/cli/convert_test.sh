@@ -69,6 +69,20 @@ printf '<rss version="2.0"><channel><title>t</title><item><link>a/b</link></item
 expect 0 "" "$syndic" convert --base https://base.example/dir/feed.xml "$tmp/rel.xml"
 grep -q '"url":"https://base.example/dir/a/b"' "$tmp/out" || fail "--base not applied: $(cat "$tmp/out")"
 
+# Markup injection through a JSON Feed's pass-through extension names: the name is no XML name,
+# so the element is dropped (with a warning) instead of closing the item and opening another.
+cat >"$tmp/inject.json" <<'JSON'
+{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{"id":"1","title":"a",
+ "_syndic":{"extensions":[{"ns":"","name":"x/></item><item><title>INJECTED</title><guid>evil","value":"v"}]}}]}
+JSON
+expect 0 "is not an XML name; dropped" "$syndic" convert --to rss "$tmp/inject.json"
+[ "$(grep -c '<item>' "$tmp/out")" -eq 1 ] || fail "injected extension name made a second <item>: $(cat "$tmp/out")"
+grep -q INJECTED "$tmp/out" && fail "injected markup reached the RSS output: $(cat "$tmp/out")"
+expect 0 "is not an XML name; dropped" "$syndic" convert --to atom "$tmp/inject.json"
+[ "$(grep -c '<entry>' "$tmp/out")" -eq 1 ] || fail "injected extension name made a second <entry>: $(cat "$tmp/out")"
+expect 0 "" "$syndic" convert --quiet --to rss "$tmp/inject.json"
+[ -s "$tmp/err" ] && fail "--quiet still printed the renderer's warnings: $(cat "$tmp/err")"
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)"
   exit 1
