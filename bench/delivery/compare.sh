@@ -61,7 +61,8 @@ measure() {
   local name=$1
   shift
   local cost
-  cost=$(python3 "$here/measure.py" "$tmp/out" --nginx "$tmp/nginx.pid" -- taskset -c 1 "$@")
+  # stderr kept aside (push prints its progress there), shown when the run did not deliver all
+  cost=$(python3 "$here/measure.py" "$tmp/out" --nginx "$tmp/nginx.pid" -- taskset -c 1 "$@" 2>"$tmp/err")
   python3 - "$name" "$cost" "$tmp/out" "$pairs" >>"$tmp/rows" <<'PY'
 import json, re, sys
 name, cost, out, pairs = sys.argv[1], json.loads(sys.argv[2]), open(sys.argv[3]).read(), int(sys.argv[4])
@@ -75,7 +76,7 @@ elif out.startswith("{"):
 elif cost["rc"] != 0:
     delivered = 0
 if delivered != pairs or cost["rc"] != 0:
-    print(f"{name}: {delivered}/{pairs} delivered, exit {cost['rc']}", file=sys.stderr)
+    print(f"{name}: {delivered}/{pairs} delivered, exit {cost['rc']}; stdout: {out[-300:]!r}", file=sys.stderr)
 print(name, delivered, cost["wall_s"], cost["user_s"], cost["sys_s"], cost["server_cpu_s"], conns)
 PY
 }
