@@ -431,23 +431,56 @@ TEST_F(fixture, LateAnswersForARemovedOutletLeaveItsSuccessorAlone) {
 TEST_F(fixture, SlowHostDoesNotTakeEverySlot) {
   // Twenty outlets on one slow host (2xx after 1.5 s), four in flight each, two connections
   // per host: the requests waiting for one of its connections must not hold the shard's
-  // slots, so twenty outlets on another host keep flowing.
-  engine_options eo;
-  eo.shards = 1;
-  eo.max_in_flight = 16;
-  eo.max_host_connections = 2;
-  start({}, eo);
-  sink_behaviour slow;
-  slow.latency = 1500ms;
-  auto sluggish = other_sink(slow);
-  for (int i = 0; i < 20; ++i)
-    eng->add_outlet(outlet("slow" + std::to_string(i), sluggish->ports().front(), "/" + std::to_string(i)));
-  auto f = feed_with(2, "backlog");
-  eng->submit(f, f.items);
-  std::this_thread::sleep_for(100ms);
-  EXPECT_LT(healthy_delivery_time(), 1s) << "the slow host held the shard's slots";
-  EXPECT_EQ(server->stats().delivered, 100u);
-  eng->stop();
+  // slots, so twenty outlets on another host keep flowing. Through both transports.
+  for (bool fast : {true, false}) {
+    SCOPED_TRACE(fast ? "h1_transport" : "libcurl");
+    engine_options eo;
+    eo.shards = 1;
+    eo.max_in_flight = 16;
+    eo.max_host_connections = 2;
+    eo.fast_http = fast;
+    start({}, eo);
+    sink_behaviour slow;
+    slow.latency = 1500ms;
+    auto sluggish = other_sink(slow);
+    for (int i = 0; i < 20; ++i)
+      eng->add_outlet(outlet("slow" + std::to_string(i), sluggish->ports().front(), "/" + std::to_string(i)));
+    auto f = feed_with(2, "backlog");
+    eng->submit(f, f.items);
+    std::this_thread::sleep_for(100ms);
+    EXPECT_LT(healthy_delivery_time(), 1s) << "the slow host held the shard's slots";
+    EXPECT_EQ(server->stats().delivered, 100u);
+    eng->stop();
+    eng.reset();
+  }
+}
+
+TEST_F(fixture, SinkForgetsOldIdsAndCapsTheOutletsItCounts) {
+  // A load test may run for weeks: the sink remembers the last `duplicate_window` ids and
+  // counts at most `max_outlets_counted` paths one by one.
+  sink_options so;
+  so.duplicate_window = 3;
+  so.max_outlets_counted = 1;
+  start(so);
+  auto o = outlet("o", port, "/a");
+  o.ordered = true;  // the ids reach the sink in log order
+  eng->add_outlet(o);
+  auto f = feed_with(5);
+  push_and_wait(5);
+  std::vector<formats::item> again{f.items[0], f.items[4]};
+  eng->submit(f, again);  // item-0 is forgotten, item-4 is among the last three
+  ASSERT_TRUE(eng->wait_idle(5s));
+  auto other = outlet("p", port, "/b");
+  eng->add_outlet(other);
+  eng->remove_outlet("o");
+  std::this_thread::sleep_for(20ms);
+  push_and_wait(1);
+  auto s = server->stats();
+  EXPECT_EQ(s.delivered, 8u);
+  EXPECT_EQ(s.duplicates, 1u);
+  EXPECT_EQ(s.per_outlet.size(), 2u);
+  EXPECT_EQ(s.per_outlet[std::to_string(port) + "/a"], 7u);
+  EXPECT_EQ(s.per_outlet["(other)"], 1u);
 }
 
 TEST_F(fixture, UpdatedItemGetsANewDeliveryIdAndARetryKeepsIt) {
