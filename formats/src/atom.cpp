@@ -33,7 +33,7 @@ text_construct read_text_construct(xml_reader& r, const xml_scope& s, pugi::xml_
     bool markup = is_html_mime(type) || is_xhtml_mime(type);
     if (mode == "base64") {
       out.value = std::string(trim(base64_decode_lenient(r.text(s, n))));
-      if (markup && s.base && !s.base->empty()) out.value = resolve_html_urls(out.value, *s.base);
+      if (markup) out.value = r.resolve_markup_urls(s, std::move(out.value), n);
     } else if (mode == "escaped") {
       out.value = markup ? r.html(s, n) : r.text(s, n);
     } else if (markup && n.find_child([](pugi::xml_node c) { return c.type() == pugi::node_element; })) {

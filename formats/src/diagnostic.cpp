@@ -1,18 +1,22 @@
 #include <syndic/formats/diagnostic.hpp>
 
+#include <cstdio>
+
 namespace syndic::formats {
 
 namespace {
 
-// "79900" -> "79,900": the summary line is read by people.
-std::string with_thousands(std::size_t n) {
-  std::string digits = std::to_string(n);
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i && (digits.size() - i) % 3 == 0) out += ',';
+// Writes "79,900 more like this" into `out`, reusing its capacity: the summary is rewritten
+// for every diagnostic it counts, which can be tens of thousands of times.
+void write_summary(std::string& out, std::size_t n) {
+  char digits[24];
+  int len = std::snprintf(digits, sizeof digits, "%zu", n);
+  out.clear();
+  for (int i = 0; i < len; ++i) {
+    if (i && (len - i) % 3 == 0) out += ',';
     out += digits[i];
   }
-  return out;
+  out.append(" more like this");
 }
 
 }  // namespace
@@ -32,7 +36,7 @@ void diagnostics_sink::add(severity level, diag_code code, std::string message,
   }
   diagnostic& summary = out_[summary_at_[c] - 1];
   if (level > summary.level) summary.level = level;
-  summary.message = with_thousands(dropped_[c]) + " more like this";
+  write_summary(summary.message, dropped_[c]);
 }
 
 std::string_view to_string(severity s) {

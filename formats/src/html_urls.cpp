@@ -26,7 +26,7 @@ bool is_url_attribute(std::string_view name) {
   return false;
 }
 
-std::string resolve_html_urls(std::string_view html, std::string_view base) {
+std::string resolve_html_urls(std::string_view html, std::string_view base, url_budget* budget) {
   if (base.empty() || html.find('<') == std::string_view::npos) return std::string(html);
   std::string out;
   out.reserve(html.size() + 64);
@@ -77,6 +77,7 @@ std::string resolve_html_urls(std::string_view html, std::string_view base) {
       decode_entities(html.substr(value_start, value_end - value_start), raw);
       std::string_view ref = trim(raw);
       if (ref.empty() || has_scheme(ref) || ref.front() == '#') continue;
+      if (budget && !budget->spend(base, ref)) continue;
       std::string absolute = resolve_url(base, ref);
       if (absolute == ref) continue;
       out.append(html.substr(copied, value_start - copied));

@@ -87,7 +87,7 @@ std::optional<timestamp> read_date(xml_reader& r, const xml_element& e, const xm
   std::string v = r.text(s, e.node);
   if (v.empty()) return std::nullopt;
   auto t = parse_date(v);
-  if (!t)
+  if (!t && r.will_list(severity::warning, diag_code::date))
     r.report(e.node, severity::warning, diag_code::date,
              "unparseable date '" + v.substr(0, 64) + "' in <" + std::string(e.name) +
                  ">: left out");
@@ -99,9 +99,10 @@ std::optional<std::uint64_t> read_uint(xml_reader& r, pugi::xml_node at, std::st
   std::uint64_t n = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
   if (ec != std::errc{} || end != value.data() + value.size()) {
-    r.report(at, severity::warning, diag_code::value,
-             "not a number in " + std::string(what) + ": '" +
-                 std::string(value.substr(0, 32)) + "'");
+    if (r.will_list(severity::warning, diag_code::value))
+      r.report(at, severity::warning, diag_code::value,
+               "not a number in " + std::string(what) + ": '" +
+                   std::string(value.substr(0, 32)) + "'");
     return std::nullopt;
   }
   return n;

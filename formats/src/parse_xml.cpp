@@ -129,8 +129,8 @@ std::vector<item> recover_items(xml_reader& r, std::string_view doc, const xml_s
     chunk.assign(open);
     chunk.append(doc.substr(pos, stop - pos));
     chunk.append(wrapper_close);
-    pugi::xml_document d;
-    d.load_buffer(chunk.data(), chunk.size(), xml_flags, pugi::encoding_utf8);
+    pugi::xml_document d;  // parses `chunk` in place: its capacity is reused, chunk to chunk
+    d.load_buffer_inplace(chunk.data(), chunk.size(), xml_flags, pugi::encoding_utf8);
     r.set_node_shift(static_cast<std::ptrdiff_t>(pos) - static_cast<std::ptrdiff_t>(open.size()));
     pugi::xml_node wrapper = d.document_element();
     xml_scope ws;

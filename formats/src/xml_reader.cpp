@@ -101,7 +101,33 @@ xml_reader::xml_reader(const parse_options& options, diagnostics_sink& diags,
       buffer_(buffer),
       origin_(buffer_origin),
       lines_(buffer),
-      entity_budget_(2 * buffer.size() + (64u << 10)) {}
+      entity_budget_(2 * buffer.size() + (64u << 10)),
+      urls_{4 * buffer.size() + (64u << 10)} {}
+
+std::string xml_reader::resolve(std::string_view base, std::string_view ref, pugi::xml_node at) {
+  if (base.empty() || ref.empty() || has_scheme(ref)) return std::string(ref);
+  if (!urls_.spend(base, ref)) {
+    report_url_budget(at);
+    return std::string(ref);
+  }
+  return resolve_url(base, ref);
+}
+
+void xml_reader::report_url_budget(pugi::xml_node at) {
+  if (url_budget_reported_ || !urls_.ran_out) return;
+  url_budget_reported_ = true;
+  report(at, severity::error, diag_code::limit,
+         "resolved URLs would exceed " + std::to_string(4 * buffer_.size() + (64u << 10)) +
+             " bytes (long base URLs): further relative URLs are left as written");
+}
+
+std::string xml_reader::resolve_markup_urls(const xml_scope& scope, std::string markup,
+                                            pugi::xml_node at) {
+  if (!scope.base || scope.base->empty() || markup.find('<') == std::string::npos) return markup;
+  std::string out = resolve_html_urls(markup, *scope.base, &urls_);
+  report_url_budget(at);
+  return out;
+}
 
 void xml_reader::enter(const xml_scope* parent, pugi::xml_node node, xml_scope& out,
                        const std::string* document_base) {
@@ -121,7 +147,7 @@ void xml_reader::enter(const xml_scope* parent, pugi::xml_node node, xml_scope& 
     } else if (name == "xml:base") {
       std::string ref;
       decode(a.value(), ref, node);
-      out.own_base = out.base ? resolve_url(*out.base, trim(ref)) : std::string(trim(ref));
+      out.own_base = out.base ? resolve(*out.base, trim(ref), node) : std::string(trim(ref));
       out.base = &out.own_base;
     } else if (name == "xml:lang") {
       out.lang = trim(a.value());
@@ -138,9 +164,10 @@ xml_element xml_reader::resolve(const xml_scope& scope, pugi::xml_node node) {
   std::string_view uri = ns::canonical(scope.lookup(prefix));
   if (uri.empty() && !prefix.empty()) {
     uri = ns::well_known_prefix(prefix);
-    report(node, severity::warning, diag_code::xml,
-           "namespace prefix '" + std::string(prefix) + "' is not declared" +
-               (uri.empty() ? std::string() : "; read as " + std::string(uri)));
+    if (will_list(severity::warning, diag_code::xml))
+      report(node, severity::warning, diag_code::xml,
+             "namespace prefix '" + std::string(prefix) + "' is not declared" +
+                 (uri.empty() ? std::string() : "; read as " + std::string(uri)));
   }
   return {node, uri, local_of(qname)};
 }
@@ -263,9 +290,7 @@ void repair_c1_controls(std::string& s) {
 }
 
 std::string xml_reader::html(const xml_scope& scope, pugi::xml_node node) {
-  std::string t = text(scope, node);
-  if (!scope.base || scope.base->empty()) return t;
-  return resolve_html_urls(t, *scope.base);
+  return resolve_markup_urls(scope, text(scope, node), node);
 }
 
 std::string xml_reader::attr(pugi::xml_node node, const char* name) {
@@ -303,7 +328,7 @@ std::string xml_reader::attr_ns(const xml_scope& scope, pugi::xml_node node, std
 std::string xml_reader::url(const xml_scope& scope, std::string_view ref) {
   if (ref.empty()) return {};
   if (!scope.base || scope.base->empty()) return std::string(ref);
-  return resolve_url(*scope.base, ref);
+  return resolve(*scope.base, ref, {});
 }
 
 void xml_reader::serialize(const xml_scope& scope, pugi::xml_node node, std::string& out) {
@@ -367,7 +392,7 @@ void xml_reader::serialize(const xml_scope& scope, pugi::xml_node node, std::str
     std::string value;
     decode(a.value(), value, node);
     if (cs.base && !cs.base->empty() && is_url_attribute(local_of(an)))
-      value = resolve_url(*cs.base, trim(value));
+      value = resolve(*cs.base, trim(value), node);
     out += ' ';
     out += an;
     out += "=\"";

@@ -7,6 +7,8 @@
 #include <syndic/formats/diagnostic.hpp>
 #include <syndic/formats/parse.hpp>
 
+#include "html_urls.hpp"
+
 #include <pugixml.hpp>
 
 #include <cstddef>
@@ -108,6 +110,14 @@ public:
   // A URI value resolved against the effective base.
   std::string url(const xml_scope& scope, std::string_view ref);
 
+  // True when a diagnostic of this code and level will be listed: the caller then builds its
+  // message and reports it. Otherwise it is counted in the "N more" summary here, and the
+  // caller skips the work (tens of thousands of messages nobody will read).
+  bool will_list(severity level, diag_code code) {
+    if (diags_.keeps(code, level)) return true;
+    diags_.add(level, code, {});
+    return false;
+  }
   void report(pugi::xml_node at, severity level, diag_code code, std::string message);
   // `offset` is in the document given to the constructor.
   void report_offset(std::size_t offset, severity level, diag_code code, std::string message);
@@ -127,10 +137,15 @@ public:
 
   // Like text(), for HTML content: relative URLs inside the markup are made absolute.
   std::string html(const xml_scope& scope, pugi::xml_node node);
+  // Relative URLs inside `markup` made absolute against the scope's base (within the budget).
+  std::string resolve_markup_urls(const xml_scope& scope, std::string markup, pugi::xml_node at);
   diagnostics_sink& diags() { return diags_; }
 
 private:
   void depth_exceeded(pugi::xml_node at);
+  // resolve_url within urls_; `ref` as it was when the budget is spent.
+  std::string resolve(std::string_view base, std::string_view ref, pugi::xml_node at);
+  void report_url_budget(pugi::xml_node at);
   std::size_t node_offset(pugi::xml_node at) const;
   // Replaces references to the internal subset's entities in `raw` (one pass, within
   // entity_budget_), returning `raw` itself when there is nothing to replace.
@@ -149,6 +164,9 @@ private:
   // input plus 64 KiB, so 30 KB of "&e;" cannot become megabytes. Spent across the document.
   std::size_t entity_budget_;
   bool entity_budget_reported_ = false;
+  // Bytes URL resolution may produce: four times the input plus 64 KiB (see url_budget).
+  url_budget urls_;
+  bool url_budget_reported_ = false;
   bool depth_reported_ = false;
   std::size_t entity_reports_ = 0;
 };

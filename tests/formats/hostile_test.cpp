@@ -230,5 +230,29 @@ TEST(Hostile, ManyNamespaceDeclarations) {
   EXPECT_FALSE(testing::has_code(r, diag_code::xml)) << diags_text(r);
 }
 
+// A 60 KB xml:base and 2,000 one-letter links would make 120 MB of URLs out of 150 KB: URLs
+// are resolved until their bytes reach four times the input (plus 64 KiB), then left as
+// written, and that is reported once.
+TEST(Hostile, LongBaseUrlsStayWithinTheResolutionBudget) {
+  std::string base = "https://base.example/" + std::string(60'000, 'd') + "/";
+  std::string body;
+  for (int i = 0; i < 2'000; ++i)
+    body += "<item><link>i" + std::to_string(i) + "</link><description>&lt;a href=\"r" +
+            std::to_string(i) + "\"&gt;x&lt;/a&gt;</description></item>\n";
+  std::string doc = "<rss version=\"2.0\" xml:base=\"" + base + "\"><channel><title>t</title>\n" +
+                    body + "</channel></rss>\n";
+  parse_result r = parse(doc);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.value->items.size(), 2'000u);
+  // (EXPECT_TRUE: a failure would print 60 KB strings.)
+  EXPECT_TRUE(r.value->items.front().url() == base + "i0");
+  EXPECT_TRUE(r.value->items.back().url() == "i1999");
+  EXPECT_TRUE(r.value->items.back().summary == "<a href=\"r1999\">x</a>");
+  std::size_t url_bytes = 0;
+  for (const auto& it : r.value->items) url_bytes += it.url().size() + it.summary.size();
+  EXPECT_LE(url_bytes, 5 * doc.size() + (64u << 10));
+  EXPECT_EQ(count_code(r, diag_code::limit), 1u) << diags_text(r);
+}
+
 }  // namespace
 }  // namespace syndic::formats
