@@ -379,13 +379,15 @@ void h1_transport::on_connected(const conn_ptr& c) {
 void h1_transport::resolve(origin& o) {
   if (o.resolving) return;
   o.resolving = true;  // an origin is never pruned while it is resolving: &o stays valid
-  asio::post(resolver_pool(), [this, link = link_, &o, host = o.host, port = o.port, lookup = options_.resolve]() {
+  // Everything the resolver thread needs is copied here, on the shard's thread; it touches
+  // nothing of the transport's but the link, under its mutex.
+  asio::post(resolver_pool(), [this, link = link_, alive = std::weak_ptr<bool>(alive_), &o, host = o.host,
+                               port = o.port, lookup = options_.resolve]() {
     std::string error;
     auto endpoints = lookup(host, port, error);
     std::lock_guard lock(link->mutex);
     if (!link->io) return;
-    asio::post(*link->io, [this, alive = std::weak_ptr<bool>(alive_), &o, endpoints = std::move(endpoints),
-                           error]() mutable {
+    asio::post(*link->io, [this, alive, &o, endpoints = std::move(endpoints), error]() mutable {
       if (auto a = alive.lock(); !a || !*a) return;
       on_resolved(o, std::move(endpoints), error);
     });
