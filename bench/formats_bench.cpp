@@ -330,6 +330,43 @@ void add_hostile_inputs() {
                                                                                   : "title " + r.value->items[0].title;
     }};
   }
+  {  // one item with 50,000 <link>s (each once went to the front of the list)
+    std::string body = "<item>";
+    for (int i = 0; i < 50'000; ++i) body += "<link>https://l.example/" + std::to_string(i) + "</link>";
+    body += "</item>\n";
+    m["many-links-in-one-item"] = {rss_doc(body), [](const parse_result& r) {
+      std::string e = expect_items(r, 1);
+      if (!e.empty()) return e;
+      const auto& links = r.value->items[0].links;
+      return links.size() == 50'000 && links[0].href == "https://l.example/49999" ? std::string()
+                                                                                 : std::string("links lost");
+    }};
+  }
+  {  // 1,000 pubDates of 2 KB each: the date parser sees long junk
+    std::string body;
+    for (int i = 0; i < 1'000; ++i)
+      body += "<item><guid>d" + std::to_string(i) + "</guid><pubDate>Mon, 01 Jan 2024 " +
+              std::string(2'000, '9') + "</pubDate></item>\n";
+    m["long-dates"] = {rss_doc(body), [](const parse_result& r) {
+      std::string e = expect_items(r, 1'000);
+      return e.empty() ? expect_capped(r, diag_code::date, 1'000) : e;
+    }};
+  }
+  {  // JSON Feed: 200 items of 2,000 members each (every member lookup walks the object)
+    std::string items;
+    for (int i = 0; i < 200; ++i) {
+      if (i) items += ',';
+      items += R"({"id":")" + std::to_string(i) + "\"";
+      for (int k = 0; k < 2'000; ++k) items += ",\"k" + std::to_string(k) + "\":" + std::to_string(k);
+      items += "}";
+    }
+    m["json-wide-items"] = {R"({"version":"https://jsonfeed.org/version/1.1","title":"t","items":[)" + items + "]}",
+                            [](const parse_result& r) {
+      std::string e = expect_items(r, 200);
+      if (!e.empty()) return e;
+      return r.value->items.back().id == "199" ? std::string() : std::string("wrong id");
+    }};
+  }
   {  // JSON Feed: 20,000 items with unparseable dates
     std::string items;
     for (int i = 0; i < 20'000; ++i) {

@@ -5,6 +5,9 @@
 #include "text.hpp"
 #include "xml_feed.hpp"
 
+#include <iterator>
+#include <vector>
+
 namespace syndic::formats::detail {
 
 bool is_rss_core(const xml_reader& r, std::string_view uri) {
@@ -25,6 +28,9 @@ void read_rss_image(xml_reader& r, const xml_scope& s, pugi::xml_node node, feed
 
 void read_rss_item(xml_reader& r, const xml_scope& s, pugi::xml_node node, item& it) {
   bool guid_permalink = false;
+  // <link>s go before the links modules add (atom:link), the last one first. Collected here
+  // and put in place once: an insert at the front for each would be quadratic in their count.
+  std::vector<link> core_links;
   it.summary_type = text_type::html;  // RSS descriptions are (escaped) HTML
   it.language = std::string(s.lang);
   r.for_each_child(s, node, [&](const xml_element& e, const xml_scope& cs) {
@@ -35,7 +41,7 @@ void read_rss_item(xml_reader& r, const xml_scope& s, pugi::xml_node node, item&
       }
       if (e.name == "link") {
         std::string href = r.url(cs, r.text(cs, e.node));
-        if (!href.empty()) it.links.insert(it.links.begin(), link{href, "alternate", {}, {}, {}, {}});
+        if (!href.empty()) core_links.push_back(link{std::move(href), "alternate", {}, {}, {}, {}});
         return;
       }
       if (e.name == "description") {
@@ -94,6 +100,8 @@ void read_rss_item(xml_reader& r, const xml_scope& s, pugi::xml_node node, item&
     if (read_item_module(r, e, cs, it)) return;
     it.extensions.push_back(read_extension(r, e, cs));
   });
+  it.links.insert(it.links.begin(), std::make_move_iterator(core_links.rbegin()),
+                  std::make_move_iterator(core_links.rend()));
   if (it.id.empty()) {
     // RSS 1.0 identifies items by rdf:about.
     it.id = r.attr_ns(s, node, ns::rdf, "about");

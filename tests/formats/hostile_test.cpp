@@ -254,5 +254,23 @@ TEST(Hostile, LongBaseUrlsStayWithinTheResolutionBudget) {
   EXPECT_EQ(count_code(r, diag_code::limit), 1u) << diags_text(r);
 }
 
+// An item with 20,000 <link>s keeps them all, in the order links always had: the RSS links
+// first, the last one first, then the atom:links in document order.
+TEST(Hostile, ManyLinksInOneItemKeepTheirOrder) {
+  std::string body = "<item><atom:link href=\"https://a.example/x\" rel=\"related\"/>";
+  for (int i = 0; i < 20'000; ++i) body += "<link>https://l.example/" + std::to_string(i) + "</link>";
+  body += "<atom:link href=\"https://a.example/y\" rel=\"related\"/></item>";
+  parse_result r = parse(rss(body).replace(0, 19, "<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\">"));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.value->items.size(), 1u);
+  const auto& links = r.value->items[0].links;
+  ASSERT_EQ(links.size(), 20'002u);
+  EXPECT_EQ(links[0].href, "https://l.example/19999");
+  EXPECT_EQ(links[19'999].href, "https://l.example/0");
+  EXPECT_EQ(links[20'000].href, "https://a.example/x");
+  EXPECT_EQ(links[20'001].href, "https://a.example/y");
+  EXPECT_EQ(r.value->items[0].url(), "https://l.example/19999");
+}
+
 }  // namespace
 }  // namespace syndic::formats
