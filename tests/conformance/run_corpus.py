@@ -93,9 +93,9 @@ _NOT_IN_MODEL = {  # feed/entry elements syndic's model has no place for
     "abcdefg", "madeup_element",
 }
 UNMAPPED = {
-    # the top level: HTTP response data (syndic reads files), the Python exception,
-    # the namespace table, and the detected encoding (not in the JSON output)
-    "top": _HTTP_RESULT | {"bozo_exception", "namespaces", "encoding"},
+    # the top level: HTTP response data (syndic reads files), the Python exception and
+    # the namespace table (the detected encoding is _syndic.encoding)
+    "top": _HTTP_RESULT | {"bozo_exception", "namespaces"},
     "feed": _NOT_IN_MODEL | {"published", "published_parsed"},
     "entry": _NOT_IN_MODEL | {"rights", "rights_detail", "copyright", "copyright_detail"},
     # xml:base / xml:lang in scope of one element: syndic resolves URLs itself and
@@ -725,7 +725,7 @@ def build_env(run: Run) -> FPDict:
     env["entries"] = [build_entry(item, source_format)
                       for item in doc.get("items") or []]
     env["version"] = FORMAT_TO_VERSION.get(ext.get("format"), ext.get("format") or "")
-    if ext.get("encoding"):  # not in docs/json-output.md today; used if it appears
+    if ext.get("encoding"):  # the charset the document was read in (docs/json-output.md)
         env["encoding"] = ext["encoding"]
     return env
 
