@@ -32,7 +32,11 @@ std::int64_t floor_seconds_ms(std::int64_t ms) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
 
-  if (auto t = parse_iso8601(in)) {
+  // While fuzz/regressions/dates/iso8601-24h-year-10000 is open: SYNDIC_FUZZ_SKIP=year-10000.
+  auto beyond_9999 = [](const timestamp& t) {
+    return fz::skipped("year-10000") && t.unix_ms >= 253402300800000;  // 10000-01-01T00:00:00Z
+  };
+  if (auto t = parse_iso8601(in); t && !beyond_9999(*t)) {
     std::string text = format_rfc3339(*t);
     auto back = parse_iso8601(text);
     timestamp want{t->unix_ms, writable_offset(t->offset_minutes) ? t->offset_minutes : 0};
@@ -41,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                   (back ? show(*back) : std::string("nothing")),
               in);
   }
-  if (auto t = parse_rfc822(in)) {
+  if (auto t = parse_rfc822(in); t && !beyond_9999(*t)) {
     std::string text = format_rfc822(*t);
     auto back = parse_rfc822(text);
     timestamp want{floor_seconds_ms(t->unix_ms), writable_offset(t->offset_minutes) ? t->offset_minutes : 0};

@@ -23,6 +23,30 @@ void check_output(output_format f, std::string_view out, std::string_view label)
   else fz::check_xml(out, label, root_of(f));
 }
 
+// True when some xmlns or xml:lang attribute value holds '&' or '<'.
+bool raw_attribute_with_markup(std::string_view in) {
+  for (std::string_view name : {"xmlns", "xml:lang"}) {
+    for (auto at = in.find(name); at != std::string_view::npos; at = in.find(name, at + 1)) {
+      auto q = in.find_first_of("\"'", at);
+      if (q == std::string_view::npos) break;
+      auto end = in.find(in[q], q + 1);
+      if (end == std::string_view::npos) end = in.size();
+      if (in.substr(q + 1, end - q - 1).find_first_of("&<") != std::string_view::npos) return true;
+    }
+  }
+  return false;
+}
+
+// True when offset `at` of rendered XML is inside an xmlns or xml:lang attribute value.
+bool in_raw_attribute(std::string_view xml, std::size_t at) {
+  auto q = xml.rfind('"', at ? at - 1 : 0);
+  if (q == std::string_view::npos || q < 1 || xml[q - 1] != '=') return false;
+  auto sp = xml.find_last_of(" \n", q);
+  if (sp == std::string_view::npos) return false;
+  std::string_view name = xml.substr(sp + 1, q - 1 - sp - 1);
+  return name == "xml:lang" || name == "xmlns" || name.starts_with("xmlns:");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -33,6 +57,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto end = in.find_last_not_of(" \t\r\n");
     if (end != std::string_view::npos && in[end] != '>' && in[end] != '}') return 0;
   }
+  // The same for fuzz/regressions/feed/xmlns-value-not-decoded (xmlns-references) and
+  // fuzz/regressions/feed/atom03-base64-invalid-utf8 (atom03-base64).
+  if (fz::skipped("xmlns-references") && raw_attribute_with_markup(in)) return 0;
+  if (fz::skipped("atom03-base64") && in.find("base64") != std::string_view::npos) return 0;
   parse_options options;
   // Relative links are resolved against it, so URL resolution is reached from every link.
   options.document_url = "https://example.org/news/feed.xml";
@@ -61,6 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (out3 != out2) {
       std::size_t at = 0;
       while (at < out2.size() && at < out3.size() && out2[at] == out3[at]) ++at;
+      if (fz::skipped("xmlns-references") && in_raw_attribute(out2, at)) continue;
       fz::check(false, "stable",
                 label + ": render(parse(x)) is not a fixed point; first difference " +
                     fz::around(out2, at) + "\n   became\n" + fz::around(out3, at),

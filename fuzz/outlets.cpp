@@ -21,7 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (auto& e : r.errors) (void)e.to_string();
   for (auto& o : r.outlets) {
     fz::check(!o.id.empty(), "outlets-contract", "an outlet without an id");
-    fz::check(o.url.starts_with("http://") || o.url.starts_with("https://"),
+    std::string scheme = o.url.substr(0, o.url.find(':'));
+    for (auto& c : scheme) c = static_cast<char>(c | 0x20);  // schemes are case-insensitive
+    fz::check(scheme == "http" || scheme == "https",
               "outlets-contract", "an outlet URL that is not http(s): " + o.url);
   }
   return 0;

@@ -33,6 +33,12 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_CO
 cmake --build "$build" -j2 --target syndic_fuzz
 echo "   built in $(( $(date +%s) - start )) s"
 
+# Checks named on "skip" lines of fuzz/regressions/open.txt belong to defects found and not fixed
+# yet: the targets step around them (SYNDIC_FUZZ_SKIP, fuzz/check.hpp) so that the run still
+# fails on anything new.
+skips=$(sed -n 's/^skip  *//p' fuzz/regressions/open.txt 2>/dev/null | tr -s ' \n' ',' | sed 's/,$//')
+export SYNDIC_FUZZ_SKIP=${SYNDIC_FUZZ_SKIP:-$skips}
+[ -z "$SYNDIC_FUZZ_SKIP" ] || echo "   stepping around open findings: $SYNDIC_FUZZ_SKIP"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
@@ -73,13 +79,16 @@ for t in "${targets[@]}"; do
   if [ -d "fuzz/regressions/$t" ]; then
     for r in fuzz/regressions/$t/*; do
       [ -f "$r" ] || continue
-      if "$bin" -runs=1 "$r" >"$work/regression.log" 2>&1; then
+      open=false
+      grep -qxF "$r" fuzz/regressions/open.txt 2>/dev/null && open=true
+      if SYNDIC_FUZZ_SKIP= "$bin" -runs=1 "$r" >"$work/regression.log" 2>&1; then
+        $open && echo "   $t: $r passes now: remove it from fuzz/regressions/open.txt"
         continue
-      elif grep -qxF "$r" fuzz/regressions/open.txt 2>/dev/null; then
+      elif $open; then
         echo "   $t: $r still fails (listed as open)"
       else
         echo "FAIL $t: regression $r fails again:"
-        grep -E "syndic fuzz check|ERROR|SUMMARY" "$work/regression.log" | head -5 || true
+        grep -aE "syndic fuzz check|ERROR|SUMMARY" "$work/regression.log" | head -5 || true
         failed+=("$t:$r")
       fi
     done
@@ -94,10 +103,10 @@ for t in "${targets[@]}"; do
   if "$bin" -max_total_time="$seconds" -max_len="$(max_len_of "$t")" -timeout=10 -rss_limit_mb=2048 \
       -dict="$(dict_of "$t")" -artifact_prefix="$work/artifacts/" -print_final_stats=1 \
       "$work/corpus" "${seeds[@]}" >"$log" 2>&1; then
-    echo "   $(grep -E '^#[0-9]+ +DONE' "$log" | tail -1 || true)"
+    echo "   $(grep -aE '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 || true)"
   else
     echo "FAIL fuzz_$t (log: $log, input: $(ls "$work/artifacts" 2>/dev/null | head -1)):"
-    grep -E "syndic fuzz check|ERROR: |SUMMARY: |Test unit written|ParseDictionaryFile" "$log" | head -6 || true
+    grep -aE "syndic fuzz check|ERROR: |SUMMARY: |Test unit written|ParseDictionaryFile" "$log" | head -6 || true
     failed+=("$t")
   fi
 done

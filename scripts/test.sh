@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The second command of the README, and what CI runs (.ci/run): installs what is missing,
 # builds everything, runs the whole suite, then builds and runs it again with AddressSanitizer
-# and UndefinedBehaviorSanitizer.
+# and UndefinedBehaviorSanitizer, then runs each fuzz target briefly (scripts/fuzz_smoke.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -18,4 +18,7 @@ cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSYNDIC
 cmake --build build-sanitize -j2
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-sanitize -j2 --output-on-failure --timeout 900
-echo "== all tests passed (plain and sanitized)"
+
+# A few seconds of libFuzzer per parser (docs/fuzzing.md); its own clang build in build-fuzz.
+./scripts/fuzz_smoke.sh
+echo "== all tests passed (plain, sanitized and fuzz smoke)"
