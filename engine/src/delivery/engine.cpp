@@ -150,8 +150,7 @@ submit_result engine::submit(const formats::feed& source, std::span<const format
     const std::int64_t max_queue = static_cast<std::int64_t>(impl_->options.max_queue);
     for (const formats::item& it : items) {
       detail::payload_set rendered(source, it, unix_now);  // each format at most once
-      std::string item_id = formats::synthesized_item_id(it);
-      std::uint64_t version = detail::item_version(it);
+      std::string key = detail::item_key(formats::synthesized_item_id(it), detail::item_version(it));
       for (const auto& [id, reg] : impl_->outlets) {
         if (!detail::wants(reg.cfg, source, it)) continue;
         auto [r, fresh] = per_outlet.try_emplace(id);
@@ -169,7 +168,7 @@ submit_result engine::submit(const formats::feed& source, std::span<const format
         --b.room;
         detail::delivery d;
         d.body = rendered.get(reg.cfg.format);
-        d.delivery_id = detail::delivery_id(id, item_id, version);
+        d.delivery_id = detail::delivery_id(id, key);
         d.submitted = now;
         d.queued = reg.queued;
         b.pairs.push_back(std::move(d));

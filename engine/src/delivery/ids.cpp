@@ -99,13 +99,17 @@ std::uint64_t item_version(const formats::item& it) {
   return x.h;
 }
 
-std::string delivery_id(std::string_view outlet, std::string_view item, std::uint64_t version) {
+std::string item_key(std::string_view item_id, std::uint64_t version) {
   char v[17];
   std::snprintf(v, sizeof v, "%016llx", static_cast<unsigned long long>(version));
-  std::string key(item);
+  std::string key(item_id);
   key += '\n';
   key += v;
-  return hex_id("msg_", fnv1a(outlet, key));
+  return key;
+}
+
+std::string delivery_id(std::string_view outlet, std::string_view item_key) {
+  return hex_id("msg_", fnv1a(outlet, item_key));
 }
 
 std::string batch_delivery_id(std::string_view member_ids) {

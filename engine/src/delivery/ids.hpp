@@ -17,10 +17,13 @@ std::uint64_t fnv1a(std::string_view a, std::string_view b = {});
 // enclosures, media, extensions): an edit changes it, a re-poll of the same item does not.
 std::uint64_t item_version(const formats::item& it);
 
-// "msg_<16 hex>" for one (outlet, item version) pair: the same on every retry and every re-push
+// "ITEM-ID\n<16 hex version>": what a delivery id says of the item, made once per item.
+std::string item_key(std::string_view item_id, std::uint64_t version);
+
+// "msg_<16 hex>" for one (outlet, item_key) pair: the same on every retry and every re-push
 // of the same content, new when the item is updated (else receivers drop the update as a
 // duplicate).
-std::string delivery_id(std::string_view outlet, std::string_view item, std::uint64_t version);
+std::string delivery_id(std::string_view outlet, std::string_view item_key);
 
 // "msg_batch_<16 hex>" for a batch, from its members' delivery ids in order.
 std::string batch_delivery_id(std::string_view member_ids);
