@@ -4,9 +4,21 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 
+namespace {
+constexpr const char* version_line = "syndic 0.1.0";
+}
+
 int main(int argc, char** argv) {
+  // `syndic --version` is what scripts and package checks run most: answered before the
+  // command line parser and its subcommands are built (and without its exception path).
+  if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
+    std::puts(version_line);
+    return 0;
+  }
   CLI::App app{
       "syndic: a feed syndication engine.\n"
       "Reads RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed 1.0/1.1; writes RSS 2.0, Atom 1.0 "
@@ -18,7 +30,7 @@ int main(int argc, char** argv) {
       "  syndic push --outlets outlets.csv feed.xml deliver a feed to outlets\n",
       "syndic"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("syndic 0.1.0"));
+  app.set_version_flag("--version", std::string(version_line));
   syndic::cli::command convert = syndic::cli::add_convert(app);
   syndic::cli::command push = syndic::cli::add_push(app);
   syndic::cli::command sink = syndic::cli::add_sink(app);
