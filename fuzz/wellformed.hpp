@@ -27,11 +27,13 @@ inline std::size_t first_non_xml_char(std::string_view s) {
   return std::string_view::npos;
 }
 
-// True when a tag within 1 KiB after `at` (expat reports the start of the text before the bad
-// token) has a name with non-ASCII in it: names that XML 1.0 fifth edition allows (U+20AC, ...)
+// True when the tag around `at` or one within 1 KiB after it (expat reports the start of the
+// bad token or of the text before it) has a name with non-ASCII in it: names that XML 1.0 fifth edition allows (U+20AC, ...)
 // and earlier editions, which expat implements, do not.
 inline bool non_ascii_tag_name(std::string_view xml, std::size_t at) {
-  for (auto lt = xml.find('<', at); lt != std::string_view::npos && lt <= at + 1024; lt = xml.find('<', lt + 1)) {
+  auto from = xml.rfind('<', at);  // `at` may also point into the name
+  for (auto lt = xml.find('<', from == std::string_view::npos ? at : from);
+       lt != std::string_view::npos && lt <= at + 1024; lt = xml.find('<', lt + 1)) {
     for (std::size_t i = lt + 1; i < xml.size() && i < lt + 256; ++i) {
       auto c = static_cast<unsigned char>(xml[i]);
       if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '>') break;
