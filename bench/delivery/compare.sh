@@ -14,6 +14,7 @@
 #
 #   bench/delivery/compare.sh BUILD_DIR [PORTS] [ITEMS] [RUNS]
 #   PUSH_FLAGS="--shards 1" bench/delivery/compare.sh build   # syndic with flags, to compare
+#   MAX_IN_FLIGHT=1 bench/delivery/compare.sh build           # adds a max_in_flight column
 #
 # Targets (issue 7): syndic at least 0.8x the reference's rate, at most 1.3x its CPU per delivery.
 set -euo pipefail
@@ -32,7 +33,11 @@ ulimit -n "$(ulimit -Hn)"
 start_nginx "$first" "$last" "$tmp"
 
 for p in $(seq $first $last); do echo "http://127.0.0.1:$p/hook"; done >"$tmp/urls.txt"
-{ echo "id,url,format"; i=0; while read -r u; do echo "o$i,$u,webhook"; i=$((i + 1)); done <"$tmp/urls.txt"; } >"$tmp/outlets.csv"
+if [ -n "${MAX_IN_FLIGHT:-}" ]; then
+  { echo "id,url,format,max_in_flight"; i=0; while read -r u; do echo "o$i,$u,webhook,$MAX_IN_FLIGHT"; i=$((i + 1)); done <"$tmp/urls.txt"; } >"$tmp/outlets.csv"
+else
+  { echo "id,url,format"; i=0; while read -r u; do echo "o$i,$u,webhook"; i=$((i + 1)); done <"$tmp/urls.txt"; } >"$tmp/outlets.csv"
+fi
 # A feed of $items items, each rendered to a ~1 KiB webhook body.
 python3 - "$items" >"$tmp/feed.json" <<'PY'
 import json, sys
@@ -53,7 +58,7 @@ if [ "$parallel" = 1 ]; then
 fi
 
 echo "== $ports outlets x $items items = $pairs POSTs to nginx (1 worker, core 0); each client on core 1, whole process"
-echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg); syndic push ${PUSH_FLAGS:-(no flags)}"
+echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg); syndic push ${PUSH_FLAGS:-(no flags)}${MAX_IN_FLIGHT:+, max_in_flight=$MAX_IN_FLIGHT}"
 
 # measure NAME COMMAND...: runs it pinned to core 1; appends "NAME delivered wall user sys
 # server_cpu connections" to $tmp/rows.
