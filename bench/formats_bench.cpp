@@ -367,6 +367,17 @@ void add_hostile_inputs() {
       return r.value->items.back().id == "199" ? std::string() : std::string("wrong id");
     }};
   }
+  {  // RSS 1.0 with 20,000 <channel>s (each one read used to finish the whole feed again)
+    std::string doc = R"(<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">)";
+    for (int i = 0; i < 20'000; ++i)
+      doc += "<channel><title>c" + std::to_string(i) + "</title><x:a xmlns:x=\"urn:x\">v</x:a></channel>\n";
+    doc += "</rdf:RDF>\n";
+    m["many-channels"] = {doc, [](const parse_result& r) {
+      if (!r.ok()) return std::string("no feed");
+      return r.value->title == "c0" && r.value->extensions.size() == 1 ? std::string()
+                                                                        : "title " + r.value->title;
+    }};
+  }
   {  // JSON Feed: 20,000 items with unparseable dates
     std::string items;
     for (int i = 0; i < 20'000; ++i) {

@@ -224,15 +224,24 @@ parse_result parse_xml(std::string_view bytes, const parse_options& options) {
   f.encoding = decoded.name.empty() ? decoded.charset : decoded.name;
   bool atom = kind == root_kind::atom10 || kind == root_kind::atom03;
   bool v03 = kind == root_kind::atom03;
+  // Only the first <channel> is read: each one read would finish the feed again, over
+  // everything the channels before it left (quadratic in their number), and overwrite it.
+  bool extra_channel_reported = false;
+  auto extra_channel = [&](pugi::xml_node at) {
+    extra_channel_reported = true;
+    r.report(at, severity::warning, diag_code::value,
+             "more than one <channel>: only the first is read");
+  };
   switch (kind) {
     case root_kind::rss: {
       f.format = rss_version(r.attr(root, "version"));
       bool saw_channel = false;
       r.for_each_child(rs, root, [&](const xml_element& e, const xml_scope& cs) {
         if (!is_rss_core(r, e.ns)) return;
-        if (e.name == "channel" && !saw_channel) {
+        if (e.name == "channel") {
+          if (!saw_channel) read_rss_channel(r, cs, e.node, f);
+          else if (!extra_channel_reported) extra_channel(e.node);
           saw_channel = true;
-          read_rss_channel(r, cs, e.node, f);
         } else if (e.name == "item") {  // RSS 0.9x feeds with items beside the channel
           if (item* it = append_item(r, f, e.node)) read_rss_item(r, cs, e.node, *it);
         }
@@ -246,11 +255,15 @@ parse_result parse_xml(std::string_view bytes, const parse_options& options) {
       break;
     case root_kind::rdf: {
       f.format = rs.lookup("") == ns::rss090 ? feed_format::rss090 : feed_format::rss10;
+      bool saw_channel = false;
       r.for_each_child(rs, root, [&](const xml_element& e, const xml_scope& cs) {
         if (!is_rss_core(r, e.ns)) return;
         if (e.ns == ns::rss090) f.format = feed_format::rss090;
-        if (e.name == "channel") read_rss_channel(r, cs, e.node, f);
-        else if (e.name == "image") read_rss_image(r, cs, e.node, f);
+        if (e.name == "channel") {
+          if (!saw_channel) read_rss_channel(r, cs, e.node, f);
+          else if (!extra_channel_reported) extra_channel(e.node);
+          saw_channel = true;
+        } else if (e.name == "image") read_rss_image(r, cs, e.node, f);
         else if (e.name == "item") {
           if (item* it = append_item(r, f, e.node)) read_rss_item(r, cs, e.node, *it);
         }

@@ -272,5 +272,27 @@ TEST(Hostile, ManyLinksInOneItemKeepTheirOrder) {
   EXPECT_EQ(r.value->items[0].url(), "https://l.example/19999");
 }
 
+// RSS 1.0 with 3,000 <channel>s: the first is the channel (each one read used to finish the
+// feed again over all the extensions before it, and overwrite the title); the rest are
+// reported once. RSS 2.0 already read only the first.
+TEST(Hostile, OnlyTheFirstOfManyChannelsIsRead) {
+  std::string doc = R"(<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">)";
+  for (int i = 0; i < 3'000; ++i)
+    doc += "<channel><title>c" + std::to_string(i) + "</title><x:a xmlns:x=\"urn:x\">v</x:a></channel>\n";
+  doc += "<item><title>one</title></item></rdf:RDF>";
+  parse_result r = parse(doc);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value->title, "c0");
+  EXPECT_EQ(r.value->extensions.size(), 1u);
+  ASSERT_EQ(r.value->items.size(), 1u);
+  std::size_t reported = 0;
+  for (const auto& d : r.diagnostics) reported += d.message.find("more than one <channel>") != std::string::npos;
+  EXPECT_EQ(reported, 1u) << diags_text(r);
+
+  parse_result rss2 = parse("<rss version=\"2.0\"><channel><title>a</title></channel><channel><title>b</title></channel></rss>");
+  ASSERT_TRUE(rss2.ok());
+  EXPECT_EQ(rss2.value->title, "a");
+}
+
 }  // namespace
 }  // namespace syndic::formats
