@@ -15,7 +15,54 @@ bool is_name_char(char c) {
   return !is_space(c) && c != '=' && c != '>' && c != '/' && c != '"' && c != '\'';
 }
 
+bool is_unreserved(char c) {  // RFC 3986 unreserved, which needs no escaping anywhere
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+bool is_plain_base_char(char c) {  // unreserved, sub-delims, ':', '@' and '/': no ?, #, %, [
+  return is_unreserved(c) || c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' ||
+         c == ')' || c == '*' || c == '+' || c == ',' || c == ';' || c == '=' || c == ':' ||
+         c == '@' || c == '/';
+}
+
+// Whether `path` (segments separated by '/') has a "." or ".." segment.
+bool has_dot_segment(std::string_view path) {
+  std::size_t start = 0;
+  while (true) {
+    std::size_t end = path.find('/', start);
+    std::string_view seg = path.substr(start, end == std::string_view::npos ? end : end - start);
+    if (seg == "." || seg == "..") return true;
+    if (end == std::string_view::npos) return false;
+    start = end + 1;
+  }
+}
+
+// The fast path of resolve_reference; false when it does not apply.
+bool resolve_plain_path(std::string_view base, std::string_view ref, std::string& out) {
+  std::size_t scheme = base.starts_with("https://") ? 8 : base.starts_with("http://") ? 7 : 0;
+  if (scheme == 0 || ref.empty() || ref.front() == '/') return false;
+  for (char c : ref)
+    if (!is_unreserved(c) && c != '/') return false;
+  const std::size_t path = base.find('/', scheme);
+  if (path == std::string_view::npos || path == scheme) return false;  // no path, no host
+  for (char c : base.substr(scheme))
+    if (!is_plain_base_char(c)) return false;
+  if (has_dot_segment(base.substr(path + 1)) || has_dot_segment(ref)) return false;
+  const std::size_t last = base.rfind('/');
+  out.reserve(last + 1 + ref.size());
+  out.assign(base.substr(0, last + 1));
+  out.append(ref);
+  return true;
+}
+
 }  // namespace
+
+std::string resolve_reference(std::string_view base, std::string_view ref) {
+  std::string out;
+  if (resolve_plain_path(base, ref, out)) return out;
+  return resolve_url(base, ref);
+}
 
 bool is_url_attribute(std::string_view name) {
   static constexpr std::array<std::string_view, 12> names{
@@ -78,7 +125,7 @@ std::string resolve_html_urls(std::string_view html, std::string_view base, url_
       std::string_view ref = trim(raw);
       if (ref.empty() || has_scheme(ref) || ref.front() == '#') continue;
       if (budget && !budget->spend(base, ref)) continue;
-      std::string absolute = resolve_url(base, ref);
+      std::string absolute = resolve_reference(base, ref);
       if (absolute == ref) continue;
       out.append(html.substr(copied, value_start - copied));
       append_xml_attr_escaped(out, absolute);

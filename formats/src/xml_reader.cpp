@@ -110,7 +110,7 @@ std::string xml_reader::resolve(std::string_view base, std::string_view ref, pug
     report_url_budget(at);
     return std::string(ref);
   }
-  return resolve_url(base, ref);
+  return resolve_reference(base, ref);
 }
 
 void xml_reader::report_url_budget(pugi::xml_node at) {

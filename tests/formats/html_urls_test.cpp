@@ -1,6 +1,7 @@
 // Relative links inside HTML content become absolute (formats/src/html_urls.cpp).
 
 #include "html_urls.hpp"
+#include "url.hpp"
 
 #include <gtest/gtest.h>
 
@@ -42,6 +43,26 @@ TEST(ResolveHtmlUrls, NoBaseChangesNothing) {
 TEST(ResolveHtmlUrls, NonAsciiReferencesStayReadable) {
   EXPECT_EQ(resolve_html_urls("<a href=\"\xC3\x80\">", "http://any.test/"),
             "<a href=\"http://any.test/\xC3\x80\">");
+}
+
+// resolve_reference's fast path (plain relative paths against plain http(s) bases) gives
+// what Boost.URL's RFC 3986 resolution gives, for every base and reference here, including
+// the ones that must fall back to it.
+TEST(ResolveReference, SameAsRfc3986Resolution) {
+  const char* bases[] = {
+      "http://example.com/a/b.html", "https://example.com/a/", "http://A.Example/Dir/File",
+      "https://h.example:8080/x/y", "http://user@h.example/p/q", "http://h.example/a//b",
+      "http://h.example/", "http://h.example", "HTTP://h.example/a/b", "http://h.example/a/../b",
+      "http://h.example/a/./b", "http://h.example/a/..", "http://h.example/a?q=1",
+      "http://h.example/a#f", "http://h.example/%7Ea/b", "http://[::1]/a/b",
+      "http://h.example/a;p=1/b", "ftp://h.example/a/b", "http://h.example/a/b.",
+      "http://h.example/.a/b"};
+  const char* refs[] = {"c", "c.html", "c/", "c/d", "c//d", ".c", "c.", "..c", "c..", "~u",
+                        "./c", "../c", "c/./d", "c/../d", ".", "..", "/c", "//c", "?q",
+                        "#f", "c?q", "c#f", "c;p", "c%20d", "C-D_E~F.G", "a:b", "g:h"};
+  for (const char* base : bases)
+    for (const char* ref : refs)
+      EXPECT_EQ(resolve_reference(base, ref), resolve_url(base, ref)) << base << " + " << ref;
 }
 
 }  // namespace
