@@ -61,7 +61,7 @@ struct engine::impl {
   // The registry submit() reads on the caller's thread; `queued` counts the outlet's pairs not
   // yet final (shared with the pairs, which count it down wherever they end).
   struct registered {
-    outlet_config cfg;
+    detail::outlet_filter cfg;
     std::shared_ptr<std::atomic<std::int64_t>> queued;
   };
   std::mutex outlets_mutex;
@@ -110,7 +110,7 @@ void engine::add_outlet(outlet_config outlet) {
     std::lock_guard lock(impl_->outlets_mutex);
     auto& r = impl_->outlets[outlet.id];
     if (!r.queued) r.queued = std::make_shared<std::atomic<std::int64_t>>(0);
-    r.cfg = outlet;
+    r.cfg = detail::outlet_filter(outlet);
   }
   impl_->shard_for(outlet.id).add_outlet(std::move(outlet));
 }

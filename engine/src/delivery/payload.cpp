@@ -99,7 +99,7 @@ bool same_source(const payload& a, const payload& b) {
          a.doc->link == b.doc->link && a.doc->title == b.doc->title;
 }
 
-bool wants(const outlet_config& o, const formats::feed& source, const formats::item& it) {
+bool wants(const outlet_filter& o, const formats::feed& source, const formats::item& it) {
   if (!o.languages.empty()) {
     std::string_view lang = it.language.empty() ? std::string_view(source.language) : it.language;
     // "en" admits "en-US": a language filter names the language, not a region.

@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace syndic::engine::detail {
 
@@ -45,6 +46,16 @@ std::shared_ptr<const payload> render_batch(payload_format f,
 bool same_source(const payload& a, const payload& b);
 
 // Whether the outlet's filters (languages, categories, sources) let the item through.
-bool wants(const outlet_config& o, const formats::feed& source, const formats::item& it);
+// What submit() needs of an outlet, on the caller's thread: its format and filters (the rest
+// of the configuration lives on the outlet's shard only; a copy here would cost every idle
+// outlet its URL, headers and secret twice).
+struct outlet_filter {
+  payload_format format = payload_format::webhook;
+  std::vector<std::string> languages, categories, sources;
+  outlet_filter() = default;
+  explicit outlet_filter(const outlet_config& o)
+      : format(o.format), languages(o.languages), categories(o.categories), sources(o.sources) {}
+};
+bool wants(const outlet_filter& o, const formats::feed& source, const formats::item& it);
 
 }  // namespace syndic::engine::detail

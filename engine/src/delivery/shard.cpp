@@ -6,6 +6,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <cstdlib>
 #include <ctime>
 
 namespace syndic::engine::detail {
@@ -66,6 +67,18 @@ bool http_or_https(std::string_view url) {
   return o.starts_with("http://") || o.starts_with("https://");
 }
 
+// libcurl sends https through a proxy named in these (curl_easy_setopt's defaults); the
+// h1 transport knows no proxies, so then https stays with libcurl. Read once: the process's
+// environment does not change under it.
+bool https_proxy_configured() {
+  static const bool configured = [] {
+    for (const char* name : {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"})
+      if (const char* v = std::getenv(name); v && *v) return true;
+    return false;
+  }();
+  return configured;
+}
+
 // After a local failure (our descriptors or connection budget ran out) the request goes back
 // to the queue for this long: back-pressure, not a retry the outlet is blamed for.
 constexpr std::chrono::milliseconds local_failure_pause{100};
@@ -94,6 +107,8 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, std::size
       http::h1_options h;
       h.max_host_connections = options_.max_host_connections;
       h.budget = budget;
+      h.verify_tls = options_.verify_tls;
+      h.ca_file = options_.ca_file;
       plain_ = std::make_unique<http::h1_transport>(io_, h);
     }
     io_.run();
@@ -137,7 +152,9 @@ shard::host_slots* shard::attach_host(const std::string& origin) {
   // HTTP/1.1 carries one request per connection; an https origin may speak HTTP/2, which
   // carries up to 100 streams on each (libcurl's default), so its cap counts streams.
   std::size_t conns = options_.max_host_connections > 0 ? static_cast<std::size_t>(options_.max_host_connections) : 0;
-  h.cap = origin.starts_with("https://") ? conns * 100 : conns;
+  // https goes over HTTP/1.1 through the h1 transport unless libcurl carries it (below).
+  bool multiplexed = origin.starts_with("https://") && (!options_.fast_http || https_proxy_configured());
+  h.cap = multiplexed ? conns * 100 : conns;
   h.origin = origin;
   return &h;
 }
@@ -145,7 +162,10 @@ shard::host_slots* shard::attach_host(const std::string& origin) {
 void shard::detach_host(outlet_state& o) {
   if (!o.host) return;
   --o.host->outlets;
-  if (o.host->outlets == 0 && o.host->in_flight == 0) hosts_.erase(o.origin);
+  if (o.host->outlets == 0 && o.host->in_flight == 0) {
+    std::string key = o.host->origin;  // erasing destroys the entry, and its origin with it
+    hosts_.erase(key);
+  }
   o.host = nullptr;
 }
 
@@ -163,13 +183,16 @@ void shard::add_outlet(outlet_config cfg) {
       slot->retired = false;
     }
     std::string origin = origin_of(slot->cfg.url);
-    if (!slot->host || origin != slot->origin) {
+    if (!slot->host || origin != slot->host->origin) {
       detach_host(*slot);
-      slot->origin = std::move(origin);
-      slot->host = attach_host(slot->origin);
+      slot->host = attach_host(origin);
     }
+    if (slot->cfg.http2 && origin.starts_with("https://") && options_.max_host_connections > 0)
+      slot->host->cap = std::max<std::size_t>(slot->host->cap, static_cast<std::size_t>(options_.max_host_connections) * 100);
     slot->key = webhook_key_from_secret(slot->cfg.secret);
-    slot->endpoint = slot->cfg.endpoint.empty() ? nullptr : std::make_shared<const parsed_url>(slot->cfg.endpoint);
+    // Moved, not copied: the shard reads the parsed URL only through `endpoint`.
+    slot->endpoint = slot->cfg.endpoint.empty() ? nullptr : std::make_shared<const parsed_url>(std::move(slot->cfg.endpoint));
+    slot->cfg.endpoint = {};
     pump(*slot);
   });
 }
@@ -325,7 +348,7 @@ void shard::send(outlet_state& o, delivery d) {
   r.headers.push_back("Content-Type: " + std::string(p.content_type));
   // After a redirect to another origin, the outlet's secrets (its signatures and its own
   // headers, which often carry tokens) stay behind: only the origin configured gets them.
-  bool trusted = d.url_override.empty() || origin_of(d.url_override) == o.origin;
+  bool trusted = d.url_override.empty() || origin_of(d.url_override) == o.host->origin;
   if (o.cfg.format == payload_format::webhook) {
     std::int64_t ts = unix_now();
     r.headers.push_back("webhook-id: " + d.delivery_id);
@@ -351,7 +374,11 @@ void shard::send(outlet_state& o, delivery d) {
     unhealthy_in_flight_ -= req.unhealthy;
     on_done(std::move(req), std::move(resp));
   };
-  if (plain_ && r.url.starts_with("http://")) plain_->post(std::move(r), std::move(on_response));
+  // h1 carries http:// and https:// over HTTP/1.1; libcurl what asks for more: an outlet
+  // that wants HTTP/2 (`http2`), and https through a proxy.
+  bool h1 = plain_ && (r.url.starts_with("http://") ||
+                       (r.url.starts_with("https://") && !o.cfg.http2 && !https_proxy_configured()));
+  if (h1) plain_->post(std::move(r), std::move(on_response));
   else transport_->post(std::move(r), std::move(on_response));
 }
 

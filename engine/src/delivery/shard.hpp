@@ -89,8 +89,7 @@ private:
     // Which incarnation of the id this is: an outlet removed and added again is a new one,
     // and answers to the old one's requests must not touch the new one's counts.
     std::uint64_t generation = 0;
-    std::string origin;          // the host_slots key
-    host_slots* host = nullptr;  // hosts_[origin]
+    host_slots* host = nullptr;  // hosts_[origin of cfg.url]: set from the first add on
     token_bucket bucket;
     lazy_deque<delivery> ready;
     std::multimap<clock::time_point, delivery> retries;  // waiting for their backoff
