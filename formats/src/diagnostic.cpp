@@ -1,6 +1,6 @@
 #include <syndic/formats/diagnostic.hpp>
 
-#include <cstdio>
+#include <charconv>
 
 namespace syndic::formats {
 
@@ -10,7 +10,7 @@ namespace {
 // for every diagnostic it counts, which can be tens of thousands of times.
 void write_summary(std::string& out, std::size_t n) {
   char digits[24];
-  int len = std::snprintf(digits, sizeof digits, "%zu", n);
+  const int len = static_cast<int>(std::to_chars(digits, digits + sizeof digits, n).ptr - digits);
   out.clear();
   for (int i = 0; i < len; ++i) {
     if (i && (len - i) % 3 == 0) out += ',';

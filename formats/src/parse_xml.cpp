@@ -118,6 +118,11 @@ std::vector<item> recover_items(xml_reader& r, std::string_view doc, const xml_s
   std::size_t end = 0;  // the first close tag at or after `pos` (npos: none left)
   bool end_known = false;
   std::size_t pos = find_start_tag(doc, tag, 0);
+  std::size_t count = 0;  // items are large: moving 20,000 of them as the vector grows shows
+  for (std::size_t p = pos; p != std::string_view::npos && count < r.options().max_items;
+       p = find_start_tag(doc, tag, p + 1 + tag.size()))
+    ++count;
+  items.reserve(count);
   while (pos != std::string_view::npos && items.size() < r.options().max_items) {
     std::size_t next = find_start_tag(doc, tag, pos + 1 + tag.size());
     if (!end_known || (end != std::string_view::npos && end < pos)) {
