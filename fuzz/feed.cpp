@@ -47,6 +47,15 @@ bool in_raw_attribute(std::string_view xml, std::size_t at) {
   return name == "xml:lang" || name == "xmlns" || name.starts_with("xmlns:");
 }
 
+// True when offset `at` of rendered RSS is on a line that writes a person (one element a line).
+bool on_person_line(std::string_view xml, std::size_t at) {
+  auto nl = xml.rfind('\n', at ? at - 1 : 0);
+  std::string_view line = xml.substr(nl == std::string_view::npos ? 0 : nl + 1);
+  for (std::string_view tag : {"<author>", "<dc:creator>", "<managingEditor>", "<webMaster>"})
+    if (line.starts_with(tag)) return true;
+  return false;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -90,6 +99,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::size_t at = 0;
       while (at < out2.size() && at < out3.size() && out2[at] == out3[at]) ++at;
       if (fz::skipped("xmlns-references") && in_raw_attribute(out2, at)) continue;
+      if (fz::skipped("person-email") && on_person_line(out2, at)) continue;
       fz::check(false, "stable",
                 label + ": render(parse(x)) is not a fixed point; first difference " +
                     fz::around(out2, at) + "\n   became\n" + fz::around(out3, at),

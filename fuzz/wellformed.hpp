@@ -27,17 +27,26 @@ inline std::size_t first_non_xml_char(std::string_view s) {
   return std::string_view::npos;
 }
 
-// True when the tag around `at` or one within 1 KiB after it (expat reports the start of the
-// bad token or of the text before it) has a name with non-ASCII in it: names that XML 1.0 fifth edition allows (U+20AC, ...)
-// and earlier editions, which expat implements, do not.
-inline bool non_ascii_tag_name(std::string_view xml, std::size_t at) {
-  auto from = xml.rfind('<', at);  // `at` may also point into the name
+// True when the tag around `at`, or one within 1 KiB after it (expat reports the start of the
+// bad token or of the text before it), has an element or attribute name with non-ASCII in it:
+// names that XML 1.0 fifth edition allows (U+20AC, U+FFFD, ...) and earlier editions, which expat
+// implements, do not.
+inline bool non_ascii_name(std::string_view xml, std::size_t at) {
+  auto from = xml.rfind('<', at);  // `at` may also point into the tag
   for (auto lt = xml.find('<', from == std::string_view::npos ? at : from);
        lt != std::string_view::npos && lt <= at + 1024; lt = xml.find('<', lt + 1)) {
-    for (std::size_t i = lt + 1; i < xml.size() && i < lt + 256; ++i) {
+    char quote = 0;
+    for (std::size_t i = lt + 1; i < xml.size() && i < lt + 4096; ++i) {
       auto c = static_cast<unsigned char>(xml[i]);
-      if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '>') break;
-      if (c >= 0x80) return true;
+      if (quote) {
+        if (c == static_cast<unsigned char>(quote)) quote = 0;
+      } else if (c == '"' || c == '\'') {
+        quote = static_cast<char>(c);
+      } else if (c == '>' || c == '<') {
+        break;
+      } else if (c >= 0x80) {
+        return true;
+      }
     }
   }
   return false;
@@ -54,7 +63,7 @@ inline void check_with_expat(std::string_view xml, std::string_view label) {
     auto at = static_cast<std::size_t>(XML_GetCurrentByteIndex(p));
     std::string why = std::string(label) + ": expat: " + XML_ErrorString(code) + " " + around(xml, at);
     // Reported apart: valid XML 1.0 (5th edition), refused by expat-based readers (feedparser).
-    bool edition = code == XML_ERROR_INVALID_TOKEN && non_ascii_tag_name(xml, at);
+    bool edition = code == XML_ERROR_INVALID_TOKEN && non_ascii_name(xml, at);
     XML_ParserFree(p);
     check(false, edition ? "xml-name-ed4" : "xml-strict", why, xml);
     return;
