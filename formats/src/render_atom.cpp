@@ -66,7 +66,8 @@ void write_person(std::string& out, std::string_view name, const person& p) {
   out += "<name>";
   append_xml_escaped(out, !p.name.empty() ? p.name : !p.email.empty() ? p.email : p.url);
   out += "</name>\n";
-  element(out, "email", p.email);
+  // atom:email is an addr-spec (RFC 2822): what has no '@' is no address (it still names).
+  if (p.email.find('@') != std::string::npos) element(out, "email", p.email);
   element(out, "uri", iri_reference(p.url));
   out += "</";
   out += name;

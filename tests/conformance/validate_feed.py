@@ -73,8 +73,11 @@ def is_rfc822(value: str) -> bool:
         return False
 
 
+XML_SPACE = " \t\r\n"  # XML's whitespace; a no-break space is content
+
+
 def text(el: ET.Element | None) -> str:
-    return "".join(el.itertext()).strip() if el is not None else ""
+    return "".join(el.itertext()).strip(XML_SPACE) if el is not None else ""
 
 
 class Report:
@@ -207,7 +210,7 @@ def validate_text_construct(el: ET.Element, report: Report, where: str, content:
     if not content and kind not in ("text", "html", "xhtml"):
         report.fail(f"{where}: type {kind!r} is not text, html or xhtml")
     if content and el.get("src") is not None:
-        if len(el) or (el.text or "").strip():
+        if len(el) or (el.text or "").strip(XML_SPACE):
             report.fail(f"{where}: content with src is not empty")
         if not is_iri_reference(el.get("src")):
             report.fail(f"{where}: src {el.get('src')!r} is no IRI reference")
@@ -217,7 +220,7 @@ def validate_text_construct(el: ET.Element, report: Report, where: str, content:
             report.fail(f"{where}: type {kind} holds child elements (markup must be escaped)")
     elif kind == "xhtml":
         divs = list(el)
-        stray = (el.text or "").strip() or any((c.tail or "").strip() for c in divs)
+        stray = (el.text or "").strip(XML_SPACE) or any((c.tail or "").strip(XML_SPACE) for c in divs)
         if len(divs) != 1 or divs[0].tag != f"{{{XHTML}}}div" or stray:
             report.fail(f"{where}: xhtml content is not exactly one xhtml:div")
     elif content and "/" not in kind:

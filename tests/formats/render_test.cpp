@@ -300,6 +300,16 @@ TEST(RenderValid, AtomEntryWithoutLinkOrContentHasContent) {
   reread(out);
 }
 
+TEST(RenderValid, AtomEmailIsWrittenOnlyWhenItIsAnAddress) {
+  feed f;
+  f.authors.push_back(person{"Ann", "not an address", {}});
+  f.authors.push_back(person{{}, "bob@x.example", {}});
+  std::string out = render(f, output_format::atom);
+  EXPECT_EQ(out.find("<email>not an address</email>"), std::string::npos) << out;
+  EXPECT_NE(out.find("<name>bob@x.example</name>\n<email>bob@x.example</email>"), std::string::npos) << out;
+  reread(out);
+}
+
 TEST(RenderValid, JsonItemWithOnlyADescriptionHasContent) {
   feed f = testing::must_parse(R"(<rss version="2.0"><channel><title>t</title><item><guid isPermaLink="false">g1</guid><description>only &lt;b&gt;this&lt;/b&gt;</description></item><item><guid isPermaLink="false">g2</guid><title>bare</title></item></channel></rss>)");
   std::string out = render(f, output_format::json);
