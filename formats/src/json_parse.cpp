@@ -50,10 +50,13 @@ public:
     if (v.empty()) return std::nullopt;
     auto t = parse_iso8601(v);
     if (!t) t = parse_date(v);  // RFC 822 dates in JSON feeds are seen in the wild
-    if (!t)
-      diags_.add(severity::warning, diag_code::date,
-                 "unparseable date '" + v.substr(0, 64) + "' in \"" + std::string(key) +
-                     "\": left out");
+    if (!t) {
+      std::string message;  // left empty when only counted in the summary
+      if (diags_.keeps(diag_code::date, severity::warning))
+        message = "unparseable date '" + v.substr(0, 64) + "' in \"" + std::string(key) +
+                  "\": left out";
+      diags_.add(severity::warning, diag_code::date, std::move(message));
+    }
     return t;
   }
 
@@ -109,6 +112,8 @@ public:
   }
 
   void bad_type(std::string_view key, std::string_view expected) {
+    if (!diags_.keeps(diag_code::value, severity::warning))
+      return diags_.add(severity::warning, diag_code::value, {});  // counted in the summary only
     diags_.add(severity::warning, diag_code::value,
                "\"" + std::string(key) + "\" is not " + std::string(expected) + ": ignored");
   }

@@ -82,18 +82,6 @@ std::pair<std::uint32_t, std::uint32_t> line_index::at(std::size_t offset) {
   return {line, static_cast<std::uint32_t>(offset - line_start + 1)};
 }
 
-std::pair<std::uint32_t, std::uint32_t> line_column(std::string_view text, std::size_t offset) {
-  offset = std::min(offset, text.size());
-  std::uint32_t line = 1;
-  std::size_t line_start = 0;
-  for (std::size_t i = 0; i < offset; ++i)
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  return {line, static_cast<std::uint32_t>(offset - line_start + 1)};
-}
-
 xml_reader::xml_reader(const parse_options& options, diagnostics_sink& diags,
                        std::string_view buffer, std::size_t buffer_origin)
     : options_(options),

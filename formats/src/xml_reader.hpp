@@ -174,7 +174,4 @@ private:
 // Maps U+0080..U+009F (windows-1252 punctuation mislabelled as latin-1) to what was meant.
 void repair_c1_controls(std::string& s);
 
-// Line and column (1-based) of a byte offset in `text`.
-std::pair<std::uint32_t, std::uint32_t> line_column(std::string_view text, std::size_t offset);
-
 }  // namespace syndic::formats::detail

@@ -4,6 +4,7 @@
 // entity expansion within its budget, every unclosed item recovered.
 
 #include "test_util.hpp"
+#include "xml_reader.hpp"
 
 #include <algorithm>
 #include <string>
@@ -292,6 +293,29 @@ TEST(Hostile, OnlyTheFirstOfManyChannelsIsRead) {
   parse_result rss2 = parse("<rss version=\"2.0\"><channel><title>a</title></channel><channel><title>b</title></channel></rss>");
   ASSERT_TRUE(rss2.ok());
   EXPECT_EQ(rss2.value->title, "a");
+}
+
+// The line index agrees with a count from the start at every offset, checkpoint boundaries
+// and the end included, asked in any order.
+TEST(Hostile, LineIndexAgreesWithACountFromTheStart) {
+  std::string text;
+  for (int i = 0; text.size() < 3 * 4096 + 100; ++i)
+    text += std::string(static_cast<std::size_t>(i % 7 == 0 ? 5000 : i % 13), 'x') + "\n";
+  detail::line_index index(text);
+  auto check = [&](std::size_t probe) {
+    std::uint32_t line = 1;
+    std::size_t line_start = 0;
+    for (std::size_t i = 0; i < probe; ++i)
+      if (text[i] == '\n') ++line, line_start = i + 1;
+    auto [l, c] = index.at(probe);
+    EXPECT_EQ(l, line) << probe;
+    EXPECT_EQ(c, probe - line_start + 1) << probe;
+  };
+  const std::size_t n = text.size();
+  for (std::size_t probe : {n, std::size_t{0}, std::size_t{4095}, std::size_t{4096},
+                            std::size_t{4097}, std::size_t{8192}, std::size_t{12288}, n - 1})
+    check(probe);
+  for (std::size_t k = 0; k < 400; ++k) check((k * 7919) % (n + 1));  // a scrambled order
 }
 
 }  // namespace
