@@ -252,6 +252,7 @@ void attribute(std::string& out, std::string_view name, std::string_view value) 
 }
 
 void write_media(std::string& out, std::string_view name, const media_object& m) {
+  if (m.url.empty()) return;
   out += '<';
   out += name;
   attribute(out, "url", m.url);

@@ -295,6 +295,7 @@ void render_json(const feed& f, std::string& out, std::vector<diagnostic>*) {
     w.key("hubs");
     w.begin_array();
     for (const auto& h : f.hubs) {
+      if (h.empty()) continue;  // url is required
       w.begin_object();
       w.member("type", "WebSub");
       w.member("url", h);

@@ -18,6 +18,7 @@ namespace {
 using namespace detail;
 
 void write_atom_link(std::string& out, const link& l) {
+  if (l.href.empty()) return;  // href is required
   out += "<atom:link";
   attribute(out, "href", l.href);
   attribute(out, "rel", l.rel.empty() ? "alternate" : l.rel);
