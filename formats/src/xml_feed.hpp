@@ -31,7 +31,8 @@ void finish_feed(feed& f);
 extension read_extension(xml_reader& r, const xml_element& e, const xml_scope& s);
 
 // Reserves room for the <item>/<entry> children of `parent` (bounded by the item limit), so
-// that reading 500 items does not move the vector of items nine times.
+// that reading 500 items does not move the vector of items nine times; and for extensions
+// when there are many other children.
 void reserve_items(xml_reader& r, feed& f, pugi::xml_node parent, std::string_view local_name);
 
 // Adds an item unless the item limit is reached (reported once). Returns nullptr when full.
