@@ -15,7 +15,7 @@
 #   bench/delivery/compare_tls.sh BUILD_DIR [RUNS] [CASES]     CASES: "cold warm" (default)
 #   TLS_CA=bundle bench/delivery/compare_tls.sh build 1 warm
 #
-# TLS_CA=bundle passes the system's CA bundle with the private CA appended (146 certificates)
+# TLS_CA=bundle passes the system's CA bundle with the private CA appended (145 certificates)
 # as --cacert, which costs what real outlets cost (their certificates are checked against the
 # system's CAs). Measured 2026-12: libcurl 7.88 then re-reads and parses the whole bundle for
 # every new connection (~30-40 ms of CPU each) because Debian's libcurl also has a CA
