@@ -28,11 +28,11 @@ wait "$sink_pid" 2>/dev/null
 sink_pid=""
 grep -q 'file=libcurl' "$tmp/sink.err" && fail "syndic sink loads libcurl"
 
-# libcurl missing: an https outlet fails with the loader's reason, and the exit status says
-# not delivered (1), not a crash.
+# libcurl missing: an outlet that needs it (https through a proxy; HTTP/2 likewise) fails with
+# the loader's reason, and the exit status says not delivered (1), not a crash.
 echo '{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{"id":"a","content_text":"x"}]}' >"$tmp/feed.json"
 printf 'id,url,format\nsecure,https://127.0.0.1:9/hook,webhook\n' >"$tmp/outlets.csv"
-SYNDIC_LIBCURL=/nonexistent/libcurl.so.4 expect 1 "libcurl could not be loaded (/nonexistent/libcurl.so.4" \
+SYNDIC_LIBCURL=/nonexistent/libcurl.so.4 https_proxy=http://127.0.0.1:9 expect 1 "libcurl could not be loaded (/nonexistent/libcurl.so.4" \
   "$syndic" push --outlets "$tmp/outlets.csv" --deadline 2 "$tmp/feed.json"
 
 [ "$failures" -eq 0 ] && echo "cli startup: all passed"
