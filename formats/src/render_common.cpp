@@ -233,7 +233,7 @@ bool write_extension(std::string& out, const extension& x, const prefix_map& pre
 }
 
 void element(std::string& out, std::string_view name, std::string_view value) {
-  if (value.empty()) return;
+  if (blank(value)) return;
   out += '<';
   out += name;
   out += '>';
@@ -405,6 +405,18 @@ bool start_tag(pugi::xml_node e, std::vector<ns_binding>& scope, std::string& ou
 }
 
 }  // namespace
+
+bool blank(std::string_view value) {
+  for (std::size_t i = 0; i < value.size();) {
+    std::size_t at = i;
+    char32_t c = next_code_point(value, i);
+    if (c == 0xFFFF && i == at + 1 && static_cast<unsigned char>(value[at]) >= 0x80) return false;  // bytes copied as they are
+    bool space = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    bool unrepresentable = c < 0x20 || c == 0xFFFE || c == 0xFFFF;
+    if (!space && !unrepresentable) return false;
+  }
+  return true;
+}
 
 bool is_ncname(std::string_view s) {
   if (s.empty()) return false;

@@ -50,7 +50,11 @@ private:
 bool write_extension(std::string& out, const extension& x, const prefix_map& prefixes,
                      bool default_ns, render_notes& notes);
 
-// <name>escaped</name>, skipped when value is empty.
+// True when escaping leaves nothing but XML whitespace of `value` (it is empty, or holds only
+// characters XML cannot carry, such as U+FFFF): such a value cannot fill a required element.
+bool blank(std::string_view value);
+
+// <name>escaped</name>, skipped when value is blank.
 void element(std::string& out, std::string_view name, std::string_view value);
 void attribute(std::string& out, std::string_view name, std::string_view value);
 

@@ -81,9 +81,11 @@ void write_item(std::string& out, const item& it, const prefix_map& prefixes, re
   std::string description = as_html(it.summary, it.summary_type);
   // RSS 2.0: "at least one of title or description must be present". Content, else the
   // item's link or id, stands in.
-  if (trim(title).empty() && trim(description).empty()) {
-    if (!trim(it.content).empty()) description = as_html(it.content, it.content_type);
-    else title = synthesized_item_id(it);
+  std::string id = synthesized_item_id(it);
+  if (blank(id)) id = "urn:syndic:item:" + hex_hash(it.id, it.title, it.summary);
+  if (blank(title) && blank(description)) {
+    if (!blank(it.content)) description = as_html(it.content, it.content_type);
+    else title = id;
   }
   element(out, "title", title);
   std::string_view url = it.url();
@@ -93,7 +95,7 @@ void write_item(std::string& out, const item& it, const prefix_map& prefixes, re
   for (const auto& c : it.categories) write_category(out, c);
   element(out, "comments", it.comments);
   for (const auto& e : it.enclosures) {
-    if (e.url.empty()) continue;  // url is required
+    if (blank(e.url)) continue;  // url is required
     out += "<enclosure";
     attribute(out, "url", e.url);
     // Both are required by RSS 2.0.
@@ -101,7 +103,6 @@ void write_item(std::string& out, const item& it, const prefix_map& prefixes, re
     attribute(out, "type", e.type.empty() ? "application/octet-stream" : e.type);
     out += "/>\n";
   }
-  std::string id = synthesized_item_id(it);
   out += "<guid";
   // A permalink is a URL a browser can open: an id without a scheme ("b-1") is none, whatever
   // the source said (RSS makes isPermaLink="true" the default).
@@ -111,7 +112,7 @@ void write_item(std::string& out, const item& it, const prefix_map& prefixes, re
   out += "</guid>\n";
   if (it.published) element(out, "pubDate", format_rfc822(*it.published));
   if (it.updated) element(out, "dc:date", format_rfc3339(*it.updated));
-  if (!it.source.url.empty()) {  // RSS requires url; a source without one has no place here
+  if (!blank(it.source.url)) {  // RSS requires url; a source without one has no place here
     out += "<source";
     attribute(out, "url", it.source.url);
     out += '>';
@@ -153,17 +154,19 @@ void render_rss(const feed& f, std::string& out, std::vector<diagnostic>* diagno
   out += ">\n<channel>\n";
   // title, link and description are required, and an empty one says nothing: each falls
   // back on what the model has (a link on the feed's id, which is a URL for most feeds).
-  std::string title = as_text(f.title, f.title_type);
-  if (trim(title).empty()) title = !f.link.empty() ? f.link : !f.self_link.empty() ? f.self_link : "untitled";
-  std::string_view channel_link = !f.link.empty() ? std::string_view(f.link) : f.self_link;
+  std::string_view channel_link = !blank(f.link) ? std::string_view(f.link) : f.self_link;
   std::string fallback_link;
-  if (channel_link.empty()) {
+  if (blank(channel_link)) {
+    channel_link = {};
     for (const auto& l : f.links)
-      if (channel_link.empty() && !l.href.empty() && (l.rel.empty() || l.rel == "alternate")) channel_link = l.href;
+      if (channel_link.empty() && !blank(l.href) && (l.rel.empty() || l.rel == "alternate")) channel_link = l.href;
     if (channel_link.empty()) channel_link = fallback_link = synthesized_feed_id(f);
+    if (blank(channel_link)) channel_link = fallback_link = "urn:syndic:feed:" + hex_hash(f.id, f.title, {});
   }
+  std::string title = as_text(f.title, f.title_type);
+  if (blank(title)) title = channel_link;
   std::string description = as_html(f.description, f.description_type);
-  if (trim(description).empty()) description = as_html(title, text_type::text);
+  if (blank(description)) description = as_html(title, text_type::text);
   element(out, "title", title);
   element(out, "link", channel_link);
   element(out, "description", description);
@@ -182,12 +185,12 @@ void render_rss(const feed& f, std::string& out, std::vector<diagnostic>* diagno
     element(out, "sy:updatePeriod", period);
     element(out, "sy:updateFrequency", std::to_string(frequency));
   }
-  if (!f.logo.empty()) {
+  if (!blank(f.logo.url)) {
     // url, title and link are all required; title and link default to the channel's.
     out += "<image>\n";
     element(out, "url", f.logo.url);
-    element(out, "title", f.logo.title.empty() ? title : f.logo.title);
-    element(out, "link", f.logo.link.empty() ? channel_link : std::string_view(f.logo.link));
+    element(out, "title", blank(f.logo.title) ? title : f.logo.title);
+    element(out, "link", blank(f.logo.link) ? channel_link : std::string_view(f.logo.link));
     out += "</image>\n";
   }
   for (const auto& x : f.extensions) {

@@ -410,6 +410,23 @@ TEST(RenderValid, RssChannelLinkAndDescriptionAreNeverEmpty) {
   EXPECT_NE(render(f, output_format::rss).find("<link>https://x.example/feed.xml</link>"), std::string::npos);
 }
 
+TEST(RenderValid, RssRequiredElementsAreNeverBlank) {
+  // U+FFFF cannot be written in XML at all: a value made of it is as good as empty.
+  const std::string nothing = "\xEF\xBF\xBF\xEF\xBF\xBF";
+  feed f;
+  f.title = nothing;
+  f.link = nothing;
+  f.logo = image{"https://x.example/logo.png", nothing, nothing};
+  item it;
+  it.id = nothing;
+  it.title = nothing;
+  f.items.push_back(it);
+  std::string out = render(f, output_format::rss);
+  for (std::string_view empty : {"<title></title>", "<link></link>", "<description></description>", "<guid isPermaLink=\"false\"></guid>"})
+    EXPECT_EQ(out.find(empty), std::string::npos) << empty << "\n" << out;
+  reread(out);
+}
+
 TEST(RenderValid, RssPermalinkOnlyForUrls) {
   feed f;
   item it;
