@@ -142,6 +142,10 @@ const std::map<std::string, setter, std::less<>>& setters() {
          if (!boolean(v, o.follow_redirects)) return "not true or false: '" + std::string(v) + "'";
          return {};
        }},
+      {"http2", [](outlet_config& o, std::string_view v) -> std::string {
+         if (!boolean(v, o.http2)) return "not true or false: '" + std::string(v) + "'";
+         return {};
+       }},
       {"burst", [](outlet_config& o, std::string_view v) -> std::string {
          auto n = number<double>(v);
          if (!n || !std::isfinite(*n) || *n < 1) return "not a burst (>= 1): '" + std::string(v) + "'";

@@ -1,10 +1,13 @@
 #include "http/h1_transport.hpp"
 
 #include "http/response_parser.hpp"
+#include "http/tls_client.hpp"
 
 #include <syndic/formats/base64.hpp>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 
@@ -36,7 +39,9 @@ struct h1_transport::operation {
 
 struct h1_transport::connection {
   connection(asio::io_context& io, origin* o) : socket(io), home(o) {}
-  tcp::socket socket;  // a TLS stream would wrap this (see on_connected)
+  tcp::socket socket;
+  // https: the TLS stream over `socket` (declared after it, so destroyed before it).
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls;
   origin* home;        // an origin lives while it has connections (origins are pruned when unused)
   op_ptr op;           // the request in flight, if any
   response_parser parser;
@@ -52,11 +57,14 @@ struct h1_transport::connection {
   bool budgeted = false;   // holds one unit of the connection budget
   bool reused = false;     // kept alive from an earlier request
   bool timed_out = false;  // closed by the sweep
+  bool session_saved = false;  // its TLS session is the origin's to resume
 };
 
 struct h1_transport::origin {
   std::string host, port_text, authority, host_header;
   std::uint16_t port = 0;
+  bool tls = false;     // https
+  tls_session session;  // https: the last resumable session, offered to new connections
   std::vector<tcp::endpoint> endpoints;
   bool literal = false;  // an IP address: nothing to resolve
   bool resolving = false;
@@ -200,16 +208,18 @@ std::size_t h1_transport::open_connections() const {
 h1_transport::origin& h1_transport::origin_for(const parsed_url& u) {
   std::string port_text = std::to_string(u.port);
   std::string authority = u.host + ":" + port_text;
-  auto& slot = origins_[authority];
+  bool tls = u.scheme == "https";
+  auto& slot = origins_[(tls ? "https://" : "http://") + authority];
   if (!slot) {
     slot = std::make_unique<origin>();
+    slot->tls = tls;
     slot->host = u.host;
     slot->port = u.port;
     slot->port_text = port_text;
     slot->authority = authority;
     bool v6 = u.host.find(':') != std::string::npos;
     std::string bracketed = v6 ? "[" + u.host + "]" : u.host;
-    slot->host_header = u.port == 80 ? bracketed : bracketed + ":" + port_text;
+    slot->host_header = u.port == (tls ? 443 : 80) ? bracketed : bracketed + ":" + port_text;
     boost::system::error_code ec;
     auto address = asio::ip::make_address(u.host, ec);
     if (!ec) {
@@ -233,9 +243,15 @@ void h1_transport::post(request r, completion done) {
   if (!endpoint) {
     if (auto u = parse_outlet_url(r.url, error)) endpoint = std::make_shared<const parsed_url>(std::move(*u));
   }
-  if (!endpoint || endpoint->scheme != "http") {
+  if (endpoint && endpoint->scheme == "https" && !tls_)
+    tls_ = std::make_unique<tls_client>(options_.verify_tls, options_.ca_file);
+  if (endpoint && endpoint->scheme == "https" && !tls_->error().empty()) {
+    error = tls_->error();
+    endpoint = nullptr;
+  }
+  if (!endpoint || (endpoint->scheme != "http" && endpoint->scheme != "https")) {
     op->req = std::move(r);
-    if (error.empty()) error = "not an http:// URL";
+    if (error.empty()) error = "not an http:// or https:// URL";
     asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_), op = std::move(op), error]() mutable {
       if (auto a = alive.lock(); a && *a) finish(std::move(op), CURLE_URL_MALFORMAT, error);
     });
@@ -263,6 +279,12 @@ void h1_transport::post(request r, completion done) {
   h += "Content-Length: ";
   h += std::to_string(body_size);
   h += "\r\n\r\n";
+  // TLS writes each buffer of a gather write as records of its own: a small body goes in the
+  // head's buffer, so that one request is one record and one send.
+  if (o.tls && r.body && body_size <= 16 * 1024) {
+    h += *r.body;
+    r.body = nullptr;
+  }
   op->req = std::move(r);
   dispatch(o, std::move(op));
 }
@@ -288,7 +310,7 @@ h1_transport::conn_ptr h1_transport::take_idle(origin& o) {
     conn_ptr c = std::move(o.idle.back());
     o.idle.pop_back();
     forget_idle(*c);
-    if (!still_open(c->socket)) {
+    if (!still_open(c->socket) || (c->tls && tls_client::has_buffered_input(c->tls->native_handle()))) {
       drop(c);
       continue;
     }
@@ -366,14 +388,32 @@ void h1_transport::connect_next(const conn_ptr& c) {
 }
 
 void h1_transport::on_connected(const conn_ptr& c) {
-  // (A TLS handshake goes here, before the first write.)
   boost::system::error_code ignored;
   c->socket.set_option(tcp::no_delay(true), ignored);
   c->addresses.clear();
   c->addresses.shrink_to_fit();
   c->op->resp.connections_opened = 1;
   activate(c, c->op->deadline);
+  if (c->home->tls) return handshake(c);
   write(c);
+}
+
+void h1_transport::handshake(const conn_ptr& c) {
+  origin& o = *c->home;
+  c->tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(c->socket, tls_->context());
+  tls_->prepare(c->tls->native_handle(), o.host, o.literal, o.session.get());
+  // Under the request's deadline like the rest: the sweep closes the socket, which ends it.
+  c->tls->async_handshake(asio::ssl::stream_base::client, [this, alive = std::weak_ptr<bool>(alive_),
+                                                           c](const boost::system::error_code& ec) {
+    if (auto a = alive.lock(); !a || !*a) return;
+    if (c->timed_out) return fail(c, CURLE_OPERATION_TIMEDOUT, "timed out in the TLS handshake");
+    if (ec) {
+      std::string detail;
+      CURLcode code = tls_client::failure(c->tls->native_handle(), ec, detail);
+      return fail(c, code, detail);
+    }
+    write(c);
+  });
 }
 
 void h1_transport::resolve(origin& o) {
@@ -424,46 +464,54 @@ void h1_transport::write(const conn_ptr& c) {
   static const std::string no_body;
   const std::string& body = c->op->req.body ? *c->op->req.body : no_body;
   std::array<asio::const_buffer, 2> buffers{asio::buffer(c->op->head), asio::buffer(body)};
-  asio::async_write(c->socket, buffers,
-                    [this, alive = std::weak_ptr<bool>(alive_), c](const boost::system::error_code& ec, std::size_t) {
-                      if (auto a = alive.lock(); !a || !*a) return;
-                      if (c->timed_out) return fail(c, CURLE_OPERATION_TIMEDOUT, "timed out sending");
-                      if (ec) {
-                        // A kept-alive connection the server closed meanwhile: once more, fresh.
-                        if (!retry_on_fresh_connection(c)) fail(c, CURLE_SEND_ERROR, "send: " + ec.message());
-                        return;
-                      }
-                      c->parser.reset();
-                      read(c);
-                    });
+  auto on_written = [this, alive = std::weak_ptr<bool>(alive_), c](const boost::system::error_code& ec, std::size_t) {
+    if (auto a = alive.lock(); !a || !*a) return;
+    if (c->timed_out) return fail(c, CURLE_OPERATION_TIMEDOUT, "timed out sending");
+    if (ec) {
+      // A kept-alive connection the server closed meanwhile: once more, fresh.
+      if (!retry_on_fresh_connection(c)) fail(c, CURLE_SEND_ERROR, "send: " + ec.message());
+      return;
+    }
+    c->parser.reset();
+    read(c);
+  };
+  if (c->tls)
+    asio::async_write(*c->tls, buffers, std::move(on_written));
+  else
+    asio::async_write(c->socket, buffers, std::move(on_written));
 }
 
 void h1_transport::read(const conn_ptr& c) {
-  c->socket.async_read_some(
-      asio::buffer(c->buffer),
-      [this, alive = std::weak_ptr<bool>(alive_), c](const boost::system::error_code& ec, std::size_t n) {
-        if (auto a = alive.lock(); !a || !*a) return;
-        if (c->timed_out) return fail(c, CURLE_OPERATION_TIMEDOUT, "timed out waiting for the answer");
-        if (ec) {
-          if (ec == asio::error::eof && c->parser.feed_eof() == response_parser::result::done)
-            return complete(c, false);
-          bool nothing_came = !c->parser.started();
-          if (nothing_came && (ec == asio::error::eof || ec == asio::error::connection_reset) &&
-              retry_on_fresh_connection(c))
-            return;
-          return fail(c, to_curl(ec), nothing_came ? "connection closed without an answer: " + ec.message()
-                                                   : "connection closed mid-answer: " + ec.message());
-        }
-        std::size_t used = 0;
-        switch (c->parser.feed(std::string_view(c->buffer.data(), n), used)) {
-          case response_parser::result::need_more: return read(c);
-          case response_parser::result::error:
-            return fail(c, CURLE_WEIRD_SERVER_REPLY, "bad answer: " + c->parser.error());
-          case response_parser::result::done:
-            // Bytes after the answer were never asked for: do not trust the connection again.
-            return complete(c, c->parser.keep_alive() && used == n);
-        }
-      });
+  auto on_read = [this, alive = std::weak_ptr<bool>(alive_), c](const boost::system::error_code& ec, std::size_t n) {
+    if (auto a = alive.lock(); !a || !*a) return;
+    if (c->timed_out) return fail(c, CURLE_OPERATION_TIMEDOUT, "timed out waiting for the answer");
+    if (ec) {
+      // TLS: a close without close_notify is stream_truncated; treated as the end it is.
+      bool closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+      if (closed && c->parser.feed_eof() == response_parser::result::done)
+        return complete(c, false);
+      bool nothing_came = !c->parser.started();
+      if (nothing_came && (closed || ec == asio::error::connection_reset) &&
+          retry_on_fresh_connection(c))
+        return;
+      return fail(c, to_curl(ec), nothing_came ? "connection closed without an answer: " + ec.message()
+                                               : "connection closed mid-answer: " + ec.message());
+    }
+    std::size_t used = 0;
+    switch (c->parser.feed(std::string_view(c->buffer.data(), n), used)) {
+      case response_parser::result::need_more: return read(c);
+      case response_parser::result::error:
+        return fail(c, CURLE_WEIRD_SERVER_REPLY, "bad answer: " + c->parser.error());
+      case response_parser::result::done:
+        // Bytes after the answer were never asked for: do not trust the connection again.
+        return complete(c, c->parser.keep_alive() && used == n &&
+                               !(c->tls && tls_client::has_buffered_input(c->tls->native_handle())));
+    }
+  };
+  if (c->tls)
+    c->tls->async_read_some(asio::buffer(c->buffer), std::move(on_read));
+  else
+    c->socket.async_read_some(asio::buffer(c->buffer), std::move(on_read));
 }
 
 void h1_transport::complete(const conn_ptr& c, bool keep) {
@@ -472,8 +520,15 @@ void h1_transport::complete(const conn_ptr& c, bool keep) {
   op->resp.status = c->parser.status();
   op->resp.retry_after = c->parser.retry_after();
   if (const std::string& loc = c->parser.location(); !loc.empty())
-    op->resp.location = loc.starts_with("/") ? "http://" + c->home->host_header + loc : loc;
+    op->resp.location = loc.starts_with("/") ? (c->home->tls ? "https://" : "http://") + c->home->host_header + loc : loc;
   origin& o = *c->home;
+  if (c->tls && !c->session_saved) {
+    // After the first answer: TLS 1.3 sends its tickets after the handshake, before it.
+    if (tls_session s = tls_client::resumable_session(c->tls->native_handle())) {
+      o.session = std::move(s);
+      c->session_saved = true;
+    }
+  }
   if (keep) {
     c->timed_out = false;
     if (!o.waiting_for_connection.empty()) {
@@ -510,6 +565,7 @@ bool h1_transport::retry_on_fresh_connection(const conn_ptr& c) {
 void h1_transport::close(const conn_ptr& c) {
   deactivate(*c);
   forget_idle(*c);
+  if (c->tls) tls_client::closing(c->tls->native_handle());
   boost::system::error_code ignored;
   c->socket.close(ignored);
   --c->home->open;

@@ -1,5 +1,6 @@
 #pragma once
-// A lean HTTP/1.1 keep-alive client for plain http:// outlets, on bare Asio sockets.
+// A lean HTTP/1.1 keep-alive client for http:// and https:// outlets, on bare Asio sockets
+// (https: OpenSSL through Asio's ssl::stream over the same socket; see tls_client.hpp).
 //
 // Why not libcurl here: tuned libcurl matched a plain curl_multi_perform loop and no more;
 // its per-transfer work (URL parsing, connection-cache matching, printf-built requests) was
@@ -7,7 +8,7 @@
 // timers were half of the user-space CPU per POST. So each request is one prebuilt head plus
 // the shared payload written with one gather write, answers go through `response_parser`,
 // and deadlines are checked by one sweep timer per transport instead of a timer per
-// operation. libcurl keeps everything it does best: TLS, HTTP/2, proxies.
+// operation. libcurl keeps what it does best: HTTP/2 and proxies (the shard routes those to it).
 //
 // Per host:port (an *origin*): idle connections reused last-in first-out, an optional cap on
 // connections (requests beyond it wait for one to come free), DNS answers cached for
@@ -26,8 +27,15 @@
 // A kept-alive connection carries nothing but answers to our requests: bytes after an
 // answer, or bytes (or end of stream) that arrive while it is idle, close it.
 //
-// Connection code is split into connect (per address) -> on_connected -> write -> read, so
-// that a TLS stream can be slotted in at on_connected (handshake) for https later.
+// Connection code is split into connect (per address) -> on_connected -> [TLS handshake] ->
+// write -> read. https:
+//  - origins are keyed by scheme too, so an http and an https origin never share connections;
+//  - the handshake is inside the request's one deadline (the sweep closes the socket);
+//  - each origin keeps its last resumable TLS session, offered to its next new connection;
+//  - the peek before reuse looks at the raw socket: any byte there (a TLS close_notify, a
+//    late ticket, an unasked-for answer) closes the connection, and so do bytes already read
+//    off the socket but not through TLS (tls_client::has_buffered_input);
+//  - closing does not send close_notify: the socket is just closed, as for plain http.
 //
 // Same request/response types as curl_transport, same threading rule: one shard's thread.
 
@@ -65,7 +73,12 @@ struct h1_options {
   std::function<std::vector<boost::asio::ip::tcp::endpoint>(const std::string& host, std::uint16_t port,
                                                              std::string& error)>
       resolve;
+  // https: libcurl's rules (tls_client.hpp). ca_file: a PEM bundle; empty: the system's CAs.
+  bool verify_tls = true;
+  std::string ca_file;
 };
+
+class tls_client;
 
 class h1_transport {
 public:
@@ -76,7 +89,7 @@ public:
   h1_transport(const h1_transport&) = delete;
   h1_transport& operator=(const h1_transport&) = delete;
 
-  // For http:// URLs. `done` runs on the io_context's thread, never inside post().
+  // For http:// and https:// URLs. `done` runs on the io_context's thread, never inside post().
   void post(request r, completion done);
 
   std::size_t open_connections() const;
@@ -97,6 +110,7 @@ private:
   void open_connection(origin& o, op_ptr op);
   void connect_next(const conn_ptr& c);  // the next address, or fail
   void on_connected(const conn_ptr& c);
+  void handshake(const conn_ptr& c);
   void resolve(origin& o);
   void on_resolved(origin& o, std::vector<boost::asio::ip::tcp::endpoint> endpoints, const std::string& error);
   void begin(const conn_ptr& c, op_ptr op);
@@ -122,11 +136,12 @@ private:
 
   boost::asio::io_context& io_;
   h1_options options_;
-  std::unordered_map<std::string, std::unique_ptr<origin>> origins_;  // by "host:port"
+  std::unordered_map<std::string, std::unique_ptr<origin>> origins_;  // by "scheme://host:port"
   std::vector<connection*> active_;  // connections with a deadline (connecting or busy)
   std::list<connection*> idle_lru_;  // every idle connection, oldest first
   std::size_t waiting_ = 0;          // requests waiting for DNS or for a connection
   std::shared_ptr<connection_budget> budget_;
+  std::unique_ptr<tls_client> tls_;  // made on the first https request
   std::size_t reclaimer_ = 0;
   struct resolve_link;
   std::shared_ptr<resolve_link> link_;

@@ -69,8 +69,10 @@ struct engine_options {
   std::size_t max_connections = 0;
   bool verify_tls = true;
   std::string ca_file;  // PEM bundle of trusted CAs for https outlets; empty: the system's
-  // Plain http:// outlets go through a lean HTTP/1.1 keep-alive client (src/http/h1_transport)
-  // instead of libcurl; https, HTTP/2 and proxies always use libcurl.
+  // http:// and https:// outlets go through a lean HTTP/1.1 keep-alive client
+  // (src/http/h1_transport, OpenSSL for https) instead of libcurl; libcurl keeps outlets
+  // that ask for HTTP/2 (outlet_config::http2) and https when a proxy is set in the
+  // environment (https_proxy, all_proxy). Off: libcurl for everything.
   bool fast_http = true;
   std::uint32_t breaker_failures = 5;   // consecutive failures that open an outlet's circuit
   std::chrono::milliseconds breaker_cooldown{30'000};

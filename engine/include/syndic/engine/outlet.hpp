@@ -57,6 +57,10 @@ struct outlet_config {
   // to another origin (the shard's policy). Off by default: Standard Webhooks treats 3xx as
   // a failure.
   bool follow_redirects = false;
+  // https only: deliver through libcurl, which offers HTTP/2 (ALPN h2, many requests on one
+  // connection). Off: HTTP/1.1 keep-alive through the lean h1 transport, which is faster
+  // per request (engine_options::fast_http).
+  bool http2 = false;
 };
 
 // Checks an outlet made in code as the outlets file checks its rows (URL, reserved headers,
@@ -76,7 +80,7 @@ struct config_error {
 // Reads outlets from a CSV file whose header row names the columns (id,url,format required;
 // secret,rate,burst,max_in_flight,batch,ordered,timeout_ms,languages,categories,sources,headers
 // and the retry policy's retry_base_ms,retry_factor,retry_cap_ms,retry_max_attempts,
-// retry_max_age_ms,retry_after_max_ms,follow_redirects optional; lists separated by ';'; an empty cell means the default) or from TOML
+// retry_max_age_ms,retry_after_max_ms,follow_redirects,http2 optional; lists separated by ';'; an empty cell means the default) or from TOML
 // ([[outlet]] tables with the same keys), by the file's extension. Every bad row is reported;
 // the result holds outlets only when there was no error at all (nothing starts half-configured).
 struct outlets_result {
