@@ -172,6 +172,21 @@ TEST(ResponseParser, OversizedHeadIsRefused) {
   EXPECT_NE(p.error.find("64 KiB"), std::string::npos);
 }
 
+// The 8 KiB limit on chunk-size and trailer lines holds however the line arrives: whole in one
+// read or in pieces (it was checked only for a line still incomplete at the end of a read).
+TEST(ResponseParser, LongChunkLinesAreRefusedWhateverTheSplit) {
+  const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string size_line = std::string(response_parser::max_line_bytes + 100, '0') + "5\r\nhello\r\n0\r\n\r\n";
+  std::string trailer = "0\r\nX-T: " + std::string(response_parser::max_line_bytes + 100, 't') + "\r\n\r\n";
+  for (const std::string& body : {size_line, trailer}) {
+    for (std::size_t step : {0u, 1000u}) {
+      auto p = run(head + body, step);
+      EXPECT_EQ(p.r, R::error) << "step " << step;
+      EXPECT_NE(p.error.find("too long"), std::string::npos) << p.error;
+    }
+  }
+}
+
 TEST(ResponseParser, ResetAllowsTheNextResponse) {
   response_parser p;
   std::size_t used = 0;

@@ -6,8 +6,6 @@
 namespace syndic::engine::http {
 namespace {
 
-constexpr std::size_t max_line_bytes = 8 * 1024;
-
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return (x | 0x20) == (y | 0x20);
@@ -111,9 +109,12 @@ response_parser::result response_parser::feed(std::string_view data, std::size_t
         phase_ = phase_ == phase::body_length ? phase::done : phase::chunk_data_end;
         break;
       case phase::chunk_size: {
-        if (!take_line(data, i, line_)) {
+        // The limit holds whether the line came in one read or in pieces.
+        bool complete = take_line(data, i, line_);
+        if (line_.size() > max_line_bytes) return fail("chunk-size line too long");
+        if (!complete) {
           used = i;
-          return line_.size() > max_line_bytes ? fail("chunk-size line too long") : result::need_more;
+          return result::need_more;
         }
         std::string_view size = trim(std::string_view(line_).substr(0, line_.find(';')));
         std::uint64_t n = 0;
@@ -135,9 +136,11 @@ response_parser::result response_parser::feed(std::string_view data, std::size_t
         break;
       }
       case phase::trailer: {
-        if (!take_line(data, i, line_)) {
+        bool complete = take_line(data, i, line_);
+        if (line_.size() > max_line_bytes) return fail("trailer line too long");
+        if (!complete) {
           used = i;
-          return line_.size() > max_line_bytes ? fail("trailer line too long") : result::need_more;
+          return result::need_more;
         }
         bool last = line_.empty();
         line_.clear();

@@ -31,6 +31,7 @@ public:
   bool started() const { return started_; }            // any byte of a response seen
 
   static constexpr std::size_t max_head_bytes = 64 * 1024;
+  static constexpr std::size_t max_line_bytes = 8 * 1024;  // a chunk-size or trailer line
 
 private:
   enum class phase { head, body_length, chunk_size, chunk_data, chunk_data_end, trailer, body_until_close, done };
