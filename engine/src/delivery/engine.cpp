@@ -213,7 +213,7 @@ bool engine::wait_idle(std::chrono::milliseconds timeout) {
 engine_stats engine::stats() const {
   const auto& c = impl_->counters;
   return engine_stats{c.delivered, c.dead_lettered, c.retired, c.gave_up, c.cancelled, c.expired,
-                      c.attempts,  c.retries,       c.connections_opened};
+                      c.attempts,  c.retries,       c.connections_opened, c.peak_outlet_in_flight};
 }
 
 void engine::stop() {

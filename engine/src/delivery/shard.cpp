@@ -176,11 +176,13 @@ void shard::add_outlet(outlet_config cfg) {
     if (!slot) {
       slot = std::make_unique<outlet_state>(cfg, token_bucket(cfg.rate, cfg.burst, now));
       slot->generation = ++next_generation_;
+      slot->concurrency = concurrency_limit(slot->cfg.max_in_flight);
     } else {
       // The same outlet, reconfigured: its queue, counts and requests in flight carry on.
       slot->bucket = token_bucket(cfg.rate, cfg.burst, now);
       slot->cfg = std::move(cfg);
       slot->retired = false;
+      slot->concurrency.set_max(slot->cfg.max_in_flight);
     }
     std::string origin = origin_of(slot->cfg.url);
     if (!slot->host || origin != slot->host->origin) {
@@ -226,7 +228,19 @@ void shard::enqueue(std::string outlet_id, std::vector<delivery> deliveries) {
 
 std::uint32_t shard::limit(const outlet_state& o) const {
   if (o.probing || o.cfg.ordered) return 1;
-  return o.cfg.max_in_flight;
+  if (!options_.adaptive_concurrency) return o.cfg.max_in_flight;
+  return o.concurrency.limit();
+}
+
+void shard::sample_concurrency(outlet_state& o, const request_in_flight& req, const http::response& r) {
+  // Our own shortage (descriptors, budget) says nothing about the outlet.
+  if (r.local_failure || !options_.adaptive_concurrency) return;
+  verdict v = classify(attempt_outcome{r.status, error_kind(r.error), r.retry_after});
+  // A failure, a timeout, a 429 or a 503: the remote wants less. Anything else it answered
+  // (2xx, a refusal, a redirect, a 410) is a round trip to learn from.
+  if (v == verdict::retry) return o.concurrency.on_drop();
+  auto rtt = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - req.sent);
+  o.concurrency.on_sample(rtt, o.in_flight, o.ready.size());
 }
 
 void shard::expire_front(outlet_state& o, clock::time_point now) {
@@ -336,6 +350,9 @@ void shard::send(outlet_state& o, delivery d) {
   ++o.in_flight;
   ++in_flight_;
   if (o.host) ++o.host->in_flight;
+  // Shards share the peak: raise it only if still higher (rarely taken after the first sends).
+  for (auto peak = counters_.peak_outlet_in_flight.load(std::memory_order_relaxed); o.in_flight > peak;)
+    if (counters_.peak_outlet_in_flight.compare_exchange_weak(peak, o.in_flight, std::memory_order_relaxed)) break;
   ++counters_.attempts;
   if (d.attempts++ == 0) d.first_attempt = now;
   else ++counters_.retries;
@@ -365,7 +382,7 @@ void shard::send(outlet_state& o, delivery d) {
   std::uint64_t serial = ++next_request_;
   bool unhealthy = o.consecutive_failures > 0;
   unhealthy_in_flight_ += unhealthy;
-  requests_.emplace(serial, request_in_flight{o.cfg.id, o.generation, o.host, std::move(d), unhealthy});
+  requests_.emplace(serial, request_in_flight{o.cfg.id, o.generation, o.host, std::move(d), unhealthy, now});
   auto on_response = [this, serial](http::response resp) {
     auto it = requests_.find(serial);
     if (it == requests_.end()) return;
@@ -405,6 +422,7 @@ void shard::on_done(request_in_flight req, http::response r) {
                      : r.error_detail.empty() ? std::string(curl_easy_strerror(r.error))
                                               : r.error_detail;
   if (o) {
+    sample_concurrency(*o, req, r);  // before the count drops: it saw this request in flight
     --o->in_flight;
     settle(*o, d, r, std::move(reason));
     pump(*o);

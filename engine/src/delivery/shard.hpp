@@ -2,6 +2,7 @@
 // One shard: a thread running an io_context with its own curl transport, and the outlets
 // hashed to it. Everything below is touched by the shard's thread only; other threads `post`.
 
+#include "delivery/concurrency_limit.hpp"
 #include "delivery/lazy_deque.hpp"
 #include "delivery/payload.hpp"
 #include "http/h1_transport.hpp"
@@ -27,6 +28,7 @@ namespace syndic::engine::detail {
 struct shared_counters {
   std::atomic<std::uint64_t> delivered{0}, dead_lettered{0}, retired{0}, gave_up{0}, cancelled{0}, expired{0};
   std::atomic<std::uint64_t> attempts{0}, retries{0}, connections_opened{0};
+  std::atomic<std::uint32_t> peak_outlet_in_flight{0};  // engine_stats::peak_outlet_in_flight
   std::atomic<std::int64_t> pending{0};
 };
 
@@ -94,6 +96,9 @@ private:
     lazy_deque<delivery> ready;
     std::multimap<clock::time_point, delivery> retries;  // waiting for their backoff
     std::uint32_t in_flight = 0;
+    // How many may be in flight (engine_options::adaptive_concurrency): starts at 1, adapted
+    // from each finished attempt, up to cfg.max_in_flight.
+    concurrency_limit concurrency;
     std::uint32_t consecutive_failures = 0;
     clock::time_point suspended_until{};
     bool probing = false;   // circuit half-open: one request decides
@@ -151,10 +156,12 @@ private:
     host_slots* host;          // the slot it holds (the entry outlives it)
     delivery d;
     bool unhealthy;  // sent while the outlet's last attempt had failed
+    clock::time_point sent;  // the round trip the concurrency limit is fed
   };
   std::unordered_map<std::uint64_t, request_in_flight> requests_;
   void on_done(request_in_flight req, http::response r);
   void settle(outlet_state& o, delivery& d, const http::response& r, std::string reason);
+  void sample_concurrency(outlet_state& o, const request_in_flight& req, const http::response& r);
   std::uint64_t next_request_ = 0;
   bool stopping_ = false;
   std::mt19937_64 rng_;

@@ -74,6 +74,11 @@ struct engine_options {
   // that ask for HTTP/2 (outlet_config::http2) and https when a proxy is set in the
   // environment (https_proxy, all_proxy). Off: libcurl for everything.
   bool fast_http = true;
+  // Each outlet starts with one request in flight and adapts its limit, up to its
+  // max_in_flight, from its round trips and failures (src/delivery/concurrency_limit.hpp): a
+  // second connection only for an outlet whose queue is backing up and whose latency stays
+  // flat. Off: every outlet may use its max_in_flight at once.
+  bool adaptive_concurrency = true;
   std::uint32_t breaker_failures = 5;   // consecutive failures that open an outlet's circuit
   std::chrono::milliseconds breaker_cooldown{30'000};
   // Bounds on memory (a pair costs about 200 bytes while queued). submit() refuses what does
@@ -109,6 +114,8 @@ struct engine_stats {
   std::uint64_t delivered = 0, dead_lettered = 0, retired = 0, gave_up = 0, cancelled = 0, expired = 0;
   std::uint64_t attempts = 0, retries = 0;
   std::uint64_t connections_opened = 0;
+  // The most requests one outlet has had in flight at once (adaptive_concurrency at work).
+  std::uint32_t peak_outlet_in_flight = 0;
 };
 
 class engine {
