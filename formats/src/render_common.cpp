@@ -8,6 +8,7 @@
 
 #include <pugixml.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace syndic::formats {
@@ -158,9 +159,11 @@ inline constexpr std::string_view xmlns_uri = "http://www.w3.org/2000/xmlns/";
 
 // What a diagnostic quotes of a hostile name: short, and nothing that breaks a line.
 std::string quoted(std::string_view s) {
+  std::size_t cut = std::min<std::size_t>(s.size(), 60);
+  while (cut < s.size() && cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // whole characters
   std::string out = "'";
-  for (char c : s.substr(0, 60)) out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
-  if (s.size() > 60) out += "...";
+  for (char c : s.substr(0, cut)) out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
+  if (cut < s.size()) out += "...";
   return out + "'";
 }
 
