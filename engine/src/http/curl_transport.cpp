@@ -197,6 +197,11 @@ void curl_transport::post(request r, completion done) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
     if (!options_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
+    // No CA directory: libcurl caches the parsed CA store per multi handle only when CApath is
+    // unset, and Debian's libcurl has one built in, so every new connection re-read and parsed
+    // the whole bundle (about 38 ms of CPU each with the system's 145 certificates; measured
+    // with bench/delivery/compare_tls.sh TLS_CA=bundle). The bundle file holds the same CAs.
+    curl_easy_setopt(e, CURLOPT_CAPATH, static_cast<const char*>(nullptr));
     // Concurrent requests to an HTTP/2 origin wait for the first connection's ALPN answer and
     // then share it, instead of each opening a connection before h2 is known. (Plain http://
     // is HTTP/1.1 here: waiting would only delay its parallel connections.)
