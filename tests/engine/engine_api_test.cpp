@@ -55,6 +55,7 @@ TEST_F(engine_api, OutletQueueIsBoundedAndSubmitSaysWhatItRefused) {
 TEST_F(engine_api, EngineBoundRefusesAWholeSubmitAndTakesItOnceThereIsRoom) {
   engine_options eo;
   eo.max_pending_pairs = 10;
+  eo.breaker_failures = 100;  // five timeouts in a row would otherwise hold the sixth for 30 s
   start({}, eo);
   auto hole = blackhole();
   auto stuck = outlet("stuck", hole->ports().front());
@@ -68,7 +69,8 @@ TEST_F(engine_api, EngineBoundRefusesAWholeSubmitAndTakesItOnceThereIsRoom) {
   EXPECT_EQ(r.queued, 0u);
   EXPECT_EQ(r.refused, 6u);
   EXPECT_EQ(eng->pending(), 6u);
-  ASSERT_TRUE(eng->wait_idle(5s));  // the six time out and give up: room again
+  ASSERT_TRUE(eng->wait_idle(5s)) << eng->pending() << " pending, " << eng->stats().attempts << " attempts, "
+                                  << eng->stats().gave_up << " gave up";  // the six time out: room again
   EXPECT_EQ(eng->submit(f, f.items).status, submit_status::accepted);
   eng->stop();
   EXPECT_EQ(rec.outcomes.size(), 12u);
@@ -93,6 +95,21 @@ TEST_F(engine_api, PairsWaitingBehindAnOpenCircuitExpire) {
   EXPECT_EQ(server->stats().requests, 1u);
   std::lock_guard lock(rec.mutex);
   for (const auto& out : rec.outcomes) EXPECT_NE(out.reason.find("max_age"), std::string::npos) << out.reason;
+}
+
+TEST_F(engine_api, AnOutletIsCheckedWhenAddedAndABadOneIsNotAdded) {
+  // The URL is parsed once, here, by the outlets file's rules: a bad one is refused with a
+  // message instead of failing every send for a day.
+  start({});
+  auto bad = outlet("bad", port);
+  bad.url = "gopher://127.0.0.1:" + std::to_string(port) + "/x";
+  std::string error = eng->add_outlet(bad);
+  EXPECT_NE(error.find("url"), std::string::npos) << error;
+  EXPECT_EQ(eng->add_outlet(outlet("good", port)), "");
+  auto f = feed_with(2);
+  EXPECT_EQ(eng->submit(f, f.items).queued, 2u);  // the good outlet only
+  ASSERT_TRUE(eng->wait_idle(5s));
+  EXPECT_EQ(rec.by_state()[final_state::delivered], 2);
 }
 
 TEST_F(engine_api, OutcomeCallbackMustBeSetBeforeTheEngineStarts) {

@@ -102,9 +102,10 @@ void engine::on_outcome(std::function<void(const delivery_outcome&)> callback) {
   impl_->callback = std::move(callback);
 }
 
-void engine::add_outlet(outlet_config outlet) {
+std::string engine::add_outlet(outlet_config outlet) {
+  if (std::string error = prepare_outlet(outlet); !error.empty()) return error;
   std::shared_lock life(impl_->life);
-  if (impl_->stopped.load()) return;
+  if (impl_->stopped.load()) return "engine stopped";
   impl_->start();
   {
     std::lock_guard lock(impl_->outlets_mutex);
@@ -113,6 +114,7 @@ void engine::add_outlet(outlet_config outlet) {
     r.cfg = detail::outlet_filter(outlet);
   }
   impl_->shard_for(outlet.id).add_outlet(std::move(outlet));
+  return {};
 }
 
 void engine::remove_outlet(const std::string& id) {

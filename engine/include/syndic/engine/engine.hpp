@@ -129,8 +129,10 @@ public:
   void on_outcome(std::function<void(const delivery_outcome&)> callback);
 
   // Replaces an outlet with the same id (its queue carries on). An outlet removed and added
-  // again is a new one: answers to the old one's requests end the old pairs only.
-  void add_outlet(outlet_config outlet);
+  // again is a new one: answers to the old one's requests end the old pairs only. The outlet
+  // is checked as an outlets file's rows are (prepare_outlet: URL, headers, secret, rate) and
+  // its URL parsed once, here; returns "" when added, else what is wrong (nothing is added).
+  std::string add_outlet(outlet_config outlet);
   void remove_outlet(const std::string& id);  // its queued pairs end as cancelled
 
   // Every item goes to every outlet whose filters match, within the bounds of engine_options.
