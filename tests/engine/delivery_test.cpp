@@ -392,6 +392,7 @@ TEST_F(fixture, GoneWhileOtherRequestsAreInFlightEndsEveryPair) {
   so.default_behaviour.error_latency = latency_distribution(0ms);
   engine_options eo;
   eo.shards = 1;
+  eo.adaptive_concurrency = false;  // the race needs four in flight from the start
   start(so, eo);
   eng->add_outlet(outlet("gone", port));  // 4 in flight, the default
   push_and_wait(10, 5s);
@@ -407,6 +408,7 @@ TEST_F(fixture, LateAnswersForARemovedOutletLeaveItsSuccessorAlone) {
   sink_options so;
   engine_options eo;
   eo.shards = 1;
+  eo.adaptive_concurrency = false;  // the race needs four in flight from the start
   start(so, eo);
   sink_behaviour slow;
   slow.latency = 400ms;
@@ -438,6 +440,7 @@ TEST_F(fixture, SlowHostDoesNotTakeEverySlot) {
     eo.shards = 1;
     eo.max_in_flight = 16;
     eo.max_host_connections = 2;
+    eo.adaptive_concurrency = false;  // four in flight each from the start, as said
     eo.fast_http = fast;
     start({}, eo);
     sink_behaviour slow;

@@ -37,6 +37,7 @@ struct push_options {
   long max_host_connections = engine::engine_options{}.max_host_connections;
   bool insecure = false;
   std::string ca_file;
+  bool fixed_concurrency = false;
 };
 
 // The most frequent failure reasons first; the rest summed up, so that a thousand outlets
@@ -114,6 +115,7 @@ int run_push(const push_options& o) {
   eo.verify_tls = !o.insecure;
   eo.ca_file = o.ca_file;
   eo.max_host_connections = o.max_host_connections;
+  eo.adaptive_concurrency = !o.fixed_concurrency;
   eo.max_pending_pairs = o.max_pending;
   eo.max_queue = o.max_queue;
   if (o.max_age_s > 0)
@@ -222,7 +224,8 @@ int run_push(const push_options& o) {
     print_top_failures(t.failures, 10);
     std::printf("elapsed:      %.3f s%s\n", elapsed, timed_out ? " (deadline reached)" : "");
     std::printf("rate:         %.0f deliveries/s\n", rate);
-    std::printf("connections:  %llu opened\n", (unsigned long long)s.connections_opened);
+    std::printf("connections:  %llu opened; at most %u requests in flight to one outlet\n",
+                (unsigned long long)s.connections_opened, s.peak_outlet_in_flight);
     std::printf("latency (ms): p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", p50, p90, p99, pmax);
   }
   return failed == 0 && !timed_out && unsubmitted == 0 ? 0 : 1;
@@ -263,6 +266,9 @@ command add_push(CLI::App& app) {
   cmd->add_option("--max-age", o->max_age_s,
                   "Seconds after which an undelivered pair expires (default: the engine's, 26 h)")
       ->check(CLI::PositiveNumber);
+  cmd->add_flag("--fixed-concurrency", o->fixed_concurrency,
+                "Let every outlet send max_in_flight requests at once from the start (default: "
+                "start at one and open more only while its queue backs up and its latency stays flat)");
   cmd->add_flag("--insecure", o->insecure, "Do not verify TLS certificates");
   cmd->add_option("--cacert", o->ca_file, "Trust the CAs in this PEM file for https outlets")
       ->check(CLI::ExistingFile);
