@@ -24,7 +24,8 @@ private:
   std::vector<diagnostic>* out_;
 };
 
-// XML's NCName (a Name without ':'; Namespaces in XML 1.0), read as UTF-8.
+// XML's NCName (a Name without ':'; Namespaces in XML 1.0), restricted to ASCII so that
+// readers on XML 1.0 fourth edition's name tables (expat) accept it too.
 bool is_ncname(std::string_view s);
 // prefix:local or local, each an NCName.
 bool is_qname(std::string_view s);

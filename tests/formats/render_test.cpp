@@ -173,6 +173,26 @@ TEST(RenderHostile, ExtensionAttributeNamesAreCheckedAndWrittenOnce) {
   }
 }
 
+TEST(RenderHostile, NonAsciiExtensionNamesAreDropped) {
+  // "€" is a name by XML 1.0 fifth edition, not by the fourth that expat still applies.
+  feed f;
+  f.title = "t";
+  extension x;
+  x.ns = "urn:x";
+  x.name = "\xE2\x82\xAC";
+  x.value = "v";
+  extension y = x;
+  y.name = "ok";
+  y.attributes = {{"\xC3\xA9t\xC3\xA9", "1"}};
+  f.extensions = {x, y};
+  for (auto fmt : {output_format::rss, output_format::atom}) {
+    std::string out = render(f, fmt);
+    EXPECT_EQ(out.find("\xE2\x82\xAC"), std::string::npos) << out;
+    EXPECT_EQ(out.find("\xC3\xA9t"), std::string::npos) << out;
+    EXPECT_NE(out.find(":ok>v</"), std::string::npos) << out;
+  }
+}
+
 TEST(RenderHostile, DroppedNamesAreReported) {
   std::vector<diagnostic> notes;
   render(injection_model(), output_format::rss, &notes);
