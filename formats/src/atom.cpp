@@ -24,6 +24,15 @@ bool is_xml_mime(std::string_view t) {
   return t.ends_with("+xml") || t.ends_with("/xml");
 }
 
+// Whether base64-decoded bytes are text a renderer can write: UTF-8 without the C0 controls
+// XML cannot carry. Anything else (0xFF, NUL) is binary and stays encoded.
+bool is_text(std::string_view s) {
+  if (!is_valid_utf8(s)) return false;
+  for (unsigned char c : s)
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return false;
+  return true;
+}
+
 text_construct read_text_construct(xml_reader& r, const xml_scope& s, pugi::xml_node n,
                                    bool v03) {
   std::string type = ascii_lowered(r.attr(n, "type"));
@@ -32,8 +41,12 @@ text_construct read_text_construct(xml_reader& r, const xml_scope& s, pugi::xml_
     std::string mode = ascii_lowered(r.attr(n, "mode"));
     bool markup = is_html_mime(type) || is_xhtml_mime(type);
     if (mode == "base64") {
-      out.value = std::string(trim(base64_decode_lenient(r.text(s, n))));
-      if (markup) out.value = r.resolve_markup_urls(s, std::move(out.value), n);
+      out.value = r.text(s, n);
+      std::string decoded(trim(base64_decode_lenient(out.value)));
+      if (is_text(decoded)) {
+        out.value = std::move(decoded);
+        if (markup) out.value = r.resolve_markup_urls(s, std::move(out.value), n);
+      }
     } else if (mode == "escaped") {
       out.value = markup ? r.html(s, n) : r.text(s, n);
     } else if (markup && n.find_child([](pugi::xml_node c) { return c.type() == pugi::node_element; })) {
@@ -65,7 +78,7 @@ text_construct read_text_construct(xml_reader& r, const xml_scope& s, pugi::xml_
     // binary content stays encoded.
     out.value = r.text(s, n);
     std::string decoded(trim(base64_decode_lenient(out.value)));
-    if (!decoded.empty() && is_valid_utf8(decoded)) out.value = std::move(decoded);
+    if (!decoded.empty() && is_text(decoded)) out.value = std::move(decoded);
   }
   return out;
 }

@@ -177,6 +177,8 @@ std::optional<timestamp> assemble(fields f) {
   // 24:00:00 is ISO 8601's end of day, i.e. the next midnight; the arithmetic below rolls over.
   if (f.hour == 24) {
     if (f.minute != 0 || f.second != 0 || f.fraction_nonzero) return std::nullopt;
+    // The end of 9999-12-31 is year 10000, which no four-digit format can write back.
+    if (f.year == 9999 && f.month == 12 && f.day == 31) return std::nullopt;
   } else if (f.hour < 0 || f.hour > 23) {
     return std::nullopt;
   }

@@ -113,6 +113,15 @@ std::optional<std::uint64_t> read_uint(xml_reader& r, pugi::xml_node at, std::st
   return n;
 }
 
+// An addr-spec as feeds write it: one '@' with something on each side, and none of the
+// characters that end an address in running text (space, angle brackets, parentheses).
+static bool looks_like_address(std::string_view v) {
+  std::size_t at = v.find('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == v.size()) return false;
+  if (v.find('@', at + 1) != std::string_view::npos) return false;
+  return v.find_first_of(" \t\r\n<>()") == std::string_view::npos;
+}
+
 person parse_person_text(std::string_view s) {
   s = trim(s);
   person p;
@@ -121,15 +130,12 @@ person parse_person_text(std::string_view s) {
   if (auto open = s.rfind('('); open != std::string_view::npos && s.back() == ')') {
     std::string_view before = trim(s.substr(0, open));
     std::string_view inside = trim(s.substr(open + 1, s.size() - open - 2));
-    auto is_email = [](std::string_view v) {
-      return v.find('@') != std::string_view::npos && v.find(' ') == std::string_view::npos;
-    };
-    if (is_email(before)) {
+    if (looks_like_address(before)) {
       p.email = std::string(before);
       p.name = std::string(inside);
       return p;
     }
-    if (is_email(inside)) {
+    if (looks_like_address(inside)) {
       p.email = std::string(inside);
       p.name = std::string(before);
       return p;
@@ -138,7 +144,7 @@ person parse_person_text(std::string_view s) {
   // "Name <email>"
   if (auto open = s.find('<'); open != std::string_view::npos && s.back() == '>') {
     std::string_view inner = trim(s.substr(open + 1, s.size() - open - 2));
-    if (inner.find('@') != std::string_view::npos) {
+    if (looks_like_address(inner)) {
       p.email = std::string(inner);
       p.name = std::string(trim(s.substr(0, open)));
       return p;

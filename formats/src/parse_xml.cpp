@@ -185,8 +185,11 @@ parse_result parse_xml(std::string_view bytes, const parse_options& options) {
 
   // pugixml parses in place in a per-thread scratch buffer: its capacity is reused across
   // documents (no fresh pages to fault in), and `doc` stays pristine for line:column reports.
+  // pugixml takes the buffer's last byte as its terminator: a spare NUL keeps text or a name
+  // left open at the end of input whole (else "<title>ab\xC3\xA9" loses half its last character).
   thread_local std::string scratch;
   scratch.assign(doc);
+  scratch.push_back('\0');
   xml_reader r(options, diags, doc, origin);
   pugi::xml_document d;
   pugi::xml_parse_result pr =

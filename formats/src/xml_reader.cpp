@@ -129,16 +129,16 @@ void xml_reader::enter(const xml_scope* parent, pugi::xml_node node, xml_scope& 
     if (n[0] != 'x' || n[1] != 'm' || n[2] != 'l') continue;  // cheap reject: most attributes
     std::string_view name(n);
     if (name == "xmlns") {
-      out.bindings.push_back({"", a.value()});
+      out.bindings.push_back({"", decoded_value(a.value(), node)});
     } else if (name.starts_with("xmlns:")) {
-      out.bindings.push_back({name.substr(6), a.value()});
+      out.bindings.push_back({name.substr(6), decoded_value(a.value(), node)});
     } else if (name == "xml:base") {
       std::string ref;
       decode(a.value(), ref, node);
       out.own_base = out.base ? resolve(*out.base, trim(ref), node) : std::string(trim(ref));
       out.base = &out.own_base;
     } else if (name == "xml:lang") {
-      out.lang = trim(a.value());
+      out.lang = trim(decoded_value(a.value(), node));
     }
   }
   if (out.bindings.size() > sorted_bindings)
@@ -206,6 +206,14 @@ std::size_t xml_reader::node_offset(pugi::xml_node at) const {
   std::ptrdiff_t off = at.offset_debug();
   if (off < 0) return 0;
   return static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, off + node_shift_));
+}
+
+std::string_view xml_reader::decoded_value(std::string_view raw, pugi::xml_node at) {
+  // pugixml runs without parse_escapes: `xmlns:x="a&amp;b"` binds "a&b", not "a&amp;b".
+  if (raw.find('&') == std::string_view::npos) return raw;
+  std::string& out = decoded_values_.emplace_back();
+  decode(raw, out, at);
+  return out;
 }
 
 void xml_reader::decode(std::string_view raw, std::string& out, pugi::xml_node at) {

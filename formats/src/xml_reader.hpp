@@ -12,6 +12,7 @@
 #include <pugixml.hpp>
 
 #include <cstddef>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -152,6 +153,10 @@ private:
   std::string_view expand_declared(std::string_view raw, std::string& expanded,
                                    pugi::xml_node at);
   void decode(std::string_view raw, std::string& out, pugi::xml_node at);
+  // An attribute value with its references decoded, for values scopes keep as views
+  // (namespace URIs, xml:lang): `raw` itself when it has none, else a copy kept in
+  // decoded_values_ for the reader's lifetime (a deque: growing it never moves a string).
+  std::string_view decoded_value(std::string_view raw, pugi::xml_node at);
   void serialize(const xml_scope& scope, pugi::xml_node node, std::string& out);
 
   const parse_options& options_;
@@ -169,6 +174,7 @@ private:
   bool url_budget_reported_ = false;
   bool depth_reported_ = false;
   std::size_t entity_reports_ = 0;
+  std::deque<std::string> decoded_values_;
 };
 
 // Maps U+0080..U+009F (windows-1252 punctuation mislabelled as latin-1) to what was meant.
