@@ -373,10 +373,13 @@ void xml_reader::serialize(const xml_scope& scope, pugi::xml_node node, std::str
   declare(prefix);
   for (pugi::xml_attribute a = node.first_attribute(); a; a = a.next_attribute()) {
     std::string_view an = a.name();
-    if (an == "xmlns" && a.value() != ns::xhtml) {
-      out += " xmlns=\"";
-      append_xml_attr_escaped(out, a.value());
-      out += '"';
+    if (an == "xmlns") {
+      // Decoded, then escaped once: the raw value escaped again grew a level per round trip.
+      if (std::string_view uri = decoded_value(a.value(), node); uri != ns::xhtml) {
+        out += " xmlns=\"";
+        append_xml_attr_escaped(out, uri);
+        out += '"';
+      }
       continue;
     }
     if (an == "xmlns" || an.starts_with("xmlns:")) continue;
