@@ -47,7 +47,9 @@ TEST_F(AdaptiveConcurrency, FixedLimitOpensMaxInFlightPerOutlet) {
 TEST_F(AdaptiveConcurrency, SlowSinkWithDeepQueueGrowsPastOne) {
   sink_options so;
   so.default_behaviour.latency = latency_distribution(std::chrono::milliseconds(20));
-  start(so);
+  engine_options eo;
+  eo.concurrency_backlog = std::chrono::milliseconds(500);  // the default 5 s would make this test slow
+  start(so, eo);
   // 100 items behind a 20 ms remote that answers in parallel: 2 s at one connection.
   add_outlets(1);
   push_and_wait(100, 20s);

@@ -33,6 +33,13 @@ TEST(ConcurrencyLimit, NoGrowthWhenTheBacklogDrainsSoon) {
   // 19 queued behind a 100 us answer: 2 ms of work at one connection, not worth a second.
   for (std::size_t queue = 19; queue > 0; --queue) c.on_sample(100us, 1, queue);
   EXPECT_EQ(c.limit(), 1u);
+  // Nor 19 behind a 50 ms answer (a loaded client or server: 1 s), within the 5 s default.
+  for (std::size_t queue = 19; queue > 0; --queue) c.on_sample(50ms, 1, queue);
+  EXPECT_EQ(c.limit(), 1u);
+  // With a shorter horizon it is.
+  concurrency_limit eager(8, 200ms);
+  eager.on_sample(50ms, 1, 19);
+  EXPECT_EQ(eager.limit(), 2u);
 }
 
 TEST(ConcurrencyLimit, GrowsToMaxWithADeepQueueAndFlatLatency) {
@@ -74,7 +81,7 @@ TEST(ConcurrencyLimit, ShrinksWhenLatencyRises) {
 
 TEST(ConcurrencyLimit, ShrinksOncePerRound) {
   concurrency_limit c(8);
-  feed(c, 100, 10ms, 1000);
+  feed(c, 100, 10ms, 100'000);
   ASSERT_EQ(c.limit(), 8u);
   c.on_sample(100ms, 8, 1000);
   EXPECT_EQ(c.limit(), 4u);
@@ -125,12 +132,12 @@ TEST(ConcurrencyLimit, MinimumIsReestimated) {
   EXPECT_EQ(c.min_rtt(), 1ms);
   // The remote became 10x slower for good: judged by its old speed it never grows again.
   // The window that saw the 1 ms samples keeps 1 ms; the next one holds only 10 ms.
-  feed(c, 2 * concurrency_limit::window - 11, 10ms, 1000);
+  feed(c, 2 * concurrency_limit::window - 11, 10ms, 100'000);
   EXPECT_EQ(c.min_rtt(), 1ms);
   EXPECT_EQ(c.limit(), 1u);
-  feed(c, 1, 10ms, 1000);
+  feed(c, 1, 10ms, 100'000);
   EXPECT_EQ(c.min_rtt(), 10ms);
-  feed(c, 100, 10ms, 1000);
+  feed(c, 100, 10ms, 100'000);
   EXPECT_EQ(c.limit(), 8u);
 }
 

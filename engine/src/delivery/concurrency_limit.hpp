@@ -26,7 +26,10 @@ namespace syndic::engine::detail {
 class concurrency_limit {
 public:
   // A backlog that drains within `horizon` at the current limit is not behind: no growth.
-  static constexpr std::chrono::microseconds default_horizon{std::chrono::seconds(1)};
+  // Seconds, not less: a loaded client or a shared server makes every outlet's round trip
+  // long and flat at once, and with 1 s every outlet of 1,000 x 20 items probed a second
+  // connection there (2,000-3,000 opened; engine_options::concurrency_backlog).
+  static constexpr std::chrono::microseconds default_horizon{std::chrono::seconds(5)};
   static constexpr std::uint16_t window = 256;
 
   explicit concurrency_limit(std::uint32_t max = 1, std::chrono::microseconds horizon = default_horizon);

@@ -176,7 +176,7 @@ void shard::add_outlet(outlet_config cfg) {
     if (!slot) {
       slot = std::make_unique<outlet_state>(cfg, token_bucket(cfg.rate, cfg.burst, now));
       slot->generation = ++next_generation_;
-      slot->concurrency = concurrency_limit(slot->cfg.max_in_flight);
+      slot->concurrency = concurrency_limit(slot->cfg.max_in_flight, options_.concurrency_backlog);
     } else {
       // The same outlet, reconfigured: its queue, counts and requests in flight carry on.
       slot->bucket = token_bucket(cfg.rate, cfg.burst, now);

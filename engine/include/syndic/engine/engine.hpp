@@ -79,6 +79,9 @@ struct engine_options {
   // second connection only for an outlet whose queue is backing up and whose latency stays
   // flat. Off: every outlet may use its max_in_flight at once.
   bool adaptive_concurrency = true;
+  // The queue an outlet must have, in time at its current concurrency (queued pairs x round
+  // trip / limit), before it may open another connection.
+  std::chrono::milliseconds concurrency_backlog{5'000};
   std::uint32_t breaker_failures = 5;   // consecutive failures that open an outlet's circuit
   std::chrono::milliseconds breaker_cooldown{30'000};
   // Bounds on memory (a pair costs about 200 bytes while queued). submit() refuses what does
