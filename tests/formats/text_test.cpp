@@ -221,6 +221,23 @@ TEST(decode_entities, stats_accumulate_across_calls) {
   EXPECT_EQ(out, "ok \u00A0&bogus; \u00A0");
 }
 
+// The same unknown name again skips the lookup: every occurrence is still counted and kept,
+// and known names between them still decode (xml set: &nbsp; unknown there, &amp; known).
+TEST(decode_entities, repeated_unknown_names) {
+  entity_stats stats;
+  std::string out;
+  decode_entities("&e;&e;&amp;&e;&nbsp;&e;&nbsp;&e", out, &stats);
+  EXPECT_EQ(out, "&e;&e;&&e;\u00A0&e;\u00A0&e");
+  EXPECT_EQ(stats.unknown, 4u);
+  EXPECT_EQ(stats.html_named, 2u);
+  EXPECT_EQ(stats.bare_ampersands, 1u);
+  entity_stats xs;
+  std::string xout;
+  decode_entities("&nbsp;&nbsp;&amp;&nbsp;", xout, &xs, entity_set::xml);
+  EXPECT_EQ(xout, "&nbsp;&nbsp;&&nbsp;");
+  EXPECT_EQ(xs.unknown, 3u);
+}
+
 TEST(decode_entities, embedded_nul_is_copied) {
   EXPECT_EQ(decode("a\0&amp;\0b"sv), "a\0&\0b"sv);
 }
