@@ -121,6 +121,12 @@ TEST(CurlTransport, IdleConnectionsAreCapped) {
 }
 
 TEST(CurlTransport, OutOfDescriptorsIsALocalFailure) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitized build also checks vptrs (UBSan), and that check probes memory through a
+  // pipe, which cannot be opened while every descriptor is taken: it then reports a false
+  // "invalid vptr" and aborts. The plain build runs this test.
+  GTEST_SKIP() << "needs free descriptors in sanitized builds";
+#endif
   sink server(sink_options{});
   server.start();
   boost::asio::io_context io;
