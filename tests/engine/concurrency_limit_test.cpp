@@ -38,8 +38,22 @@ TEST(ConcurrencyLimit, NoGrowthWhenTheBacklogDrainsSoon) {
   EXPECT_EQ(c.limit(), 1u);
   // With a shorter horizon it is.
   concurrency_limit eager(8, 200ms);
-  eager.on_sample(50ms, 1, 19);
+  for (std::size_t queue = 19; queue > 19 - concurrency_limit::warmup; --queue) {
+    EXPECT_EQ(eager.limit(), 1u);  // not before `warmup` samples
+    eager.on_sample(50ms, 1, queue);
+  }
   EXPECT_EQ(eager.limit(), 2u);
+}
+
+// A new connection's first answer carries its set-up (a TLS handshake queued behind hundreds
+// of others): taken as the no-load minimum, it made every outlet with a deep queue open a
+// second connection at once.
+TEST(ConcurrencyLimit, FirstAnswerWithConnectionSetUpDoesNotGrowTheLimit) {
+  concurrency_limit c(4);
+  c.on_sample(2s, 1, 19);  // handshake included: 19 x 2 s is far past the 5 s horizon
+  EXPECT_EQ(c.limit(), 1u);
+  for (std::size_t queue = 18; queue > 0; --queue) c.on_sample(20ms, 1, queue);  // 0.4 s of work
+  EXPECT_EQ(c.limit(), 1u);
 }
 
 TEST(ConcurrencyLimit, GrowsToMaxWithADeepQueueAndFlatLatency) {

@@ -46,6 +46,7 @@ void concurrency_limit::on_sample(std::chrono::microseconds rtt, std::uint32_t i
     }
   }
   if (round_ < std::numeric_limits<std::uint16_t>::max()) ++round_;
+  if (seen_ < warmup) ++seen_;
   bool round_done = round_ >= limit_;
 
   // Latency at twice the no-load minimum or more: the requests beyond what the remote serves
@@ -64,7 +65,7 @@ void concurrency_limit::on_sample(std::chrono::microseconds rtt, std::uint32_t i
   // Growth: only while this limit is what holds the outlet back, its queue is backing up
   // (more queued than in flight, and more than `horizon` of work at this limit), and the
   // round trip is near the no-load minimum (within 1.5x).
-  if (limit_ >= max_ || !round_done) return;
+  if (limit_ >= max_ || !round_done || seen_ < warmup) return;
   if (in_flight < limit_ || queue_depth <= in_flight) return;
   if (2ull * us > 3ull * min_rtt_us_) return;
   if (static_cast<std::uint64_t>(queue_depth) * us < static_cast<std::uint64_t>(horizon_us_) * limit_) return;

@@ -31,6 +31,11 @@ public:
   // connection there (2,000-3,000 opened; engine_options::concurrency_backlog).
   static constexpr std::chrono::microseconds default_horizon{std::chrono::seconds(5)};
   static constexpr std::uint16_t window = 256;
+  // Samples before the limit may grow: the first answers on a new connection carry its
+  // set-up (TCP, a TLS handshake behind hundreds of others), so a first long round trip would
+  // be taken as the minimum and a deep queue would at once ask for a second connection (https
+  // at the defaults opened two per outlet: 1,000 for 500 outlets).
+  static constexpr std::uint8_t warmup = 4;
 
   explicit concurrency_limit(std::uint32_t max = 1, std::chrono::microseconds horizon = default_horizon);
 
@@ -54,6 +59,7 @@ private:
   std::uint16_t max_;
   std::uint16_t round_ = 0;          // samples since the limit last changed
   std::uint16_t window_samples_ = 0;
+  std::uint8_t seen_ = 0;            // samples so far, up to `warmup`
 };
 
 }  // namespace syndic::engine::detail
