@@ -28,6 +28,12 @@ wait "$sink_pid" 2>/dev/null
 sink_pid=""
 grep -q 'file=libcurl' "$tmp/sink.err" && fail "syndic sink loads libcurl"
 
+# push to plain http:// outlets (here a closed port: the delivery fails, which is beside the
+# point) needs no libcurl either.
+printf 'id,url,format\nplain,http://127.0.0.1:9/hook,webhook\n' >"$tmp/plain.csv"
+echo '{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{"id":"a","content_text":"x"}]}' >"$tmp/feed.json"
+loads_curl "$syndic" push --outlets "$tmp/plain.csv" --deadline 1 "$tmp/feed.json" && fail "push to http:// outlets loads libcurl"
+
 # libcurl missing: an outlet that needs it (https through a proxy; HTTP/2 likewise) fails with
 # the loader's reason, and the exit status says not delivered (1), not a crash.
 echo '{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{"id":"a","content_text":"x"}]}' >"$tmp/feed.json"

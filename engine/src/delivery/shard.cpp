@@ -97,12 +97,10 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, std::size
   thread_ = std::thread([this] {
     // One descriptor budget for both transports: running out is back-pressure (local_failure).
     auto budget = std::make_shared<http::connection_budget>(connections_);
-    http::transport_options t;
-    t.budget = budget;
-    t.max_host_connections = options_.max_host_connections;
-    t.verify_tls = options_.verify_tls;
-    t.ca_file = options_.ca_file;
-    transport_ = std::make_unique<http::curl_transport>(io_, t);
+    curl_options_.budget = budget;
+    curl_options_.max_host_connections = options_.max_host_connections;
+    curl_options_.verify_tls = options_.verify_tls;
+    curl_options_.ca_file = options_.ca_file;
     if (options_.fast_http) {
       http::h1_options h;
       h.max_host_connections = options_.max_host_connections;
@@ -396,7 +394,14 @@ void shard::send(outlet_state& o, delivery d) {
   bool h1 = plain_ && (r.url.starts_with("http://") ||
                        (r.url.starts_with("https://") && !o.cfg.http2 && !https_proxy_configured()));
   if (h1) plain_->post(std::move(r), std::move(on_response));
-  else transport_->post(std::move(r), std::move(on_response));
+  else curl().post(std::move(r), std::move(on_response));
+}
+
+// libcurl (and its 30 libraries) is loaded only when an outlet needs it: a shard that
+// delivers over http:// and plain https never makes its curl transport.
+http::curl_transport& shard::curl() {
+  if (!transport_) transport_ = std::make_unique<http::curl_transport>(io_, curl_options_);
+  return *transport_;
 }
 
 void shard::end_stale(const std::string& id, delivery& d, const http::response& r, std::string reason) {

@@ -136,7 +136,10 @@ private:
   const std::function<void(const delivery_outcome&)>& on_outcome_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::unique_ptr<http::curl_transport> transport_;  // made and destroyed on the shard thread
+  // Made on first use (curl()) and destroyed on the shard thread.
+  std::unique_ptr<http::curl_transport> transport_;
+  http::transport_options curl_options_;  // set when the thread starts
+  http::curl_transport& curl();
   std::unique_ptr<http::h1_transport> plain_;        // http:// outlets (engine_options::fast_http)
   std::unordered_map<std::string, std::unique_ptr<outlet_state>> outlets_;
   std::unordered_map<std::string, host_slots> hosts_;  // by origin; references stay valid
