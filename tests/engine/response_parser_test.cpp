@@ -187,6 +187,16 @@ TEST(ResponseParser, LongChunkLinesAreRefusedWhateverTheSplit) {
   }
 }
 
+// Error messages quote what the server sent; they reach logs and terminals, so a hostile
+// answer's control bytes (an ANSI escape here) and non-ASCII are written as \xNN.
+TEST(ResponseParser, ErrorsQuoteServerBytesEscaped) {
+  auto p = run("HTTP/1.1 2\x1b[31m0 \xff\r\n\r\n");
+  EXPECT_EQ(p.r, R::error);
+  EXPECT_EQ(p.error.find('\x1b'), std::string::npos) << p.error;
+  EXPECT_EQ(p.error.find('\xff'), std::string::npos) << p.error;
+  EXPECT_NE(p.error.find("\\x1b"), std::string::npos) << p.error;
+}
+
 TEST(ResponseParser, ResetAllowsTheNextResponse) {
   response_parser p;
   std::size_t used = 0;

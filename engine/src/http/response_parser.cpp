@@ -6,6 +6,24 @@
 namespace syndic::engine::http {
 namespace {
 
+// A short excerpt of what the server sent, for an error message that reaches logs and
+// terminals: at most `n` bytes, anything but printable ASCII written as \xNN, so a hostile
+// answer cannot inject escape sequences, line breaks or invalid UTF-8 into them.
+std::string excerpt(std::string_view bytes, std::size_t n) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes.substr(0, n)) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return (x | 0x20) == (y | 0x20);
@@ -120,7 +138,7 @@ response_parser::result response_parser::feed(std::string_view data, std::size_t
         std::uint64_t n = 0;
         auto [p, ec] = std::from_chars(size.data(), size.data() + size.size(), n, 16);
         if (size.empty() || ec != std::errc() || p != size.data() + size.size())
-          return fail("bad chunk size '" + line_.substr(0, 32) + "'");
+          return fail("bad chunk size '" + excerpt(line_, 32) + "'");
         line_.clear();
         remaining_ = n;
         phase_ = n == 0 ? phase::trailer : phase::chunk_data;
@@ -180,12 +198,12 @@ response_parser::result response_parser::parse_head() {
   if (status_line.size() < 12 || !status_line.starts_with("HTTP/1.") ||
       (status_line[7] != '0' && status_line[7] != '1') || status_line[8] != ' ' ||
       (status_line.size() > 12 && status_line[12] != ' '))
-    return fail("bad status line '" + std::string(status_line.substr(0, 40)) + "'");
+    return fail("bad status line '" + excerpt(status_line, 40) + "'");
   int status = 0;
   auto digits = status_line.substr(9, 3);
   auto [p, ec] = std::from_chars(digits.data(), digits.data() + 3, status);
   if (ec != std::errc() || p != digits.data() + 3 || status < 100)
-    return fail("bad status code '" + std::string(digits) + "'");
+    return fail("bad status code '" + excerpt(digits, 40) + "'");
   bool http10 = status_line[7] == '0';
 
   bool close = http10, chunked = false, other_coding = false;
@@ -195,7 +213,7 @@ response_parser::result response_parser::parse_head() {
     auto colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) {
       if (line.front() == ' ' || line.front() == '\t') continue;  // obsolete line folding
-      return fail("bad header line '" + std::string(line.substr(0, 40)) + "'");
+      return fail("bad header line '" + excerpt(line, 40) + "'");
     }
     std::string_view name = line.substr(0, colon);
     std::string_view value = trim(line.substr(colon + 1));
@@ -203,7 +221,7 @@ response_parser::result response_parser::parse_head() {
       std::uint64_t n = 0;
       auto [q, e] = std::from_chars(value.data(), value.data() + value.size(), n);
       if (value.empty() || e != std::errc() || q != value.data() + value.size() || (has_length && n != length))
-        return fail("bad Content-Length '" + std::string(value.substr(0, 40)) + "'");
+        return fail("bad Content-Length '" + excerpt(value, 40) + "'");
       length = n;
       has_length = true;
     } else if (iequals(name, "transfer-encoding")) {
