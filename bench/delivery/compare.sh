@@ -97,25 +97,13 @@ for run in $(seq 1 "$runs"); do
 done
 echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-python3 - "$tmp/rows" "$runs" <<'PY'
-import collections, statistics, sys
-rows = collections.defaultdict(list)
-for line in open(sys.argv[1]):
-    name, delivered, wall, user, sys_, server, conns = line.split()
-    d = max(int(delivered), 1)
-    rows[name].append({"rate": d / float(wall), "cpu": (float(user) + float(sys_)) * 1e6 / d,
-                       "user": float(user) * 1e6 / d, "sys": float(sys_) * 1e6 / d,
-                       "server": float(server) * 1e6 / d, "conns": int(conns)})
-med = lambda name, k: statistics.median(r[k] for r in rows[name])
-print(f"\nmedians of {sys.argv[2]} runs (whole process; CPU = user + sys per delivery; nginx = its worker's CPU per delivery)")
-print(f"{'client':<17}{'deliveries/s':>13}{'CPU us':>9}{'user':>7}{'sys':>7}{'nginx':>7}{'conns':>7}")
-for name in rows:
-    print(f"{name:<17}{med(name, 'rate'):>13.0f}{med(name, 'cpu'):>9.1f}{med(name, 'user'):>7.1f}"
-          f"{med(name, 'sys'):>7.1f}{med(name, 'server'):>7.1f}{med(name, 'conns'):>7.0f}")
-ratios = lambda k: [s[k] / r[k] for s, r in zip(rows["syndic"], rows["reference"])]
-rate, cpu = ratios("rate"), ratios("cpu")
-print(f"syndic / reference rate: median {statistics.median(rate):.2f}x (runs {min(rate):.2f}-{max(rate):.2f}; target >= 0.8)")
-print(f"syndic / reference CPU per delivery: median {statistics.median(cpu):.2f}x (runs {min(cpu):.2f}-{max(cpu):.2f}; target <= 1.3)")
-m = [s["rate"] / c["rate"] for s, c in zip(rows["syndic"], rows["curl_multi_loop"])]
-print(f"syndic / curl_multi_perform loop rate: median {statistics.median(m):.2f}x")
+python3 - "$here" "$tmp/rows" "$runs" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from table import load, print_medians, ratio
+rows = load(sys.argv[2])
+print_medians(rows, f"\nmedians of {sys.argv[3]} runs (whole process; CPU = user + sys per delivery; nginx = its worker's CPU per delivery)")
+print(f"syndic / reference rate: {ratio(rows, 'syndic', 'reference')} (target >= 0.8)")
+print(f"syndic / reference CPU per delivery: {ratio(rows, 'syndic', 'reference', 'cpu')} (target <= 1.3)")
+print(f"syndic / curl_multi_perform loop rate: {ratio(rows, 'syndic', 'curl_multi_loop')}")
 PY

@@ -112,28 +112,16 @@ for c in $cases; do
     measure "syndic http" "$pairs" "$build/engine/syndic" push --outlets "$tmp/http.csv" "$tmp/feed.json"
     tail -n 4 "$tmp/rows" | awk -v r="$run" '{ printf "run %s: %-18s %6.0f/s  %6.1f us CPU/delivery  (%d connections)\n", r, $1, $2 / $3, ($4 + $5) * 1e6 / $2, $7 }'
   done
-  python3 - "$tmp/rows" "$runs" "$c" <<'PY'
-import collections, statistics, sys
-rows = collections.defaultdict(list)
-for line in open(sys.argv[1]):
-    name, delivered, wall, user, sys_, server, conns = line.split()
-    d = max(int(delivered), 1)
-    rows[name].append({"rate": d / float(wall), "cpu": (float(user) + float(sys_)) * 1e6 / d,
-                       "user": float(user) * 1e6 / d, "sys": float(sys_) * 1e6 / d,
-                       "server": float(server) * 1e6 / d, "conns": int(conns)})
-med = lambda name, k: statistics.median(r[k] for r in rows[name])
-print(f"medians of {sys.argv[2]} runs, {sys.argv[3]} (CPU = user + sys per delivery, us; nginx = its worker's CPU per delivery)")
-print(f"{'client':<19}{'deliveries/s':>13}{'CPU us':>9}{'user':>7}{'sys':>7}{'nginx':>7}{'conns':>7}")
-for name in rows:
-    print(f"{name.replace('_', ' '):<19}{med(name, 'rate'):>13.0f}{med(name, 'cpu'):>9.1f}{med(name, 'user'):>7.1f}"
-          f"{med(name, 'sys'):>7.1f}{med(name, 'server'):>7.1f}{med(name, 'conns'):>7.0f}")
-def ratio(a, b, k="rate"):
-    r = [x[k] / y[k] for x, y in zip(rows[a], rows[b])]
-    return f"median {statistics.median(r):.2f}x (runs {min(r):.2f}-{max(r):.2f})"
-cold = sys.argv[3] == "cold"
-print(f"syndic https / curl loop https rate: {ratio('syndic_https', 'curl_loop_https')}{' (target >= 2)' if cold else ''}")
-print(f"syndic https / syndic http rate: {ratio('syndic_https', 'syndic_http')}{'' if cold else ' (target >= 0.6)'}")
-print(f"syndic https mif1 / curl loop https rate: {ratio('syndic_https_mif1', 'curl_loop_https')}")
+  python3 - "$here" "$tmp/rows" "$runs" "$c" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from table import load, print_medians, ratio
+rows = load(sys.argv[2])
+print_medians(rows, f"medians of {sys.argv[3]} runs, {sys.argv[4]} (CPU = user + sys per delivery, us; nginx = its worker's CPU per delivery)")
+cold = sys.argv[4] == "cold"
+print(f"syndic https / curl loop https rate: {ratio(rows, 'syndic_https', 'curl_loop_https')}{' (target >= 2)' if cold else ''}")
+print(f"syndic https / syndic http rate: {ratio(rows, 'syndic_https', 'syndic_http')}{'' if cold else ' (target >= 0.6)'}")
+print(f"syndic https mif1 / curl loop https rate: {ratio(rows, 'syndic_https_mif1', 'curl_loop_https')}")
 PY
 done
 echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
