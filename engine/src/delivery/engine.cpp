@@ -8,6 +8,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <ctime>
 #include <mutex>
 #include <shared_mutex>
@@ -66,7 +67,7 @@ std::string_view to_string(submit_status s) {
 struct engine::impl {
   engine_options options;
   detail::shared_counters counters;
-  std::function<void(const delivery_outcome&)> callback;
+  detail::shard_callbacks callbacks;
   std::vector<std::unique_ptr<detail::shard>> shards;
   std::mutex start_mutex;
   std::atomic<bool> started{false};
@@ -93,7 +94,7 @@ struct engine::impl {
     std::size_t connections = options.max_connections ? std::max<std::size_t>(1, options.max_connections / n)
                                                       : http::connection_budget::per_shard(n);
     for (unsigned i = 0; i < n; ++i)
-      shards.push_back(std::make_unique<detail::shard>(options, options.max_in_flight / n, connections, counters, callback));
+      shards.push_back(std::make_unique<detail::shard>(options, options.max_in_flight / n, connections, counters, callbacks));
     started.store(true, std::memory_order_release);
   }
 
@@ -115,7 +116,14 @@ void engine::on_outcome(std::function<void(const delivery_outcome&)> callback) {
   std::lock_guard lock(impl_->start_mutex);
   if (impl_->started.load())
     throw std::logic_error("engine::on_outcome: set the callback before the first add_outlet or submit");
-  impl_->callback = std::move(callback);
+  impl_->callbacks.outcome = std::move(callback);
+}
+
+void engine::on_attempt(std::function<void(const attempt_report&)> callback) {
+  std::lock_guard lock(impl_->start_mutex);
+  if (impl_->started.load())
+    throw std::logic_error("engine::on_attempt: set the callback before the first add_outlet or submit");
+  impl_->callbacks.attempt = std::move(callback);
 }
 
 std::string engine::add_outlet(outlet_config outlet) {
@@ -215,6 +223,75 @@ submit_result engine::submit(const formats::feed& source, std::span<const format
   return result;
 }
 
+submit_result engine::submit(std::span<const formats::item> items) {
+  static const formats::feed no_source;
+  return submit(no_source, items);
+}
+
+submit_result engine::submit_to(const std::string& outlet_id, std::span<const log_item> items) {
+  submit_result result;
+  std::shared_lock life(impl_->life);
+  if (impl_->stopped.load()) {
+    result.status = submit_status::stopped;
+    result.refused = items.size();
+    return result;
+  }
+  impl_->start();
+  auto now = std::chrono::steady_clock::now();
+  auto unix_now = static_cast<std::int64_t>(std::time(nullptr));
+  std::vector<detail::delivery> pairs;
+  {
+    std::lock_guard lock(impl_->outlets_mutex);
+    auto it = impl_->outlets.find(outlet_id);
+    if (it == impl_->outlets.end()) {
+      // Not an outlet (any more): nothing is the engine's; the caller keeps the items.
+      result.status = submit_status::outlets_full;
+      result.refused = items.size();
+      result.full_outlets.emplace_back(outlet_id, items.size());
+      return result;
+    }
+    const auto& reg = it->second;
+    const std::int64_t max_queue = static_cast<std::int64_t>(impl_->options.max_queue);
+    std::int64_t room = max_queue > 0 ? max_queue - reg.queued->load() : INT64_MAX;
+    std::size_t take = static_cast<std::size_t>(std::clamp<std::int64_t>(room, 0, static_cast<std::int64_t>(items.size())));
+    const auto max_pending = static_cast<std::int64_t>(impl_->options.max_pending_pairs);
+    std::int64_t before = impl_->counters.pending.fetch_add(static_cast<std::int64_t>(take));
+    if (max_pending > 0 && before + static_cast<std::int64_t>(take) > max_pending && take > 0) {
+      impl_->counters.pending -= static_cast<std::int64_t>(take);
+      result.status = submit_status::engine_full;
+      result.refused = items.size();
+      return result;
+    }
+    pairs.reserve(take);
+    for (std::size_t i = 0; i < take; ++i) {
+      const log_item& li = items[i];
+      detail::payload_set rendered(li.doc, unix_now);
+      detail::delivery d;
+      d.body = rendered.get(reg.cfg.format);
+      const formats::item& item = li.doc->items.front();
+      d.delivery_id = detail::delivery_id(
+          outlet_id, li.item_key.empty() ? detail::item_key(formats::synthesized_item_id(item), detail::item_version(item))
+                                         : li.item_key);
+      d.seq = li.seq;
+      d.submitted = now;
+      // A pair resumed after a restart keeps its count; its retry window starts again here.
+      d.attempts = li.attempts;
+      if (li.attempts > 0) d.first_attempt = now;
+      d.queued = reg.queued;
+      pairs.push_back(std::move(d));
+    }
+    *reg.queued += static_cast<std::int64_t>(take);
+    result.queued = take;
+    result.refused = items.size() - take;
+    if (result.refused > 0) {
+      result.status = submit_status::outlets_full;
+      result.full_outlets.emplace_back(outlet_id, result.refused);
+    }
+  }
+  if (!pairs.empty()) impl_->shard_for(outlet_id).enqueue(outlet_id, std::move(pairs));
+  return result;
+}
+
 std::size_t engine::pending() const {
   return static_cast<std::size_t>(std::max<std::int64_t>(0, impl_->counters.pending.load()));
 }
@@ -232,6 +309,14 @@ engine_stats engine::stats() const {
   const auto& c = impl_->counters;
   return engine_stats{c.delivered, c.dead_lettered, c.retired, c.gave_up, c.cancelled, c.expired,
                       c.attempts,  c.retries,       c.connections_opened, c.peak_outlet_in_flight};
+}
+
+bool engine::drain(std::chrono::milliseconds timeout) {
+  impl_->stopped.store(true);  // submit() refuses from here; what is pending carries on
+  { std::unique_lock wait_for_posts(impl_->life); }
+  bool idle = wait_idle(timeout);
+  stop();
+  return idle;
 }
 
 void engine::stop() {

@@ -99,6 +99,16 @@ bool same_source(const payload& a, const payload& b) {
          a.doc->link == b.doc->link && a.doc->title == b.doc->title;
 }
 
+}  // namespace syndic::engine::detail
+
+namespace syndic::engine {
+bool outlet_wants(const outlet_config& outlet, const formats::feed& source, const formats::item& it) {
+  return detail::wants(detail::outlet_filter(outlet), source, it);
+}
+}  // namespace syndic::engine
+
+namespace syndic::engine::detail {
+
 bool wants(const outlet_filter& o, const formats::feed& source, const formats::item& it) {
   if (!o.languages.empty()) {
     std::string_view lang = it.language.empty() ? std::string_view(source.language) : it.language;

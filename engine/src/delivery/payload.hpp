@@ -29,6 +29,9 @@ struct payload {
 class payload_set {
 public:
   payload_set(const formats::feed& source, const formats::item& it, std::int64_t now_unix);
+  // From a document that already holds the source's metadata and exactly one item.
+  payload_set(std::shared_ptr<const formats::feed> one_item_doc, std::int64_t now_unix)
+      : doc_(std::move(one_item_doc)), now_(now_unix) {}
   std::shared_ptr<const payload> get(payload_format f);
 
 private:

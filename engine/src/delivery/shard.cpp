@@ -86,12 +86,12 @@ constexpr std::chrono::milliseconds local_failure_pause{100};
 }  // namespace
 
 shard::shard(const engine_options& options, std::size_t max_in_flight, std::size_t connections,
-             shared_counters& counters, const std::function<void(const delivery_outcome&)>& on_outcome)
+             shared_counters& counters, const shard_callbacks& callbacks)
     : options_(options),
       max_in_flight_(std::max<std::size_t>(1, max_in_flight)),
       connections_(std::max<std::size_t>(1, connections)),
       counters_(counters),
-      on_outcome_(on_outcome),
+      callbacks_(callbacks),
       work_(boost::asio::make_work_guard(io_)),
       rng_(std::random_device{}()) {
   thread_ = std::thread([this] {
@@ -429,7 +429,7 @@ void shard::on_done(request_in_flight req, http::response r) {
   if (o) {
     sample_concurrency(*o, req, r);  // before the count drops: it saw this request in flight
     --o->in_flight;
-    settle(*o, d, r, std::move(reason));
+    settle(*o, d, r, std::move(reason), clock::now() - req.sent);
     pump(*o);
   } else {
     end_stale(id, d, r, std::move(reason));
@@ -444,11 +444,41 @@ void shard::on_done(request_in_flight req, http::response r) {
   drain_waiting();
 }
 
-void shard::settle(outlet_state& o, delivery& d, const http::response& r, std::string reason) {
+void shard::report_attempt(const std::string& outlet_id, const delivery& d, const http::response& r,
+                           const std::string& reason, clock::duration round_trip, clock::time_point retry_at) {
+  if (!callbacks_.attempt) return;
+  attempt_report a;
+  a.outlet_id = outlet_id;
+  a.status = r.status;
+  a.reason = reason;
+  a.attempt = d.attempts;
+  a.round_trip = std::chrono::duration_cast<std::chrono::microseconds>(round_trip);
+  if (retry_at != clock::time_point{}) {
+    a.will_retry = true;
+    a.retry_at = std::chrono::system_clock::now() +
+                 std::chrono::duration_cast<std::chrono::system_clock::duration>(retry_at - clock::now());
+  }
+  // A batch's members are the pairs: each is reported, with its own id and seq.
+  auto one = [&](const delivery& pair) {
+    a.delivery_id = pair.delivery_id;
+    a.seq = pair.seq;
+    callbacks_.attempt(a);
+  };
+  if (d.members.empty()) one(d);
+  else for (const auto& m : d.members) one(m);
+}
+
+void shard::settle(outlet_state& o, delivery& d, const http::response& r, std::string reason,
+                   clock::duration round_trip) {
   const std::string& id = o.cfg.id;
   attempt_outcome outcome{r.status, error_kind(r.error), r.retry_after};
   verdict v = classify(outcome);
   auto now = clock::now();
+  // Every attempt the outlet answered (or failed) is reported, final or not; a local failure
+  // was no attempt. A retry is reported below, with its time.
+  bool retrying = !o.retired && !r.local_failure && v == verdict::retry &&
+                  may_retry(o.cfg.retry, d.attempts, std::chrono::duration_cast<std::chrono::milliseconds>(now - d.first_attempt));
+  if (!r.local_failure && !retrying) report_attempt(id, d, r, reason, round_trip);
   if (o.retired) {
     // A 410 came back while this request was out: the outlet takes nothing more. Its pair
     // ends here (it would otherwise wait in a retry queue that nothing pumps again).
@@ -513,6 +543,7 @@ void shard::settle(outlet_state& o, delivery& d, const http::response& r, std::s
       }
       if (may_retry(o.cfg.retry, d.attempts, std::chrono::duration_cast<std::chrono::milliseconds>(now - d.first_attempt))) {
         auto delay = next_delay(o.cfg.retry, d.attempts, outcome, rng_, unix_now());
+        report_attempt(id, d, r, reason, round_trip, now + delay);
         o.retries.emplace(now + delay, std::move(d));
       } else {
         finish(id, d, final_state::gave_up, r.status, reason);
@@ -582,8 +613,9 @@ void shard::finish_pair(const std::string& outlet_id, const delivery& d, final_s
     case final_state::cancelled: ++counters_.cancelled; break;
     case final_state::expired: ++counters_.expired; break;
   }
-  if (on_outcome_) {
+  if (callbacks_.outcome) {
     delivery_outcome out;
+    out.seq = d.seq;
     out.outlet_id = outlet_id;
     out.item_id = d.body ? d.body->item_id : std::string();
     out.delivery_id = d.delivery_id;
@@ -593,7 +625,7 @@ void shard::finish_pair(const std::string& outlet_id, const delivery& d, final_s
     out.attempts = d.attempts;
     out.batch_size = batch_size;
     out.latency = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - d.submitted);
-    on_outcome_(out);
+    callbacks_.outcome(out);
   }
   if (d.queued) *d.queued -= 1;
   counters_.pending -= 1;  // after the callback: a waiter sees the outcome delivered first

@@ -36,6 +36,7 @@ struct shared_counters {
 struct delivery {
   std::shared_ptr<const payload> body;
   std::string delivery_id;
+  std::uint64_t seq = 0;  // the item's log sequence (engine::submit_to); 0 otherwise
   std::string url_override;  // after a 307/308
   std::uint32_t attempts = 0;
   std::uint32_t redirects = 0;
@@ -51,13 +52,19 @@ struct delivery {
   std::size_t pairs() const { return members.empty() ? 1 : members.size(); }
 };
 
+// What the engine's owner asked to hear, set before the shards start and then only read.
+struct shard_callbacks {
+  std::function<void(const delivery_outcome&)> outcome;
+  std::function<void(const attempt_report&)> attempt;
+};
+
 class shard {
 public:
   using clock = std::chrono::steady_clock;
 
   // `connections`: this shard's share of the connection budget (its two transports share it).
   shard(const engine_options& options, std::size_t max_in_flight, std::size_t connections,
-        shared_counters& counters, const std::function<void(const delivery_outcome&)>& on_outcome);
+        shared_counters& counters, const shard_callbacks& callbacks);
   ~shard();  // stops the thread; queued pairs end as cancelled
 
   // Thread-safe: these post onto the shard.
@@ -133,7 +140,7 @@ private:
   std::size_t max_in_flight_;
   std::size_t connections_;
   shared_counters& counters_;
-  const std::function<void(const delivery_outcome&)>& on_outcome_;
+  const shard_callbacks& callbacks_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   // Made on first use (curl()) and destroyed on the shard thread.
@@ -163,7 +170,11 @@ private:
   };
   std::unordered_map<std::uint64_t, request_in_flight> requests_;
   void on_done(request_in_flight req, http::response r);
-  void settle(outlet_state& o, delivery& d, const http::response& r, std::string reason);
+  void settle(outlet_state& o, delivery& d, const http::response& r, std::string reason,
+              clock::duration round_trip);
+  void report_attempt(const std::string& outlet_id, const delivery& d, const http::response& r,
+                      const std::string& reason, clock::duration round_trip,
+                      clock::time_point retry_at = {});
   void sample_concurrency(outlet_state& o, const request_in_flight& req, const http::response& r);
   std::uint64_t next_request_ = 0;
   bool stopping_ = false;

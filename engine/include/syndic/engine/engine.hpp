@@ -54,6 +54,31 @@ struct delivery_outcome {
   std::uint32_t attempts = 0;
   std::uint32_t batch_size = 1;          // items carried by the request that decided this
   std::chrono::microseconds latency{0};  // submit to final outcome
+  std::uint64_t seq = 0;                 // the item's log sequence (submit_to), 0 otherwise
+};
+
+// One answered (or failed) attempt of a pair, final or not: what a durable store records so
+// that a restart resumes retries with their counts (engine::on_attempt).
+struct attempt_report {
+  std::string outlet_id;
+  std::string delivery_id;
+  std::uint64_t seq = 0;        // as in delivery_outcome
+  std::uint32_t attempt = 0;    // 1 for the first
+  int status = 0;               // HTTP status, 0 when none came
+  std::string reason;           // "HTTP 503", or the transport error
+  bool will_retry = false;      // false: the pair's outcome follows (delivery_outcome)
+  std::chrono::system_clock::time_point retry_at{};  // when will_retry
+  std::chrono::microseconds round_trip{0};           // this attempt, send to answer
+};
+
+// An item taken from a log (the daemon's store), for one outlet (engine::submit_to).
+struct log_item {
+  std::uint64_t seq = 0;
+  // The source's metadata with exactly this item (doc->items.front()), shared: the same
+  // document may be handed to every outlet; rendered at most once per format and submit_to.
+  std::shared_ptr<const formats::feed> doc;
+  std::string item_key;        // what the delivery id is made from; empty: from the item itself
+  std::uint32_t attempts = 0;  // attempts already made (a pair resumed after a restart)
 };
 
 struct engine_options {
@@ -140,12 +165,25 @@ public:
 
   // Every item goes to every outlet whose filters match, within the bounds of engine_options.
   submit_result submit(const formats::feed& source, std::span<const formats::item> items);
+  // The same for items that come without a feed around them (no channel metadata).
+  submit_result submit(std::span<const formats::item> items);
+  // Items for one outlet only, filters not applied (the caller chose them: a log reader that
+  // feeds each outlet from its cursor). Outcomes carry each item's seq. Bounded as submit().
+  submit_result submit_to(const std::string& outlet_id, std::span<const log_item> items);
+
+  // Every attempt's result, final or not (set before the first add_outlet or submit, as
+  // on_outcome; runs on shard threads). Called before the pair's delivery_outcome.
+  void on_attempt(std::function<void(const attempt_report&)> callback);
 
   // Pairs not yet final.
   std::size_t pending() const;
   // Waits until nothing is pending or the timeout passes; true when idle.
   bool wait_idle(std::chrono::milliseconds timeout);
   engine_stats stats() const;
+  // Refuses new submits (submit_status::stopped), waits up to `timeout` for what is pending
+  // to end, then stops: what is still queued or waiting for a retry ends as `cancelled`.
+  // True when everything ended before the timeout. From any thread but a shard's.
+  bool drain(std::chrono::milliseconds timeout);
   void stop();
 
 private:

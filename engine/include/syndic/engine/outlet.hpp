@@ -2,6 +2,7 @@
 // An outlet: one HTTP endpoint that wants items, in its format, at its pace.
 
 #include <syndic/engine/retry_policy.hpp>
+#include <syndic/formats/model.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -62,6 +63,9 @@ struct outlet_config {
   // per request (engine_options::fast_http).
   bool http2 = false;
 };
+
+// Whether the outlet's filters (languages, categories, sources) let the item of `source` through.
+bool outlet_wants(const outlet_config& outlet, const formats::feed& source, const formats::item& it);
 
 // Checks an outlet made in code as the outlets file checks its rows (URL, reserved headers,
 // whsec_ secret, rate) and fills `endpoint`. Returns an empty string when the outlet can be
