@@ -1,0 +1,1 @@
+// ssrf: being written.
