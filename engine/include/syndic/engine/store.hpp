@@ -60,6 +60,12 @@ using seq_t = std::uint64_t;
 using store_clock = std::chrono::system_clock;
 using store_time = store_clock::time_point;
 
+// Seqs first..last, both included.
+struct seq_range {
+  seq_t first = 0, last = 0;
+  bool operator==(const seq_range&) const = default;
+};
+
 enum class store_errc : std::uint8_t {
   ok = 0,
   not_a_store,       // the file exists but is not a syndic store (corrupt, or another file)
@@ -172,7 +178,8 @@ struct dead_letter {
 struct progress_summary {
   std::string outlet;
   seq_t cursor = 0;
-  std::size_t done_above = 0, retries = 0, dead_letters = 0;
+  std::size_t done_above = 0;  // seqs resolved above the cursor
+  std::size_t retries = 0, dead_letters = 0;
   circuit_state circuit;
   std::string last_error;  // of the latest mark_retry or mark_dead, empty when none
   store_time last_error_at{};
@@ -337,8 +344,9 @@ public:
   // Every outlet with progress (start-up: one call rather than one per outlet).
   virtual store_result<std::vector<progress_summary>> all_progress() = 0;
   // Pages of exceptions, ascending by seq, starting after `after` (0: from the start).
-  virtual store_result<std::vector<seq_t>> done_above(std::string_view outlet, seq_t after,
-                                                      std::size_t limit) = 0;
+  // Resolved seqs above the cursor come as disjoint ranges (a filtered-out span is one range).
+  virtual store_result<std::vector<seq_range>> done_above(std::string_view outlet, seq_t after,
+                                                          std::size_t limit) = 0;
   virtual store_result<std::vector<retry_entry>> retries(std::string_view outlet, seq_t after,
                                                          std::size_t limit) = 0;
   virtual store_result<std::vector<dead_letter>> dead_letters(std::string_view outlet, seq_t after,
