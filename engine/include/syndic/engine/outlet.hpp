@@ -62,6 +62,10 @@ struct outlet_config {
   // connection). Off: HTTP/1.1 keep-alive through the lean h1 transport, which is faster
   // per request (engine_options::fast_http).
   bool http2 = false;
+  // WebSub distribution by a hub (the daemon's): the topic and hub sent in the Link header,
+  // with X-Hub-Signature when a secret is set, whatever the body's format (a topic's own:
+  // atom, rss or jsonfeed). Empty: only the websub format sends them, from the item's feed.
+  std::string websub_topic, websub_hub;
 };
 
 // Whether the outlet's filters (languages, categories, sources) let the item of `source` through.

@@ -1,0 +1,219 @@
+// `syndic run`: the daemon. Items published over HTTP go into the durable log; every outlet
+// is fed from its cursor; the API serves feeds, admin and metrics. SIGTERM/SIGINT drain and
+// exit 0; SIGHUP reloads the outlets file.
+
+#include "cli/commands.hpp"
+#include "cli/fd_limit.hpp"
+#include "daemon/api.hpp"
+#include "daemon/data_dir.hpp"
+#include "daemon/fanout.hpp"
+#include "daemon/outlet_json.hpp"
+#include "daemon/settings.hpp"
+#include "http/server.hpp"
+
+#include <syndic/engine/engine.hpp>
+#include <syndic/engine/store.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <map>
+#include <thread>
+
+namespace syndic::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+void log_line(const std::string& s) { std::cerr << "syndic run: " << s << std::endl; }
+
+// The outlets the operator's file names (trusted: no private-address check).
+bool load_outlets_file(const std::string& path, std::map<std::string, engine::outlet_config>& out) {
+  auto r = engine::load_outlets(path);
+  if (!r.ok()) {
+    for (const auto& e : r.errors) std::cerr << "syndic run: " << e.to_string() << "\n";
+    return false;
+  }
+  for (auto& o : r.outlets) out[o.id] = std::move(o);
+  return true;
+}
+
+bool same_config(const engine::outlet_config& a, const engine::outlet_config& b) {
+  return a.url == b.url && a.format == b.format && a.headers == b.headers && a.secret == b.secret &&
+         a.languages == b.languages && a.categories == b.categories && a.sources == b.sources &&
+         a.rate == b.rate && a.burst == b.burst && a.max_in_flight == b.max_in_flight && a.batch == b.batch &&
+         a.ordered == b.ordered && a.timeout == b.timeout && a.follow_redirects == b.follow_redirects &&
+         a.http2 == b.http2;
+}
+
+int run_daemon(const daemon::run_flags& flags) {
+  // Signals are taken by sigwait on this thread: blocked before any thread starts, so that
+  // every thread (shards, store writer, server) inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto loaded = daemon::load_run_settings(flags);
+  for (const auto& w : loaded.warnings) log_line("warning: " + w.to_string());
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) std::cerr << "syndic run: " << e.to_string() << "\n";
+    return 2;
+  }
+  const daemon::run_settings& settings = loaded.settings;
+  raise_fd_limit();
+
+  auto dir = daemon::open_data_dir(settings.data_dir);
+  if (!dir.dir) {
+    log_line(dir.error);
+    return 1;
+  }
+  engine::sqlite_options so;
+  so.synchronous = settings.synchronous == daemon::sync_mode::full ? engine::sqlite_sync::full : engine::sqlite_sync::normal;
+  so.commit_interval = std::chrono::duration_cast<std::chrono::microseconds>(settings.commit_interval);
+  so.commit_max_ops = settings.commit_batch;
+  auto opened = engine::open_sqlite_store(dir.dir->path().string(), so);
+  if (!opened.ok()) {
+    log_line(opened.status.message);
+    return 1;
+  }
+  engine::store& db = *opened.value;
+
+  std::map<std::string, engine::outlet_config> file_outlets;
+  if (!settings.outlets_file.empty() && !load_outlets_file(settings.outlets_file, file_outlets)) return 2;
+
+  engine::engine_options eo;
+  eo.shards = settings.shards;
+  engine::engine eng(eo);
+  daemon::fanout fan(db, eng);
+  fan.attach();
+  for (const auto& [id, o] : file_outlets)
+    if (std::string e = fan.add_outlet(o); !e.empty()) {
+      log_line("outlet '" + id + "': " + e);
+      return 1;
+    }
+  std::size_t api_outlets = 0;
+  if (auto stored = db.outlets(); stored.ok()) {
+    for (const auto& s : stored.value) {
+      if (file_outlets.count(s.id)) continue;  // the operator's file wins
+      auto parsed = daemon::outlet_from_json(s.config, s.id);
+      std::string e = parsed.error.empty() ? fan.add_outlet(parsed.outlet) : parsed.error;
+      if (!e.empty()) log_line("stored outlet '" + s.id + "' not loaded: " + e);
+      else ++api_outlets;
+    }
+  } else {
+    log_line(stored.status.message);
+    return 1;
+  }
+
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::atomic<bool> ready{false};
+  daemon::api_context ctx;
+  ctx.db = &db;
+  ctx.fan = &fan;
+  ctx.eng = &eng;
+  ctx.settings = &settings;
+  daemon::bearer_auth auth(settings.token);
+  ctx.auth = &auth;
+  ctx.ready = &ready;
+
+  engine::http::server_options opts;
+  opts.listen.push_back({settings.listen.host, settings.listen.port});
+  opts.max_body_bytes = settings.max_body_bytes;
+  opts.body_limit = [&settings](const engine::http::server_request& head) { return daemon::api_body_limit(settings, head); };
+  engine::http::server srv({&io}, opts, daemon::make_api_handler(ctx));
+  try {
+    srv.start();
+  } catch (const std::exception& e) {
+    log_line(e.what());
+    return 1;
+  }
+  std::uint16_t port = srv.ports().front();
+  ctx.base_url = settings.base_url(port);
+  std::vector<std::thread> io_threads;
+  for (int i = 0; i < 2; ++i) io_threads.emplace_back([&io] { io.run(); });
+
+  fan.start();
+  fan.notify();
+  ready = true;
+  auto head = db.head();
+  log_line("listening on " + ctx.base_url + "; data " + dir.dir->path().string() + "; " +
+           std::to_string(file_outlets.size()) + " outlets from the file, " + std::to_string(api_outlets) +
+           " from the API; log head " + std::to_string(head.ok() ? head.value : 0));
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      if (settings.outlets_file.empty()) {
+        log_line("SIGHUP: no outlets file to reload");
+        continue;
+      }
+      std::map<std::string, engine::outlet_config> fresh;
+      if (!load_outlets_file(settings.outlets_file, fresh)) {
+        log_line("SIGHUP: the outlets file has errors; the running outlets are kept");
+        continue;
+      }
+      std::size_t added = 0, changed = 0, removed = 0;
+      for (const auto& [id, o] : fresh) {
+        auto old = file_outlets.find(id);
+        if (old != file_outlets.end() && same_config(old->second, o)) continue;
+        if (std::string e = fan.add_outlet(o); !e.empty()) log_line("SIGHUP: outlet '" + id + "': " + e);
+        else (old == file_outlets.end() ? added : changed) += 1;
+      }
+      for (const auto& [id, o] : file_outlets)
+        if (!fresh.count(id)) {
+          fan.remove_outlet(id);
+          ++removed;
+        }
+      file_outlets = std::move(fresh);
+      log_line("SIGHUP: outlets reloaded: " + std::to_string(added) + " added, " + std::to_string(changed) +
+               " changed, " + std::to_string(removed) + " removed");
+      continue;
+    }
+    break;  // SIGTERM, SIGINT
+  }
+
+  // Stop taking work, then finish what is out within the deadline; what is left stays owed
+  // in the store and goes out after the next start.
+  auto deadline = std::chrono::steady_clock::now() + settings.shutdown_deadline;
+  log_line("stopping: draining for up to " + std::to_string(settings.shutdown_deadline.count()) + " ms");
+  ready = false;
+  srv.stop(std::min<std::chrono::milliseconds>(2s, settings.shutdown_deadline / 4));
+  fan.stop_feeding();
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  bool drained = eng.drain(std::max<std::chrono::milliseconds>(0ms, left));
+  fan.finish();
+  db.close();
+  work.reset();
+  io.stop();
+  for (auto& t : io_threads) t.join();
+  auto c = fan.counters();
+  log_line(std::string(drained ? "drained" : "deadline reached; the rest stays owed") + ": " +
+           std::to_string(c.delivered) + " delivered, " + std::to_string(c.dead) + " dead letters this run");
+  return 0;
+}
+
+}  // namespace
+
+command add_run(CLI::App& app) {
+  auto* cmd = app.add_subcommand("run",
+                                 "Run the daemon: a durable log of published items, delivered to every outlet.\n\n"
+                                 "Examples:\n"
+                                 "  syndic run --data ./data --outlets outlets.csv --token-file token\n"
+                                 "  syndic run --config syndic.toml\n"
+                                 "  curl -H 'Authorization: Bearer T' -H 'Content-Type: application/feed+json' \\\n"
+                                 "       --data '{\"id\":\"1\",\"title\":\"Hello\"}' http://127.0.0.1:8080/v1/publish\n");
+  auto flags = std::make_shared<daemon::run_flags>();
+  daemon::add_run_flags(*cmd, *flags);
+  return [flags] { return run_daemon(*flags); };
+}
+
+}  // namespace syndic::cli

@@ -1,0 +1,49 @@
+#pragma once
+// The daemon's HTTP API, as one handler for http::server:
+//   POST /v1/publish[?channel=NAME]   JSON Feed item or document, RSS or Atom -> 202 {"seqs":[...]}
+//                                     once durable; Idempotency-Key makes a retry safe
+//   GET|HEAD /feeds/{channel}.rss|.atom|.json   the channel's latest items; ETag, 304; Link
+//   GET /v1/outlets, POST /v1/outlets, GET|PUT|DELETE /v1/outlets/{id},
+//   POST /v1/outlets/{id}/replay?from=N, GET|DELETE /v1/outlets/{id}/dead-letters,
+//   POST /v1/outlets/{id}/dead-letters/retry                    admin
+//   GET /metrics, /healthz, /readyz
+// Publish and admin need `Authorization: Bearer TOKEN`. Every error is a 4xx/5xx with
+// {"error":"..."}; client bytes are never echoed unescaped.
+
+#include "daemon/auth.hpp"
+#include "daemon/fanout.hpp"
+#include "daemon/settings.hpp"
+#include "http/server.hpp"
+
+#include <syndic/engine/store.hpp>
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+namespace syndic::daemon {
+
+struct api_context {
+  engine::store* db = nullptr;
+  fanout* fan = nullptr;
+  engine::engine* eng = nullptr;
+  const run_settings* settings = nullptr;
+  const bearer_auth* auth = nullptr;  // publish and admin
+  std::string base_url;  // "http://127.0.0.1:8080": self and hub links
+  std::atomic<bool>* ready = nullptr;
+  std::atomic<std::uint64_t> items_in{0};
+  std::atomic<std::uint64_t> publish_requests{0};
+  // Extra Prometheus text appended to /metrics (the daemon's own registry), may be empty.
+  std::function<std::string()> extra_metrics;
+};
+
+// The handler; `ctx` must outlive the server.
+engine::http::handler make_api_handler(api_context& ctx);
+
+// The body limit per route (server_options::body_limit): publish may carry a whole feed.
+std::size_t api_body_limit(const run_settings& s, const engine::http::server_request& head);
+
+// Channel names: 1-64 of [A-Za-z0-9._-], not starting with '.'.
+bool valid_channel(std::string_view name);
+
+}  // namespace syndic::daemon

@@ -1,0 +1,144 @@
+#pragma once
+// The durable fan-out: hands each outlet the log's items from its cursor on, a window at a
+// time, and records what became of them. It is the one writer of outcomes: the engine's
+// callbacks (shard threads) only drop them in an inbox; the fan-out's thread turns them into
+// store writes (delivered seqs coalesced into ranges), one write per round, which the store
+// group-commits.
+//
+// What it keeps in memory is bounded: per outlet, `window` pairs in the engine and the seqs
+// already resolved above its cursor (usually none); decoded items in a cache of
+// `cache_items`, shared by every outlet. A million pending pairs are a cursor and a head,
+// not a million payloads.
+//
+// After a restart an outlet starts again from its stored cursor: every pair not recorded
+// done is sent again; its delivery id is made from the same stored bytes, so it is the same.
+//
+// Threads: every member function may be called from any thread (one mutex; the hot path,
+// the engine's callbacks, takes only the inbox's).
+
+#include <syndic/engine/engine.hpp>
+#include <syndic/engine/store.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace syndic::daemon {
+
+struct fanout_options {
+  std::size_t window = 64;          // pairs per outlet in the engine at once
+  std::size_t cache_items = 8192;   // decoded items kept for the outlets to share
+  std::size_t read_batch = 512;     // records read from the log at once
+  std::chrono::milliseconds tick{2};  // a round at least this often while work is out
+};
+
+struct fanout_counters {
+  std::uint64_t handed = 0;     // pairs given to the engine
+  std::uint64_t delivered = 0;  // recorded done after a 2xx
+  std::uint64_t filtered = 0;   // recorded done without sending (the outlet's filters)
+  std::uint64_t dead = 0;       // recorded as dead letters
+  std::uint64_t retries = 0;    // retry records written
+  std::uint64_t undecodable = 0;
+  std::uint64_t store_errors = 0;
+};
+
+// One outlet as the fan-out sees it.
+struct fanout_outlet_view {
+  std::string id;
+  engine::seq_t next = 0;      // the next seq it will be handed
+  std::size_t in_engine = 0;   // pairs in the engine now
+  std::size_t lag = 0;         // pairs owed: not yet handed, or in the engine
+  bool retired = false;        // answered 410: takes nothing more
+};
+
+class fanout {
+public:
+  fanout(engine::store& db, engine::engine& eng, fanout_options options = {});
+  ~fanout();  // stop() and finish()
+  fanout(const fanout&) = delete;
+  fanout& operator=(const fanout&) = delete;
+
+  // Sets the engine's callbacks: before the engine's first add_outlet or submit.
+  void attach();
+
+  // Adds (or replaces) an outlet in the engine and resumes it from its stored progress; an
+  // outlet never seen starts at the log's head (it is owed what comes after it was added).
+  // Returns "" or what is wrong (the engine's check, or the store's error).
+  // `channel`, when set, limits the outlet to that channel's items (a WebSub subscription's
+  // topic is one channel's feed).
+  std::string add_outlet(engine::outlet_config cfg, std::string channel = {});
+  // Takes the outlet out of the engine; its progress stays (forget: deleted too).
+  void remove_outlet(const std::string& id, bool forget = false);
+  // Sends the outlet everything from `from` again.
+  std::string replay(const std::string& id, engine::seq_t from);
+  // Dead letters go out again (seqs empty: all of them).
+  std::string retry_dead_letters(const std::string& id, std::vector<engine::seq_t> seqs);
+
+  void start();
+  void notify();  // the log grew
+  // Stops handing out pairs; outcomes are still recorded until finish().
+  void stop_feeding();
+  // After the engine has drained: records the last outcomes, flushes the store, joins.
+  void finish();
+
+  std::vector<fanout_outlet_view> outlets() const;
+  fanout_counters counters() const;
+  engine::seq_t head() const;
+
+private:
+  struct outlet_state {
+    engine::outlet_config cfg;
+    std::string channel;  // empty: every channel
+    engine::seq_t next = 1;
+    std::size_t in_engine = 0;
+    bool retired = false;
+    std::map<engine::seq_t, engine::seq_t> skip;              // resolved above the cursor: first -> last
+    std::map<engine::seq_t, std::uint32_t> attempts;          // resumed retries' counts
+    std::deque<engine::seq_t> resend;                         // owed again, before `next`
+  };
+
+  void run();
+  void record_outcomes(std::vector<engine::delivery_outcome>& outcomes,
+                       std::vector<engine::attempt_report>& attempts);
+  void feed();
+  void feed_outlet(outlet_state& o, engine::seq_t head, std::vector<engine::write_op>& ops);
+  struct cached_item {
+    std::shared_ptr<const formats::feed> doc;  // null: undecodable
+    std::string channel;
+  };
+  const cached_item* item(engine::seq_t seq, std::string& error);
+  void trim_cache();
+  std::string load_progress(outlet_state& o);
+
+  engine::store& db_;
+  engine::engine& engine_;
+  fanout_options options_;
+
+  mutable std::mutex mutex_;  // everything below but the inbox
+  std::unordered_map<std::string, std::unique_ptr<outlet_state>> outlets_;
+  std::map<engine::seq_t, cached_item> cache_;
+  engine::seq_t head_ = 0;
+  fanout_counters counters_;
+  bool feeding_ = true;
+  std::atomic<std::uint64_t> write_errors_{0};  // counted by store completions
+
+  std::mutex inbox_mutex_;
+  std::condition_variable wake_;
+  std::vector<engine::delivery_outcome> inbox_outcomes_;
+  std::vector<engine::attempt_report> inbox_attempts_;
+  bool woken_ = false;
+  bool quit_ = false;
+  std::thread thread_;
+};
+
+}  // namespace syndic::daemon

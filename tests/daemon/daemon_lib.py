@@ -1,0 +1,140 @@
+"""Shared by the daemon's integration tests: a real `syndic run` process, a real `syndic sink`
+process playing the outlets, both on 127.0.0.1, a data directory in a temp dir. Every wait is
+bounded; every helper raises AssertionError with what it saw."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+TOKEN = "test-token-0123456789"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(predicate, timeout, what, interval=0.05):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class Sink:
+    """`syndic sink` on one port; every path is an outlet of its own."""
+
+    def __init__(self, syndic, tmp, extra=()):
+        self.port = free_port()
+        self.err = open(os.path.join(tmp, f"sink-{self.port}.err"), "w+")
+        self.proc = subprocess.Popen([syndic, "sink", "--listen", f"127.0.0.1:{self.port}", *extra],
+                                     stdout=subprocess.DEVNULL, stderr=self.err)
+        wait_for(lambda: self._listening(), 10, "the sink to listen")
+
+    def _listening(self):
+        self.err.seek(0)
+        return "listening" in self.err.read()
+
+    def stats(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_stats", timeout=5) as r:
+            return json.loads(r.read())
+
+    def distinct(self):
+        s = self.stats()
+        return s["delivered"] - s["duplicates"]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class Daemon:
+    """`syndic run` with a data directory; start() waits until it listens."""
+
+    def __init__(self, syndic, tmp, outlets=None, extra=()):
+        self.syndic, self.tmp = syndic, tmp
+        self.data = os.path.join(tmp, "data")
+        self.outlets, self.extra = outlets, list(extra)
+        self.proc = None
+        self.url = None
+        self.runs = 0
+
+    def start(self, expect_ready=True):
+        self.runs += 1
+        self.err_path = os.path.join(self.tmp, f"daemon-{self.runs}.err")
+        err = open(self.err_path, "w")
+        args = [self.syndic, "run", "--data", self.data, "--listen", "127.0.0.1:0", "--token", TOKEN]
+        if self.outlets:
+            args += ["--outlets", self.outlets]
+        self.proc = subprocess.Popen(args + self.extra, stdout=subprocess.DEVNULL, stderr=err)
+        if not expect_ready:
+            return
+        m = wait_for(lambda: re.search(r"listening on (http://\S+?);", self.stderr()) or self.proc.poll() is not None,
+                     15, "the daemon to listen")
+        if self.proc.poll() is not None:
+            raise AssertionError(f"the daemon exited {self.proc.returncode}: {self.stderr()}")
+        self.url = m.group(1)
+
+    def stderr(self):
+        with open(self.err_path) as f:
+            return f.read()
+
+    def request(self, method, path, body=None, headers=None, token=TOKEN):
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        data = body.encode() if isinstance(body, str) else body
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=h)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def publish(self, items, channel=None, key=None):
+        doc = {"version": "https://jsonfeed.org/version/1.1", "title": "wire", "items": items}
+        headers = {"Content-Type": "application/feed+json"}
+        if key:
+            headers["Idempotency-Key"] = key
+        path = "/v1/publish" + (f"?channel={channel}" if channel else "")
+        status, _, body = self.request("POST", path, json.dumps(doc), headers)
+        assert status == 202, f"publish answered {status}: {body[:300]!r}"
+        return json.loads(body)
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def terminate(self, timeout=30):
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+
+def items(first, n, prefix="item"):
+    return [{"id": f"{prefix}-{i}", "title": f"Release {i}", "content_text": f"Body of release {i}.",
+             "date_published": "2026-12-01T10:00:00Z"} for i in range(first, first + n)]
+
+
+def outlets_csv(path, sink_port, n, prefix="o"):
+    with open(path, "w") as f:
+        f.write("id,url,format\n")
+        for i in range(n):
+            f.write(f"{prefix}{i},http://127.0.0.1:{sink_port}/{prefix}{i},webhook\n")
+
+
+def tempdir():
+    return tempfile.TemporaryDirectory(prefix="syndic-daemon-test-")
