@@ -1,18 +1,18 @@
 // Embedding syndic::engine: create an engine, add outlets, submit items, receive an outcome per
 // delivery, update and remove an outlet, stop. The outlets here are played by syndic's own
-// sink on loopback so that the example runs anywhere.
+// sink on loopback (syndic::testkit) so that the example runs anywhere.
 
 #include <syndic/engine/engine.hpp>
-#include <syndic/engine/sink.hpp>
+#include <syndic/testkit/sink.hpp>
 
 #include <iostream>
 #include <mutex>
 
 int main() {
   using namespace std::chrono_literals;
-  syndic::engine::sink_options so;
+  syndic::testkit::sink_options so;
   so.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";  // the sink verifies signatures
-  syndic::engine::sink newsrooms(so);
+  syndic::testkit::sink newsrooms(so);
   newsrooms.start();
   std::string base = "http://127.0.0.1:" + std::to_string(newsrooms.ports().front());
 

@@ -3,7 +3,7 @@
 // delivery tests share (real sockets, real curl).
 
 #include <syndic/engine/engine.hpp>
-#include <syndic/engine/sink.hpp>
+#include <syndic/testkit/sink.hpp>
 
 #include <gtest/gtest.h>
 
@@ -13,6 +13,8 @@
 
 namespace syndic::engine {
 namespace {
+
+using namespace syndic::testkit;  // the sink plays the outlets
 
 using namespace std::chrono_literals;
 

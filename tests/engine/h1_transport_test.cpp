@@ -3,7 +3,7 @@
 #include "http/h1_transport.hpp"
 #include "raw_http_server.hpp"
 
-#include <syndic/engine/sink.hpp>
+#include <syndic/testkit/sink.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
@@ -15,6 +15,8 @@
 
 namespace syndic::engine::http {
 namespace {
+
+using namespace syndic::testkit;  // the sink plays the outlets
 
 using namespace std::chrono_literals;
 

@@ -1,12 +1,12 @@
 // The sink's latency distributions: what each spec means, and its quantiles.
 
-#include <syndic/engine/sink.hpp>
+#include <syndic/testkit/sink.hpp>
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-namespace syndic::engine {
+namespace syndic::testkit {
 namespace {
 
 using namespace std::chrono_literals;
@@ -43,4 +43,4 @@ TEST(SinkLatency, Quantiles) {
 }
 
 }  // namespace
-}  // namespace syndic::engine
+}  // namespace syndic::testkit

@@ -4,13 +4,15 @@
 #include "http/h1_transport.hpp"
 
 #include <syndic/engine/signer.hpp>
-#include <syndic/engine/sink.hpp>
+#include <syndic/testkit/sink.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 namespace syndic::engine {
 namespace {
+
+using namespace syndic::testkit;  // the sink plays the outlets
 
 using namespace std::chrono_literals;
 

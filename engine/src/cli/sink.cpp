@@ -3,7 +3,7 @@
 #include "cli/commands.hpp"
 #include "cli/fd_limit.hpp"
 
-#include <syndic/engine/sink.hpp>
+#include <syndic/testkit/sink.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -19,12 +19,12 @@ struct sink_cli {
   std::string listen = "127.0.0.1:8900";
   std::vector<std::string> rules;
   double duration_s = 0;
-  engine::sink_options options;
+  testkit::sink_options options;
   int retry_after = -1;
 };
 
 // "HOST:PORT" or "HOST:FIRST-LAST".
-bool parse_listen(const std::string& s, engine::sink_options& o, std::string& error) {
+bool parse_listen(const std::string& s, testkit::sink_options& o, std::string& error) {
   auto colon = s.rfind(':');
   if (colon == std::string::npos) {
     error = "--listen '" + s + "': expected HOST:PORT or HOST:FIRST-LAST";
@@ -55,14 +55,14 @@ bool parse_listen(const std::string& s, engine::sink_options& o, std::string& er
 
 // "PORT[/path]=OPT[,OPT...]" with OPT one of N (status), status=N, latency=SPEC (MS, MIN-MAX, exp:MEAN),
 // error-rate=P, error-status=N, error-latency=SPEC, fail-first=N, retry-after=S, location=URL, blackhole, reset.
-bool parse_rule(const std::string& s, const engine::sink_behaviour& base, engine::sink_options& o,
+bool parse_rule(const std::string& s, const testkit::sink_behaviour& base, testkit::sink_options& o,
                 std::string& error) {
   auto eq = s.find('=');
   if (eq == std::string::npos || eq == 0) {
     error = "--rule '" + s + "': expected PORT[/path]=OPTIONS";
     return false;
   }
-  engine::sink_behaviour b = base;
+  testkit::sink_behaviour b = base;
   std::string_view opts = std::string_view(s).substr(eq + 1);
   while (!opts.empty()) {
     auto comma = opts.find(',');
@@ -77,9 +77,9 @@ bool parse_rule(const std::string& s, const engine::sink_behaviour& base, engine
     double d = 0;
     if (oeq == std::string_view::npos && as_int(key, n)) b.status = n;
     else if (key == "status" && as_int(value, n)) b.status = n;
-    else if (key == "latency" && engine::latency_distribution::parse(value)) b.latency = *engine::latency_distribution::parse(value);
+    else if (key == "latency" && testkit::latency_distribution::parse(value)) b.latency = *testkit::latency_distribution::parse(value);
     else if (key == "error-status" && as_int(value, n)) b.error_status = n;
-    else if (key == "error-latency" && engine::latency_distribution::parse(value)) b.error_latency = engine::latency_distribution::parse(value);
+    else if (key == "error-latency" && testkit::latency_distribution::parse(value)) b.error_latency = testkit::latency_distribution::parse(value);
     else if (key == "location" && !value.empty()) b.location = std::string(value);
     else if (key == "retry-after" && as_int(value, n)) b.retry_after_seconds = n;
     else if (key == "fail-first" && as_int(value, n) && n >= 0) b.fail_first = static_cast<std::uint32_t>(n);
@@ -122,7 +122,7 @@ int run_sink(sink_cli& c) {
               << fd_limit << " (ulimit -n)\n";
     return 1;
   }
-  engine::sink s(c.options);
+  testkit::sink s(c.options);
   try {
     s.start();
   } catch (const std::exception& e) {
@@ -163,10 +163,10 @@ command add_sink(CLI::App& app) {
       ->check(CLI::Range(100, 599));
   cmd->add_option_function<std::string>(
          "--latency-ms",
-         [c](const std::string& spec) { c->options.default_behaviour.latency = *engine::latency_distribution::parse(spec); },
+         [c](const std::string& spec) { c->options.default_behaviour.latency = *testkit::latency_distribution::parse(spec); },
          "Delay before each answer: MS, MIN-MAX (uniform) or exp:MEAN (exponential)")
       ->check([](const std::string& spec) {
-        return engine::latency_distribution::parse(spec) ? std::string()
+        return testkit::latency_distribution::parse(spec) ? std::string()
                                                          : "expected MS, MIN-MAX or exp:MEAN (milliseconds), got '" + spec + "'";
       });
   cmd->add_option("--error-rate", c->options.default_behaviour.error_rate,

@@ -3,6 +3,10 @@
 // syndication systems. One listener per port; every path on a port is an outlet of its own
 // ("PORT/PATH"). Faults are injected per port or path; signatures are verified when given
 // the secret; deliveries are counted per outlet and duplicates spotted by webhook-id.
+//
+// Part of the test kit (syndic::testkit, library syndic_testkit), not of syndic::engine: the
+// `syndic sink` command, the tests and embedders' own tests link it. It serves on the
+// engine's HTTP server (engine/src/http/server.hpp) with its own threads.
 
 #include <chrono>
 #include <cstdint>
@@ -13,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-namespace syndic::engine {
+namespace syndic::testkit {
 
 // How long the sink waits before answering: fixed, uniform between two bounds, or
 // exponential (mostly quick answers and a long tail, as real receivers have).
@@ -108,4 +112,4 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-}  // namespace syndic::engine
+}  // namespace syndic::testkit

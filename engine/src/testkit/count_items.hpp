@@ -5,11 +5,11 @@
 #include <cstdint>
 #include <string_view>
 
-namespace syndic::engine::detail {
+namespace syndic::testkit::detail {
 
 // A feed body (RSS, Atom, JSON Feed) carries its items; a webhook envelope the items of the
 // JSON Feed in its `data`. Anything else (an empty body, a single-event payload, JSON that
 // is no feed) counts as one item.
 std::uint64_t count_items(std::string_view body);
 
-}  // namespace syndic::engine::detail
+}  // namespace syndic::testkit::detail

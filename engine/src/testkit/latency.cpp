@@ -1,10 +1,10 @@
-#include <syndic/engine/sink.hpp>
+#include <syndic/testkit/sink.hpp>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 
-namespace syndic::engine {
+namespace syndic::testkit {
 namespace {
 
 bool parse_ms(std::string_view s, std::chrono::milliseconds& out) {
@@ -48,4 +48,4 @@ std::optional<latency_distribution> latency_distribution::parse(std::string_view
   return d;
 }
 
-}  // namespace syndic::engine
+}  // namespace syndic::testkit

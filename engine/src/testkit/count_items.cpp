@@ -1,10 +1,10 @@
-#include "sink/count_items.hpp"
+#include "testkit/count_items.hpp"
 
 #include <syndic/formats/parse.hpp>
 
 #include <simdjson.h>
 
-namespace syndic::engine::detail {
+namespace syndic::testkit::detail {
 namespace {
 
 std::uint64_t count_json_items(std::string_view body) {
@@ -38,4 +38,4 @@ std::uint64_t count_items(std::string_view body) {
   return 1;
 }
 
-}  // namespace syndic::engine::detail
+}  // namespace syndic::testkit::detail
