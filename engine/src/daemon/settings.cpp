@@ -510,6 +510,14 @@ struct loader {
   settings_result finish(const env_lookup& getenv) {
     resolve_token(getenv);
     cross_checks();
+    // In the order a person reads them: the file top to bottom (TOML tables iterate by key),
+    // then the command line, the environment and the checks of the whole.
+    auto rank = [&](const settings_error& e) {
+      int source = e.source == file_name ? 0 : e.source == command_line ? 1 : e.source == "SYNDIC_TOKEN" ? 2 : 3;
+      return std::pair(source, e.line);
+    };
+    std::stable_sort(r.errors.begin(), r.errors.end(),
+                     [&](const settings_error& a, const settings_error& b) { return rank(a) < rank(b); });
     r.settings = std::move(s);
     return std::move(r);
   }
@@ -537,7 +545,7 @@ std::string listen_address::to_string() const {
 listen_address parse_listen_address(std::string_view text, std::string& error) {
   listen_address a;
   auto fail = [&](std::string why) {
-    error = "expected ADDR:PORT (an IPv4 address, or an IPv6 address in brackets), got " + quote(text) + why;
+    error = "expected ADDR:PORT, got " + quote(text) + why;
     return a;
   };
   std::string_view host, port;
@@ -552,13 +560,14 @@ listen_address parse_listen_address(std::string_view text, std::string& error) {
     a.ipv6 = true;
   } else {
     auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) return fail("");
+    if (colon == std::string_view::npos) return fail(" (an IPv4 address and a port, or [IPv6]:PORT)");
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
     if (host.find(':') != std::string_view::npos) return fail(": write an IPv6 address in brackets, [::1]:8080");
     in_addr v4{};
     if (std::string h(host); inet_pton(AF_INET, h.c_str(), &v4) != 1)
-      return fail(host == "localhost" ? ": write 127.0.0.1 for localhost" : ": not an IPv4 address");
+      return fail(host == "localhost" ? ": write 127.0.0.1 for localhost"
+                                       : ": not an IPv4 address (an IPv6 address goes in brackets)");
   }
   auto n = parse_uint<std::uint32_t>(port, 0, 65535);
   if (!n) return fail(": the port must be a number from 0 to 65535");
@@ -661,6 +670,7 @@ settings_result load_run_settings(const run_flags& flags, const env_lookup& gete
   std::ifstream in(flags.config_path, std::ios::binary);
   if (!in) {
     loader l;
+    l.file_name = flags.config_path;
     l.r.errors.push_back({flags.config_path, 0, {}, "cannot read the config file (--config)"});
     l.flags(flags);
     return l.finish(getenv);
