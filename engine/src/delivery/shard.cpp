@@ -360,7 +360,9 @@ void shard::send(outlet_state& o, delivery d) {
   r.body = std::shared_ptr<const std::string>(d.body, &p.body);  // shares, never copies
   r.timeout = o.cfg.timeout;
   if (d.url_override.empty()) r.endpoint = o.endpoint;  // a redirect's URL is the transport's to parse
-  r.headers.push_back("Content-Type: " + std::string(p.content_type));
+  r.headers.reserve(3 + o.cfg.headers.size());  // one allocation, not one per growth
+  std::string& content_type = r.headers.emplace_back("Content-Type: ");
+  content_type += p.content_type;
   // After a redirect to another origin, the outlet's secrets (its signatures and its own
   // headers, which often carry tokens) stay behind: only the origin configured gets them.
   bool trusted = d.url_override.empty() || origin_of(d.url_override) == o.host->origin;

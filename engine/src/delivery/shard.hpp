@@ -141,7 +141,9 @@ private:
   std::size_t connections_;
   shared_counters& counters_;
   const shard_callbacks& callbacks_;
-  boost::asio::io_context io_;
+  // Hint 1: only the shard's thread runs it, so completions it queues skip the scheduler's
+  // lock (other threads still post, under the lock).
+  boost::asio::io_context io_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   // Made on first use (curl()) and destroyed on the shard thread.
   std::unique_ptr<http::curl_transport> transport_;
