@@ -1,10 +1,14 @@
 // Signatures: the Standard Webhooks spec's own test vector, WebSub's hex form, verification.
+// And what they sign: delivery ids (webhook-id), in the form receivers have stored.
+
+#include "delivery/ids.hpp"
 
 #include <syndic/engine/signer.hpp>
 #include <syndic/formats/base64.hpp>
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <vector>
 
 namespace syndic::engine {
@@ -55,6 +59,25 @@ TEST(Signer, WhsecSecretMustBeBase64) {
   EXPECT_TRUE(webhook_secret_is_valid("a raw key"));
   EXPECT_FALSE(webhook_secret_is_valid("whsec_not*base64!"));
   EXPECT_FALSE(webhook_secret_is_valid("whsec_"));
+}
+
+// Ids are written without printf now: the same 16 lower-case hex digits, zero-padded, as
+// "%016llx" wrote them (receivers de-duplicate on them across versions).
+TEST(DeliveryIds, SixteenHexDigitsAsPrintfWroteThem) {
+  auto printf_hex = [](const char* prefix, std::uint64_t h) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%s%016llx", prefix, static_cast<unsigned long long>(h));
+    return std::string(buf);
+  };
+  for (std::string_view outlet : {"", "o", "outlet-with-a-long-name", "\xff\x01"}) {
+    for (std::uint64_t version : {0ull, 1ull, 0xabcull, 0xffffffffffffffffull, 0x0123456789abcdefull}) {
+      std::string key = detail::item_key("item-1", version);
+      EXPECT_EQ(key, "item-1\n" + printf_hex("", version));
+      EXPECT_EQ(detail::delivery_id(outlet, key), printf_hex("msg_", detail::fnv1a(outlet, key)));
+    }
+  }
+  EXPECT_EQ(detail::batch_delivery_id("msg_1msg_2"), printf_hex("msg_batch_", detail::fnv1a("msg_1msg_2")));
+  EXPECT_EQ(detail::delivery_id("", ""), "msg_" + printf_hex("", detail::fnv1a("", "")));
 }
 
 }  // namespace

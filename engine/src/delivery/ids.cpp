@@ -1,14 +1,23 @@
 #include "delivery/ids.hpp"
 
-#include <cstdio>
-
 namespace syndic::engine::detail {
 namespace {
 
-std::string hex_id(const char* prefix, std::uint64_t h) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%s%016llx", prefix, static_cast<unsigned long long>(h));
-  return buf;
+// 16 lower-case hex digits, as "%016llx" wrote them (snprintf was 1,200 instructions of each
+// delivery's 2,000 on the submitting thread).
+void append_hex16(std::string& out, std::uint64_t h) {
+  static constexpr char digits[] = "0123456789abcdef";
+  char buf[16];
+  for (int i = 15; i >= 0; --i, h >>= 4) buf[i] = digits[h & 15];
+  out.append(buf, sizeof buf);
+}
+
+std::string hex_id(std::string_view prefix, std::uint64_t h) {
+  std::string out;
+  out.reserve(prefix.size() + 16);
+  out += prefix;
+  append_hex16(out, h);
+  return out;
 }
 
 }  // namespace
@@ -100,11 +109,11 @@ std::uint64_t item_version(const formats::item& it) {
 }
 
 std::string item_key(std::string_view item_id, std::uint64_t version) {
-  char v[17];
-  std::snprintf(v, sizeof v, "%016llx", static_cast<unsigned long long>(version));
-  std::string key(item_id);
+  std::string key;
+  key.reserve(item_id.size() + 17);
+  key += item_id;
   key += '\n';
-  key += v;
+  append_hex16(key, version);
   return key;
 }
 
