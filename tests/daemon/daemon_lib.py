@@ -72,12 +72,14 @@ class Daemon:
         self.proc = None
         self.url = None
         self.runs = 0
+        # One port for every start: stored WebSub topics name it (a public URL would, in production).
+        self.port = free_port()
 
     def start(self, expect_ready=True):
         self.runs += 1
         self.err_path = os.path.join(self.tmp, f"daemon-{self.runs}.err")
         err = open(self.err_path, "w")
-        args = [self.syndic, "run", "--data", self.data, "--listen", "127.0.0.1:0", "--token", TOKEN]
+        args = [self.syndic, "run", "--data", self.data, "--listen", f"127.0.0.1:{self.port}", "--token", TOKEN]
         if self.outlets:
             args += ["--outlets", self.outlets]
         self.proc = subprocess.Popen(args + self.extra, stdout=subprocess.DEVNULL, stderr=err)

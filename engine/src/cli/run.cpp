@@ -7,6 +7,7 @@
 #include "daemon/api.hpp"
 #include "daemon/data_dir.hpp"
 #include "daemon/fanout.hpp"
+#include "daemon/hub.hpp"
 #include "daemon/outlet_json.hpp"
 #include "daemon/settings.hpp"
 #include "http/server.hpp"
@@ -137,6 +138,14 @@ int run_daemon(const daemon::run_flags& flags) {
   }
   std::uint16_t port = srv.ports().front();
   ctx.base_url = settings.base_url(port);
+  daemon::hub_options ho;
+  ho.base_url = ctx.base_url;
+  daemon::hub websub(db, fan, settings, ho);
+  if (std::string e = websub.load(); !e.empty()) {
+    log_line("WebSub subscriptions not loaded: " + e);
+    return 1;
+  }
+  ctx.websub = &websub;
   std::vector<std::thread> io_threads;
   for (int i = 0; i < 2; ++i) io_threads.emplace_back([&io] { io.run(); });
 
@@ -187,6 +196,7 @@ int run_daemon(const daemon::run_flags& flags) {
   log_line("stopping: draining for up to " + std::to_string(settings.shutdown_deadline.count()) + " ms");
   ready = false;
   srv.stop(std::min<std::chrono::milliseconds>(2s, settings.shutdown_deadline / 4));
+  websub.stop();
   fan.stop_feeding();
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   bool drained = eng.drain(std::max<std::chrono::milliseconds>(0ms, left));

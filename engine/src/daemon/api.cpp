@@ -3,6 +3,7 @@
 #include "cli/json_string.hpp"
 #include "daemon/api_routes.hpp"
 #include "daemon/auth.hpp"
+#include "daemon/hub.hpp"
 
 #include <cctype>
 #include <optional>
@@ -118,6 +119,15 @@ server_response metrics(api_context& ctx) {
   }
   line("syndic_outlet_lag_pairs", "gauge", "Pairs owed to outlets, all outlets together.", lag);
   line("syndic_outlets_retired", "gauge", "Outlets that answered 410.", retired);
+  if (ctx.websub) {
+    auto h = ctx.websub->counters();
+    line("syndic_websub_subscriptions", "gauge", "Active WebSub subscriptions.", ctx.websub->subscriptions());
+    line("syndic_websub_requests_total", "counter", "Requests to the hub.", h.requests);
+    line("syndic_websub_verified_total", "counter", "Intents verified (subscribe and unsubscribe).", h.verified);
+    line("syndic_websub_verification_failed_total", "counter", "Verifications that failed.", h.refused_verification);
+    line("syndic_websub_expired_total", "counter", "Subscriptions whose lease ended.", h.expired);
+    line("syndic_websub_gone_total", "counter", "Subscriptions ended by a 410.", h.ended_by_410);
+  }
   if (ctx.extra_metrics) m += ctx.extra_metrics();
   return server_response(200, std::move(m), "text/plain; version=0.0.4; charset=utf-8");
 }
@@ -144,6 +154,10 @@ void dispatch(api_context& ctx, server_request&& req, responder answer) {
       return;
     }
     answer.send(routes::feed(ctx, req, path.substr(7)));
+    return;
+  }
+  if (path == "/hub") {
+    answer.send(ctx.websub ? ctx.websub->handle(req) : server_response::error(503, "the hub is starting"));
     return;
   }
   if (path == "/v1/publish") {

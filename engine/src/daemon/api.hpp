@@ -23,9 +23,12 @@
 
 namespace syndic::daemon {
 
+class hub;
+
 struct api_context {
   engine::store* db = nullptr;
   fanout* fan = nullptr;
+  hub* websub = nullptr;  // POST /hub
   engine::engine* eng = nullptr;
   const run_settings* settings = nullptr;
   const bearer_auth* auth = nullptr;  // publish and admin
