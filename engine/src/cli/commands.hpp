@@ -21,4 +21,7 @@ command add_push(CLI::App& app);
 // `syndic sink`: a server playing many outlets, with fault injection.
 command add_sink(CLI::App& app);
 
+// `syndic run`: the daemon (durable log, delivery, HTTP API).
+command add_run(CLI::App& app);
+
 }  // namespace syndic::cli

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   syndic::cli::command convert = syndic::cli::add_convert(app);
   syndic::cli::command push = syndic::cli::add_push(app);
   syndic::cli::command sink = syndic::cli::add_sink(app);
+  syndic::cli::command run = syndic::cli::add_run(app);
 
   // Name an unknown command plainly instead of CLI11's "a subcommand is required".
   auto is_command = [&](const char* name) {
@@ -63,5 +64,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("convert")) return convert();
   if (app.got_subcommand("push")) return push();
   if (app.got_subcommand("sink")) return sink();
+  if (app.got_subcommand("run")) return run();
   return 2;
 }
