@@ -434,6 +434,11 @@ TEST(HttpServer, MalformedRequestsGet400JsonAndClose) {
       "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",  // chunk size
       "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY0\r\n\r\n",    // chunk end
       "GET / HTTP/1.1\r\nBad Header\r\n\r\n",                                           // field
+      // A coding other than chunked last: the length cannot be known (RFC 9112 6.3), and a
+      // server reading no body would take the body for the next request (smuggling).
+      "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
   };
   for (const auto& request : bad) {
     raw_client c(s.port());

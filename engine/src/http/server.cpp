@@ -223,6 +223,10 @@ struct connection : std::enable_shared_from_this<connection> {
     head_request_ = m.method() == bhttp::verb::head;
     keep_alive_ = m.keep_alive();
 
+    // Beast reads a request whose Transfer-Encoding does not end in chunked as bodiless; its
+    // body would then be read as the next request (smuggling past a proxy). RFC 9112 6.3: 400.
+    if (m.find(bhttp::field::transfer_encoding) != m.end() && !parser_->chunked())
+      return refuse(400, "malformed request: Transfer-Encoding must end with chunked");
     std::size_t limit = options().max_body_bytes;
     if (options().body_limit) {
       try {
