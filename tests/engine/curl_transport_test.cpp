@@ -74,7 +74,7 @@ TEST(CurlTransport, WaitForAConnectionCountsAgainstTheDeadline) {
   t.post(make_request(server.ports().front(), 200ms), [&](response r) { second = r; order.push_back(2); });
   run_until(io, [&] { return order.size() == 2; });
   ASSERT_EQ(order, (std::vector<int>{2, 1}));
-  EXPECT_EQ(second.error, CURLE_OPERATION_TIMEDOUT);
+  EXPECT_EQ(second.error, transport_error::timeout);
   EXPECT_EQ(first.status, 204);
 }
 

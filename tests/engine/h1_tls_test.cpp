@@ -92,7 +92,7 @@ TEST_F(h1_tls, WrongHostnameIsRefused) {
   h1_transport t(io, options());
   response r = post(t, url(server, "wrong.example"));
   EXPECT_EQ(r.status, 0);
-  EXPECT_EQ(r.error, CURLE_PEER_FAILED_VERIFICATION);
+  EXPECT_EQ(r.error, transport_error::tls);
   EXPECT_NE(r.error_detail.find("certificate verify failed: hostname mismatch"), std::string::npos) << r.error_detail;
   EXPECT_EQ(server.requests(), 0);
 }
@@ -101,7 +101,7 @@ TEST_F(h1_tls, UnknownCaIsRefused) {
   tls_test_server server(pki->server, tls_test_server::mode::answer);
   h1_transport t(io, options(true, false));  // the system's CAs, which do not know ours
   response r = post(t, url(server));
-  EXPECT_EQ(r.error, CURLE_PEER_FAILED_VERIFICATION);
+  EXPECT_EQ(r.error, transport_error::tls);
   EXPECT_NE(r.error_detail.find("certificate verify failed: unable to get local issuer certificate"),
             std::string::npos)
       << r.error_detail;
@@ -116,7 +116,7 @@ TEST_F(h1_tls, AnotherCaIsRefused) {
   o.ca_file = other_ca.path;
   h1_transport t(io, o);
   response r = post(t, url(server));
-  EXPECT_EQ(r.error, CURLE_PEER_FAILED_VERIFICATION) << r.error_detail;
+  EXPECT_EQ(r.error, transport_error::tls) << r.error_detail;
   EXPECT_EQ(server.requests(), 0);
 }
 
@@ -163,7 +163,7 @@ TEST_F(h1_tls, AStalledHandshakeEndsAtTheDeadline) {
   tls_test_server server(pki->server, tls_test_server::mode::stall);
   h1_transport t(io, options());
   response r = post(t, url(server), 300ms);
-  EXPECT_EQ(r.error, CURLE_OPERATION_TIMEDOUT);
+  EXPECT_EQ(r.error, transport_error::timeout);
   EXPECT_NE(r.error_detail.find("TLS handshake"), std::string::npos) << r.error_detail;
   EXPECT_LT(r.elapsed, 3s);
   EXPECT_EQ(t.open_connections(), 0u);

@@ -162,7 +162,7 @@ TEST(H1Transport, WaitForAConnectionCountsAgainstTheDeadline) {
   t.post(make_request(url, 200ms), [&](response r) { second = r; order.push_back(2); });
   run_until(io, [&] { return order.size() == 2; });
   ASSERT_EQ(order, (std::vector<int>{2, 1}));
-  EXPECT_EQ(second.error, CURLE_OPERATION_TIMEDOUT);
+  EXPECT_EQ(second.error, transport_error::timeout);
   EXPECT_EQ(first.status, 204);
 }
 
@@ -193,7 +193,7 @@ TEST(H1Transport, SlowLookupHoldsUpNoOtherName) {
   release->set_value();
   ASSERT_EQ(order, (std::vector<std::string>{"fast", "slow"}));
   EXPECT_EQ(fast.status, 204);
-  EXPECT_EQ(slow.error, CURLE_OPERATION_TIMEDOUT);
+  EXPECT_EQ(slow.error, transport_error::timeout);
 }
 
 // An expired answer is used while a fresh one is looked up: a hanging refresh delays nothing.

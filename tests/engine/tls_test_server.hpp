@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -194,8 +195,14 @@ private:
       std::lock_guard lock(s->mutex_);
       s->alpn_offered_ = offered;
     }
+    // It speaks HTTP/1.1 only: http/1.1 when offered (libcurl offers h2 first), else the first.
     *out = in + 1;
     *outlen = in[0];
+    for (unsigned i = 0; i < inlen; i += 1 + in[i])
+      if (std::string_view(reinterpret_cast<const char*>(in + i + 1), in[i]) == "http/1.1") {
+        *out = in + i + 1;
+        *outlen = in[i];
+      }
     return SSL_TLSEXT_ERR_OK;
   }
 

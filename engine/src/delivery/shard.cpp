@@ -12,19 +12,16 @@
 namespace syndic::engine::detail {
 namespace {
 
-attempt_outcome::transport_error error_kind(CURLcode c) {
-  switch (c) {
-    case CURLE_OK: return attempt_outcome::transport_error::none;
-    case CURLE_OPERATION_TIMEDOUT: return attempt_outcome::transport_error::timeout;
-    case CURLE_COULDNT_CONNECT: return attempt_outcome::transport_error::connect;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY: return attempt_outcome::transport_error::dns;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION: return attempt_outcome::transport_error::tls;
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING: return attempt_outcome::transport_error::reset;
-    default: return attempt_outcome::transport_error::other;
+attempt_outcome::transport_error error_kind(http::transport_error e) {
+  using te = http::transport_error;
+  switch (e) {
+    case te::none: return attempt_outcome::transport_error::none;
+    case te::timeout: return attempt_outcome::transport_error::timeout;
+    case te::connect: return attempt_outcome::transport_error::connect;
+    case te::dns: return attempt_outcome::transport_error::dns;
+    case te::tls: return attempt_outcome::transport_error::tls;
+    case te::reset: return attempt_outcome::transport_error::reset;
+    default: return attempt_outcome::transport_error::other;  // too_large, protocol, local, other
   }
 }
 
@@ -426,7 +423,7 @@ void shard::on_done(request_in_flight req, http::response r) {
   auto it = outlets_.find(id);
   outlet_state* o = it == outlets_.end() || it->second->generation != req.generation ? nullptr : it->second.get();
   std::string reason = r.status ? "HTTP " + std::to_string(r.status)
-                     : r.error_detail.empty() ? std::string(curl_easy_strerror(r.error))
+                     : r.error_detail.empty() ? std::string(http::describe(r.error))
                                               : r.error_detail;
   if (o) {
     sample_concurrency(*o, req, r);  // before the count drops: it saw this request in flight

@@ -9,6 +9,18 @@
 #include <unistd.h>
 
 namespace syndic::engine::http {
+namespace {
+
+// What the body and header callbacks of one transfer write into.
+struct capture {
+  response* resp = nullptr;
+  std::size_t max_body = 0;  // request::max_response_body
+  bool fetch = false;  // not a delivery's POST: keep the validators and the rest
+  bool keep_headers = false;
+  bool over_cap = false;  // the body callback refused the body: too_large, not a write error
+};
+
+}  // namespace
 
 struct curl_transport::transfer {
   curl_transport* owner = nullptr;
@@ -20,6 +32,8 @@ struct curl_transport::transfer {
   std::shared_ptr<const std::string> body;
   completion done;
   response resp;
+  capture cap{&resp};
+  std::string refused;  // why refuse_address turned an address down
   std::chrono::steady_clock::time_point start;
   char error_buffer[CURL_ERROR_SIZE] = {};
   ~transfer() { curl_slist_free_all(headers); }
@@ -29,46 +43,95 @@ namespace {
 
 std::size_t discard_body(char*, std::size_t size, std::size_t n, void*) { return size * n; }
 
-// Keeps the two response headers the retry policy needs.
-std::size_t keep_header(char* data, std::size_t size, std::size_t n, void* user) {
-  auto* resp = static_cast<response*>(user);
+// The body: discarded for deliveries, kept up to the cap for fetches. Refusing bytes (a
+// return short of the count) ends the transfer with CURLE_WRITE_ERROR and closes the
+// connection, which cannot carry another request with a body half read.
+std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* t = static_cast<capture*>(user);
+  std::size_t bytes = size * n;
+  if (t->max_body == 0) return bytes;
+  if (bytes > t->max_body - t->resp->body.size()) {
+    t->over_cap = true;
+    return 0;
+  }
+  t->resp->body.append(data, bytes);
+  return bytes;
+}
+
+// Keeps the headers the retry policy and conditional GET need, and every header when asked.
+std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* t = static_cast<capture*>(user);
+  response* resp = t->resp;
   std::string_view line(data, size * n);
-  auto take = [&](std::string_view name, std::string& into) {
-    if (line.size() <= name.size()) return;
-    for (std::size_t i = 0; i < name.size(); ++i)
-      if ((line[i] | 0x20) != name[i]) return;
-    std::string_view v = line.substr(name.size());
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
-    into = std::string(v);
-  };
   if (line.starts_with("HTTP/")) {  // a new response (after 100-continue): forget the old one
     resp->retry_after.clear();
     resp->location.clear();
+    resp->etag.clear();
+    resp->last_modified.clear();
+    resp->content_type.clear();
+    resp->cache_control.clear();
+    resp->headers.clear();
+    return size * n;
   }
-  take("retry-after:", resp->retry_after);
-  take("location:", resp->location);
+  auto colon = line.find(':');
+  if (colon == std::string_view::npos || colon == 0) return size * n;  // the blank line, a fold
+  std::string_view name = line.substr(0, colon);
+  std::string_view v = line.substr(colon + 1);
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  auto is = [&](std::string_view want) {  // `want` is lower-case
+    if (name.size() != want.size()) return false;
+    for (std::size_t i = 0; i < want.size(); ++i)
+      if ((name[i] | 0x20) != want[i]) return false;
+    return true;
+  };
+  if (is("retry-after")) resp->retry_after = v;
+  else if (is("location")) resp->location = v;
+  else if (!t->fetch) return size * n;  // deliveries need nothing else
+  else if (is("etag")) resp->etag = v;
+  else if (is("last-modified")) resp->last_modified = v;
+  else if (is("content-type")) resp->content_type = v;
+  else if (is("cache-control")) resp->cache_control = v;
+  if (t->keep_headers) keep_header_field(resp->headers, name, v);
   return size * n;
 }
 
-}  // namespace
-
-std::string safe_header_line(std::string_view line) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(line.size());
-  for (char ch : line) {
-    auto c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t') || c == 0x7f) {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += ch;
-    }
+transport_error from_curl(CURLcode c) {
+  switch (c) {
+    case CURLE_OK: return transport_error::none;
+    case CURLE_OPERATION_TIMEDOUT: return transport_error::timeout;
+    case CURLE_COULDNT_CONNECT: return transport_error::connect;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY: return transport_error::dns;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE: return transport_error::tls;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2_STREAM: return transport_error::reset;
+    case CURLE_FILESIZE_EXCEEDED: return transport_error::too_large;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP2:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_UNSUPPORTED_PROTOCOL: return transport_error::protocol;
+    case CURLE_OUT_OF_MEMORY: return transport_error::local;
+    default: return transport_error::other;
   }
-  return out;
 }
+
+}  // namespace
 
 curl_transport::curl_transport(boost::asio::io_context& io, transport_options options)
     : io_(io), options_(options) {
@@ -179,6 +242,8 @@ void curl_transport::post(request r, completion done) {
   t->body = std::move(r.body);
   t->done = std::move(done);
   t->start = std::chrono::steady_clock::now();
+  t->cap.max_body = r.max_response_body;
+  t->cap.keep_headers = r.keep_headers;
   // curl sends header lines as given: CR/LF from a feed's URL would start a header of its own.
   for (const auto& h : r.headers) t->headers = curl_slist_append(t->headers, safe_header_line(h).c_str());
   // An empty Expect stops curl from waiting for 100-continue on bodies over 1 KiB.
@@ -207,20 +272,39 @@ void curl_transport::post(request r, completion done) {
     // is HTTP/1.1 here: waiting would only delay its parallel connections.)
     if (r.url.starts_with("https:")) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &discard_body);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &keep_header);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &on_header);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "syndic/0.1");
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &curl_transport::on_close);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
   }
-  curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body ? t->body->data() : "");
-  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body ? t->body->size() : 0));
+  // Deliveries (POST, body discarded) leave a handle as it was configured; once this
+  // transport has fetched anything, every request sets its method and body handling, since
+  // an idle handle may come back from either use.
+  bool fetch = r.method != method::post || r.max_response_body > 0 || r.keep_headers;
+  t->cap.fetch = fetch;
+  fetched_ = fetched_ || fetch;
+  if (fetched_) {
+    if (r.method == method::post) curl_easy_setopt(e, CURLOPT_POST, 1L);  // clears NOBODY too
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, r.max_response_body ? &on_body : &discard_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &t->cap);
+    // A Content-Length over the cap fails before the body is read (CURLE_FILESIZE_EXCEEDED).
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_response_body));
+  }
+  if (r.method == method::post) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body ? t->body->data() : "");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body ? t->body->size() : 0));
+  } else if (r.method == method::get) {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);  // no body, and NOBODY cleared
+  } else {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);  // HEAD: no body read, whatever Content-Length says
+  }
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
   // One deadline: curl's own timers get the whole of it (the connect phase no separate 5 s),
   // and expire() ends a transfer still queued for a connection when it passes.
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.timeout.count()));
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t.get());
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, &t->resp);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &t->cap);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error_buffer);  // per transfer: handles are reused
   t->url = std::move(r.url);
   t->dns = current_dns();
@@ -235,13 +319,23 @@ void curl_transport::post(request r, completion done) {
     curl_easy_setopt(e, CURLOPT_SHARE, nullptr);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, nullptr);
     park_easy(e, failed->url);
-    failed->resp.error = CURLE_FAILED_INIT;
+    failed->resp.error = transport_error::other;
+    // Without libcurl, the loader's words say why it could not be loaded.
+    failed->resp.error_detail = rc == CURLM_BAD_HANDLE || rc == CURLM_BAD_EASY_HANDLE
+                                    ? curl_easy_strerror(CURLE_FAILED_INIT)
+                                    : curl_multi_strerror(rc);
     boost::asio::post(io_, [f = std::move(failed)]() mutable { f->done(std::move(f->resp)); });
   }
 }
 
 curl_socket_t curl_transport::on_open(void* transfer_ptr, curlsocktype, struct curl_sockaddr* address) {
   auto* t = static_cast<transfer*>(transfer_ptr);
+  if (const auto& refuse = t->owner->options_.refuse_address) {
+    if (std::string why = refuse(address->addr); !why.empty()) {
+      t->refused = std::move(why);  // curl tries the next address, or fails to connect
+      return CURL_SOCKET_BAD;
+    }
+  }
   if (!t->owner->budget_->acquire()) {
     t->resp.local_failure = true;  // back-pressure, not the outlet's fault
     return CURL_SOCKET_BAD;
@@ -284,8 +378,9 @@ void curl_transport::expire(std::chrono::steady_clock::time_point now) {
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, nullptr);
     park_easy(e, t->url);
     response r = std::move(t->resp);
-    r.error = CURLE_OPERATION_TIMEDOUT;
+    r.error = transport_error::timeout;
     r.status = 0;
+    r.body.clear();
     r.error_detail = "timed out (waiting for a connection or for the answer)";
     r.elapsed = now - t->start;
     t->done(std::move(r));
@@ -400,7 +495,6 @@ void curl_transport::collect_done(multi_slot& slot) {
     std::unique_ptr<transfer> t = std::move(it->second);
     transfers_.erase(it);
     response r = std::move(t->resp);
-    r.error = result;
     long status = 0, connects = 0;
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects);
@@ -408,9 +502,23 @@ void curl_transport::collect_done(multi_slot& slot) {
     // reset the stream with NO_ERROR; its answer stands. libcurl 7.88 reports that as a
     // stream error (nginx's `return 204` does it about every third POST): keep the final
     // status already received rather than retry, and resend, a delivered item.
-    if (result == CURLE_HTTP2_STREAM && status >= 200) r.error = result = CURLE_OK;
+    if (result == CURLE_HTTP2_STREAM && status >= 200) result = CURLE_OK;
     r.status = result == CURLE_OK ? static_cast<int>(status) : 0;
-    if (result != CURLE_OK) r.error_detail = redact_userinfo(t->error_buffer);  // no password in a reason
+    r.error = from_curl(result);
+    if (result != CURLE_OK) {
+      r.error_detail = redact_userinfo(t->error_buffer[0] ? t->error_buffer : curl_easy_strerror(result));  // no password in a reason
+      r.body.clear();
+    }
+    if (result == CURLE_WRITE_ERROR && t->cap.over_cap) {
+      r.error = transport_error::too_large;
+      r.error_detail = body_over_cap(t->cap.max_body);
+    } else if (result == CURLE_FILESIZE_EXCEEDED) {
+      r.error_detail = body_over_cap(t->cap.max_body);
+    } else if (r.local_failure) {
+      r.error = transport_error::local;
+    } else if (result == CURLE_COULDNT_CONNECT && !t->refused.empty()) {
+      r.error_detail = "connect to " + redact_userinfo(t->url) + ": " + t->refused;
+    }
     // For 3xx curl has resolved Location against the request URL already.
     char* redirect = nullptr;
     if (curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &redirect) == CURLE_OK && redirect)

@@ -20,6 +20,7 @@
 //     destructor while the timer and the socket table are still alive.
 
 #include "http/connection_budget.hpp"
+#include "http/message.hpp"
 
 #include <syndic/engine/outlet.hpp>
 
@@ -38,34 +39,6 @@
 
 namespace syndic::engine::http {
 
-struct request {
-  std::string url;
-  std::vector<std::string> headers;          // "Name: value"
-  std::shared_ptr<const std::string> body;   // shared by every outlet of a format
-  // ONE deadline for the whole attempt, from post(): DNS, the wait for a connection (per-host
-  // cap), connect (every address in turn), send and receive.
-  std::chrono::milliseconds timeout{10'000};
-  // `url` in parts, parsed once when the outlet was added (outlet_config::endpoint). Null:
-  // the transport parses `url` with parse_outlet_url (the same rules), e.g. after a redirect.
-  std::shared_ptr<const parsed_url> endpoint;
-};
-
-// Every header line either transport sends goes through this: CR, LF, NUL and the other
-// control characters (HTAB excepted) are percent-encoded, so that a value taken from a feed
-// (a Link header's URLs) can neither end the header nor start another.
-std::string safe_header_line(std::string_view line);
-
-struct response {
-  int status = 0;            // 0: no HTTP response
-  CURLcode error = CURLE_OK;
-  std::string error_detail;  // the transport's own words, when it has more than the code
-  std::string retry_after;   // Retry-After header, if any
-  std::string location;      // Location header, if any
-  long connections_opened = 0;  // 1 if this transfer opened a new connection
-  bool local_failure = false;  // our side ran out (descriptors, budget): not the outlet's fault
-  std::chrono::steady_clock::duration elapsed{};
-};
-
 struct transport_options {
   long max_host_connections = 0;   // per host:port; 0 = unlimited
   bool verify_tls = true;
@@ -77,6 +50,9 @@ struct transport_options {
   // Shared with the shard's h1 transport; null: one of the transport's own, sized from
   // RLIMIT_NOFILE (connection_budget::per_shard(1)). Idle connections kept: budget->idle_cap().
   std::shared_ptr<connection_budget> budget;
+  // Asked in the open-socket callback, for each address curl is about to connect to:
+  // non-empty words refuse it (SSRF checks; see client_options::refuse_address).
+  std::function<std::string(const sockaddr& address)> refuse_address;
 };
 
 class curl_transport {
@@ -88,7 +64,8 @@ public:
   curl_transport(const curl_transport&) = delete;
   curl_transport& operator=(const curl_transport&) = delete;
 
-  // Starts a POST. `done` runs on the io_context's thread, never inline from here.
+  // Starts the request (POST, GET or HEAD; see message.hpp). `done` runs on the io_context's
+  // thread, never inline from here.
   void post(request r, completion done);
 
 
@@ -153,6 +130,7 @@ private:
   // connection (curl's own timeout does not run there). Armed while transfers are in flight.
   std::unique_ptr<boost::asio::steady_timer> deadline_timer_;
   bool deadline_armed_ = false;
+  bool fetched_ = false;  // a GET, a HEAD or a kept body was sent: handles' settings vary
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -85,15 +85,13 @@ struct h1_transport::resolve_link {
 
 namespace {
 
-CURLcode to_curl(const boost::system::error_code& ec) {
+transport_error to_error(const boost::system::error_code& ec) {
   if (ec == asio::error::connection_refused || ec == asio::error::host_unreachable ||
       ec == asio::error::network_unreachable || ec == asio::error::timed_out)
-    return CURLE_COULDNT_CONNECT;
+    return transport_error::connect;
   if (ec == asio::error::host_not_found || ec == asio::error::host_not_found_try_again)
-    return CURLE_COULDNT_RESOLVE_HOST;
-  if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::broken_pipe)
-    return CURLE_GOT_NOTHING;
-  return CURLE_RECV_ERROR;
+    return transport_error::dns;
+  return transport_error::reset;  // end of stream, reset, broken pipe, any other receive error
 }
 
 // Our side, not the outlet's: no descriptor, no buffer memory.
@@ -253,16 +251,18 @@ void h1_transport::post(request r, completion done) {
     op->req = std::move(r);
     if (error.empty()) error = "not an http:// or https:// URL";
     asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_), op = std::move(op), error]() mutable {
-      if (auto a = alive.lock(); a && *a) finish(std::move(op), CURLE_URL_MALFORMAT, error);
+      if (auto a = alive.lock(); a && *a) finish(std::move(op), transport_error::other, error);
     });
     return;
   }
   origin& o = origin_for(*endpoint);
   // The head is built once; the body is the shared payload, written next to it.
+  bool is_post = r.method == method::post;
+  if (!is_post) r.body = nullptr;  // GET and HEAD send none
   std::size_t body_size = r.body ? r.body->size() : 0;
   std::string& h = op->head;
   h.reserve(160 + endpoint->target.size() + 64 * r.headers.size());
-  h += "POST ";
+  h += is_post ? "POST " : r.method == method::get ? "GET " : "HEAD ";
   h += endpoint->target;
   h += " HTTP/1.1\r\nHost: ";
   h += o.host_header;
@@ -276,9 +276,12 @@ void h1_transport::post(request r, completion done) {
     h += safe_header_line(line);  // a value can never end its line or start another
     h += "\r\n";
   }
-  h += "Content-Length: ";
-  h += std::to_string(body_size);
-  h += "\r\n\r\n";
+  if (is_post) {
+    h += "Content-Length: ";
+    h += std::to_string(body_size);
+    h += "\r\n";
+  }
+  h += "\r\n";
   // TLS writes each buffer of a gather write as records of its own: a small body goes in the
   // head's buffer, so that one request is one record and one send.
   if (o.tls && r.body && body_size <= 16 * 1024) {
@@ -333,7 +336,7 @@ void h1_transport::open_connection(origin& o, op_ptr op) {
   }
   if (!budget_->acquire()) {
     // Every unit is in use and no idle connection was left to close: back-pressure.
-    return finish(std::move(op), CURLE_COULDNT_CONNECT,
+    return finish(std::move(op), transport_error::local,
                   "no connection left in this shard's descriptor budget (" +
                       std::to_string(budget_->limit()) + ")",
                   true);
@@ -349,12 +352,18 @@ void h1_transport::open_connection(origin& o, op_ptr op) {
 void h1_transport::connect_next(const conn_ptr& c) {
   auto now = clock::now();
   if (c->next_address >= c->addresses.size() || now >= c->op->deadline) {
-    if (now >= c->op->deadline) return fail(c, CURLE_OPERATION_TIMEDOUT, "connect to " + c->home->authority + ": timed out");
-    return fail(c, CURLE_COULDNT_CONNECT, "connect to " + c->home->authority + ": " + c->last_error);
+    if (now >= c->op->deadline) return fail(c, transport_error::timeout, "connect to " + c->home->authority + ": timed out");
+    return fail(c, transport_error::connect, "connect to " + c->home->authority + ": " + c->last_error);
   }
   const tcp::endpoint& ep = c->addresses[c->next_address];
   std::size_t left = c->addresses.size() - c->next_address;
   ++c->next_address;
+  if (options_.refuse_address) {
+    if (std::string why = options_.refuse_address(*ep.data()); !why.empty()) {
+      c->last_error = std::move(why);  // the next address, or the failure, says why
+      return connect_next(c);
+    }
+  }
   boost::system::error_code ec;
   if (c->socket.is_open()) c->socket.close(ec);
   c->socket.open(ep.protocol(), ec);
@@ -362,7 +371,7 @@ void h1_transport::connect_next(const conn_ptr& c) {
     bool local = local_shortage(ec);
     op_ptr op = std::move(c->op);
     drop(c);
-    return finish(std::move(op), CURLE_COULDNT_CONNECT, "socket: " + ec.message(), local);
+    return finish(std::move(op), local ? transport_error::local : transport_error::connect, "socket: " + ec.message(), local);
   }
   // Each address gets an equal share of the time left, so that one that never answers
   // (packets dropped) leaves time for the next.
@@ -378,7 +387,7 @@ void h1_transport::connect_next(const conn_ptr& c) {
       if (local_shortage(ec)) {
         op_ptr op = std::move(c->op);
         drop(c);
-        return finish(std::move(op), CURLE_COULDNT_CONNECT, "connect: " + ec.message(), true);
+        return finish(std::move(op), transport_error::local, "connect: " + ec.message(), true);
       }
       c->last_error = ec.message();
       return connect_next(c);
@@ -406,10 +415,10 @@ void h1_transport::handshake(const conn_ptr& c) {
   c->tls->async_handshake(asio::ssl::stream_base::client, [this, alive = std::weak_ptr<bool>(alive_),
                                                            c](const boost::system::error_code& ec) {
     if (auto a = alive.lock(); !a || !*a) return;
-    if (c->timed_out) return fail(c, CURLE_OPERATION_TIMEDOUT, "timed out in the TLS handshake");
+    if (c->timed_out) return fail(c, transport_error::timeout, "timed out in the TLS handshake");
     if (ec) {
       std::string detail;
-      CURLcode code = tls_client::failure(c->tls->native_handle(), ec, detail);
+      transport_error code = tls_client::failure(c->tls->native_handle(), ec, detail);
       return fail(c, code, detail);
     }
     write(c);
@@ -448,7 +457,7 @@ void h1_transport::on_resolved(origin& o, std::vector<tcp::endpoint> endpoints, 
   waiting_ -= waiting.size();
   for (auto& op : waiting) {
     if (o.endpoints.empty())
-      finish(std::move(op), CURLE_COULDNT_RESOLVE_HOST, "resolve " + o.host + ": " + error);
+      finish(std::move(op), transport_error::dns, "resolve " + o.host + ": " + error);
     else
       dispatch(o, std::move(op));
   }
@@ -466,13 +475,16 @@ void h1_transport::write(const conn_ptr& c) {
   std::array<asio::const_buffer, 2> buffers{asio::buffer(c->op->head), asio::buffer(body)};
   auto on_written = [this, alive = std::weak_ptr<bool>(alive_), c](const boost::system::error_code& ec, std::size_t) {
     if (auto a = alive.lock(); !a || !*a) return;
-    if (c->timed_out) return fail(c, CURLE_OPERATION_TIMEDOUT, "timed out sending");
+    if (c->timed_out) return fail(c, transport_error::timeout, "timed out sending");
     if (ec) {
       // A kept-alive connection the server closed meanwhile: once more, fresh.
-      if (!retry_on_fresh_connection(c)) fail(c, CURLE_SEND_ERROR, "send: " + ec.message());
+      if (!retry_on_fresh_connection(c)) fail(c, transport_error::reset, "send: " + ec.message());
       return;
     }
     c->parser.reset();
+    const request& req = c->op->req;
+    if (req.method != method::post || req.max_response_body > 0 || req.keep_headers)
+      c->parser.expect(req.method == method::head, req.max_response_body, req.keep_headers);
     read(c);
   };
   if (c->tls)
@@ -484,7 +496,7 @@ void h1_transport::write(const conn_ptr& c) {
 void h1_transport::read(const conn_ptr& c) {
   auto on_read = [this, alive = std::weak_ptr<bool>(alive_), c](const boost::system::error_code& ec, std::size_t n) {
     if (auto a = alive.lock(); !a || !*a) return;
-    if (c->timed_out) return fail(c, CURLE_OPERATION_TIMEDOUT, "timed out waiting for the answer");
+    if (c->timed_out) return fail(c, transport_error::timeout, "timed out waiting for the answer");
     if (ec) {
       // TLS: a close without close_notify is stream_truncated; treated as the end it is.
       bool closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
@@ -494,14 +506,16 @@ void h1_transport::read(const conn_ptr& c) {
       if (nothing_came && (closed || ec == asio::error::connection_reset) &&
           retry_on_fresh_connection(c))
         return;
-      return fail(c, to_curl(ec), nothing_came ? "connection closed without an answer: " + ec.message()
+      return fail(c, to_error(ec), nothing_came ? "connection closed without an answer: " + ec.message()
                                                : "connection closed mid-answer: " + ec.message());
     }
     std::size_t used = 0;
     switch (c->parser.feed(std::string_view(c->buffer.data(), n), used)) {
       case response_parser::result::need_more: return read(c);
       case response_parser::result::error:
-        return fail(c, CURLE_WEIRD_SERVER_REPLY, "bad answer: " + c->parser.error());
+        if (c->parser.too_large())  // the connection goes: the rest of the body is unread
+          return fail(c, transport_error::too_large, body_over_cap(c->op->req.max_response_body));
+        return fail(c, transport_error::protocol, "bad answer: " + c->parser.error());
       case response_parser::result::done:
         // Bytes after the answer were never asked for: do not trust the connection again.
         return complete(c, c->parser.keep_alive() && used == n &&
@@ -517,8 +531,16 @@ void h1_transport::read(const conn_ptr& c) {
 void h1_transport::complete(const conn_ptr& c, bool keep) {
   op_ptr op = std::move(c->op);
   deactivate(*c);
-  op->resp.status = c->parser.status();
-  op->resp.retry_after = c->parser.retry_after();
+  response_parser& p = c->parser;
+  op->resp.status = p.status();
+  op->resp.retry_after = p.retry_after();
+  // Empty on deliveries (the parser keeps them for fetches only).
+  if (!p.etag().empty()) op->resp.etag = p.etag();
+  if (!p.last_modified().empty()) op->resp.last_modified = p.last_modified();
+  if (!p.content_type().empty()) op->resp.content_type = p.content_type();
+  if (!p.cache_control().empty()) op->resp.cache_control = p.cache_control();
+  if (op->req.max_response_body > 0) op->resp.body = p.take_body();
+  if (op->req.keep_headers) op->resp.headers = p.take_headers();
   if (const std::string& loc = c->parser.location(); !loc.empty())
     op->resp.location = loc.starts_with("/") ? (c->home->tls ? "https://" : "http://") + c->home->host_header + loc : loc;
   origin& o = *c->home;
@@ -543,10 +565,10 @@ void h1_transport::complete(const conn_ptr& c, bool keep) {
   } else {
     drop(c);
   }
-  finish(std::move(op), CURLE_OK);
+  finish(std::move(op), transport_error::none);
 }
 
-void h1_transport::fail(const conn_ptr& c, CURLcode code, std::string detail) {
+void h1_transport::fail(const conn_ptr& c, transport_error code, std::string detail) {
   op_ptr op = std::move(c->op);
   drop(c);
   if (op) finish(std::move(op), code, std::move(detail));
@@ -671,7 +693,7 @@ void h1_transport::expire_waiting(clock_time_point now) {
       queue->erase(keep, queue->end());
     }
   waiting_ -= expired.size();
-  for (auto& op : expired) finish(std::move(op), CURLE_OPERATION_TIMEDOUT, "timed out waiting for a connection or for DNS");
+  for (auto& op : expired) finish(std::move(op), transport_error::timeout, "timed out waiting for a connection or for DNS");
 }
 
 void h1_transport::arm_idle_check() {
@@ -699,10 +721,10 @@ void h1_transport::close_idle(clock_time_point now) {
   if (!idle_lru_.empty() || !origins_.empty()) arm_idle_check();
 }
 
-void h1_transport::finish(op_ptr op, CURLcode code, std::string detail, bool local) {
+void h1_transport::finish(op_ptr op, transport_error code, std::string detail, bool local) {
   op->resp.error = code;
   op->resp.local_failure = local;
-  if (code != CURLE_OK) {
+  if (code != transport_error::none) {
     op->resp.status = 0;
     op->resp.error_detail = std::move(detail);
   }

@@ -37,9 +37,12 @@
 //    off the socket but not through TLS (tls_client::has_buffered_input);
 //  - closing does not send close_notify: the socket is just closed, as for plain http.
 //
-// Same request/response types as curl_transport, same threading rule: one shard's thread.
+// Same request/response types as curl_transport (message.hpp), same threading rule: one
+// shard's thread. GET and HEAD send no body; a response body is read and discarded, or kept
+// up to request::max_response_body (over it: too_large, and the connection is closed).
 
-#include "http/curl_transport.hpp"
+#include "http/connection_budget.hpp"
+#include "http/message.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -76,6 +79,9 @@ struct h1_options {
   // https: libcurl's rules (tls_client.hpp). ca_file: a PEM bundle; empty: the system's CAs.
   bool verify_tls = true;
   std::string ca_file;
+  // Asked before each address is connected to (literal or resolved): non-empty words refuse
+  // it (SSRF checks; see client_options::refuse_address). Empty function: all pass.
+  std::function<std::string(const sockaddr& address)> refuse_address;
 };
 
 class tls_client;
@@ -89,7 +95,8 @@ public:
   h1_transport(const h1_transport&) = delete;
   h1_transport& operator=(const h1_transport&) = delete;
 
-  // For http:// and https:// URLs. `done` runs on the io_context's thread, never inside post().
+  // POST, GET or HEAD to an http:// or https:// URL. `done` runs on the io_context's thread,
+  // never inside post().
   void post(request r, completion done);
 
   std::size_t open_connections() const;
@@ -117,7 +124,7 @@ private:
   void write(const conn_ptr& c);
   void read(const conn_ptr& c);
   void complete(const conn_ptr& c, bool keep);
-  void fail(const conn_ptr& c, CURLcode code, std::string detail);
+  void fail(const conn_ptr& c, transport_error code, std::string detail);
   bool retry_on_fresh_connection(const conn_ptr& c);
   void close(const conn_ptr& c);
   void drop(const conn_ptr& c);  // closes it and lets a waiting request have its place
@@ -132,7 +139,7 @@ private:
   bool close_oldest_idle();
   void expire_waiting(clock_time_point now);
   void sweep();
-  void finish(op_ptr op, CURLcode code, std::string detail = {}, bool local = false);
+  void finish(op_ptr op, transport_error code, std::string detail = {}, bool local = false);
 
   boost::asio::io_context& io_;
   h1_options options_;

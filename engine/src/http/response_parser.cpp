@@ -60,6 +60,30 @@ void response_parser::reset() {
   retry_after_.clear();
   location_.clear();
   error_.clear();
+  etag_.clear();
+  last_modified_.clear();
+  content_type_.clear();
+  cache_control_.clear();
+  fetch_ = false;
+  head_request_ = false;
+  keep_headers_ = false;
+  too_large_ = false;
+  max_body_ = 0;
+  body_.clear();
+  headers_.clear();
+}
+
+void response_parser::expect(bool head_request, std::size_t max_body, bool keep_headers) {
+  fetch_ = true;
+  head_request_ = head_request;
+  max_body_ = max_body;
+  keep_headers_ = keep_headers;
+}
+
+response_parser::result response_parser::over_cap() {
+  too_large_ = true;
+  body_.clear();
+  return fail("response body over " + std::to_string(max_body_) + " bytes");
 }
 
 response_parser::result response_parser::fail(std::string why) {
@@ -70,6 +94,7 @@ response_parser::result response_parser::fail(std::string why) {
 
 bool response_parser::skip_body(std::string_view data, std::size_t& i) {
   auto n = std::min<std::uint64_t>(remaining_, data.size() - i);
+  if (max_body_) body_.append(data.data() + i, n);  // within the cap: checked when the size came
   i += n;
   remaining_ -= n;
   return remaining_ == 0;
@@ -140,6 +165,7 @@ response_parser::result response_parser::feed(std::string_view data, std::size_t
         if (size.empty() || ec != std::errc() || p != size.data() + size.size())
           return fail("bad chunk size '" + excerpt(line_, 32) + "'");
         line_.clear();
+        if (max_body_ && n > max_body_ - body_.size()) return over_cap();
         remaining_ = n;
         phase_ = n == 0 ? phase::trailer : phase::chunk_data;
         break;
@@ -166,6 +192,10 @@ response_parser::result response_parser::feed(std::string_view data, std::size_t
         break;
       }
       case phase::body_until_close:
+        if (max_body_) {
+          if (data.size() - i > max_body_ - body_.size()) return over_cap();
+          body_.append(data.substr(i));
+        }
         used = data.size();
         return result::need_more;
       case phase::done:
@@ -238,7 +268,13 @@ response_parser::result response_parser::parse_head() {
       retry_after_ = value;
     } else if (iequals(name, "location")) {
       location_ = value;
+    } else if (fetch_) {  // deliveries need none of these
+      if (iequals(name, "etag")) etag_ = value;
+      else if (iequals(name, "last-modified")) last_modified_ = value;
+      else if (iequals(name, "content-type")) content_type_ = value;
+      else if (iequals(name, "cache-control")) cache_control_ = value;
     }
+    if (keep_headers_) keep_header_field(headers_, name, value);
   }
   if (status < 200) {
     if (status == 101) return fail("unexpected 101 Switching Protocols");
@@ -246,12 +282,17 @@ response_parser::result response_parser::parse_head() {
     head_.clear();
     retry_after_.clear();
     location_.clear();
+    etag_.clear();
+    last_modified_.clear();
+    content_type_.clear();
+    cache_control_.clear();
+    headers_.clear();
     return result::need_more;
   }
   status_ = status;
   keep_alive_ = !close;
-  if (status == 204 || status == 304) {
-    phase_ = phase::done;
+  if (head_request_ || status == 204 || status == 304) {
+    phase_ = phase::done;  // RFC 9112 6.3: no body, whatever Content-Length says
   } else if (chunked) {
     if (has_length) keep_alive_ = false;  // RFC 9112 6.3: both framings, close afterwards
     phase_ = phase::chunk_size;
@@ -259,6 +300,7 @@ response_parser::result response_parser::parse_head() {
     keep_alive_ = false;
     phase_ = phase::body_until_close;
   } else if (has_length) {
+    if (max_body_ && length > max_body_) return over_cap();  // before a byte of it is read
     remaining_ = length;
     phase_ = length ? phase::body_length : phase::done;
   } else {

@@ -47,14 +47,14 @@ void tls_client::prepare(SSL* ssl, const std::string& host, bool literal, SSL_SE
   if (resume) SSL_set_session(ssl, resume);
 }
 
-CURLcode tls_client::failure(SSL* ssl, const boost::system::error_code& ec, std::string& detail) {
+transport_error tls_client::failure(SSL* ssl, const boost::system::error_code& ec, std::string& detail) {
   long verify = SSL_get_verify_result(ssl);
   if (verify != X509_V_OK) {
     detail = std::string("TLS certificate verify failed: ") + X509_verify_cert_error_string(verify);
-    return CURLE_PEER_FAILED_VERIFICATION;
+    return transport_error::tls;
   }
   detail = "TLS handshake failed: " + ec.message();
-  return CURLE_SSL_CONNECT_ERROR;
+  return transport_error::tls;
 }
 
 tls_session tls_client::resumable_session(SSL* ssl) {

@@ -14,9 +14,9 @@
 // (tls_session) and offers it on the next connection there, which spares a full handshake
 // (and its certificate verification) for every connection after the first.
 
-#include <boost/asio/ssl/context.hpp>
+#include "http/message.hpp"
 
-#include <curl/curl.h>
+#include <boost/asio/ssl/context.hpp>
 
 #include <memory>
 #include <string>
@@ -44,9 +44,9 @@ public:
   // Before the handshake: SNI, the name (or address) to verify, and the session to resume.
   void prepare(ssl_st* ssl, const std::string& host, bool literal, ssl_session_st* resume) const;
 
-  // After a handshake failed: what went wrong, as a code the retry policy knows and words a
+  // After a handshake failed: what went wrong, as an error the retry policy knows and words a
   // person can act on ("TLS certificate verify failed: hostname mismatch").
-  static CURLcode failure(ssl_st* ssl, const boost::system::error_code& ec, std::string& detail);
+  static transport_error failure(ssl_st* ssl, const boost::system::error_code& ec, std::string& detail);
 
   // The connection's session when it can be resumed (TLS 1.3 sends it after the handshake,
   // so ask after the first answer), else null.
