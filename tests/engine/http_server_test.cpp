@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -44,6 +45,8 @@ public:
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = htons(port);
     connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    int one = 1;  // split requests go out as split, without Nagle's wait for an ACK
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
   ~raw_client() {
     if (fd_ >= 0) ::close(fd_);
@@ -372,6 +375,30 @@ TEST(HttpServer, ExpectContinue) {
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 413);
   EXPECT_TRUE(c.closed_within());
+}
+
+TEST(HttpServer, EveryRequestSplitPointIsRead) {
+  // The request parser is incremental: a request cut anywhere (two sends, the second after
+  // the server has had a chance to read the first) reads the same.
+  served s({}, echo());
+  const std::vector<std::string> requests = {
+      post("/p?q=1", "hello"),
+      "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n",
+  };
+  const std::vector<std::string> bodies = {"/p?q=1 hello", "/c abcde"};
+  raw_client c(s.port());
+  for (std::size_t k = 0; k < requests.size(); ++k) {
+    const std::string& whole = requests[k];
+    for (std::size_t cut = 1; cut < whole.size(); ++cut) {
+      ASSERT_TRUE(c.send(whole.substr(0, cut)));
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      ASSERT_TRUE(c.send(whole.substr(cut)));
+      auto r = c.read_reply();
+      ASSERT_TRUE(r) << k << " cut at " << cut;
+      EXPECT_EQ(r->body, bodies[k]) << " cut at " << cut;
+    }
+  }
+  EXPECT_EQ(s.srv->stats().accepted, 1u);
 }
 
 // --- limits and malformed requests ---------------------------------------------------------
