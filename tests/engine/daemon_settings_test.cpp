@@ -72,7 +72,7 @@ TEST(DaemonSettings, DefaultsWithTokenFromEnvironment) {
   EXPECT_EQ(s.token, good_token);
   EXPECT_EQ(s.token_source, "SYNDIC_TOKEN");
   EXPECT_EQ(s.synchronous, sync_mode::full);
-  EXPECT_EQ(s.commit_interval.count(), 5);
+  EXPECT_EQ(s.commit_interval.count(), 0);
   EXPECT_FALSE(s.allow_private_targets);
   EXPECT_EQ(s.base_url(8080), "http://127.0.0.1:8080");
   EXPECT_TRUE(r.warnings.empty());
@@ -139,7 +139,7 @@ log_level = "loud"
 
 [store]
 synchronous = "sometimes"
-commit_interval_ms = 0
+commit_interval_ms = 10001
 
 [websub]
 min_lease_seconds = 0

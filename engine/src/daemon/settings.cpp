@@ -210,8 +210,8 @@ const std::vector<setting>& table() {
          return {};
        }},
       {"store.commit_interval_ms", "--store-commit-interval-ms", kind::integer, "MS",
-       "group commit: one transaction at least this often",
-       SYNDIC_UINT_SETTER(std::uint32_t, 1u, 10'000u, "milliseconds",
+       "group commit: how long a transaction waits for more writes after its first (0: none; the writes that come during a commit go in the next)",
+       SYNDIC_UINT_SETTER(std::uint32_t, 0u, 10'000u, "milliseconds",
                           s.commit_interval = std::chrono::milliseconds(*n))},
       {"store.commit_batch", "--store-commit-batch", kind::integer, "N",
        "group commit: or as soon as this many writes wait",

@@ -56,7 +56,10 @@ struct run_settings {
   std::string token_source;  // where it came from, for logs: "--token-file /etc/...", "SYNDIC_TOKEN", ...
 
   sync_mode synchronous = sync_mode::full;
-  std::chrono::milliseconds commit_interval{5};  // a group commit at least this often
+  // How long a transaction waits for more writes after its first is queued. 0: none: the
+  // writer commits as soon as it is free, and what comes during a commit (its fsync) goes in
+  // the next one, so batches grow with load and an idle store answers in one fsync.
+  std::chrono::milliseconds commit_interval{0};
   std::uint32_t commit_batch = 1000;             // ... or when this many events wait
 
   std::uint32_t shards = 0;               // 0: one per CPU the process may run on
