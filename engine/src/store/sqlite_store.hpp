@@ -13,6 +13,7 @@
 // only queue on it (and a transaction per writer means an fsync per writer). One thread that
 // takes everything queued into one transaction turns N fsyncs into one.
 
+#include "store/checkpointer.hpp"
 #include "store/sqlite_db.hpp"
 
 #include <syndic/engine/store.hpp>
@@ -118,6 +119,7 @@ private:
   test_hooks hooks_;
   std::unique_ptr<connection> writer_db_;  // the writer thread's only
   std::unique_ptr<applier> applier_;
+  std::unique_ptr<checkpointer> checkpointer_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_writer_;
