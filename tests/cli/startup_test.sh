@@ -17,6 +17,28 @@ loads_curl() { LD_DEBUG=files "$@" 2>&1 >/dev/null | grep -q 'file=libcurl'; }
 loads_curl "$syndic" --version && fail "syndic --version loads libcurl"
 loads_curl "$syndic" --help && fail "syndic --help loads libcurl"
 loads_curl "$syndic" convert --to atom "$fixtures/rss20-full.xml" && fail "syndic convert loads libcurl"
+
+# Where the command is linked statically (cmake/static_command.cmake; not in sanitizer
+# builds), it needs only libc and libm at start: each other shared library (libstdc++,
+# OpenSSL, simdjson, toml++...) cost 1-3 ms of start-up here. And it exports no OpenSSL
+# symbol, so that the libssl.so that libcurl brings binds to itself, not to the command's copy.
+static=$(sed -n 's/^SYNDIC_STATIC_COMMAND_IN_USE:INTERNAL=//p' "$(dirname "$syndic")/../CMakeCache.txt" 2>/dev/null)
+if [ "${SYNDIC_EXPECT_STATIC:-$static}" = ON ]; then
+  start_libs() { LD_DEBUG=files "$@" 2>&1 >/dev/null | sed -n 's/.*file=\([^ ]*\) .*needed by.*/\1/p' | sort -u; }
+  for args in "--version" "--help" "convert --to atom $fixtures/rss20-full.xml"; do
+    # shellcheck disable=SC2086 # the arguments are split on purpose
+    libs=$(start_libs "$syndic" $args)
+    [ -n "$libs" ] || fail "syndic $args: LD_DEBUG=files named no library (is the loader's output changed?)"
+    for lib in $libs; do
+      case $lib in
+        libc.so.6 | libm.so.6) ;;
+        *) fail "syndic $args loads $lib at start (only libc and libm expected)" ;;
+      esac
+    done
+  done
+  exported=$(nm -D --defined-only "$syndic" | grep -cE ' (SSL|SSL_CTX|EVP|OPENSSL|CRYPTO|X509|BIO|ERR)_')
+  [ "$exported" -eq 0 ] || fail "syndic exports $exported OpenSSL symbols (libcurl's libssl.so would bind to them)"
+fi
 # sink: started, asked for its stats over HTTP, stopped.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 LD_DEBUG=files "$syndic" sink --listen "127.0.0.1:$port" >/dev/null 2>"$tmp/sink.err" &
@@ -33,6 +55,16 @@ grep -q 'file=libcurl' "$tmp/sink.err" && fail "syndic sink loads libcurl"
 printf 'id,url,format\nplain,http://127.0.0.1:9/hook,webhook\n' >"$tmp/plain.csv"
 echo '{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{"id":"a","content_text":"x"}]}' >"$tmp/feed.json"
 loads_curl "$syndic" push --outlets "$tmp/plain.csv" --deadline 1 "$tmp/feed.json" && fail "push to http:// outlets loads libcurl"
+if [ "${SYNDIC_EXPECT_STATIC:-$static}" = ON ]; then
+  # Nor OpenSSL, which the static command loads on first use (src/cli/openssl_loader.cpp)...
+  LD_DEBUG=files "$syndic" push --outlets "$tmp/plain.csv" --deadline 1 "$tmp/feed.json" 2>&1 >/dev/null |
+    grep -q 'file=libssl' && fail "push to http:// outlets without secrets loads libssl"
+  # ...and when it cannot, the command stops saying so (exit 70), at the first use: here a
+  # signature (whsec_ secret), which needs libcrypto's HMAC.
+  printf 'id,url,format,secret\nsigned,http://127.0.0.1:9/hook,webhook,whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n' >"$tmp/signed.csv"
+  SYNDIC_LIBSSL=/nonexistent/libssl.so.3 expect 70 "OpenSSL could not be loaded (/nonexistent/libssl.so.3" \
+    "$syndic" push --outlets "$tmp/signed.csv" --deadline 1 "$tmp/feed.json"
+fi
 
 # libcurl missing: an outlet that needs it (https through a proxy; HTTP/2 likewise) fails with
 # the loader's reason, and the exit status says not delivered (1), not a crash.
