@@ -3,6 +3,8 @@
 
 #include "store_test_support.hpp"
 
+#include "store/fault_injection.hpp"
+
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -350,6 +352,26 @@ TEST(Store, CheckpointsMoveTheWalIntoTheFile) {
     std::this_thread::sleep_for(10ms);
   EXPECT_GE(std::filesystem::file_size(file), before + 4'000'000);
   EXPECT_EQ(db->read(1, 5000).value.size(), 4000u);
+}
+
+// The fault-injecting wrapper (for the daemon's tests): chosen writes fail with the chosen
+// error and never reach the file; the rest pass through.
+TEST(Store, FaultInjectionFailsTheChosenWrites) {
+  temp_dir dir;
+  faulty_store db(open_or_fail(dir.path));
+  ASSERT_TRUE(db.append_sync({{entry(1)}, ""}).ok());
+  db.fail_writes(store_errc::io_error, 2);
+  auto a = db.append_sync({{entry(2)}, ""});
+  EXPECT_EQ(a.status.code, store_errc::io_error);
+  EXPECT_EQ(db.write_sync({kv_put{"a", "b", "c"}}).code, store_errc::io_error);
+  EXPECT_TRUE(db.append_sync({{entry(3)}, ""}).ok());  // the third passes
+  EXPECT_EQ(db.head().value, 2u);
+  EXPECT_FALSE(db.kv_get("a", "b").value.has_value());
+  db.fail_writes(store_errc::fenced);
+  EXPECT_EQ(db.acquire_lease_sync("p", "me", 1s).status.code, store_errc::fenced);
+  db.heal();
+  EXPECT_TRUE(db.acquire_lease_sync("p", "me", 1s).value.has_value());
+  EXPECT_EQ(db.failed(), 3u);
 }
 
 }  // namespace
