@@ -41,8 +41,9 @@ enum class transport_error : std::uint8_t {
   reset,      // the connection broke or closed before a whole answer
   too_large,  // the answer's body was over request::max_response_body
   protocol,   // the answer was not valid HTTP (bad status line, bad framing, ...)
-  local,      // our side ran out (descriptors, connection budget, libcurl missing): see local_failure
-  other,      // anything else (a URL neither transport takes, ...): see error_detail
+  local,      // our side ran out (descriptors, connection budget) or gave up (client::stop);
+              // local_failure is set: not the peer's fault
+  other,      // anything else (a URL neither transport takes, libcurl missing): see error_detail
 };
 std::string_view to_string(transport_error e);  // "timeout", "too_large", ...
 // Words for a person when a transport gave no detail of its own ("timed out", ...).
