@@ -221,6 +221,19 @@ TEST(DaemonSettings, FlagsOverrideTheFile) {
   EXPECT_EQ(r.settings.base_url(9000), "http://127.0.0.1:9000");
 }
 
+// The flags are plain strings once parsed: copies work after the parser is gone (they used
+// to ask CLI11's options, freed with the App: a use after free under ASan).
+TEST(DaemonSettings, FlagsOutliveTheParser) {
+  run_flags copy;
+  {
+    run_flags parsed = parse_flags({"--listen", "127.0.0.1:1", "--no-allow-private-targets"});
+    copy = parsed;
+  }
+  EXPECT_EQ(copy.given(), (std::map<std::string, std::string>{{"allow_private_targets", "false"},
+                                                               {"listen", "127.0.0.1:1"}}));
+  EXPECT_TRUE(parse_flags({}).given().empty());
+}
+
 TEST(DaemonSettings, ConfigFileNamedByFlag) {
   temp_file config("listen = \"127.0.0.1:7000\"\nfeed_items = 0\n", "syndic.toml");
   run_flags flags = parse_flags({"--config", config.path, "--shards", "2"});

@@ -624,31 +624,23 @@ const std::vector<setting_info>& run_setting_table() {
   return info;
 }
 
-std::map<std::string, std::string> run_flags::given() const {
-  std::map<std::string, std::string> out = set_;
-  for (const auto& [key, option] : options_)
-    if (option && option->count() > 0) out[key] = values_.at(key);
-  return out;
-}
-
-void run_flags::set(std::string key, std::string value) { set_[std::move(key)] = std::move(value); }
-
 void add_run_flags(CLI::App& command, run_flags& flags) {
   command.add_option("--config", flags.config_path, "TOML file of settings; flags given here win over it")
       ->type_name("FILE");
   for (const setting& s : table()) {
-    std::string& value = flags.values_[std::string(s.key)];
-    std::string help(s.help);
-    CLI::Option* o = nullptr;
+    std::string key(s.key);
+    std::string help = std::string(s.help) + " [file: " + key + "]";
+    // Each value is recorded as it is parsed, not read back from CLI11's options later: the
+    // flags then stay valid (and copyable) after the CLI::App is gone.
+    auto record = [&flags, key](const std::string& v) { flags.given_[key] = v; };
+    std::string& bound = flags.bound_[key];
     if (s.type == kind::boolean) {
       // --allow-private-targets, --no-allow-private-targets, or --allow-private-targets=false.
       std::string names = std::string(s.flag) + "{true},--no-" + std::string(s.flag.substr(2)) + "{false}";
-      o = command.add_flag(names, value, help + " [file: " + std::string(s.key) + "]");
+      command.add_flag(names, bound, help)->each(record);
     } else {
-      o = command.add_option(std::string(s.flag), value, help + " [file: " + std::string(s.key) + "]")
-              ->type_name(std::string(s.type_name));
+      command.add_option(std::string(s.flag), bound, help)->type_name(std::string(s.type_name))->each(record);
     }
-    flags.options_[std::string(s.key)] = o;
   }
 }
 

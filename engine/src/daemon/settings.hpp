@@ -116,25 +116,25 @@ struct setting_info {
 const std::vector<setting_info>& run_setting_table();
 
 // What the command line said: `--config` and the raw text of every flag that was given.
-// Filled by CLI11 after add_run_flags(); the values are checked by load_run_settings, with the
-// file's, so a flag and a key share one parser and one message.
+// Filled by CLI11 during the parse (add_run_flags); the values are checked by
+// load_run_settings, with the file's, so a flag and a key share one parser and one message.
+// After the parse it holds plain strings: it may be copied, and outlive the CLI::App.
 class run_flags {
  public:
   std::string config_path;  // --config; empty when not given
   // key ("listen", "store.synchronous") -> the flag's text, for the flags that were given.
-  std::map<std::string, std::string> given() const;
+  const std::map<std::string, std::string>& given() const { return given_; }
   // For tests and embedders without CLI11: as if `--flag value` was on the command line.
-  void set(std::string key, std::string value);
+  void set(std::string key, std::string value) { given_[std::move(key)] = std::move(value); }
 
  private:
   friend void add_run_flags(CLI::App& command, run_flags& flags);
-  std::map<std::string, std::string> values_;          // CLI11 writes here (stable nodes)
-  std::map<std::string, const CLI::Option*> options_;  // to ask whether a flag was given
-  std::map<std::string, std::string> set_;
+  std::map<std::string, std::string> given_;
+  std::map<std::string, std::string> bound_;  // where CLI11 writes the values it parses
 };
 
 // Registers --config and one flag per setting on `command` (the `run` subcommand). `flags`
-// must outlive the parse.
+// must stay where it is until the parse is over (CLI11 writes into it).
 void add_run_flags(CLI::App& command, run_flags& flags);
 
 // Reads the config file named by flags.config_path (if any), then the environment's
