@@ -10,7 +10,13 @@
 
 #include <atomic>
 #include <filesystem>
+#include <ostream>
 #include <string>
+
+namespace syndic::engine {
+// gtest prints ranges as first..last rather than as bytes.
+inline void PrintTo(const seq_range& r, std::ostream* os) { *os << r.first << ".." << r.last; }
+}  // namespace syndic::engine
 
 namespace syndic::engine::store_test {
 

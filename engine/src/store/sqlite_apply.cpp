@@ -200,6 +200,35 @@ store_status applier::resolve(const std::string& outlet, progress_row& p, seq_t 
   return done(ins, "recording a done range");
 }
 
+store_status applier::unresolve(const std::string& outlet, progress_row& p, seq_t seq) {
+  if (seq <= p.cursor || !p.has_ranges) return {};
+  seq_t first = 0, last = 0;
+  {
+    auto st = db_.prepare(
+        "SELECT first, last FROM done_ranges WHERE outlet = ?1 AND first <= ?2 ORDER BY first DESC LIMIT 1");
+    st.bind(1, outlet).bind(2, i64(seq));
+    if (st.step()) {
+      first = static_cast<seq_t>(st.int64(0));
+      last = static_cast<seq_t>(st.int64(1));
+    }
+    if (st.failed()) return db_.failure("reading done ranges", st.rc());
+  }
+  if (first == 0 || last < seq) return {};  // not in a range
+  {
+    auto del = db_.prepare("DELETE FROM done_ranges WHERE outlet = ?1 AND first = ?2");
+    del.bind(1, outlet).bind(2, i64(first));
+    if (auto s = done(del, "splitting a done range"); !s.ok()) return s;
+  }
+  const seq_range halves[] = {{first, seq - 1}, {seq + 1, last}};
+  for (const seq_range& h : halves) {
+    if (h.first > h.last) continue;
+    auto ins = db_.prepare("INSERT INTO done_ranges (outlet, first, last) VALUES (?1, ?2, ?3)");
+    ins.bind(1, outlet).bind(2, i64(h.first)).bind(3, i64(h.last));
+    if (auto s = done(ins, "splitting a done range"); !s.ok()) return s;
+  }
+  return {};
+}
+
 store_status applier::apply(const start_outlet& op) {
   progress_row* p = nullptr;
   if (auto s = load(op.outlet, p); !s.ok()) return s;
@@ -235,6 +264,7 @@ store_status applier::apply(const mark_retry& op) {
   st.bind(1, op.outlet).bind(2, i64(op.retry.seq)).bind(3, std::int64_t{op.retry.attempts});
   st.bind(4, to_micros(op.retry.next_attempt)).bind(5, op.retry.delivery_id);
   if (auto s = done(st, "recording a retry"); !s.ok()) return s;
+  if (auto s = unresolve(op.outlet, *p, op.retry.seq); !s.ok()) return s;
   p->has_retries = true;
   p->exists = p->dirty = true;
   if (!op.error.empty()) {
@@ -302,27 +332,31 @@ store_status applier::apply(const retry_dead_letters& op) {
   progress_row* p = nullptr;
   if (auto s = load(op.outlet, p); !s.ok()) return s;
   if (!p->has_dead) return {};
-  auto move = [&](bool all, seq_t seq) -> store_status {
+  const bool all = op.seqs.empty();
+  std::vector<seq_t> moved;
+  const std::size_t n = all ? 1 : op.seqs.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    auto st = db_.prepare("SELECT seq FROM dead_letters WHERE outlet = ?1 AND (?2 OR seq = ?3)");
+    st.bind(1, op.outlet).bind(2, std::int64_t{all}).bind(3, all ? 0 : i64(op.seqs[i]));
+    while (st.step()) moved.push_back(static_cast<seq_t>(st.int64(0)));
+    if (st.failed()) return db_.failure("retrying dead letters", st.rc());
+  }
+  for (seq_t seq : moved) {
     {
       auto st = db_.prepare(
           "INSERT OR REPLACE INTO retries (outlet, seq, attempts, next_attempt, delivery_id) "
-          "SELECT outlet, seq, 0, ?2, delivery_id FROM dead_letters "
-          "WHERE outlet = ?1 AND (?3 OR seq = ?4)");
-      st.bind(1, op.outlet).bind(2, to_micros(op.next_attempt)).bind(3, std::int64_t{all});
-      st.bind(4, i64(seq));
+          "SELECT outlet, seq, 0, ?3, delivery_id FROM dead_letters WHERE outlet = ?1 AND seq = ?2");
+      st.bind(1, op.outlet).bind(2, i64(seq)).bind(3, to_micros(op.next_attempt));
       if (auto s = done(st, "retrying dead letters"); !s.ok()) return s;
     }
-    auto st = db_.prepare("DELETE FROM dead_letters WHERE outlet = ?1 AND (?2 OR seq = ?3)");
-    st.bind(1, op.outlet).bind(2, std::int64_t{all}).bind(3, i64(seq));
-    return done(st, "retrying dead letters");
-  };
-  if (op.seqs.empty()) {
-    if (auto s = move(true, 0); !s.ok()) return s;
-  } else {
-    for (seq_t seq : op.seqs)
-      if (auto s = move(false, seq); !s.ok()) return s;
+    {
+      auto st = db_.prepare("DELETE FROM dead_letters WHERE outlet = ?1 AND seq = ?2");
+      st.bind(1, op.outlet).bind(2, i64(seq));
+      if (auto s = done(st, "retrying dead letters"); !s.ok()) return s;
+    }
+    if (auto s = unresolve(op.outlet, *p, seq); !s.ok()) return s;
+    p->has_retries = true;
   }
-  p->has_retries = true;
   return {};
 }
 

@@ -55,6 +55,10 @@ private:
   store_status load(const std::string& outlet, progress_row*& out);
   // Marks seqs first..last resolved: moves the cursor or records a done range.
   store_status resolve(const std::string& outlet, progress_row& p, seq_t first, seq_t last);
+  // Makes `seq` owed again (a retried dead letter): above the cursor it leaves its done range,
+  // so that "above the cursor and not in a range" finds it. Below the cursor its retry row
+  // is what says it is owed.
+  store_status unresolve(const std::string& outlet, progress_row& p, seq_t seq);
 
   store_status apply(const start_outlet& op);
   store_status apply(const mark_done& op);

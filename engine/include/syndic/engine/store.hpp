@@ -240,7 +240,8 @@ struct start_outlet { std::string outlet; seq_t cursor = 0; };
 // Seqs first..last (last = 0: first alone) are delivered (or were filtered out): removes their
 // retries and dead letters and advances the cursor over what is contiguous.
 struct mark_done { std::string outlet; seq_t first = 0; seq_t last = 0; };
-// An attempt failed and another follows: stores (replaces) the pair's retry.
+// An attempt failed and another follows: stores (replaces) the pair's retry. A seq above the
+// cursor with a retry is never in a done range (it leaves one if it was in it).
 struct mark_retry {
   std::string outlet;
   retry_entry retry;
@@ -253,7 +254,9 @@ struct set_circuit { std::string outlet; circuit_state circuit; };
 // retries and dead letters at or above `from` are forgotten (their pairs are owed again).
 struct replay_outlet { std::string outlet; seq_t from = 1; };
 // Dead letters become retries due at `next_attempt` with their delivery id and attempt count
-// 0 (seqs empty: all of the outlet's). The caller hands them to the engine.
+// 0 (seqs empty: all of the outlet's): owed again, so above the cursor they leave their done
+// range and hold the cursor back until delivered. The caller hands them to the engine (those
+// at or below the cursor explicitly: a walk of the log from the cursor does not meet them).
 struct retry_dead_letters { std::string outlet; std::vector<seq_t> seqs; store_time next_attempt{}; };
 // Dead letters are deleted (seqs empty: all of the outlet's); their pairs stay resolved.
 struct drop_dead_letters { std::string outlet; std::vector<seq_t> seqs; };
