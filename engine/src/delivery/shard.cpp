@@ -380,13 +380,13 @@ void shard::send(outlet_state& o, delivery d) {
   bool unhealthy = o.consecutive_failures > 0;
   unhealthy_in_flight_ += unhealthy;
   requests_.emplace(serial, request_in_flight{o.cfg.id, o.generation, o.host, std::move(d), unhealthy, now});
-  auto on_response = [this, serial](http::response resp) {
+  auto on_response = [this, serial](http::response&& resp) {
     auto it = requests_.find(serial);
     if (it == requests_.end()) return;
     request_in_flight req = std::move(it->second);
     requests_.erase(it);
     unhealthy_in_flight_ -= req.unhealthy;
-    on_done(std::move(req), std::move(resp));
+    on_done(std::move(req), resp);
   };
   // h1 carries http:// and https:// over HTTP/1.1; libcurl what asks for more: an outlet
   // that wants HTTP/2 (`http2`), and https through a proxy.
@@ -413,7 +413,7 @@ void shard::end_stale(const std::string& id, delivery& d, const http::response& 
     finish(id, d, final_state::cancelled, r.status, "outlet removed; last answer: " + reason);
 }
 
-void shard::on_done(request_in_flight req, http::response r) {
+void shard::on_done(request_in_flight&& req, const http::response& r) {
   --in_flight_;
   counters_.connections_opened += static_cast<std::uint64_t>(r.connections_opened);
   const std::string& id = req.outlet_id;

@@ -171,7 +171,8 @@ private:
     clock::time_point sent;  // the round trip the concurrency limit is fed
   };
   std::unordered_map<std::uint64_t, request_in_flight> requests_;
-  void on_done(request_in_flight req, http::response r);
+  // The answer by reference: a response is a dozen strings, and was moved four times.
+  void on_done(request_in_flight&& req, const http::response& r);
   void settle(outlet_state& o, delivery& d, const http::response& r, std::string reason,
               clock::duration round_trip);
   void report_attempt(const std::string& outlet_id, const delivery& d, const http::response& r,
