@@ -143,6 +143,40 @@ TEST(H1Transport, HeaderValuesCannotStartAHeader) {
   EXPECT_NE(got[0].find("\r\nLink: <http://hub/%0D%0AX-Injected: 1>; rel=\"hub\"\r\n"), std::string::npos) << got[0];
 }
 
+// Header lines are checked 8 bytes at a time: every control byte, at every offset within a
+// word, is still encoded (and HTAB, DEL's neighbours and UTF-8 are sent as they are).
+TEST(H1Transport, EveryControlByteIsEncodedWhereverItFalls) {
+  raw_http_server server([](int fd, const std::string&, std::size_t) {
+    raw_http_server::send_all(fd, "HTTP/1.1 204 No Content\r\n\r\n");
+  });
+  boost::asio::io_context io;
+  h1_transport t(io);
+  auto r = make_request(loopback(server.port()));
+  std::vector<std::string> expected;
+  for (int c = 0; c < 0x80; ++c) {
+    if (c >= 0x20 && c != 0x7f) continue;
+    for (std::size_t offset : {0, 3, 7, 8, 13}) {
+      std::string line = "X-" + std::string(offset, 'a') + ": v";
+      line += static_cast<char>(c);
+      line += "\xc3\xa9~\x80 end";
+      r.headers.push_back(line);
+      expected.push_back(safe_header_line(line));
+    }
+  }
+  r.headers.push_back("X-Clean: tab\there, UTF-8 \xc3\xa9, tilde ~ and space");
+  int status = -1;
+  t.post(r, [&](response resp) { status = resp.status; });
+  run_until(io, [&] { return status != -1; });
+  EXPECT_EQ(status, 204);
+  auto got = server.requests();
+  ASSERT_EQ(got.size(), 1u);
+  for (const auto& line : expected) {
+    EXPECT_NE(got[0].find("\r\n" + line + "\r\n"), std::string::npos) << line;
+    EXPECT_EQ(line.find_first_of(std::string("\0\r\n\x7f", 4)), std::string::npos) << line;
+  }
+  EXPECT_NE(got[0].find("\r\nX-Clean: tab\there, UTF-8 \xc3\xa9, tilde ~ and space\r\n"), std::string::npos);
+}
+
 // The wait for a connection (per-host cap) is part of the one deadline: the second request
 // times out while the first still holds the only connection. It used to wait, then start
 // its own full timeout.

@@ -50,9 +50,9 @@
 
 #include <chrono>
 #include <functional>
-#include <list>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -100,7 +100,7 @@ public:
   void post(request r, completion done);
 
   std::size_t open_connections() const;
-  std::size_t idle_connections() const { return idle_lru_.size(); }
+  std::size_t idle_connections() const { return idle_count_; }
   std::size_t origins() const { return origins_.size(); }
 
   struct operation;
@@ -110,9 +110,11 @@ public:
 private:
   using op_ptr = std::unique_ptr<operation>;
   using clock_time_point = std::chrono::steady_clock::time_point;
+  op_ptr new_operation();
+  void recycle(op_ptr op);
   using conn_ptr = std::shared_ptr<connection>;
 
-  origin& origin_for(const parsed_url& u);
+  origin& origin_for(const parsed_url& u, clock_time_point now);
   void dispatch(origin& o, op_ptr op);  // an idle connection, a new one, or wait
   void open_connection(origin& o, op_ptr op);
   void connect_next(const conn_ptr& c);  // the next address, or fail
@@ -143,9 +145,40 @@ private:
 
   boost::asio::io_context& io_;
   h1_options options_;
-  std::unordered_map<std::string, std::unique_ptr<origin>> origins_;  // by "scheme://host:port"
+  // By (scheme, host, port), looked up per request with a view of the URL's own host: no key
+  // string is built (that was 500 instructions a request, most of the lookup).
+  struct origin_key {
+    std::string host;
+    std::uint16_t port = 0;
+    bool tls = false;
+  };
+  struct origin_key_view {
+    std::string_view host;
+    std::uint16_t port = 0;
+    bool tls = false;
+  };
+  struct origin_key_hash {
+    using is_transparent = void;
+    std::size_t operator()(const origin_key_view& k) const noexcept;
+    std::size_t operator()(const origin_key& k) const noexcept { return (*this)(origin_key_view{k.host, k.port, k.tls}); }
+  };
+  struct origin_key_eq {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return a.port == b.port && a.tls == b.tls && std::string_view(a.host) == std::string_view(b.host);
+    }
+  };
+  std::unordered_map<origin_key, std::unique_ptr<origin>, origin_key_hash, origin_key_eq> origins_;
   std::vector<connection*> active_;  // connections with a deadline (connecting or busy)
-  std::list<connection*> idle_lru_;  // every idle connection, oldest first
+  // Every idle connection, oldest first: a list threaded through the connections themselves
+  // (connection::idle_prev/idle_next; a std::list allocated a node per request).
+  connection* idle_oldest_ = nullptr;
+  connection* idle_newest_ = nullptr;
+  std::size_t idle_count_ = 0;
+  // Finished operations kept for the next requests, with their head's buffer (two allocations
+  // per request otherwise); at most max_spare_ops.
+  std::vector<op_ptr> spare_ops_;
   std::size_t waiting_ = 0;          // requests waiting for DNS or for a connection
   std::shared_ptr<connection_budget> budget_;
   std::unique_ptr<tls_client> tls_;  // made on the first https request
