@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 namespace syndic::engine::http {
 namespace {
@@ -28,6 +29,20 @@ bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return (x | 0x20) == (y | 0x20);
          });
+}
+
+// Where a head ends in `s` (just past its empty line), looking for the line end from `from`;
+// npos when not yet. A lone LF ends a line too (RFC 9112 2.2). memchr finds each LF.
+std::size_t head_end(std::string_view s, std::size_t from) {
+  while (from < s.size()) {
+    const void* lf = std::memchr(s.data() + from, '\n', s.size() - from);
+    if (!lf) return std::string_view::npos;
+    std::size_t k = static_cast<std::size_t>(static_cast<const char*>(lf) - s.data());
+    if (k + 1 < s.size() && s[k + 1] == '\n') return k + 2;
+    if (k + 2 < s.size() && s[k + 1] == '\r' && s[k + 2] == '\n') return k + 3;
+    from = k + 1;
+  }
+  return std::string_view::npos;
 }
 
 std::string_view trim(std::string_view s) {
@@ -119,15 +134,24 @@ response_parser::result response_parser::feed(std::string_view data, std::size_t
   while (true) {
     switch (phase_) {
       case phase::head: {
-        // The head ends at an empty line; a lone LF ends a line too (RFC 9112 2.2).
+        if (head_.empty()) {
+          // The whole head in this read (nearly always): parsed where it lies, not copied.
+          std::string_view rest = data.substr(i);
+          std::size_t end = head_end(rest, 0);
+          if (end != std::string_view::npos) {
+            if (end > max_head_bytes) return fail("response head over 64 KiB");
+            i += end;
+            if (auto r = parse_head(rest.substr(0, end)); r != result::need_more) {
+              used = i;
+              return r;
+            }
+            break;
+          }
+        }
+        // The head ends at an empty line: it is gathered in head_ until that line comes.
         std::size_t from = head_.size() >= 3 ? head_.size() - 3 : 0;
         head_.append(data.substr(i));
-        std::size_t end = std::string::npos;
-        for (std::size_t k = from; k + 1 < head_.size(); ++k) {
-          if (head_[k] != '\n') continue;
-          if (head_[k + 1] == '\n') { end = k + 2; break; }
-          if (head_[k + 1] == '\r' && k + 2 < head_.size() && head_[k + 2] == '\n') { end = k + 3; break; }
-        }
+        std::size_t end = head_end(head_, from);
         if (end == std::string::npos) {
           used = data.size();
           if (head_.size() > max_head_bytes) return fail("response head over 64 KiB");
@@ -137,7 +161,7 @@ response_parser::result response_parser::feed(std::string_view data, std::size_t
         i = data.size() - (head_.size() - end);
         head_.resize(end);
         if (head_.size() > max_head_bytes) return fail("response head over 64 KiB");
-        if (auto r = parse_head(); r != result::need_more) {
+        if (auto r = parse_head(head_); r != result::need_more) {
           used = i;
           return r;
         }
@@ -214,8 +238,7 @@ response_parser::result response_parser::feed_eof() {
   return fail(started_ ? "connection closed in the middle of a response" : "connection closed before a response");
 }
 
-response_parser::result response_parser::parse_head() {
-  std::string_view head(head_);
+response_parser::result response_parser::parse_head(std::string_view head) {
   auto next_line = [&head]() {
     auto nl = head.find('\n');
     std::string_view line = head.substr(0, nl);

@@ -56,7 +56,7 @@ private:
   enum class phase { head, body_length, chunk_size, chunk_data, chunk_data_end, trailer, body_until_close, done };
   result fail(std::string why);
   result over_cap();  // the body would pass max_body_
-  result parse_head();  // `head_` holds a whole head, CRLF CRLF included
+  result parse_head(std::string_view head);  // a whole head, CRLF CRLF included
   bool take_line(std::string_view data, std::size_t& i, std::string& line);
   bool skip_body(std::string_view data, std::size_t& i);  // true once remaining_ bytes passed
 
