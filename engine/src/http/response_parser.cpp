@@ -75,17 +75,19 @@ void response_parser::reset() {
   retry_after_.clear();
   location_.clear();
   error_.clear();
-  etag_.clear();
-  last_modified_.clear();
-  content_type_.clear();
-  cache_control_.clear();
-  fetch_ = false;
-  head_request_ = false;
-  keep_headers_ = false;
-  too_large_ = false;
-  max_body_ = 0;
-  body_.clear();
-  headers_.clear();
+  if (fetch_) {  // only a fetch sets any of these: a delivery's reset stays as cheap as it was
+    etag_.clear();
+    last_modified_.clear();
+    content_type_.clear();
+    cache_control_.clear();
+    fetch_ = false;
+    head_request_ = false;
+    keep_headers_ = false;
+    too_large_ = false;
+    max_body_ = 0;
+    body_.clear();
+    headers_.clear();
+  }
 }
 
 void response_parser::expect(bool head_request, std::size_t max_body, bool keep_headers) {
@@ -291,13 +293,14 @@ response_parser::result response_parser::parse_head(std::string_view head) {
       retry_after_ = value;
     } else if (iequals(name, "location")) {
       location_ = value;
-    } else if (fetch_) {  // deliveries need none of these
+    }
+    if (fetch_) {  // deliveries need none of these: one test per line for them
       if (iequals(name, "etag")) etag_ = value;
       else if (iequals(name, "last-modified")) last_modified_ = value;
       else if (iequals(name, "content-type")) content_type_ = value;
       else if (iequals(name, "cache-control")) cache_control_ = value;
+      if (keep_headers_) keep_header_field(headers_, name, value);
     }
-    if (keep_headers_) keep_header_field(headers_, name, value);
   }
   if (status < 200) {
     if (status == 101) return fail("unexpected 101 Switching Protocols");
