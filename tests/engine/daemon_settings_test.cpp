@@ -234,6 +234,21 @@ TEST(DaemonSettings, FlagsOutliveTheParser) {
   EXPECT_TRUE(parse_flags({}).given().empty());
 }
 
+TEST(DaemonSettings, BooleanFlagForms) {
+  auto value = [](std::vector<std::string> args) {
+    auto r = load("allow_private_targets = true\n", parse_flags(std::move(args)));
+    EXPECT_TRUE(r.ok()) << errors_text(r);
+    return r.settings.allow_private_targets;
+  };
+  EXPECT_TRUE(value({}));  // the file's
+  EXPECT_FALSE(value({"--no-allow-private-targets"}));
+  EXPECT_FALSE(value({"--allow-private-targets=false"}));
+  EXPECT_FALSE(value({"--allow-private-targets=off"}));
+  EXPECT_THROW(parse_flags({"--no-allow-private-targets", "--allow-private-targets"}), CLI::ParseError);
+  EXPECT_FALSE(load("", parse_flags({"--allow-private-targets=false"})).settings.allow_private_targets);
+  EXPECT_TRUE(load("", parse_flags({"--allow-private-targets"})).settings.allow_private_targets);
+}
+
 TEST(DaemonSettings, ConfigFileNamedByFlag) {
   temp_file config("listen = \"127.0.0.1:7000\"\nfeed_items = 0\n", "syndic.toml");
   run_flags flags = parse_flags({"--config", config.path, "--shards", "2"});

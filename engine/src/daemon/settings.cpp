@@ -594,31 +594,36 @@ std::string settings_error::to_string() const {
   return out + message;
 }
 
+namespace {
+
+std::string run_setting_default(std::string_view key) {
+  run_settings d;
+  if (key == "data") return d.data_dir;
+  if (key == "listen") return d.listen.to_string();
+  if (key == "shards") return std::to_string(d.shards);
+  if (key == "max_body_bytes") return std::to_string(d.max_body_bytes);
+  if (key == "allow_private_targets") return d.allow_private_targets ? "true" : "false";
+  if (key == "feed_items") return std::to_string(d.feed_items);
+  if (key == "shutdown_deadline_ms") return std::to_string(d.shutdown_deadline.count());
+  if (key == "log_level") return std::string(to_string(d.log));
+  if (key == "store.synchronous") return std::string(to_string(d.synchronous));
+  if (key == "store.commit_interval_ms") return std::to_string(d.commit_interval.count());
+  if (key == "store.commit_batch") return std::to_string(d.commit_batch);
+  if (key == "websub.lease_seconds") return std::to_string(d.lease_default.count());
+  if (key == "websub.min_lease_seconds") return std::to_string(d.lease_min.count());
+  if (key == "websub.max_lease_seconds") return std::to_string(d.lease_max.count());
+  return {};
+}
+
+}  // namespace
+
 const std::vector<setting_info>& run_setting_table() {
   static const std::vector<setting_info> info = [] {
-    run_settings d;
-    auto default_of = [&](std::string_view key) -> std::string {
-      if (key == "data") return d.data_dir;
-      if (key == "listen") return d.listen.to_string();
-      if (key == "shards") return std::to_string(d.shards);
-      if (key == "max_body_bytes") return std::to_string(d.max_body_bytes);
-      if (key == "allow_private_targets") return d.allow_private_targets ? "true" : "false";
-      if (key == "feed_items") return std::to_string(d.feed_items);
-      if (key == "shutdown_deadline_ms") return std::to_string(d.shutdown_deadline.count());
-      if (key == "log_level") return std::string(to_string(d.log));
-      if (key == "store.synchronous") return std::string(to_string(d.synchronous));
-      if (key == "store.commit_interval_ms") return std::to_string(d.commit_interval.count());
-      if (key == "store.commit_batch") return std::to_string(d.commit_batch);
-      if (key == "websub.lease_seconds") return std::to_string(d.lease_default.count());
-      if (key == "websub.min_lease_seconds") return std::to_string(d.lease_min.count());
-      if (key == "websub.max_lease_seconds") return std::to_string(d.lease_max.count());
-      return {};
-    };
     std::vector<setting_info> out;
     for (const setting& s : table())
       out.push_back({std::string(s.key), std::string(s.flag),
                      s.type == kind::boolean ? "boolean" : s.type == kind::integer ? "integer" : "string",
-                     default_of(s.key), std::string(s.help)});
+                     run_setting_default(s.key), std::string(s.help)});
     return out;
   }();
   return info;
@@ -635,9 +640,20 @@ void add_run_flags(CLI::App& command, run_flags& flags) {
     auto record = [&flags, key](const std::string& v) { flags.given_[key] = v; };
     std::string& bound = flags.bound_[key];
     if (s.type == kind::boolean) {
-      // --allow-private-targets, --no-allow-private-targets, or --allow-private-targets=false.
-      std::string names = std::string(s.flag) + "{true},--no-" + std::string(s.flag.substr(2)) + "{false}";
-      command.add_flag(names, bound, help)->each(record);
+      // --allow-private-targets (=true or =false), and --no-allow-private-targets.
+      // Both on one line is refused by CLI11 (it applies options in the order they were
+      // declared, not as written, so "the last wins" cannot be kept).
+      CLI::Option* positive = command.add_flag(std::string(s.flag), bound, help)->each(record);
+      std::string& negated = flags.bound_["no-" + key];
+      command
+          .add_flag("--no-" + std::string(s.flag.substr(2)), negated,
+                    "the opposite of " + std::string(s.flag) + " (which is " +
+                        (run_setting_default(s.key) == "true" ? "on" : "off") + " by default)")
+          ->each([record](const std::string& v) {
+            bool b = false;
+            record(parse_bool(v, b) ? (b ? "false" : "true") : v);
+          })
+          ->excludes(positive);
     } else {
       command.add_option(std::string(s.flag), bound, help)->type_name(std::string(s.type_name))->each(record);
     }
