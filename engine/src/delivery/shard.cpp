@@ -353,10 +353,15 @@ void shard::send(outlet_state& o, delivery d) {
   else ++counters_.retries;
   const payload& p = *d.body;
   http::request r;
-  r.url = d.url_override.empty() ? o.cfg.url : d.url_override;
+  const std::string& url = d.url_override.empty() ? o.cfg.url : d.url_override;
+  // h1 carries http:// and https:// over HTTP/1.1; libcurl what asks for more: an outlet
+  // that wants HTTP/2 (`http2`), and https through a proxy.
+  bool h1 = plain_ && (url.starts_with("http://") ||
+                       (url.starts_with("https://") && !o.cfg.http2 && !https_proxy_configured()));
   r.body = std::shared_ptr<const std::string>(d.body, &p.body);  // shares, never copies
   r.timeout = o.cfg.timeout;
   if (d.url_override.empty()) r.endpoint = o.endpoint;  // a redirect's URL is the transport's to parse
+  if (!h1 || !r.endpoint) r.url = url;  // h1 goes by the endpoint, parsed once: no copy per request
   r.headers.reserve(3 + o.cfg.headers.size());  // one allocation, not one per growth
   std::string& content_type = r.headers.emplace_back("Content-Type: ");
   content_type += p.content_type;
@@ -379,7 +384,7 @@ void shard::send(outlet_state& o, delivery d) {
   std::uint64_t serial = ++next_request_;
   bool unhealthy = o.consecutive_failures > 0;
   unhealthy_in_flight_ += unhealthy;
-  requests_.emplace(serial, request_in_flight{o.cfg.id, o.generation, o.host, std::move(d), unhealthy, now});
+  requests_.try_emplace(serial, o.cfg.id, o.generation, o.host, std::move(d), unhealthy, now);
   auto on_response = [this, serial](http::response&& resp) {
     auto it = requests_.find(serial);
     if (it == requests_.end()) return;
@@ -388,10 +393,6 @@ void shard::send(outlet_state& o, delivery d) {
     unhealthy_in_flight_ -= req.unhealthy;
     on_done(std::move(req), resp);
   };
-  // h1 carries http:// and https:// over HTTP/1.1; libcurl what asks for more: an outlet
-  // that wants HTTP/2 (`http2`), and https through a proxy.
-  bool h1 = plain_ && (r.url.starts_with("http://") ||
-                       (r.url.starts_with("https://") && !o.cfg.http2 && !https_proxy_configured()));
   if (h1) plain_->post(std::move(r), std::move(on_response));
   else curl().post(std::move(r), std::move(on_response));
 }
