@@ -15,8 +15,9 @@ public:
   std::size_t size() const { return q_ ? q_->size() : 0; }
   T& front() { return q_->front(); }
   void pop_front() { q_->pop_front(); }
-  void push_back(T v) { get().push_back(std::move(v)); }
-  void push_front(T v) { get().push_front(std::move(v)); }
+  // Rvalues only: a queued delivery is moved in once (by value it was moved twice).
+  void push_back(T&& v) { get().push_back(std::move(v)); }
+  void push_front(T&& v) { get().push_front(std::move(v)); }
   template <class It>
   void prepend(It first, It last) { get().insert(get().begin(), first, last); }
   void clear() { q_.reset(); }
