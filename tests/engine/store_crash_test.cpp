@@ -10,6 +10,7 @@
 #include "store/sqlite_store.hpp"
 
 #include <poll.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -233,6 +234,77 @@ TEST_P(StoreCrash, AckedRecordsSurviveKill9DuringACommit) {
     acks got = crash_once(dir.path, sc);
     check_after_crash(dir.path, got, sc.payload_bytes);
   }
+}
+
+// A disk that fills up: a child caps its file size (RLIMIT_FSIZE, SIGXFSZ ignored, so writes
+// fail with EFBIG as on a full disk). Writes fail with an error in their completion, nothing
+// half-written stays, and once there is room again the same store object writes on.
+TEST(StoreFailure, FullDiskFailsWritesThenTheStoreRecovers) {
+  temp_dir dir;
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    ::signal(SIGXFSZ, SIG_IGN);
+    auto opened = open_sqlite_store(dir.path);
+    if (!opened.ok()) ::_exit(10);
+    store& db = *opened.value;
+    for (std::size_t i = 0; i < 10; ++i)
+      if (!db.append_sync({{entry(i, 1000)}, ""}).ok()) ::_exit(11);
+    rlimit lim{};
+    ::getrlimit(RLIMIT_FSIZE, &lim);
+    const rlimit capped{8u << 20, lim.rlim_max};
+    if (::setrlimit(RLIMIT_FSIZE, &capped) != 0) ::_exit(12);
+    // 2 MB appends: the WAL passes 8 MB within a few.
+    std::size_t failed = 0, i = 10;
+    store_errc code = store_errc::ok;
+    for (; i < 60 && failed < 3; ++i) {
+      append_request req;
+      for (std::size_t k = 0; k < 100; ++k) req.entries.push_back(entry(i * 1000 + k, 20'000));
+      auto r = db.append_sync(std::move(req));
+      if (!r.ok()) {
+        ++failed;
+        code = r.status.code;
+        send(fds[1], 'F', i, 0);
+      } else {
+        send(fds[1], 'A', i, r.value.seqs.front());
+      }
+    }
+    if (failed == 0) ::_exit(13);
+    if (code != store_errc::io_error) ::_exit(14);
+    ::setrlimit(RLIMIT_FSIZE, &lim);  // room again
+    auto after = db.append_sync({{entry(999'999, 100)}, "after"});
+    if (!after.ok()) ::_exit(15);
+    send(fds[1], 'R', 0, after.value.seqs.front());
+    db.close();
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::vector<message> got;
+  message m;
+  for (ssize_t n; (n = ::read(fds[0], &m, sizeof m)) == static_cast<ssize_t>(sizeof m);) got.push_back(m);
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "child step " << WEXITSTATUS(status);
+  // Every acknowledged append is there whole; the failed ones left nothing behind.
+  auto db = open_or_fail(dir.path);
+  std::size_t acked_batches = 0;
+  for (const message& x : got) {
+    if (x.kind == 'A') {
+      ++acked_batches;
+      auto first = db->get(x.seq).value;
+      ASSERT_TRUE(first);
+      EXPECT_EQ(first->item_id, "item-" + std::to_string(x.i * 1000));
+    }
+    if (x.kind == 'R') {
+      EXPECT_EQ(*db->lookup_idempotency("after").value, std::vector<seq_t>{x.seq});
+    }
+  }
+  EXPECT_EQ(db->head().value, 10 + 100 * acked_batches + 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sync, StoreCrash, ::testing::Values(sqlite_sync::normal, sqlite_sync::full),

@@ -9,7 +9,7 @@ namespace {
 using namespace store_test;
 using namespace std::chrono_literals;
 
-struct leases : ::testing::Test {
+struct StoreLease : ::testing::Test {
   temp_dir dir;
   manual_clock clock;
   std::unique_ptr<store> db = open_or_fail(dir.path, options());
@@ -20,7 +20,7 @@ struct leases : ::testing::Test {
   }
 };
 
-TEST_F(leases, AcquireFreeLeaseThenOthersAreRefused) {
+TEST_F(StoreLease, AcquireFreeLeaseThenOthersAreRefused) {
   auto a = db->acquire_lease_sync("partition/1", "node-a", 10s);
   ASSERT_TRUE(a.ok() && a.value) << a.status.message;
   EXPECT_EQ(a.value->token, 1u);
@@ -37,7 +37,7 @@ TEST_F(leases, AcquireFreeLeaseThenOthersAreRefused) {
   EXPECT_EQ(again.value->expires, clock.now() + 10s);
 }
 
-TEST_F(leases, ExpiredLeaseIsTakenOverWithAGreaterToken) {
+TEST_F(StoreLease, ExpiredLeaseIsTakenOverWithAGreaterToken) {
   auto a = db->acquire_lease_sync("p", "node-a", 10s).value;
   ASSERT_TRUE(a);
   clock.advance(9s);
@@ -56,7 +56,7 @@ TEST_F(leases, ExpiredLeaseIsTakenOverWithAGreaterToken) {
   EXPECT_GT(b2->token, b->token);
 }
 
-TEST_F(leases, RenewKeepsTheTokenAndExtends) {
+TEST_F(StoreLease, RenewKeepsTheTokenAndExtends) {
   auto a = db->acquire_lease_sync("p", "node-a", 10s).value;
   ASSERT_TRUE(a);
   clock.advance(8s);
@@ -71,7 +71,7 @@ TEST_F(leases, RenewKeepsTheTokenAndExtends) {
   EXPECT_FALSE(db->renew_lease_sync(*r, 10s).value.has_value());
 }
 
-TEST_F(leases, ReleaseFreesAndTheTokenStillGrows) {
+TEST_F(StoreLease, ReleaseFreesAndTheTokenStillGrows) {
   auto a = db->acquire_lease_sync("p", "node-a", 10s).value;
   ASSERT_TRUE(a);
   lease wrong = *a;
@@ -85,7 +85,7 @@ TEST_F(leases, ReleaseFreesAndTheTokenStillGrows) {
   EXPECT_FALSE(db->renew_lease_sync(*a, 10s).value.has_value());
 }
 
-TEST_F(leases, FencedWritesAreRefusedOnceTheTokenMoves) {
+TEST_F(StoreLease, FencedWritesAreRefusedOnceTheTokenMoves) {
   auto a = db->acquire_lease_sync("partition/3", "node-a", 10s).value;
   ASSERT_TRUE(a);
   const fence fa{"partition/3", a->token};
@@ -106,7 +106,7 @@ TEST_F(leases, FencedWritesAreRefusedOnceTheTokenMoves) {
 
 // Two store objects on one file, as two processes would be: SQLite's locks serialise their
 // writers, the lease decides who acts, and fencing stops the loser.
-TEST_F(leases, TwoStoresOnOneFileShareLeasesAndTheLog) {
+TEST_F(StoreLease, TwoStoresOnOneFileShareLeasesAndTheLog) {
   auto other = open_or_fail(dir.path, options());
   auto a = db->acquire_lease_sync("p", "node-a", 10s).value;
   ASSERT_TRUE(a);
