@@ -61,7 +61,11 @@ std::string fanout::load_progress(outlet_state& o) {
   if (!progress.value) {
     auto head = db_.head();
     if (!head.ok()) return head.status.message;
-    if (auto s = db_.write_sync({engine::start_outlet{id, head.value}}); !s.ok()) return s.message;
+    // Queued, not waited for: the writer applies it before any mark of this outlet (queue
+    // order), and a start with a thousand new outlets costs one commit, not a thousand.
+    db_.write({engine::start_outlet{id, head.value}}, [this](engine::store_status s) {
+      if (!s.ok()) ++write_errors_;
+    });
     o.next = head.value + 1;
     return {};
   }
@@ -107,18 +111,25 @@ std::string fanout::add_outlet(engine::outlet_config cfg, std::string channel) {
   }
   if (std::string error = engine_.add_outlet(cfg); !error.empty()) return error;
   if (it == outlets_.end()) {
-    outlets_.emplace(cfg.id, std::move(fresh));
+    it = outlets_.emplace(cfg.id, std::move(fresh)).first;
   } else {  // a new configuration; its progress carries on
     it->second->cfg = std::move(cfg);
     it->second->channel = std::move(channel);
   }
+  mark_dirty(*it->second);
+  wake();
   return {};
 }
 
 void fanout::remove_outlet(const std::string& id, bool forget) {
   std::lock_guard lock(mutex_);
   engine_.remove_outlet(id);  // its pairs in the engine end as cancelled: still owed
-  outlets_.erase(id);
+  if (auto it = outlets_.find(id); it != outlets_.end()) {
+    outlet_state* o = it->second.get();
+    std::erase(dirty_, o);
+    std::erase(refused_, o);
+    outlets_.erase(it);
+  }
   if (forget) db_.write({engine::forget_outlet{id}});
 }
 
@@ -133,6 +144,8 @@ std::string fanout::replay(const std::string& id, seq_t from) {
   o.attempts.clear();
   o.resend.clear();
   o.retired = false;
+  mark_dirty(o);
+  wake();
   return {};
 }
 
@@ -157,6 +170,8 @@ std::string fanout::retry_dead_letters(const std::string& id, std::vector<seq_t>
     o.attempts[s] = 0;  // resent from here; the walk from `next` still skips it
     o.resend.push_back(s);
   }
+  mark_dirty(o);
+  wake();
   return {};
 }
 
@@ -171,7 +186,20 @@ void fanout::start() {
 void fanout::notify() {
   std::lock_guard lock(inbox_mutex_);
   woken_ = true;
+  appended_ = true;
   wake_.notify_one();
+}
+
+void fanout::wake() {
+  std::lock_guard lock(inbox_mutex_);
+  woken_ = true;
+  wake_.notify_one();
+}
+
+void fanout::mark_dirty(outlet_state& o) {
+  if (o.dirty) return;
+  o.dirty = true;
+  dirty_.push_back(&o);
 }
 
 void fanout::stop_feeding() {
@@ -204,20 +232,28 @@ void fanout::finish() {
 void fanout::run() {
   std::vector<engine::delivery_outcome> outcomes;
   std::vector<engine::attempt_report> attempts;
+  bool waiting_on_engine = false;
   for (;;) {
-    bool quit;
+    bool quit, appended;
     {
       std::unique_lock lock(inbox_mutex_);
-      wake_.wait_for(lock, options_.tick, [this] { return woken_ || quit_; });
+      wake_.wait_for(lock, waiting_on_engine ? options_.refused_retry : options_.idle_round,
+                     [this] { return woken_ || quit_; });
+      // Woken by outcomes: let more of them come, unless an append or the end needs a round.
+      if (woken_ && !appended_ && !quit_ && options_.outcome_batching.count() > 0)
+        wake_.wait_for(lock, options_.outcome_batching, [this] { return appended_ || quit_; });
       woken_ = false;
       quit = quit_;
+      appended = appended_;
+      appended_ = false;
       outcomes.swap(inbox_outcomes_);
       attempts.swap(inbox_attempts_);
     }
     {
       std::lock_guard lock(mutex_);
       record_outcomes(outcomes, attempts);
-      if (feeding_ && !quit) feed();
+      if (feeding_ && !quit) feed(appended);
+      waiting_on_engine = !refused_.empty();
     }
     outcomes.clear();
     attempts.clear();
@@ -245,6 +281,7 @@ void fanout::record_outcomes(std::vector<engine::delivery_outcome>& outcomes,
     auto it = outlets_.find(o.outlet_id);
     outlet_state* st = it == outlets_.end() ? nullptr : it->second.get();
     if (st && st->in_engine > 0) --st->in_engine;
+    if (st) mark_dirty(*st);  // room in its window
     if (o.seq == 0) continue;
     switch (o.state) {
       case engine::final_state::delivered:
@@ -314,15 +351,31 @@ const fanout::cached_item* fanout::item(seq_t seq, std::string& error) {
   return found;
 }
 
-void fanout::feed() {
-  auto head = db_.head();
-  if (!head.ok()) {
-    ++counters_.store_errors;
-    return;
+void fanout::feed(bool appended) {
+  // The head is read when something was appended, and now and then (another writer).
+  auto now = std::chrono::steady_clock::now();
+  if (appended || now - last_head_read_ >= options_.idle_round) {
+    last_head_read_ = now;
+    auto head = db_.head();
+    if (!head.ok()) {
+      ++counters_.store_errors;
+      return;
+    }
+    if (head.value != head_) {
+      head_ = head.value;
+      for (auto& [id, o] : outlets_) mark_dirty(*o);
+    }
   }
-  head_ = head.value;
+  for (outlet_state* o : refused_) mark_dirty(*o);
+  refused_.clear();
+  if (dirty_.empty()) return;
+  std::vector<outlet_state*> round;
+  round.swap(dirty_);
   std::vector<engine::write_op> ops;
-  for (auto& [id, o] : outlets_) feed_outlet(*o, head_, ops);
+  for (outlet_state* o : round) {
+    o->dirty = false;
+    if (!feed_outlet(*o, head_, ops)) refused_.push_back(o);
+  }
   if (!ops.empty())
     db_.write(std::move(ops), [this](engine::store_status s) {
       if (!s.ok()) ++write_errors_;
@@ -330,9 +383,9 @@ void fanout::feed() {
   trim_cache();
 }
 
-void fanout::feed_outlet(outlet_state& o, seq_t head, std::vector<engine::write_op>& ops) {
-  if (o.retired || o.in_engine >= options_.window) return;
-  if (o.resend.empty() && o.next > head) return;
+bool fanout::feed_outlet(outlet_state& o, seq_t head, std::vector<engine::write_op>& ops) {
+  if (o.retired || o.in_engine >= options_.window) return true;
+  if (o.resend.empty() && o.next > head) return true;
   std::size_t room = options_.window - o.in_engine;
   std::vector<engine::log_item> batch;
   std::vector<seq_t> filtered;
@@ -390,19 +443,24 @@ void fanout::feed_outlet(outlet_state& o, seq_t head, std::vector<engine::write_
     take(o.next++);
   }
   add_done_ranges(o.cfg.id, filtered, ops);
-  if (batch.empty()) return;
+  // Filtered seqs took no room: the rest of the window is taken next round.
+  if (!filtered.empty() && batch.size() < room && (o.next <= head || !o.resend.empty())) mark_dirty(o);
+  if (batch.empty()) return true;
   auto r = engine_.submit_to(o.cfg.id, batch);
   o.in_engine += r.queued;
   counters_.handed += r.queued;
-  // What the engine refused (its bounds) goes first next round.
+  // What the engine refused (its bounds) goes first, shortly.
   for (std::size_t i = batch.size(); i-- > r.queued;) {
     if (batch[i].attempts > 0) o.attempts[batch[i].seq] = batch[i].attempts;
     o.resend.push_front(batch[i].seq);
   }
+  return r.queued == batch.size();
 }
 
 void fanout::trim_cache() {
   // Items every outlet has been handed are not needed again (a resend reads them back).
+  // Finding that bound walks every outlet: only when the cache has grown.
+  if (cache_.size() < std::max<std::size_t>(64, options_.cache_items / 8)) return;
   seq_t low = head_ + 1;
   for (const auto& [id, o] : outlets_)
     if (!o->retired) low = std::min(low, o->next);

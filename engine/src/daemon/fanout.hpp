@@ -39,7 +39,15 @@ struct fanout_options {
   std::size_t window = 64;          // pairs per outlet in the engine at once
   std::size_t cache_items = 8192;   // decoded items kept for the outlets to share
   std::size_t read_batch = 512;     // records read from the log at once
-  std::chrono::milliseconds tick{2};  // a round at least this often while work is out
+  // A round runs when something happened (an append, outcomes, an outlet added) and feeds
+  // only the outlets it concerns; with nothing happening, one round this often (the log
+  // head is read again: another writer may have appended).
+  std::chrono::milliseconds idle_round{200};
+  std::chrono::milliseconds refused_retry{20};  // the engine was full: try again after this
+  // Outcomes wait this long at most before their round: they come one by one from the
+  // shards, and a round (a wake-up, a store write, a commit) per few outcomes costs more
+  // context switches than the deliveries themselves. Appends do not wait.
+  std::chrono::microseconds outcome_batching{2'000};
 };
 
 struct fanout_counters {
@@ -105,13 +113,17 @@ private:
     std::map<engine::seq_t, engine::seq_t> skip;              // resolved above the cursor: first -> last
     std::map<engine::seq_t, std::uint32_t> attempts;          // resumed retries' counts
     std::deque<engine::seq_t> resend;                         // owed again, before `next`
+    bool dirty = false;                                       // in dirty_
   };
 
   void run();
   void record_outcomes(std::vector<engine::delivery_outcome>& outcomes,
                        std::vector<engine::attempt_report>& attempts);
-  void feed();
-  void feed_outlet(outlet_state& o, engine::seq_t head, std::vector<engine::write_op>& ops);
+  void feed(bool appended);
+  // Returns false when the engine refused some of what it was offered (its bounds).
+  bool feed_outlet(outlet_state& o, engine::seq_t head, std::vector<engine::write_op>& ops);
+  void mark_dirty(outlet_state& o);
+  void wake();  // a round soon (never with inbox_mutex_ held)
   struct cached_item {
     std::shared_ptr<const formats::feed> doc;  // null: undecodable
     std::string channel;
@@ -130,6 +142,9 @@ private:
   engine::seq_t head_ = 0;
   fanout_counters counters_;
   bool feeding_ = true;
+  std::vector<outlet_state*> dirty_;    // outlets to feed next round (room, resends, new)
+  std::vector<outlet_state*> refused_;  // the engine was full for these: again shortly
+  std::chrono::steady_clock::time_point last_head_read_{};
   std::atomic<std::uint64_t> write_errors_{0};  // counted by store completions
 
   std::mutex inbox_mutex_;
@@ -137,6 +152,7 @@ private:
   std::vector<engine::delivery_outcome> inbox_outcomes_;
   std::vector<engine::attempt_report> inbox_attempts_;
   bool woken_ = false;
+  bool appended_ = false;  // notify(): the head moved
   bool quit_ = false;
   std::thread thread_;
 };

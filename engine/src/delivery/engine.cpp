@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <deque>
 #include <mutex>
 #include <shared_mutex>
 #include <stdexcept>
@@ -83,6 +84,39 @@ struct engine::impl {
   };
   std::mutex outlets_mutex;
   std::unordered_map<std::string, registered> outlets;
+
+  // submit_to() is called once per outlet with the same log items: each item is rendered at
+  // most once per format and its key hashed once, here, not once per outlet. Bounded; the
+  // entry keeps its document alive, so a pointer is never reused while it is a key.
+  struct prepared {
+    std::shared_ptr<detail::payload_set> rendered;
+    std::string item_key;
+  };
+  std::mutex prepared_mutex;
+  std::unordered_map<const formats::feed*, prepared> prepared_items;
+  std::deque<const formats::feed*> prepared_order;
+  static constexpr std::size_t max_prepared = 16'384;
+
+  // The payload of `li` in format `f`, and its item key; under prepared_mutex.
+  std::pair<std::shared_ptr<const detail::payload>, std::string> prepare(const log_item& li, payload_format f,
+                                                                         std::int64_t unix_now) {
+    std::lock_guard lock(prepared_mutex);
+    auto [it, fresh] = prepared_items.try_emplace(li.doc.get());
+    if (fresh) {
+      it->second.rendered = std::make_shared<detail::payload_set>(li.doc, unix_now);
+      const formats::item& item = li.doc->items.front();
+      it->second.item_key = li.item_key.empty()
+                                ? detail::item_key(formats::synthesized_item_id(item), detail::item_version(item))
+                                : li.item_key;
+      prepared_order.push_back(li.doc.get());
+      if (prepared_order.size() > max_prepared) {
+        prepared_items.erase(prepared_order.front());
+        prepared_order.pop_front();
+      }
+    }
+    const std::string& key = li.item_key.empty() ? it->second.item_key : li.item_key;
+    return {it->second.rendered->get(f), key};
+  }
 
   detail::shard& shard_for(std::string_view id) { return *shards[detail::fnv1a(id) % shards.size()]; }
 
@@ -265,13 +299,10 @@ submit_result engine::submit_to(const std::string& outlet_id, std::span<const lo
     pairs.reserve(take);
     for (std::size_t i = 0; i < take; ++i) {
       const log_item& li = items[i];
-      detail::payload_set rendered(li.doc, unix_now);
+      auto [body, key] = impl_->prepare(li, reg.cfg.format, unix_now);
       detail::delivery d;
-      d.body = rendered.get(reg.cfg.format);
-      const formats::item& item = li.doc->items.front();
-      d.delivery_id = detail::delivery_id(
-          outlet_id, li.item_key.empty() ? detail::item_key(formats::synthesized_item_id(item), detail::item_version(item))
-                                         : li.item_key);
+      d.body = std::move(body);
+      d.delivery_id = detail::delivery_id(outlet_id, key);
       d.seq = li.seq;
       d.submitted = now;
       // A pair resumed after a restart keeps its count; its retry window starts again here.
