@@ -3,6 +3,7 @@
 // the cap (the connection is not reused), the validators and the bounded header list, and
 // deliveries' POSTs unchanged (nothing kept) on the same handles.
 
+#include "http/content_coding.hpp"
 #include "http/curl_transport.hpp"
 #include "http/h1_transport.hpp"
 #include "http/response_parser.hpp"
@@ -11,6 +12,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+
+#include <zlib.h>
 
 #include <memory>
 #include <optional>
@@ -431,6 +434,104 @@ TEST_P(HttpGet, HttpsGetWithABody) {
   EXPECT_EQ(got.status, 200) << got.error_detail;
   EXPECT_EQ(got.body, "ok");
   EXPECT_EQ(server.requests(), 1);
+}
+
+// zlib's compressors, for the servers' side: window bits 15 + 16 gzip, 15 zlib, -15 raw.
+std::string compress(std::string_view in, int window_bits) {
+  z_stream z{};
+  deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, static_cast<uLong>(in.size())) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+std::string gzip(std::string_view in) { return compress(in, 15 + 16); }
+
+TEST(ContentCoding, GzipDeflateRawAndChains) {
+  const std::string text = big_body(50'000);
+  std::string detail;
+  for (auto [coding, bits] : {std::pair{"gzip", 31}, {"x-gzip", 31}, {"deflate", 15}, {"deflate", -15}, {"GZIP", 31}}) {
+    std::string body = compress(text, bits);
+    EXPECT_EQ(decode_content(coding, body, 1 << 20, detail), transport_error::none) << coding << ": " << detail;
+    EXPECT_EQ(body, text) << coding << " " << bits;
+  }
+  // Listed in the order applied: undone last first; identity is nothing.
+  std::string twice = compress(gzip(text), 15);
+  EXPECT_EQ(decode_content("identity, gzip, deflate", twice, 1 << 20, detail), transport_error::none) << detail;
+  EXPECT_EQ(twice, text);
+  // gzip members one after the other are one body.
+  std::string members = gzip("hello ") + gzip("world");
+  EXPECT_EQ(decode_content("gzip", members, 100, detail), transport_error::none) << detail;
+  EXPECT_EQ(members, "hello world");
+}
+
+TEST(ContentCoding, BombsCorruptionAndUnknownCodings) {
+  std::string detail;
+  std::string bomb = gzip(std::string(10'000'000, '\0'));  // about 10 KB
+  ASSERT_LT(bomb.size(), 20'000u);
+  EXPECT_EQ(decode_content("gzip", bomb, 65'536, detail), transport_error::too_large);
+  EXPECT_EQ(detail, "response body over 65536 bytes once decoded");
+  EXPECT_TRUE(bomb.empty());
+  std::string exact = gzip(std::string(65'536, 'a'));
+  EXPECT_EQ(decode_content("gzip", exact, 65'536, detail), transport_error::none) << detail;
+  EXPECT_EQ(exact.size(), 65'536u);
+  std::string cut = gzip(big_body(10'000));
+  cut.resize(cut.size() / 2);
+  EXPECT_EQ(decode_content("gzip", cut, 1 << 20, detail), transport_error::protocol);
+  EXPECT_EQ(detail, "content decoding: truncated stream");
+  std::string garbage = "not gzip at all";
+  EXPECT_EQ(decode_content("gzip", garbage, 1 << 20, detail), transport_error::protocol);
+  EXPECT_NE(detail.find("content decoding: "), std::string::npos);
+  std::string br = "whatever";
+  EXPECT_EQ(decode_content("br", br, 1 << 20, detail), transport_error::protocol);
+  EXPECT_EQ(detail, "content decoding: coding 'br' was not offered");
+}
+
+TEST_P(HttpGet, CompressedBodiesAreDecodedUnderTheCap) {
+  const std::string text = big_body(30'000);
+  raw_http_server server([&](int fd, const std::string& req, std::size_t) {
+    std::string target = req.substr(4, req.find(' ', 4) - 4);
+    std::string body, coding = "gzip";
+    if (target == "/gzip") body = gzip(text);
+    else if (target == "/deflate") body = compress(text, 15), coding = "deflate";
+    else if (target == "/bomb") body = gzip(std::string(5'000'000, ' '));
+    else body = "corrupt!" + gzip(text);
+    raw_http_server::send_all(fd, "HTTP/1.1 200 OK\r\nContent-Encoding: " + coding + "\r\nContent-Length: " +
+                                      std::to_string(body.size()) + "\r\n\r\n" + body);
+  });
+  any_transport t(GetParam());
+  auto fetch = [&](const std::string& path) {
+    request r = get(server.port(), 100'000, path);
+    r.decode_content = true;
+    return t.send(r);
+  };
+  response g = fetch("/gzip");
+  EXPECT_EQ(g.status, 200) << g.error_detail;
+  EXPECT_EQ(g.body, text);
+  EXPECT_EQ(g.content_encoding, "gzip");
+  response d = fetch("/deflate");
+  EXPECT_EQ(d.body, text) << d.error_detail;
+  response bomb = fetch("/bomb");
+  EXPECT_EQ(bomb.status, 0);
+  EXPECT_EQ(bomb.error, transport_error::too_large) << bomb.error_detail;
+  EXPECT_TRUE(bomb.body.empty());
+  response bad = fetch("/corrupt");
+  EXPECT_EQ(bad.status, 0);
+  EXPECT_EQ(bad.error, transport_error::protocol) << bad.error_detail;
+  auto sent = server.requests();
+  ASSERT_FALSE(sent.empty());
+  EXPECT_NE(sent[0].find("\r\nAccept-Encoding: "), std::string::npos) << sent[0];
+  EXPECT_NE(sent[0].find("gzip"), std::string::npos) << sent[0];
+  // Without decode_content: nothing offered, the body as sent.
+  request plain = get(server.port(), 100'000, "/gzip");
+  response raw = t.send(plain);
+  EXPECT_EQ(raw.body, gzip(text)) << raw.error_detail;
+  EXPECT_EQ(server.requests().back().find("Accept-Encoding"), std::string::npos) << server.requests().back();
 }
 
 INSTANTIATE_TEST_SUITE_P(Both, HttpGet, ::testing::Values(kind::h1, kind::curl),

@@ -70,6 +70,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
     resp->last_modified.clear();
     resp->content_type.clear();
     resp->cache_control.clear();
+    resp->content_encoding.clear();
     resp->headers.clear();
     return size * n;
   }
@@ -92,6 +93,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
   else if (is("last-modified")) resp->last_modified = v;
   else if (is("content-type")) resp->content_type = v;
   else if (is("cache-control")) resp->cache_control = v;
+  else if (is("content-encoding")) resp->content_encoding = v;
   if (t->keep_headers) keep_header_field(resp->headers, name, v);
   return size * n;
 }
@@ -289,6 +291,9 @@ void curl_transport::post(request r, completion done) {
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &t->cap);
     // A Content-Length over the cap fails before the body is read (CURLE_FILESIZE_EXCEEDED).
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_response_body));
+    // "": every coding this libcurl decodes; the write callback (and so the cap) sees the
+    // decoded bytes.
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, r.decode_content ? "" : static_cast<const char*>(nullptr));
   }
   if (r.method == method::post) {
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body ? t->body->data() : "");

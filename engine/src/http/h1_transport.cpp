@@ -1,5 +1,6 @@
 #include "http/h1_transport.hpp"
 
+#include "http/content_coding.hpp"
 #include "http/response_parser.hpp"
 #include "http/tls_client.hpp"
 
@@ -326,6 +327,11 @@ void h1_transport::post(request r, completion done) {
     append_header_line(h, line);  // a value can never end its line or start another
     h += "\r\n";
   }
+  if (r.decode_content) {
+    h += "Accept-Encoding: ";
+    h += accepted_codings;
+    h += "\r\n";
+  }
   if (is_post) {
     h += "Content-Length: ";
     char digits[24];
@@ -619,13 +625,23 @@ void h1_transport::complete(const conn_ptr& c, bool keep) {
   response_parser& p = c->parser;
   op->resp.status = p.status();
   op->resp.retry_after = p.retry_after();
-  // Empty on deliveries (the parser keeps them for fetches only).
-  if (!p.etag().empty()) op->resp.etag = p.etag();
-  if (!p.last_modified().empty()) op->resp.last_modified = p.last_modified();
-  if (!p.content_type().empty()) op->resp.content_type = p.content_type();
-  if (!p.cache_control().empty()) op->resp.cache_control = p.cache_control();
-  if (op->req.max_response_body > 0) op->resp.body = p.take_body();
-  if (op->req.keep_headers) op->resp.headers = p.take_headers();
+  transport_error decoded = transport_error::none;
+  std::string decode_error;
+  if (op->req.method != method::post || op->req.max_response_body > 0 || op->req.keep_headers) {
+    // A fetch (the parser keeps these for fetches only).
+    if (!p.etag().empty()) op->resp.etag = p.etag();
+    if (!p.last_modified().empty()) op->resp.last_modified = p.last_modified();
+    if (!p.content_type().empty()) op->resp.content_type = p.content_type();
+    if (!p.cache_control().empty()) op->resp.cache_control = p.cache_control();
+    if (!p.content_encoding().empty()) op->resp.content_encoding = p.content_encoding();
+    if (op->req.max_response_body > 0) {
+      op->resp.body = p.take_body();
+      // The framing was sound: the connection stays usable whatever the decoding finds.
+      if (op->req.decode_content && !op->resp.content_encoding.empty())
+        decoded = decode_content(op->resp.content_encoding, op->resp.body, op->req.max_response_body, decode_error);
+    }
+    if (op->req.keep_headers) op->resp.headers = p.take_headers();
+  }
   if (const std::string& loc = c->parser.location(); !loc.empty())
     op->resp.location = loc.starts_with("/") ? (c->home->tls ? "https://" : "http://") + c->home->host_header + loc : loc;
   origin& o = *c->home;
@@ -651,7 +667,7 @@ void h1_transport::complete(const conn_ptr& c, bool keep) {
     drop(c);
   }
   c->idle_this_turn = c->idle;
-  finish(std::move(op), transport_error::none);
+  finish(std::move(op), decoded, std::move(decode_error));
   c->idle_this_turn = false;  // from here on, an event-loop turn may pass before its reuse
 }
 

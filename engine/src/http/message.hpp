@@ -66,6 +66,11 @@ struct request {
   std::size_t max_response_body = 0;
   // Every response header into response::headers (bounded below). Off for deliveries.
   bool keep_headers = false;
+  // Offer compressed bodies (Accept-Encoding) and keep response::body decoded: gzip and
+  // deflate (libcurl also br when built with it). max_response_body bounds the decoded
+  // bytes, so a small body that inflates to gigabytes fails as too_large. A request that
+  // sets its own Accept-Encoding header should leave this off.
+  bool decode_content = false;
 };
 
 struct header_field {
@@ -84,6 +89,7 @@ struct response {
   std::string last_modified;
   std::string content_type;
   std::string cache_control;
+  std::string content_encoding;  // as sent; with decode_content, `body` is decoded already
   // request::keep_headers: every header in order, the first max_kept_headers of them, each
   // name and value cut to max_kept_header_bytes (a hostile server cannot make it grow).
   std::vector<header_field> headers;

@@ -80,6 +80,7 @@ void response_parser::reset() {
     last_modified_.clear();
     content_type_.clear();
     cache_control_.clear();
+    content_encoding_.clear();
     fetch_ = false;
     head_request_ = false;
     keep_headers_ = false;
@@ -299,6 +300,7 @@ response_parser::result response_parser::parse_head(std::string_view head) {
       else if (iequals(name, "last-modified")) last_modified_ = value;
       else if (iequals(name, "content-type")) content_type_ = value;
       else if (iequals(name, "cache-control")) cache_control_ = value;
+      else if (iequals(name, "content-encoding")) content_encoding_ = value;
       if (keep_headers_) keep_header_field(headers_, name, value);
     }
   }
@@ -312,6 +314,7 @@ response_parser::result response_parser::parse_head(std::string_view head) {
     last_modified_.clear();
     content_type_.clear();
     cache_control_.clear();
+    content_encoding_.clear();
     headers_.clear();
     return result::need_more;
   }

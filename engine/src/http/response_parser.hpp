@@ -43,6 +43,7 @@ public:
   const std::string& last_modified() const { return last_modified_; }
   const std::string& content_type() const { return content_type_; }
   const std::string& cache_control() const { return cache_control_; }
+  const std::string& content_encoding() const { return content_encoding_; }
   std::string take_body() { return std::move(body_); }
   std::vector<header_field> take_headers() { return std::move(headers_); }
   bool too_large() const { return too_large_; }  // the error was a body over the cap
@@ -68,7 +69,7 @@ private:
   bool keep_alive_ = true;
   bool started_ = false;
   std::string retry_after_, location_, error_;
-  std::string etag_, last_modified_, content_type_, cache_control_;
+  std::string etag_, last_modified_, content_type_, cache_control_, content_encoding_;
   bool fetch_ = false;  // expect() was called: keep the validators and the rest
   bool head_request_ = false;
   bool keep_headers_ = false;
