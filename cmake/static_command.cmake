@@ -3,7 +3,7 @@
 # mapping each shared library, relocating it and the command, page by page. libstdc++.so
 # alone costs ~3 ms. So the command needs only libc and libm at start:
 #  - libstdc++ and libgcc linked in (-static-libstdc++ -static-libgcc);
-#  - pugixml, Boost.URL, SQLite: Debian's static archives;
+#  - pugixml, Boost.URL, SQLite, zlib: Debian's static archives;
 #  - toml++ and simdjson, of which Debian ships only shared libraries (each loads
 #    libstdc++.so): their compiled parts are built into the command (src/cli/toml_impl.cpp,
 #    third_party/simdjson/simdjson.cpp), and --as-needed drops the .so files that the
@@ -95,12 +95,14 @@ function(syndic_static_command target)
       list(APPEND missing lib${lib}.a)
     endif()
   endforeach()
-  # SQLite's archive where there is one (libsqlite3-dev has it); else its shared library,
-  # which is C (no libstdc++.so behind it) and costs a little.
-  find_library(SYNDIC_STATIC_sqlite3 NAMES libsqlite3.a)
-  if(SYNDIC_STATIC_sqlite3)
-    list(APPEND archives sqlite3)
-  endif()
+  # SQLite's and zlib's archives where there are (libsqlite3-dev, zlib1g-dev have them); else
+  # their shared libraries, which are C (no libstdc++.so behind them) and cost a little.
+  foreach(lib sqlite3 z)
+    find_library(SYNDIC_STATIC_${lib} NAMES lib${lib}.a)
+    if(SYNDIC_STATIC_${lib})
+      list(APPEND archives ${lib})
+    endif()
+  endforeach()
   # The vendored simdjson.cpp must match the system's simdjson.h.
   if(NOT simdjson_VERSION VERSION_EQUAL 3.0.1)
     list(APPEND missing "simdjson 3.0.1 (found ${simdjson_VERSION})")

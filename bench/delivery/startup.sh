@@ -10,6 +10,11 @@
 #
 # Target (issue 7): `syndic --version` at most 5 ms. (hyperfine -N gives the same figures one
 # command after the other.)
+#
+# On a shared machine the wall times move with the load of the moment (/bin/true alone went
+# from 2.8 to 5.5 ms here): compare commands within one run, by the "x first" column (median
+# over the first command's median), and by the page faults (ru_minflt: the same at every run,
+# whatever the load; each costs ~10-20 us on this VM).
 set -euo pipefail
 runs=${1:-100}
 shift
@@ -22,6 +27,7 @@ argvs = [shlex.split(c) for c in cmds]
 null = os.open(os.devnull, os.O_WRONLY)
 wall = {c: [] for c in cmds}
 cpu = {c: [] for c in cmds}
+faults = {c: [] for c in cmds}
 for r in range(runs + 3):  # the first 3 rounds warm the page cache and are not counted
     for c, argv in zip(cmds, argvs):
         t0 = time.perf_counter()
@@ -32,9 +38,12 @@ for r in range(runs + 3):  # the first 3 rounds warm the page cache and are not 
         if r >= 3:
             wall[c].append(t)
             cpu[c].append(usage.ru_utime + usage.ru_stime)
+            faults[c].append(usage.ru_minflt)
+first = statistics.median(wall[cmds[0]])
 for c in cmds:
     t = sorted(wall[c])
     print(f"{statistics.median(t) * 1e3:7.2f} ms median  {t[0] * 1e3:6.2f} min  {t[int(len(t) * 0.9)] * 1e3:6.2f} p90"
-          f"  CPU {statistics.median(cpu[c]) * 1e3:6.2f} ms  {c}")
+          f"  CPU {statistics.median(cpu[c]) * 1e3:6.2f} ms  {statistics.median(t) / first:5.2f} x first"
+          f"  {statistics.median(faults[c]):5.0f} faults  {c}")
 PY
 echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -12,6 +12,12 @@ trap 'kill $sink_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 failures=0
 . "$(dirname "$0")/lib.sh"
 
+# --version and --help leave through _Exit (no static destructors): their output, to a file
+# (so fully buffered), must still be all there.
+expect 0 "syndic 0.1.0" "$syndic" --version
+expect 0 "convert" "$syndic" --help
+grep -q 'run' "$tmp/out" || fail "syndic --help to a file lost its end: $(tail -c 200 "$tmp/out")"
+
 # LD_DEBUG=files makes the dynamic loader name every library it loads, at start or by dlopen.
 loads_curl() { LD_DEBUG=files "$@" 2>&1 >/dev/null | grep -q 'file=libcurl'; }
 loads_curl "$syndic" --version && fail "syndic --version loads libcurl"
