@@ -8,7 +8,8 @@ syndic=$1
 fixtures=$2
 tmp=$(mktemp -d)
 sink_pid=""
-trap 'kill $sink_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+tls_pid=""
+trap 'kill $sink_pid $tls_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 failures=0
 . "$(dirname "$0")/lib.sh"
 
@@ -70,6 +71,50 @@ if [ "${SYNDIC_EXPECT_STATIC:-$static}" = ON ]; then
   printf 'id,url,format,secret\nsigned,http://127.0.0.1:9/hook,webhook,whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n' >"$tmp/signed.csv"
   SYNDIC_LIBSSL=/nonexistent/libssl.so.3 expect 70 "OpenSSL could not be loaded (/nonexistent/libssl.so.3" \
     "$syndic" push --outlets "$tmp/signed.csv" --deadline 1 "$tmp/feed.json"
+fi
+
+# https through both transports in one process: h1 (OpenSSL, loaded on first use in the static
+# command) and libcurl (http2=true; it brings libssl.so too). One copy of libssl is loaded,
+# and both deliver, verifying the server against a private CA. The server: Python's, HTTP/1.1.
+if command -v openssl >/dev/null; then
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=syndic test CA" \
+    -keyout "$tmp/ca.key" -out "$tmp/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$tmp/server.key" \
+    -out "$tmp/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\n' >"$tmp/san.ext"
+  openssl x509 -req -in "$tmp/server.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -CAcreateserial \
+    -days 2 -extfile "$tmp/san.ext" -out "$tmp/server.pem" 2>/dev/null
+  python3 - "$tmp/server.pem" "$tmp/server.key" >"$tmp/tls.port" <<'PY' &
+import http.server, ssl, sys
+class Hook(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[1], sys.argv[2])
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+PY
+  tls_pid=$!
+  for _ in $(seq 50); do [ -s "$tmp/tls.port" ] && break; sleep 0.1; done
+  tls_port=$(cat "$tmp/tls.port")
+  printf 'id,url,format,http2\nh1,https://127.0.0.1:%s/a,webhook,false\ncurl,https://127.0.0.1:%s/b,webhook,true\n' \
+    "$tls_port" "$tls_port" >"$tmp/both.csv"
+  LD_DEBUG=files expect 0 "" "$syndic" push --outlets "$tmp/both.csv" --cacert "$tmp/ca.pem" --deadline 20 --json "$tmp/feed.json"
+  grep -q '"delivered":2' "$tmp/out" || fail "https through h1 and libcurl in one push: $(cat "$tmp/out"; grep -v 'file=' "$tmp/err" | head -5)"
+  grep -q 'file=libcurl' "$tmp/err" || fail "the http2=true outlet did not go through libcurl"
+  loads=$(grep -cE 'file=libssl\.so.*(needed|loaded) by' "$tmp/err")
+  [ "$loads" -eq 1 ] || fail "libssl was loaded $loads times, expected once: $(grep 'file=libssl' "$tmp/err")"
+  kill "$tls_pid" 2>/dev/null
+  wait "$tls_pid" 2>/dev/null
+  tls_pid=""
 fi
 
 # libcurl missing: an outlet that needs it (https through a proxy; HTTP/2 likewise) fails with
