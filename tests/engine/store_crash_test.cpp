@@ -4,6 +4,7 @@
 // find every acknowledged record: at a point in the stream, just before a COMMIT, and while a
 // COMMIT is under way. The file must also pass SQLite's integrity check.
 
+#include "store_kill_vfs.hpp"
 #include "store_test_support.hpp"
 
 #include "store/sqlite_db.hpp"
@@ -45,9 +46,13 @@ void send(int fd, char kind, std::uint64_t i, std::uint64_t seq) {
 }
 
 enum class kill_at {
-  acks,          // after `threshold` acknowledged appends
-  before_commit, // the writer stops just before its `threshold`-th COMMIT, and is killed there
-  in_commit,     // at its `threshold`-th COMMIT, the parent kills at once (mid-commit, mostly)
+  acks,           // the parent kills after `threshold` acknowledged appends
+  before_commit,  // the writer stops just before its `threshold`-th COMMIT, and is killed there
+  // The child kills itself (store_kill_vfs.hpp), at the `threshold`-th COMMIT:
+  wal_write,      // at the 5th write to the WAL: in the middle of that commit's frames
+  wal_sync,       // at the next sync of the WAL (FULL: that commit's; NORMAL: a checkpoint's)
+  // ... or once the store is open:
+  db_write,       // at the `threshold`-th write to the database file: inside a checkpoint
 };
 
 struct scenario {
@@ -62,20 +67,25 @@ struct scenario {
   o.synchronous = sc.sync;
   sqlite::test_hooks hooks;
   std::atomic<std::size_t> commits{0};
-  if (sc.when != kill_at::acks) {
+  if (sc.when != kill_at::acks && sc.when != kill_at::before_commit) {
+    if (!kill_vfs::install()) ::_exit(9);
+  }
+  if (sc.when == kill_at::before_commit || sc.when == kill_at::wal_write || sc.when == kill_at::wal_sync) {
     hooks.before_commit = [&] {
-      if (++commits == sc.threshold) {
-        send(fd, 'C', 0, 0);
-        if (sc.when == kill_at::before_commit) {
-          for (;;) ::pause();  // killed here
-        }
+      if (++commits != sc.threshold) return;
+      send(fd, 'C', 0, 0);
+      if (sc.when == kill_at::before_commit) {
+        for (;;) ::pause();  // the parent kills it here
       }
+      if (sc.when == kill_at::wal_write) kill_vfs::arm(kill_vfs::target::wal_write, 5);
+      if (sc.when == kill_at::wal_sync) kill_vfs::arm(kill_vfs::target::wal_sync, 1);
     };
   }
   auto opened = sqlite::open_store(dir, o, hooks);
   if (!opened.ok()) ::_exit(10);
   store& db = *opened.value;
   if (!db.write_sync({start_outlet{"o", 0}}).ok()) ::_exit(11);
+  if (sc.when == kill_at::db_write) kill_vfs::arm(kill_vfs::target::db_write, static_cast<long>(sc.threshold));
   std::mutex m;
   std::condition_variable cv;
   std::size_t in_flight = 0;
@@ -131,7 +141,7 @@ acks crash_once(const std::string& dir, const scenario& sc) {
       std::memcpy(&msg, pending.data() + at, sizeof msg);
       if (msg.kind == 'A') got.appended[msg.seq] = msg.i;
       if (msg.kind == 'D') got.done.insert(msg.seq);
-      if (!killed && ((msg.kind == 'C' && sc.when != kill_at::acks) ||
+      if (!killed && ((msg.kind == 'C' && sc.when == kill_at::before_commit) ||
                       (sc.when == kill_at::acks && got.appended.size() >= sc.threshold))) {
         ::kill(pid, SIGKILL);
         killed = true;
@@ -155,7 +165,8 @@ acks crash_once(const std::string& dir, const scenario& sc) {
   ::close(fds[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  EXPECT_TRUE(killed);
+  const bool self_killed = sc.when != kill_at::acks && sc.when != kill_at::before_commit;
+  EXPECT_TRUE(killed || self_killed);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
   return got;
 }
@@ -225,15 +236,30 @@ TEST_P(StoreCrash, AckedRecordsSurviveKill9JustBeforeACommit) {
   check_after_crash(dir.path, got, sc.payload_bytes);
 }
 
-TEST_P(StoreCrash, AckedRecordsSurviveKill9DuringACommit) {
+// Killed in the middle of writing a commit's WAL frames (of a transaction of hundreds of 2 KB
+// items), at several commits in turn on one file.
+TEST_P(StoreCrash, AckedRecordsSurviveKill9InsideACommitsWalWrites) {
   temp_dir dir;
-  // Large transactions (2 KB items, commits of hundreds of them): a kill sent as the COMMIT
-  // starts mostly lands while its WAL frames are being written.
   for (std::size_t round = 0; round < 3; ++round) {
-    const scenario sc{GetParam(), kill_at::in_commit, 15 + 10 * round, 2048};
+    const scenario sc{GetParam(), kill_at::wal_write, 10 + 7 * round, 2048};
     acks got = crash_once(dir.path, sc);
     check_after_crash(dir.path, got, sc.payload_bytes);
   }
+}
+
+TEST_P(StoreCrash, AckedRecordsSurviveKill9AtAWalSync) {
+  temp_dir dir;
+  const scenario sc{GetParam(), kill_at::wal_sync, 10, 2048};
+  acks got = crash_once(dir.path, sc);
+  check_after_crash(dir.path, got, sc.payload_bytes);
+}
+
+// Killed while the checkpointer copies the WAL into the database file.
+TEST_P(StoreCrash, AckedRecordsSurviveKill9InsideACheckpoint) {
+  temp_dir dir;
+  const scenario sc{GetParam(), kill_at::db_write, 40, 2048};
+  acks got = crash_once(dir.path, sc);
+  check_after_crash(dir.path, got, sc.payload_bytes);
 }
 
 // A disk that fills up: a child caps its file size (RLIMIT_FSIZE, SIGXFSZ ignored, so writes
