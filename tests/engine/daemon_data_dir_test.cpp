@@ -167,7 +167,17 @@ TEST(DaemonDataDir, UnwritableDirectoryIsRefused) {
     auto r = open_data_dir(ro_with_lock);  // leaves a writable lock file in it
     ASSERT_TRUE(r.dir) << r.error;
   }
+  // A writable directory whose lock file another user left (0600, theirs): when root, the
+  // file is root's and the child is nobody; otherwise it is made read-only for us.
+  fs::path foreign_lock = t.path / "foreign_lock";
+  {
+    auto r = open_data_dir(foreign_lock);
+    ASSERT_TRUE(r.dir) << r.error;
+  }
+  ::chmod(foreign_lock.c_str(), 0777);
+  uid_t owner = ::geteuid();
   bool root = ::geteuid() == 0;
+  if (!root) ::chmod((foreign_lock / "syndic.lock").c_str(), 0400);
   if (root) {
     // nobody must reach the directories: the temp dir is 0700 from mkdtemp.
     ::chmod(t.path.c_str(), 0755);
@@ -185,12 +195,17 @@ TEST(DaemonDataDir, UnwritableDirectoryIsRefused) {
     auto c = open_data_dir(ro / "sub");
     if (c.dir || c.error != "cannot create the data directory '" + (ro / "sub").string() + "': Permission denied")
       return 12;
+    auto d = open_data_dir(foreign_lock);
+    if (d.dir || d.error != "cannot open the lock file '" + (foreign_lock / "syndic.lock").string() +
+                                "' for writing: Permission denied (owned by uid " + std::to_string(owner) + ")")
+      return 13;
     return 0;
   });
   ::chmod(ro.c_str(), 0755);  // so the temporary directory can be removed
   ::chmod(ro_with_lock.c_str(), 0755);
   if (code == 77) GTEST_SKIP() << "running as root and cannot drop to uid 65534: permissions are not checked";
-  EXPECT_EQ(code, 0) << "10: no lock file, read-only dir; 11: writable lock file, read-only dir; 12: cannot create";
+  EXPECT_EQ(code, 0) << "10: no lock file, read-only dir; 11: writable lock file, read-only dir; 12: cannot create; "
+                          "13: another user's lock file";
 }
 
 }  // namespace

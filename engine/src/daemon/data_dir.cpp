@@ -95,7 +95,12 @@ data_dir_result open_data_dir(const std::filesystem::path& path) {
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     int err = errno;
-    if (err == EACCES || err == EPERM || err == EROFS)
+    struct stat lock_st {};
+    bool lock_exists = ::lstat(lock_path.c_str(), &lock_st) == 0;
+    if (err == EACCES && lock_exists)  // left by a syndic run as another user (root?)
+      r.error = "cannot open the lock file " + quoted(lock_path) + " for writing: " + why(err) +
+                " (owned by uid " + std::to_string(lock_st.st_uid) + ")";
+    else if (err == EACCES || err == EPERM || err == EROFS)
       r.error = "the data directory " + shown + " is not writable: " + why(err);
     else
       r.error = "cannot open the lock file " + quoted(lock_path) + ": " + why(err);
