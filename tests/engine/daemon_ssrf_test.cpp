@@ -176,6 +176,17 @@ TEST(DaemonSsrf, ResolvedAddresses) {
     EXPECT_EQ(check_address(*res->ai_addr).refused, w.refused) << w.text;
     ::freeaddrinfo(res);
   }
+  // A name resolved by the system (from /etc/hosts, no network): every address it gives for
+  // localhost is refused, as a DNS name pointing inside would be.
+  addrinfo by_name{};
+  by_name.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo("localhost", "80", &by_name, &res) == 0) {
+    int n = 0;
+    for (addrinfo* a = res; a; a = a->ai_next, ++n) EXPECT_TRUE(check_address(*a->ai_addr).refused);
+    EXPECT_GT(n, 0);
+    ::freeaddrinfo(res);
+  }
   sockaddr other{};
   other.sa_family = AF_UNIX;
   EXPECT_TRUE(check_address(other).refused);
