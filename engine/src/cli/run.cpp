@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/fd_limit.hpp"
 #include "daemon/api.hpp"
+#include "daemon/daemon_metrics.hpp"
 #include "daemon/data_dir.hpp"
 #include "daemon/fanout.hpp"
 #include "daemon/hub.hpp"
@@ -93,7 +94,19 @@ int run_daemon(const daemon::run_flags& flags) {
   eo.shards = settings.shards;
   engine::engine eng(eo);
   daemon::fanout fan(db, eng);
-  fan.attach();
+  daemon::daemon_metrics metrics;
+  auto& latency_delivered = metrics.delivery_latency.with({"delivered"});
+  fan.attach(
+      [&metrics, &latency_delivered](const engine::delivery_outcome& o) {
+        double s = static_cast<double>(o.latency.count()) / 1e6;
+        if (o.state == engine::final_state::delivered) latency_delivered.observe(s);
+        else metrics.delivery_latency.with({engine::to_string(o.state)}).observe(s);
+      },
+      [&metrics](const engine::attempt_report& a) {
+        const char* result = a.status >= 200 && a.status < 300 ? "2xx" : a.status >= 500 ? "5xx"
+                           : a.status >= 400 ? "4xx" : a.status >= 300 ? "3xx" : "no_answer";
+        metrics.attempt_duration.with({result}).observe(static_cast<double>(a.round_trip.count()) / 1e6);
+      });
   for (const auto& [id, o] : file_outlets)
     if (std::string e = fan.add_outlet(o); !e.empty()) {
       log_line("outlet '" + id + "': " + e);
@@ -146,6 +159,8 @@ int run_daemon(const daemon::run_flags& flags) {
     return 1;
   }
   ctx.websub = &websub;
+  ctx.metrics = &metrics;
+  metrics.collect(eng, fan, db, &websub);
   std::vector<std::thread> io_threads;
   for (int i = 0; i < 2; ++i) io_threads.emplace_back([&io] { io.run(); });
 

@@ -76,60 +76,7 @@ std::optional<server_response> refused(const api_context& ctx, const server_requ
 }
 
 server_response metrics(api_context& ctx) {
-  std::string m;
-  auto c = ctx.fan->counters();
-  auto st = ctx.eng->stats();
-  auto line = [&](const char* name, const char* type, const char* help, std::uint64_t v) {
-    m += "# HELP ";
-    m += name;
-    m += ' ';
-    m += help;
-    m += "\n# TYPE ";
-    m += name;
-    m += ' ';
-    m += type;
-    m += '\n';
-    m += name;
-    m += ' ' + std::to_string(v) + '\n';
-  };
-  line("syndic_items_in_total", "counter", "Items appended to the log.", ctx.items_in.load());
-  line("syndic_log_head", "gauge", "The log's highest sequence number.", ctx.fan->head());
-  line("syndic_pairs_handed_total", "counter", "Pairs handed to the delivery engine.", c.handed);
-  line("syndic_pairs_filtered_total", "counter", "Pairs resolved by an outlet's filters.", c.filtered);
-  line("syndic_store_errors_total", "counter", "Store reads and writes that failed.", c.store_errors);
-  m += "# HELP syndic_deliveries_total Pairs ended, by outcome.\n# TYPE syndic_deliveries_total counter\n";
-  auto outcome = [&](const char* o, std::uint64_t v) {
-    m += "syndic_deliveries_total{outcome=\"";
-    m += o;
-    m += "\"} " + std::to_string(v) + '\n';
-  };
-  outcome("delivered", st.delivered);
-  outcome("dead_lettered", st.dead_lettered);
-  outcome("retired", st.retired);
-  outcome("gave_up", st.gave_up);
-  outcome("cancelled", st.cancelled);
-  outcome("expired", st.expired);
-  line("syndic_attempts_total", "counter", "HTTP attempts made.", st.attempts);
-  line("syndic_retries_total", "counter", "Attempts that were retries.", st.retries);
-  line("syndic_engine_pending", "gauge", "Pairs in the delivery engine, not yet ended.", ctx.eng->pending());
-  std::uint64_t lag = 0, retired = 0;
-  for (const auto& o : ctx.fan->outlets()) {
-    lag += o.lag;
-    retired += o.retired;
-  }
-  line("syndic_outlet_lag_pairs", "gauge", "Pairs owed to outlets, all outlets together.", lag);
-  line("syndic_outlets_retired", "gauge", "Outlets that answered 410.", retired);
-  if (ctx.websub) {
-    auto h = ctx.websub->counters();
-    line("syndic_websub_subscriptions", "gauge", "Active WebSub subscriptions.", ctx.websub->subscriptions());
-    line("syndic_websub_requests_total", "counter", "Requests to the hub.", h.requests);
-    line("syndic_websub_verified_total", "counter", "Intents verified (subscribe and unsubscribe).", h.verified);
-    line("syndic_websub_verification_failed_total", "counter", "Verifications that failed.", h.refused_verification);
-    line("syndic_websub_expired_total", "counter", "Subscriptions whose lease ended.", h.expired);
-    line("syndic_websub_gone_total", "counter", "Subscriptions ended by a 410.", h.ended_by_410);
-  }
-  if (ctx.extra_metrics) m += ctx.extra_metrics();
-  return server_response(200, std::move(m), "text/plain; version=0.0.4; charset=utf-8");
+  return server_response(200, ctx.metrics->registry.expose(), metrics_registry::content_type);
 }
 
 void dispatch(api_context& ctx, server_request&& req, responder answer) {

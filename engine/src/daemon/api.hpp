@@ -11,6 +11,7 @@
 // {"error":"..."}; client bytes are never echoed unescaped.
 
 #include "daemon/auth.hpp"
+#include "daemon/daemon_metrics.hpp"
 #include "daemon/fanout.hpp"
 #include "daemon/settings.hpp"
 #include "http/server.hpp"
@@ -34,10 +35,7 @@ struct api_context {
   const bearer_auth* auth = nullptr;  // publish and admin
   std::string base_url;  // "http://127.0.0.1:8080": self and hub links
   std::atomic<bool>* ready = nullptr;
-  std::atomic<std::uint64_t> items_in{0};
-  std::atomic<std::uint64_t> publish_requests{0};
-  // Extra Prometheus text appended to /metrics (the daemon's own registry), may be empty.
-  std::function<std::string()> extra_metrics;
+  daemon_metrics* metrics = nullptr;
 };
 
 // The handler; `ctx` must outlive the server.

@@ -53,7 +53,8 @@ formats::parse_result parse_json_body(const std::string& body, std::string& erro
 }  // namespace
 
 void publish(api_context& ctx, server_request&& req, responder answer) {
-  ++ctx.publish_requests;
+  auto started = std::chrono::steady_clock::now();
+  ctx.metrics->publish_requests.inc();
   bool has_channel = false;
   std::string channel = query_param(req.query(), "channel", &has_channel);
   if (!has_channel) channel = "default";
@@ -104,13 +105,13 @@ void publish(api_context& ctx, server_request&& req, responder answer) {
   for (const auto& it : doc.items) ar.entries.push_back(encode_item(doc, it, channel, "publish"));
   std::size_t n = ar.entries.size();
   api_context* c = &ctx;
-  ctx.db->append(std::move(ar), [c, n, answer](engine::store_result<engine::appended> r) {
+  ctx.db->append(std::move(ar), [c, n, answer, started](engine::store_result<engine::appended> r) {
     // The store's writer thread: the records are on disk (or the write failed).
     if (!r.ok()) {
       answer.send(server_response::error(503, "the store could not take the items: " + r.status.message));
       return;
     }
-    if (!r.value.duplicate) c->items_in += n;
+    if (!r.value.duplicate) c->metrics->items_in.inc(n);
     std::string body = "{\"seqs\":[";
     for (std::size_t i = 0; i < r.value.seqs.size(); ++i) {
       if (i) body += ',';
@@ -121,6 +122,8 @@ void publish(api_context& ctx, server_request&& req, responder answer) {
     body += "}";
     answer.send(server_response::json(202, std::move(body)));
     c->fan->notify();
+    c->metrics->publish_duration.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   });
 }
 

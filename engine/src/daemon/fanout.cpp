@@ -38,8 +38,10 @@ fanout::~fanout() {
   finish();
 }
 
-void fanout::attach() {
-  engine_.on_outcome([this](const engine::delivery_outcome& o) {
+void fanout::attach(std::function<void(const engine::delivery_outcome&)> observe_outcome,
+                    std::function<void(const engine::attempt_report&)> observe_attempt) {
+  engine_.on_outcome([this, observe_outcome](const engine::delivery_outcome& o) {
+    if (observe_outcome) observe_outcome(o);
     std::lock_guard lock(inbox_mutex_);
     inbox_outcomes_.push_back(o);
     if (!woken_) {
@@ -47,7 +49,8 @@ void fanout::attach() {
       wake_.notify_one();
     }
   });
-  engine_.on_attempt([this](const engine::attempt_report& a) {
+  engine_.on_attempt([this, observe_attempt](const engine::attempt_report& a) {
+    if (observe_attempt) observe_attempt(a);
     if (!a.will_retry) return;  // the outcome that follows says the rest
     std::lock_guard lock(inbox_mutex_);
     inbox_attempts_.push_back(a);

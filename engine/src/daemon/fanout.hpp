@@ -24,6 +24,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -76,8 +77,10 @@ public:
   fanout(const fanout&) = delete;
   fanout& operator=(const fanout&) = delete;
 
-  // Sets the engine's callbacks: before the engine's first add_outlet or submit.
-  void attach();
+  // Sets the engine's callbacks: before the engine's first add_outlet or submit. The
+  // observers (metrics) see every outcome and every attempt, on the shard threads.
+  void attach(std::function<void(const engine::delivery_outcome&)> observe_outcome = {},
+              std::function<void(const engine::attempt_report&)> observe_attempt = {});
 
   // Adds (or replaces) an outlet in the engine and resumes it from its stored progress; an
   // outlet never seen starts at the log's head (it is owed what comes after it was added).

@@ -9,6 +9,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <ctime>
 #include <deque>
 #include <mutex>
@@ -340,6 +341,30 @@ engine_stats engine::stats() const {
   const auto& c = impl_->counters;
   return engine_stats{c.delivered, c.dead_lettered, c.retired, c.gave_up, c.cancelled, c.expired,
                       c.attempts,  c.retries,       c.connections_opened, c.peak_outlet_in_flight};
+}
+
+std::vector<shard_load> engine::shard_loads(std::chrono::milliseconds timeout) const {
+  if (!impl_->started.load(std::memory_order_acquire) || impl_->on_shard_thread()) return {};
+  std::shared_lock life(impl_->life);  // no stop() meanwhile: the shards keep running
+  if (impl_->stopped.load()) return {};
+  struct gather {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::vector<shard_load> out;
+    std::size_t left = 0;
+  };
+  auto g = std::make_shared<gather>();
+  g->out.resize(impl_->shards.size());
+  g->left = impl_->shards.size();
+  for (std::size_t i = 0; i < impl_->shards.size(); ++i)
+    impl_->shards[i]->snapshot([g, i](shard_load s) {
+      std::lock_guard lock(g->mutex);
+      g->out[i] = s;
+      if (--g->left == 0) g->cv.notify_all();
+    });
+  std::unique_lock lock(g->mutex);
+  g->cv.wait_for(lock, timeout, [&] { return g->left == 0; });
+  return g->out;
 }
 
 bool engine::drain(std::chrono::milliseconds timeout) {

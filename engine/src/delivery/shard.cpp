@@ -374,9 +374,13 @@ void shard::send(outlet_state& o, delivery d) {
     r.headers.push_back("webhook-timestamp: " + std::to_string(ts));
     if (!o.cfg.secret.empty() && trusted)
       r.headers.push_back("webhook-signature: " + webhook_signature(o.key, d.delivery_id, ts, p.body));
-  } else if (o.cfg.format == payload_format::websub) {
-    if (!p.hub.empty() || !p.topic.empty())
-      r.headers.push_back("Link: <" + p.hub + ">; rel=\"hub\", <" + p.topic + ">; rel=\"self\"");
+  } else if (o.cfg.format == payload_format::websub || !o.cfg.websub_topic.empty()) {
+    // A subscription of the daemon's own hub names its hub and topic; otherwise the item's
+    // feed says where it is from.
+    const std::string& hub = o.cfg.websub_topic.empty() ? p.hub : o.cfg.websub_hub;
+    const std::string& topic = o.cfg.websub_topic.empty() ? p.topic : o.cfg.websub_topic;
+    if (!hub.empty() || !topic.empty())
+      r.headers.push_back("Link: <" + hub + ">; rel=\"hub\", <" + topic + ">; rel=\"self\"");
     if (!o.cfg.secret.empty() && trusted) r.headers.push_back("X-Hub-Signature: " + websub_signature(o.cfg.secret, p.body));
   }
   if (trusted)
@@ -629,6 +633,20 @@ void shard::finish_pair(const std::string& outlet_id, const delivery& d, final_s
   }
   if (d.queued) *d.queued -= 1;
   counters_.pending -= 1;  // after the callback: a waiter sees the outcome delivered first
+}
+
+void shard::snapshot(std::function<void(shard_load)> done) {
+  boost::asio::post(io_, [this, done = std::move(done)] {
+    shard_load s;
+    s.outlets = outlets_.size();
+    s.in_flight = in_flight_;
+    auto now = clock::now();
+    for (const auto& [id, o] : outlets_) {
+      s.queued += o->ready.size() + o->retries.size();
+      if (o->suspended_until > now) ++s.circuits_open;
+    }
+    done(s);
+  });
 }
 
 }  // namespace syndic::engine::detail

@@ -119,6 +119,14 @@ struct engine_options {
   std::chrono::milliseconds max_age{std::chrono::hours(26)};
 };
 
+// One shard's load, for monitoring (engine::shard_loads).
+struct shard_load {
+  std::size_t outlets = 0;
+  std::size_t queued = 0;         // pairs waiting to be sent or for a retry
+  std::size_t in_flight = 0;      // requests
+  std::size_t circuits_open = 0;  // outlets suspended after repeated failures
+};
+
 enum class submit_status : std::uint8_t {
   accepted,     // every pair was queued
   outlets_full, // some outlets' queues were full (max_queue): their pairs were refused
@@ -180,6 +188,9 @@ public:
   // Waits until nothing is pending or the timeout passes; true when idle.
   bool wait_idle(std::chrono::milliseconds timeout);
   engine_stats stats() const;
+  // Asked of each shard on its own thread (no cost on the delivery path): a shard that does
+  // not answer within `timeout` shows as zeros. Not from inside the outcome callback.
+  std::vector<shard_load> shard_loads(std::chrono::milliseconds timeout = std::chrono::milliseconds(500)) const;
   // Refuses new submits (submit_status::stopped), waits up to `timeout` for what is pending
   // to end, then stops: what is still queued or waiting for a retry ends as `cancelled`.
   // True when everything ended before the timeout. From any thread but a shard's.
