@@ -14,6 +14,10 @@
 // with unread bytes would make the kernel send a reset, which may destroy the answer (a 413
 // to a client still sending its body) before the client reads it.
 //
+// Every completion first checks that the connection was not closed meanwhile (stop() or the
+// responder may close it while a completion is already queued): a closed connection never
+// calls the handler again.
+//
 // Ownership: the connection owns itself (shared_ptr held by its pending operation and by
 // responders). It shares the server's `state` (options, handler, registry of open
 // connections), never the `server` object, so the server may be destroyed while completions
@@ -189,6 +193,7 @@ struct connection : std::enable_shared_from_this<connection> {
       expire(options().idle_timeout);
       stream_.async_read_some(buffer_.prepare(read_chunk),
                               [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                if (self->phase_ == phase::closed) return;
                                 if (ec) return self->on_read_error(ec);
                                 self->buffer_.commit(n);
                                 self->read_header();
@@ -203,6 +208,7 @@ struct connection : std::enable_shared_from_this<connection> {
     phase_ = phase::reading;
     expire(options().header_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (self->phase_ == phase::closed) return;
       self->on_header(ec);
     });
   }
@@ -245,6 +251,7 @@ struct connection : std::enable_shared_from_this<connection> {
       expire(options().write_timeout);
       asio::async_write(stream_, asio::buffer(go_on.data(), go_on.size()),
                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                          if (self->phase_ == phase::closed) return;
                           if (ec) return self->close_now(false);
                           self->read_body();
                         });
@@ -256,6 +263,7 @@ struct connection : std::enable_shared_from_this<connection> {
   void read_body() {
     expire(options().body_timeout);
     bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (self->phase_ == phase::closed) return;
       if (ec) return self->on_read_error(ec);
       self->request_.body = std::move(self->parser_->get().body());
       self->dispatch();
@@ -340,6 +348,7 @@ struct connection : std::enable_shared_from_this<connection> {
     expire(options().write_timeout);
     std::array<asio::const_buffer, 2> buffers{asio::buffer(out_head_), asio::buffer(out_body_)};
     asio::async_write(stream_, buffers, [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+      if (self->phase_ == phase::closed) return;
       if (ec) {
         if (ec == beast::error::timeout) ++self->s_->timeouts;
         return self->close_now(false);
@@ -367,6 +376,7 @@ struct connection : std::enable_shared_from_this<connection> {
   // Reads and drops bytes: while lingering (bounded) or ignoring (until the peer gives up).
   void drain() {
     stream_.async_read_some(buffer_.prepare(read_chunk), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      if (self->phase_ == phase::closed) return;
       if (ec) return self->close_now(false);
       self->lingered_ += n;
       if (self->phase_ == phase::lingering && self->lingered_ >= linger_bytes) return self->close_now(false);
