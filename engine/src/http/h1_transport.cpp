@@ -549,17 +549,16 @@ void h1_transport::write(const conn_ptr& c) {
     // error, which the write operation then reports from its handler, never from inside
     // post()) goes on below.
     //
-    // The read is armed from a handler posted now, which runs after the completions already
-    // queued: by then the answer has usually come, and Asio's first, speculative recv takes
-    // it. Armed at once, right after the send, that recv failed with EAGAIN for 79% of the
-    // requests (strace), an extra syscall each.
+    // The answer is read from a handler posted now, which runs after the completions already
+    // queued: by then it has usually come (read_now). Read at once, right after the send,
+    // the recv failed with EAGAIN for 79% of the requests (strace), an extra syscall each.
     boost::system::error_code ec;
     std::size_t sent = c->socket.send(buffers, 0, ec);
     if (!ec && sent == buffers[0].size() + buffers[1].size()) {
       asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_), c] {
         if (auto a = alive.lock(); !a || !*a) return;
         if (c->timed_out) return fail(c, transport_error::timeout, "timed out sending");
-        read(c);
+        read_now(c);
       });
       return;
     }
@@ -587,36 +586,51 @@ void h1_transport::write(const conn_ptr& c) {
 void h1_transport::read(const conn_ptr& c) {
   auto on_read = [this, alive = std::weak_ptr<bool>(alive_), c](const boost::system::error_code& ec, std::size_t n) {
     if (auto a = alive.lock(); !a || !*a) return;
-    if (c->timed_out) return fail(c, transport_error::timeout, "timed out waiting for the answer");
-    if (ec) {
-      // TLS: a close without close_notify is stream_truncated; treated as the end it is.
-      bool closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
-      if (closed && c->parser.feed_eof() == response_parser::result::done)
-        return complete(c, false);
-      bool nothing_came = !c->parser.started();
-      if (nothing_came && (closed || ec == asio::error::connection_reset) &&
-          retry_on_fresh_connection(c))
-        return;
-      return fail(c, to_error(ec), nothing_came ? "connection closed without an answer: " + ec.message()
-                                               : "connection closed mid-answer: " + ec.message());
-    }
-    std::size_t used = 0;
-    switch (c->parser.feed(std::string_view(c->buffer.data(), n), used)) {
-      case response_parser::result::need_more: return read(c);
-      case response_parser::result::error:
-        if (c->parser.too_large())  // the connection goes: the rest of the body is unread
-          return fail(c, transport_error::too_large, body_over_cap(c->op->req.max_response_body));
-        return fail(c, transport_error::protocol, "bad answer: " + c->parser.error());
-      case response_parser::result::done:
-        // Bytes after the answer were never asked for: do not trust the connection again.
-        return complete(c, c->parser.keep_alive() && used == n &&
-                               !(c->tls && tls_client::has_buffered_input(c->tls->native_handle())));
-    }
+    received(c, ec, n);
   };
   if (c->tls)
     c->tls->async_read_some(asio::buffer(c->buffer), std::move(on_read));
   else
     c->socket.async_read_some(asio::buffer(c->buffer), std::move(on_read));
+}
+
+void h1_transport::read_now(const conn_ptr& c) {
+  // Plain http, from the handler posted after a send: the answer is usually in by then, and
+  // read here it needs no read operation, no completion to queue and no second handler. When
+  // it is not, the read operation waits for it (its own first recv fails too: the rare case,
+  // when the server is slower than the event loop, i.e. when the CPU is not what is short).
+  boost::system::error_code ec;
+  std::size_t n = c->socket.receive(asio::buffer(c->buffer), 0, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) return read(c);
+  received(c, ec, n);
+}
+
+void h1_transport::received(const conn_ptr& c, const boost::system::error_code& ec, std::size_t n) {
+  if (c->timed_out) return fail(c, transport_error::timeout, "timed out waiting for the answer");
+  if (ec) {
+    // TLS: a close without close_notify is stream_truncated; treated as the end it is.
+    bool closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+    if (closed && c->parser.feed_eof() == response_parser::result::done)
+      return complete(c, false);
+    bool nothing_came = !c->parser.started();
+    if (nothing_came && (closed || ec == asio::error::connection_reset) &&
+        retry_on_fresh_connection(c))
+      return;
+    return fail(c, to_error(ec), nothing_came ? "connection closed without an answer: " + ec.message()
+                                             : "connection closed mid-answer: " + ec.message());
+  }
+  std::size_t used = 0;
+  switch (c->parser.feed(std::string_view(c->buffer.data(), n), used)) {
+    case response_parser::result::need_more: return read(c);
+    case response_parser::result::error:
+      if (c->parser.too_large())  // the connection goes: the rest of the body is unread
+        return fail(c, transport_error::too_large, body_over_cap(c->op->req.max_response_body));
+      return fail(c, transport_error::protocol, "bad answer: " + c->parser.error());
+    case response_parser::result::done:
+      // Bytes after the answer were never asked for: do not trust the connection again.
+      return complete(c, c->parser.keep_alive() && used == n &&
+                             !(c->tls && tls_client::has_buffered_input(c->tls->native_handle())));
+  }
 }
 
 void h1_transport::complete(const conn_ptr& c, bool keep) {

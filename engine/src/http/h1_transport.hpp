@@ -125,6 +125,8 @@ private:
   void begin(const conn_ptr& c, op_ptr op);
   void write(const conn_ptr& c);
   void read(const conn_ptr& c);
+  void read_now(const conn_ptr& c);  // plain http: one recv now, else read()
+  void received(const conn_ptr& c, const boost::system::error_code& ec, std::size_t n);
   void complete(const conn_ptr& c, bool keep);
   void fail(const conn_ptr& c, transport_error code, std::string detail);
   bool retry_on_fresh_connection(const conn_ptr& c);
