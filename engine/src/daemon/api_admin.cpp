@@ -45,8 +45,16 @@ server_response show(api_context& ctx, const std::string& id) {
     const auto& s = *p.value;
     body += ",\"cursor\":" + std::to_string(s.cursor) + ",\"done_above_cursor\":" + std::to_string(s.done_above) +
             ",\"retries\":" + std::to_string(s.retries) + ",\"dead_letters\":" + std::to_string(s.dead_letters) +
-            ",\"circuit\":" + json(engine::to_string(s.circuit.mode)) + ",\"last_error\":" + json(s.last_error) +
-            ",\"last_error_at\":" + time_json(s.last_error_at);
+            ",\"last_error\":" + json(s.last_error) + ",\"last_error_at\":" + time_json(s.last_error_at);
+  }
+  // Live, from the outlet's shard: the circuit and the connection limit are the engine's.
+  if (auto l = ctx.eng->outlet_loads(id)) {
+    const char* circuit = l->circuit_open ? "open" : l->probing ? "half_open" : "closed";
+    body += ",\"circuit\":" + json(circuit) + ",\"circuit_reopens_in_ms\":" + std::to_string(l->circuit_reopens_in.count()) +
+            ",\"consecutive_failures\":" + std::to_string(l->consecutive_failures) +
+            ",\"queued_in_engine\":" + std::to_string(l->queued) + ",\"in_flight\":" + std::to_string(l->in_flight) +
+            ",\"concurrency_limit\":" + std::to_string(l->concurrency_limit) +
+            ",\"last_failure\":" + json(l->last_failure);
   }
   return server_response::json(200, body + "}");
 }

@@ -367,6 +367,28 @@ std::vector<shard_load> engine::shard_loads(std::chrono::milliseconds timeout) c
   return g->out;
 }
 
+std::optional<outlet_load> engine::outlet_loads(const std::string& id, std::chrono::milliseconds timeout) const {
+  if (!impl_->started.load(std::memory_order_acquire) || impl_->on_shard_thread()) return std::nullopt;
+  std::shared_lock life(impl_->life);
+  if (impl_->stopped.load()) return std::nullopt;
+  struct answer {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::optional<outlet_load> value;
+    bool done = false;
+  };
+  auto a = std::make_shared<answer>();
+  impl_->shard_for(id).snapshot(id, [a](std::optional<outlet_load> l) {
+    std::lock_guard lock(a->mutex);
+    a->value = std::move(l);
+    a->done = true;
+    a->cv.notify_all();
+  });
+  std::unique_lock lock(a->mutex);
+  a->cv.wait_for(lock, timeout, [&] { return a->done; });
+  return a->value;
+}
+
 bool engine::drain(std::chrono::milliseconds timeout) {
   impl_->stopped.store(true);  // submit() refuses from here; what is pending carries on
   { std::unique_lock wait_for_posts(impl_->life); }

@@ -649,4 +649,25 @@ void shard::snapshot(std::function<void(shard_load)> done) {
   });
 }
 
+void shard::snapshot(std::string id, std::function<void(std::optional<outlet_load>)> done) {
+  boost::asio::post(io_, [this, id = std::move(id), done = std::move(done)] {
+    auto it = outlets_.find(id);
+    if (it == outlets_.end()) return done(std::nullopt);
+    const outlet_state& o = *it->second;
+    outlet_load l;
+    l.queued = o.ready.size() + o.retries.size();
+    l.in_flight = o.in_flight;
+    l.concurrency_limit = limit(o);
+    l.consecutive_failures = o.consecutive_failures;
+    auto now = clock::now();
+    l.circuit_open = o.suspended_until > now;
+    if (l.circuit_open)
+      l.circuit_reopens_in = std::chrono::duration_cast<std::chrono::milliseconds>(o.suspended_until - now);
+    l.probing = o.probing;
+    l.retired = o.retired;
+    l.last_failure = o.last_failure;
+    done(std::move(l));
+  });
+}
+
 }  // namespace syndic::engine::detail

@@ -79,6 +79,7 @@ public:
   bool on_own_thread() const { return std::this_thread::get_id() == thread_id_; }
   // The shard's load, computed on its thread; `done` is called there (not at all once stopped).
   void snapshot(std::function<void(shard_load)> done);
+  void snapshot(std::string id, std::function<void(std::optional<outlet_load>)> done);
 
 private:
   // Requests in flight to one origin (scheme, host, port) from this shard. At most `cap`

@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -127,6 +128,19 @@ struct shard_load {
   std::size_t circuits_open = 0;  // outlets suspended after repeated failures
 };
 
+// One outlet as its shard sees it now (engine::outlet_loads).
+struct outlet_load {
+  std::size_t queued = 0;     // pairs waiting to be sent or for a retry
+  std::uint32_t in_flight = 0;
+  std::uint32_t concurrency_limit = 1;  // what it may have in flight now (adaptive)
+  std::uint32_t consecutive_failures = 0;
+  bool circuit_open = false;  // suspended after repeated failures, until the probe
+  bool probing = false;       // half-open: one request decides
+  bool retired = false;       // answered 410
+  std::chrono::milliseconds circuit_reopens_in{0};  // when open: time to the probe
+  std::string last_failure;
+};
+
 enum class submit_status : std::uint8_t {
   accepted,     // every pair was queued
   outlets_full, // some outlets' queues were full (max_queue): their pairs were refused
@@ -191,6 +205,9 @@ public:
   // Asked of each shard on its own thread (no cost on the delivery path): a shard that does
   // not answer within `timeout` shows as zeros. Not from inside the outcome callback.
   std::vector<shard_load> shard_loads(std::chrono::milliseconds timeout = std::chrono::milliseconds(500)) const;
+  // The same for one outlet (nullopt: unknown, or no answer within `timeout`).
+  std::optional<outlet_load> outlet_loads(const std::string& id,
+                                          std::chrono::milliseconds timeout = std::chrono::milliseconds(500)) const;
   // Refuses new submits (submit_status::stopped), waits up to `timeout` for what is pending
   // to end, then stops: what is still queued or waiting for a retry ends as `cancelled`.
   // True when everything ended before the timeout. From any thread but a shard's.
