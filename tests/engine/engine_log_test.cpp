@@ -140,5 +140,27 @@ TEST_F(engine_log, DrainPastItsDeadlineCancelsWhatIsLeft) {
   EXPECT_EQ(rec.by_state()[final_state::cancelled], 3);
 }
 
+TEST_F(engine_log, APublicOnlyOutletNeverConnectsToAPrivateAddress) {
+  // The sink listens on 127.0.0.1: a public_only outlet (one a stranger added through the
+  // API) is refused at connect time, whatever its URL said; a trusted one on the same server
+  // is delivered, on connections of its own.
+  start_with_attempts({});
+  auto o = outlet("stranger", port, "/s");
+  o.public_only = true;
+  o.retry.max_attempts = 1;
+  ASSERT_EQ(eng->add_outlet(o), "");
+  ASSERT_EQ(eng->add_outlet(outlet("trusted", port, "/t")), "");
+  auto items = log_items(1, 1);
+  eng->submit_to("stranger", items);
+  eng->submit_to("trusted", items);
+  ASSERT_TRUE(eng->wait_idle(10s));
+  std::map<std::string, delivery_outcome> by_outlet;
+  for (const auto& out : rec.outcomes) by_outlet[out.outlet_id] = out;
+  EXPECT_EQ(by_outlet["trusted"].state, final_state::delivered);
+  EXPECT_NE(by_outlet["stranger"].state, final_state::delivered);
+  EXPECT_NE(by_outlet["stranger"].reason.find("loopback"), std::string::npos) << by_outlet["stranger"].reason;
+  EXPECT_EQ(server->stats().per_outlet.count(std::to_string(port) + "/s"), 0u);
+}
+
 }  // namespace
 }  // namespace syndic::engine

@@ -117,6 +117,7 @@ int run_daemon(const daemon::run_flags& flags) {
     for (const auto& s : stored.value) {
       if (file_outlets.count(s.id)) continue;  // the operator's file wins
       auto parsed = daemon::outlet_from_json(s.config, s.id);
+      parsed.outlet.public_only = !settings.allow_private_targets;
       std::string e = parsed.error.empty() ? fan.add_outlet(parsed.outlet) : parsed.error;
       if (!e.empty()) log_line("stored outlet '" + s.id + "' not loaded: " + e);
       else ++api_outlets;

@@ -87,6 +87,7 @@ server_response put_outlet(api_context& ctx, const server_request& req, std::str
   if (!ctx.settings->allow_private_targets) {
     if (std::string refusal = private_target_refusal(parsed.outlet.endpoint); !refusal.empty())
       return server_response::error(403, refusal);
+    parsed.outlet.public_only = true;  // and every address it resolves to, at each connect
   }
   if (std::string error = ctx.fan->add_outlet(parsed.outlet); !error.empty())
     return server_response::error(400, error);

@@ -119,6 +119,7 @@ std::string hub::add_subscription_outlet(const engine::subscription& s) {
   cfg.secret = s.secret;
   cfg.websub_topic = s.topic;
   cfg.websub_hub = options_.base_url + "/hub";
+  cfg.public_only = !settings_.allow_private_targets;  // a stranger's callback
   return fan_.add_outlet(std::move(cfg), std::move(channel));
 }
 

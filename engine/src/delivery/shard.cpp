@@ -1,5 +1,6 @@
 #include "delivery/shard.hpp"
 
+#include "daemon/ssrf.hpp"
 #include "delivery/ids.hpp"
 
 #include <syndic/engine/signer.hpp>
@@ -104,6 +105,7 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, std::size
       h.budget = budget;
       h.verify_tls = options_.verify_tls;
       h.ca_file = options_.ca_file;
+      h1_options_ = h;
       plain_ = std::make_unique<http::h1_transport>(io_, h);
     }
     io_.run();
@@ -112,6 +114,8 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, std::size
     stopping_ = true;
     plain_.reset();
     transport_.reset();
+    public_h1_.reset();
+    public_curl_.reset();
     for (auto& [serial, req] : requests_)
       finish(req.outlet_id, req.d, final_state::cancelled, 0, "engine stopped (request in flight)");
     requests_.clear();
@@ -397,8 +401,39 @@ void shard::send(outlet_state& o, delivery d) {
     unhealthy_in_flight_ -= req.unhealthy;
     on_done(std::move(req), resp);
   };
-  if (h1) plain_->post(std::move(r), std::move(on_response));
-  else curl().post(std::move(r), std::move(on_response));
+  if (o.cfg.public_only) {
+    if (h1) public_h1().post(std::move(r), std::move(on_response));
+    else public_curl().post(std::move(r), std::move(on_response));
+  } else if (h1) {
+    plain_->post(std::move(r), std::move(on_response));
+  } else {
+    curl().post(std::move(r), std::move(on_response));
+  }
+}
+
+namespace {
+std::string refuse_non_public(const sockaddr& address) {
+  daemon::target_check c = daemon::check_address(address);
+  return c ? std::string() : "refused (public_only outlet): " + c.reason;
+}
+}  // namespace
+
+http::h1_transport& shard::public_h1() {
+  if (!public_h1_) {
+    http::h1_options h = h1_options_;
+    h.refuse_address = refuse_non_public;
+    public_h1_ = std::make_unique<http::h1_transport>(io_, h);
+  }
+  return *public_h1_;
+}
+
+http::curl_transport& shard::public_curl() {
+  if (!public_curl_) {
+    http::transport_options c = curl_options_;
+    c.refuse_address = refuse_non_public;
+    public_curl_ = std::make_unique<http::curl_transport>(io_, c);
+  }
+  return *public_curl_;
 }
 
 // libcurl (and its 30 libraries) is loaded only when an outlet needs it: a shard that

@@ -153,6 +153,13 @@ private:
   http::transport_options curl_options_;  // set when the thread starts
   http::curl_transport& curl();
   std::unique_ptr<http::h1_transport> plain_;        // http:// outlets (engine_options::fast_http)
+  // outlet_config::public_only outlets: transports of their own that check every address
+  // before connecting; made on first use.
+  http::h1_options h1_options_;
+  std::unique_ptr<http::h1_transport> public_h1_;
+  std::unique_ptr<http::curl_transport> public_curl_;
+  http::h1_transport& public_h1();
+  http::curl_transport& public_curl();
   std::unordered_map<std::string, std::unique_ptr<outlet_state>> outlets_;
   std::unordered_map<std::string, host_slots> hosts_;  // by origin; references stay valid
   std::uint64_t next_generation_ = 0;

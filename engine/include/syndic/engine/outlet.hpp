@@ -66,6 +66,12 @@ struct outlet_config {
   // with X-Hub-Signature when a secret is set, whatever the body's format (a topic's own:
   // atom, rss or jsonfeed). Empty: only the websub format sends them, from the item's feed.
   std::string websub_topic, websub_hub;
+  // Reached only at public addresses: every address its host resolves to is checked just
+  // before connecting, and loopback, private, link-local and metadata ones are refused (SSRF;
+  // a name checked when the outlet was added can point inside later). On connections of its
+  // own, never shared with trusted outlets. For outlets that strangers may add (an API);
+  // an operator's outlets files are trusted.
+  bool public_only = false;
 };
 
 // Whether the outlet's filters (languages, categories, sources) let the item of `source` through.
