@@ -202,6 +202,40 @@ TEST(Store, CommitMaxOpsClosesAGroup) {
   EXPECT_EQ(db->kv_list("n", "", 2000).value.size(), 1000u);
 }
 
+// Appends beyond max_queued_entries are refused at once with `busy` (the publisher retries),
+// never queued without bound; other writes are not refused; once the queue drains, appends
+// are taken again.
+TEST(Store, AppendsPastTheQueueBoundAreRefusedWithBusy) {
+  temp_dir dir;
+  sqlite_options o;
+  o.commit_interval = 10s;  // nothing leaves the queue until the flush
+  o.max_queued_entries = 10;
+  auto db = open_or_fail(dir.path, o);
+  std::atomic<int> ok{0};
+  for (std::size_t i = 0; i < 4; ++i)  // 8 entries queued
+    db->append({{entry(2 * i), entry(2 * i + 1)}, ""}, [&](store_result<appended> r) { ok += r.ok(); });
+  std::promise<store_result<appended>> refused;
+  db->append({{entry(8), entry(9), entry(10)}, ""}, [&](store_result<appended> r) { refused.set_value(r); });
+  auto r = refused.get_future().get();  // completed at once, on this thread
+  EXPECT_EQ(r.status.code, store_errc::busy);
+  EXPECT_NE(r.status.message.find("write queue full"), std::string::npos) << r.status.message;
+  db->write({kv_put{"a", "b", "c"}});  // not bounded
+  ASSERT_TRUE(db->flush().ok());
+  EXPECT_EQ(ok.load(), 4);
+  EXPECT_EQ(db->head().value, 8u);
+  // (append + flush rather than append_sync: flush() ends the 10 s wait for a group.)
+  db->append({{entry(8), entry(9), entry(10)}, ""}, [&](store_result<appended> r) { ok += r.ok(); });
+  ASSERT_TRUE(db->flush().ok());
+  EXPECT_EQ(ok.load(), 5);
+  // One append larger than the bound is taken when the queue is empty (else it never could be).
+  append_request big;
+  for (std::size_t i = 0; i < 20; ++i) big.entries.push_back(entry(100 + i));
+  db->append(std::move(big), [&](store_result<appended> r) { ok += r.ok(); });
+  ASSERT_TRUE(db->flush().ok());
+  EXPECT_EQ(ok.load(), 6);
+  EXPECT_EQ(db->head().value, 31u);
+}
+
 TEST(Store, WritesAfterCloseCompleteWithClosed) {
   temp_dir dir;
   auto db = open_or_fail(dir.path);

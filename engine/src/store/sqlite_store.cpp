@@ -157,9 +157,19 @@ sqlite_store::~sqlite_store() {
 
 void sqlite_store::enqueue(queued_write w) {
   w.queued_at = std::chrono::steady_clock::now();
+  const std::size_t entries = w.what == queued_write::kind::append ? w.append.entries.size() : 0;
   {
     std::unique_lock lk(mutex_);
+    if (!closing_ && entries > 0 && options_.max_queued_entries > 0 &&
+        queued_entries_ + entries > options_.max_queued_entries && queued_entries_ > 0) {
+      lk.unlock();
+      w.status = {store_errc::busy, path_ + ": write queue full (" + std::to_string(options_.max_queued_entries) +
+                                        " items waiting for the disk)"};
+      w.complete();
+      return;
+    }
     if (!closing_) {
+      queued_entries_ += entries;
       const bool was_empty = queue_.empty();
       const bool is_flush = w.what == queued_write::kind::flush;
       if (is_flush) ++flushes_queued_;
@@ -276,6 +286,7 @@ void sqlite_store::writer_loop() {
         weight += w;
         queued_weight_ -= w;
         if (queue_.front().what == queued_write::kind::flush) --flushes_queued_;
+        if (queue_.front().what == queued_write::kind::append) queued_entries_ -= queue_.front().append.entries.size();
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }

@@ -125,6 +125,7 @@ private:
   std::condition_variable wake_writer_;
   std::deque<queued_write> queue_;
   std::size_t queued_weight_ = 0;
+  std::size_t queued_entries_ = 0;  // of appends: bounded by max_queued_entries
   std::size_t flushes_queued_ = 0;  // flush() ends the writer's lingering: nobody waits longer
   bool closing_ = false;
   std::thread writer_;

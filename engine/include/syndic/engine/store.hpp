@@ -396,6 +396,11 @@ struct sqlite_options {
   // How long a statement waits for a lock held by another connection or process.
   std::chrono::milliseconds busy_timeout{5'000};
   std::size_t read_connections = 4;  // pooled; readers beyond wait for one
+  // Entries of appends waiting for the writer, at most (0: no bound). Past it, append()
+  // completes at once, on the caller's thread, with store_errc::busy (the daemon answers
+  // 503): a disk that cannot keep up costs publishers a retry, not the process its memory.
+  // Other writes (outcomes, leases) are not bounded here: their callers bound them.
+  std::size_t max_queued_entries = 100'000;
   // The store's clock (lease expiry, stored "updated" times); tests substitute their own.
   std::function<store_time()> clock;
 };
