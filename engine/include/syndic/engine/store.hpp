@@ -347,7 +347,9 @@ public:
   // Every outlet with progress (start-up: one call rather than one per outlet).
   virtual store_result<std::vector<progress_summary>> all_progress() = 0;
   // Pages of exceptions, ascending by seq, starting after `after` (0: from the start).
-  // Resolved seqs above the cursor come as disjoint ranges (a filtered-out span is one range).
+  // Resolved seqs above the cursor come as disjoint, non-adjacent ranges (a filtered-out span
+  // is one range): those whose `last` is above `after`, unclipped (the first may begin at or
+  // below it). Page on with after = the last range's `last`.
   virtual store_result<std::vector<seq_range>> done_above(std::string_view outlet, seq_t after,
                                                           std::size_t limit) = 0;
   virtual store_result<std::vector<retry_entry>> retries(std::string_view outlet, seq_t after,
