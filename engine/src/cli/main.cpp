@@ -42,10 +42,26 @@ int main(int argc, char** argv) {
       "syndic"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(version_line));
-  syndic::cli::command convert = syndic::cli::add_convert(app);
-  syndic::cli::command push = syndic::cli::add_push(app);
-  syndic::cli::command sink = syndic::cli::add_sink(app);
-  syndic::cli::command run = syndic::cli::add_run(app);
+  // `syndic NAME ...` builds only NAME's options (each command has dozens, and `run` most):
+  // `syndic convert` does not pay for push's, sink's and run's. Anything else (`--help`, an
+  // unknown word) gets them all.
+  struct entry {
+    const char* name;
+    syndic::cli::command (*add)(CLI::App&);
+    syndic::cli::command run;
+  };
+  entry commands[] = {{"convert", syndic::cli::add_convert, {}},
+                      {"push", syndic::cli::add_push, {}},
+                      {"sink", syndic::cli::add_sink, {}},
+                      {"run", syndic::cli::add_run, {}}};
+  bool named = false;
+  for (entry& c : commands)
+    if (argc > 1 && std::strcmp(argv[1], c.name) == 0) {
+      c.run = c.add(app);
+      named = true;
+    }
+  if (!named)
+    for (entry& c : commands) c.run = c.add(app);
 
   // Name an unknown command plainly instead of CLI11's "a subcommand is required".
   auto is_command = [&](const char* name) {
@@ -72,9 +88,7 @@ int main(int argc, char** argv) {
     std::cerr << "Run 'syndic --help' or 'syndic <command> --help' for usage.\n";
     return 2;
   }
-  if (app.got_subcommand("convert")) return convert();
-  if (app.got_subcommand("push")) return push();
-  if (app.got_subcommand("sink")) return sink();
-  if (app.got_subcommand("run")) return run();
+  for (entry& c : commands)
+    if (c.run && app.got_subcommand(c.name)) return c.run();
   return 2;
 }
