@@ -47,6 +47,9 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <utility>
+
+#include <unistd.h>
 
 namespace syndic::engine::http {
 
@@ -88,11 +91,15 @@ bool is_safe_value(std::string_view s) {
 }  // namespace
 
 struct server::state : std::enable_shared_from_this<server::state> {
+  // Owned by the state while running; from stop() on only by its own context's handlers, so
+  // that it is destroyed there, whichever context goes first (the state itself may die in
+  // any context, and holds no I/O object once stopped).
   struct listener {
     explicit listener(asio::io_context& io) : acceptor(io), retry(io) {}
     tcp::acceptor acceptor;
     asio::steady_timer retry;  // after an accept error such as EMFILE, wait before the next
     std::uint16_t port = 0;
+    tcp protocol = tcp::v4();
   };
 
   state(std::vector<asio::io_context*> c, server_options o, handler h)
@@ -102,21 +109,21 @@ struct server::state : std::enable_shared_from_this<server::state> {
   server_options options;
   handler on_request;
   std::atomic<std::size_t> next_context{0};
-  std::vector<std::unique_ptr<listener>> listeners;  // set by start(), before any accept
+  std::vector<std::shared_ptr<listener>> listeners;  // start() and stop() only
+  std::vector<std::uint16_t> ports;                  // set by start(), before any accept
 
   mutable std::mutex mutex;  // guards open, started, stopping
   std::condition_variable all_closed;
   std::list<std::weak_ptr<connection>> open;
   bool started = false;
   bool stopping = false;
-  std::unique_ptr<asio::steady_timer> force_timer;  // stop() from a context's own thread
 
   std::atomic<std::uint64_t> accepted{0}, refused{0}, requests{0}, rejected{0}, timeouts{0};
 
   asio::io_context& pick_context() { return *contexts[next_context++ % contexts.size()]; }
   // The accept chain of one listener; each handler holds the state (the server may be gone).
-  static void accept(std::shared_ptr<state> self, listener& l);
-  void adopt(tcp::socket socket, std::uint16_t port);
+  static void accept(std::shared_ptr<state> self, std::shared_ptr<listener> l);
+  void adopt(tcp::socket socket, const listener& l);
   std::vector<std::shared_ptr<connection>> snapshot() const;  // takes the mutex
 };
 
@@ -458,29 +465,38 @@ void responder::ignore() const {
 
 // --- listeners ----------------------------------------------------------------------------
 
-void server::state::accept(std::shared_ptr<state> self, listener& l) {
-  auto& io = self->pick_context();
-  l.acceptor.async_accept(asio::make_strand(io), [self, &l](beast::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !l.acceptor.is_open()) return;
+void server::state::accept(std::shared_ptr<state> self, std::shared_ptr<listener> l) {
+  // Accepted onto the listener's own context: a pending accept never holds an object of
+  // another context (destroyed first, it would leave this one a dangling socket).
+  l->acceptor.async_accept([self, l](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !l->acceptor.is_open()) return;
     if (ec) {
       // Out of descriptors (or another passing error): try again shortly rather than spin.
-      l.retry.expires_after(std::chrono::milliseconds(100));
-      l.retry.async_wait([self, &l](beast::error_code e) {
-        if (!e && l.acceptor.is_open()) accept(self, l);
+      l->retry.expires_after(std::chrono::milliseconds(100));
+      l->retry.async_wait([self, l](beast::error_code e) {
+        if (!e && l->acceptor.is_open()) accept(self, l);
       });
       return;
     }
-    self->adopt(std::move(socket), l.port);
+    self->adopt(std::move(socket), *l);
     accept(self, l);
   });
 }
 
-// On the listener's context: registers the connection (or refuses it) and starts it on its
-// own strand.
-void server::state::adopt(tcp::socket socket, std::uint16_t port) {
+// On the listener's context: moves the socket to the next context (round robin), on a strand
+// of its own, registers the connection (or refuses it) and starts it.
+void server::state::adopt(tcp::socket accepted_socket, const listener& l) {
   ++accepted;
   beast::error_code ec;
-  auto c = std::make_shared<connection>(shared_from_this(), std::move(socket), port);
+  int fd = accepted_socket.release(ec);  // leaves this context's reactor
+  if (ec) return;                        // accepted_socket closes itself
+  tcp::socket socket(asio::make_strand(pick_context()));
+  socket.assign(l.protocol, fd, ec);
+  if (ec) {
+    ::close(fd);
+    return;
+  }
+  auto c = std::make_shared<connection>(shared_from_this(), std::move(socket), l.port);
   bool refuse = false;
   {
     std::lock_guard lock(mutex);
@@ -537,10 +553,11 @@ void server::start() {
     std::lock_guard lock(s.mutex);
     if (s.started) return;
   }
-  std::vector<std::unique_ptr<state::listener>> listeners;
+  std::vector<std::shared_ptr<state::listener>> listeners;
+  std::vector<std::uint16_t> ports;
   for (std::size_t i = 0; i < s.options.listen.size(); ++i) {
     const auto& where = s.options.listen[i];
-    auto l = std::make_unique<state::listener>(*s.contexts[i % s.contexts.size()]);
+    auto l = std::make_shared<state::listener>(*s.contexts[i % s.contexts.size()]);
     beast::error_code ec;
     auto address = asio::ip::make_address(where.host, ec);
     tcp::endpoint ep(address, where.port);
@@ -549,23 +566,24 @@ void server::start() {
     if (!ec) l->acceptor.bind(ep, ec);
     if (!ec) l->acceptor.listen(s.options.backlog, ec);
     if (!ec) l->port = l->acceptor.local_endpoint(ec).port();
+    l->protocol = ep.protocol();
     if (ec)
       throw std::runtime_error("cannot listen on " + where.host + ":" + std::to_string(where.port) + ": " +
                                ec.message());
+    ports.push_back(l->port);
     listeners.push_back(std::move(l));
   }
   {
     std::lock_guard lock(s.mutex);
     s.started = true;
   }
+  s.ports = std::move(ports);
   s.listeners = std::move(listeners);
-  for (auto& l : s.listeners) state::accept(state_, *l);
+  for (auto& l : s.listeners) state::accept(state_, l);
 }
 
 std::vector<std::uint16_t> server::ports() const {
-  std::vector<std::uint16_t> out;
-  for (const auto& l : state_->listeners) out.push_back(l->port);
-  return out;
+  return state_->ports;
 }
 
 void server::stop(std::chrono::milliseconds grace) {
@@ -575,8 +593,8 @@ void server::stop(std::chrono::milliseconds grace) {
     if (!s->started || s->stopping) return;
     s->stopping = true;
   }
-  for (auto& l : s->listeners)
-    asio::post(l->acceptor.get_executor(), [s, l = l.get()] {
+  for (auto& l : std::exchange(s->listeners, {}))
+    asio::post(l->acceptor.get_executor(), [l] {
       beast::error_code ec;
       l->acceptor.close(ec);
       l->retry.cancel();
@@ -590,8 +608,8 @@ void server::stop(std::chrono::milliseconds grace) {
   for (auto* io : s->contexts) on_own_thread = on_own_thread || io->get_executor().running_in_this_thread();
   if (on_own_thread) {
     // Waiting here would block a thread the connections need: a timer finishes the stop.
-    s->force_timer = std::make_unique<asio::steady_timer>(*s->contexts.front(), grace);
-    s->force_timer->async_wait([force](beast::error_code) { force(); });
+    auto timer = std::make_shared<asio::steady_timer>(*s->contexts.front(), grace);
+    timer->async_wait([timer, force](beast::error_code) { force(); });
     return;
   }
   std::unique_lock lock(s->mutex);
