@@ -27,7 +27,8 @@ inline void arm(target t, long n) {
   armed = t;
 }
 
-struct alignas(16) file {
+// SQLite allocates files 8-byte aligned: no more may be asked (UBSan: misaligned member access).
+struct alignas(8) file {
   sqlite3_file base;
   bool wal;
   bool main_db;
