@@ -856,7 +856,7 @@ void h1_transport::finish(op_ptr op, transport_error code, std::string detail, b
   completion done = std::move(op->done);
   // The operation is kept for a next request once `done` has run, unless `done` was the last
   // thing to touch this transport (alive_ then reads false). The response is handed over
-  // where it lies: it is a dozen strings, and each move of it costs.
+  // where it lies (completion takes it by rvalue reference): it is a dozen strings.
   std::shared_ptr<bool> alive = alive_;
   done(std::move(op->resp));
   if (*alive) recycle(std::move(op));

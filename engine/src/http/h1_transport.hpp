@@ -88,7 +88,9 @@ class tls_client;
 
 class h1_transport {
 public:
-  using completion = std::function<void(response)>;
+  // The response by rvalue reference: it is a dozen strings, handed over where it lies (a
+  // callable taking a response by value still fits, and moves it itself).
+  using completion = std::function<void(response&&)>;
 
   h1_transport(boost::asio::io_context& io, h1_options options = {});
   ~h1_transport();  // closes every connection; requests in flight never complete
