@@ -467,8 +467,9 @@ void responder::ignore() const {
 
 void server::state::accept(std::shared_ptr<state> self, std::shared_ptr<listener> l) {
   // Accepted onto the listener's own context: a pending accept never holds an object of
-  // another context (destroyed first, it would leave this one a dangling socket).
-  l->acceptor.async_accept([self, l](beast::error_code ec, tcp::socket socket) {
+  // another context (destroyed first, it would leave this one a dangling socket). With one
+  // context, straight onto a strand of it.
+  auto on_accept = [self, l](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !l->acceptor.is_open()) return;
     if (ec) {
       // Out of descriptors (or another passing error): try again shortly rather than spin.
@@ -480,7 +481,9 @@ void server::state::accept(std::shared_ptr<state> self, std::shared_ptr<listener
     }
     self->adopt(std::move(socket), *l);
     accept(self, l);
-  });
+  };
+  if (self->contexts.size() == 1) l->acceptor.async_accept(asio::make_strand(*self->contexts.front()), std::move(on_accept));
+  else l->acceptor.async_accept(std::move(on_accept));
 }
 
 // On the listener's context: moves the socket to the next context (round robin), on a strand
@@ -488,15 +491,20 @@ void server::state::accept(std::shared_ptr<state> self, std::shared_ptr<listener
 void server::state::adopt(tcp::socket accepted_socket, const listener& l) {
   ++accepted;
   beast::error_code ec;
-  int fd = accepted_socket.release(ec);  // leaves this context's reactor
-  if (ec) return;                        // accepted_socket closes itself
-  tcp::socket socket(asio::make_strand(pick_context()));
-  socket.assign(l.protocol, fd, ec);
-  if (ec) {
-    ::close(fd);
-    return;
+  std::shared_ptr<connection> c;
+  if (contexts.size() == 1) {
+    c = std::make_shared<connection>(shared_from_this(), std::move(accepted_socket), l.port);
+  } else {
+    int fd = accepted_socket.release(ec);  // leaves this context's reactor
+    if (ec) return;                        // the socket closes itself
+    tcp::socket socket(asio::make_strand(pick_context()));
+    socket.assign(l.protocol, fd, ec);
+    if (ec) {
+      ::close(fd);
+      return;
+    }
+    c = std::make_shared<connection>(shared_from_this(), std::move(socket), l.port);
   }
-  auto c = std::make_shared<connection>(shared_from_this(), std::move(socket), l.port);
   bool refuse = false;
   {
     std::lock_guard lock(mutex);
