@@ -1,13 +1,13 @@
 # Start-up of the `syndic` command (issue 7: `syndic --version` in at most 5 ms). On this kind
 # of machine (a VM where a page fault costs ~20 us) start-up is mostly the dynamic loader:
 # mapping each shared library, relocating it and the command, page by page. libstdc++.so
-# alone costs ~3 ms. So the command needs only libc and libm at start:
-#  - libstdc++ and libgcc linked in (-static-libstdc++ -static-libgcc);
+# alone costs ~3 ms. So the command loads as few as it can at start:
 #  - pugixml, Boost.URL, SQLite, zlib: Debian's static archives;
-#  - toml++ and simdjson, of which Debian ships only shared libraries (each loads
-#    libstdc++.so): their compiled parts are built into the command (src/cli/toml_impl.cpp,
-#    third_party/simdjson/simdjson.cpp), and --as-needed drops the .so files that the
-#    libraries' link interface still names;
+#  - toml++'s compiled part built into the command (src/cli/toml_impl.cpp, from Debian's
+#    headers), and --as-needed drops the .so that its link interface still names;
+#  - libstdc++ stays shared: Debian ships simdjson only as a shared library, which loads
+#    libstdc++.so anyway (and two copies of the C++ runtime in one process are worse than one
+#    load). Every dependency comes from Debian's packages: no vendored copy of simdjson;
 #  - OpenSSL loaded on first use (a signature, an https connection) through generated
 #    trampolines (src/cli/openssl_loader.cpp says how); where they cannot be made (not
 #    x86-64, not OpenSSL 3), Debian's static archives instead.
@@ -103,17 +103,11 @@ function(syndic_static_command target)
       list(APPEND archives ${lib})
     endif()
   endforeach()
-  # The vendored simdjson.cpp must match the system's simdjson.h.
-  if(NOT simdjson_VERSION VERSION_EQUAL 3.0.1)
-    list(APPEND missing "simdjson 3.0.1 (found ${simdjson_VERSION})")
-  endif()
   if(missing)
     message(STATUS "syndic command: linked dynamically (missing: ${missing})")
     return()
   endif()
-  target_sources(${target} PRIVATE
-    ${PROJECT_SOURCE_DIR}/engine/src/cli/toml_impl.cpp
-    ${PROJECT_SOURCE_DIR}/third_party/simdjson/simdjson.cpp)
+  target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/engine/src/cli/toml_impl.cpp)
   set(static_archives "")
   foreach(lib ${archives})
     list(APPEND static_archives ${SYNDIC_STATIC_${lib}})
@@ -122,13 +116,10 @@ function(syndic_static_command target)
     target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/engine/src/cli/openssl_loader.cpp
       ${trampolines})
   endif()
-  # Upstream code: not held to the project's warning flags.
-  set_source_files_properties(${PROJECT_SOURCE_DIR}/third_party/simdjson/simdjson.cpp
-    TARGET_DIRECTORY ${target} PROPERTIES COMPILE_OPTIONS -w)
-  # tomlplusplus and simdjson give the two files their compile definitions; the static
-  # archives come after libsyndic_*.a on the line, before the shared libraries they replace.
-  target_link_libraries(${target} PRIVATE tomlplusplus::tomlplusplus simdjson::simdjson
+  # tomlplusplus gives toml_impl.cpp its compile definitions; the static archives come after
+  # libsyndic_*.a on the line, before the shared libraries they replace.
+  target_link_libraries(${target} PRIVATE tomlplusplus::tomlplusplus
     ${static_archives} Threads::Threads ${CMAKE_DL_LIBS})
-  target_link_options(${target} PRIVATE -static-libstdc++ -static-libgcc LINKER:--as-needed)
+  target_link_options(${target} PRIVATE LINKER:--as-needed)
   set(SYNDIC_STATIC_COMMAND_IN_USE ON CACHE INTERNAL "")
 endfunction()
