@@ -19,10 +19,12 @@ sys.path.insert(0, os.path.dirname(__file__))
 from daemon_lib import TOKEN, Daemon, Sink, items, outlets_csv, tempdir, wait_for  # noqa: E402
 
 failures = 0
+checks = 0
 
 
 def check(cond, what):
-    global failures
+    global failures, checks
+    checks += 1
     if not cond:
         failures += 1
         print(f"FAIL: {what}", flush=True)
@@ -211,7 +213,7 @@ def main():
     if failures:
         print(f"api_test: {failures} failure(s)")
         sys.exit(1)
-    print("api_test: ok")
+    print(f"api_test: ok ({checks} checks)")
 
 
 if __name__ == "__main__":

@@ -71,10 +71,12 @@ class Subscriber:
 
 
 failures = 0
+checks = 0
 
 
 def check(cond, what):
-    global failures
+    global failures, checks
+    checks += 1
     if not cond:
         failures += 1
         print(f"FAIL: {what}", flush=True)
@@ -200,7 +202,7 @@ def main():
     if failures:
         print(f"websub_test: {failures} failure(s)")
         sys.exit(1)
-    print("websub_test: ok")
+    print(f"websub_test: ok ({checks} checks)")
 
 
 if __name__ == "__main__":
