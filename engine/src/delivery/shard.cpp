@@ -667,7 +667,11 @@ void shard::finish_pair(const std::string& outlet_id, const delivery& d, final_s
     callbacks_.outcome(out);
   }
   if (d.queued) *d.queued -= 1;
-  counters_.pending -= 1;  // after the callback: a waiter sees the outcome delivered first
+  // After the callback: a waiter sees the outcome delivered first.
+  if (counters_.pending.fetch_sub(1) == 1) {
+    std::lock_guard lock(counters_.idle_mutex);  // a waiter between its check and its wait
+    counters_.idle.notify_all();
+  }
 }
 
 void shard::snapshot(std::function<void(shard_load)> done) {

@@ -16,6 +16,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <deque>
 #include <map>
 #include <random>
@@ -30,6 +32,10 @@ struct shared_counters {
   std::atomic<std::uint64_t> attempts{0}, retries{0}, connections_opened{0};
   std::atomic<std::uint32_t> peak_outlet_in_flight{0};  // engine_stats::peak_outlet_in_flight
   std::atomic<std::int64_t> pending{0};
+  // engine::wait_idle sleeps on this; it is notified when `pending` reaches 0 (rare), never
+  // per outcome, so a waiter costs the delivery path nothing and wakes at once.
+  std::mutex idle_mutex;
+  std::condition_variable idle;
 };
 
 // One request's worth of work: a single (item, outlet) pair, or a batch of them.
