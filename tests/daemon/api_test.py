@@ -16,19 +16,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from daemon_lib import TOKEN, Daemon, Sink, items, outlets_csv, tempdir, wait_for  # noqa: E402
+from daemon_lib import Checks, TOKEN, Daemon, Sink, items, outlets_csv, tempdir, wait_for  # noqa: E402
 
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print(f"FAIL: {what}", flush=True)
-    return cond
+check = Checks()
 
 
 def raw(port, data, read=True):
@@ -210,10 +200,7 @@ def main():
             f.write("id,url,format\na,http://127.0.0.1:1/,carrier-pigeon\n")
         start_error(syndic, ["--data", tmp + "/y", "--token", TOKEN, "--listen", "127.0.0.1:0", "--outlets", badcsv],
                     "bad.csv:2", 2)
-    if failures:
-        print(f"api_test: {failures} failure(s)")
-        sys.exit(1)
-    print(f"api_test: ok ({checks} checks)")
+    check.finish("api_test")
 
 
 if __name__ == "__main__":

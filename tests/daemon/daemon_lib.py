@@ -8,12 +8,33 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 
 TOKEN = "test-token-0123456789"
+
+
+class Checks:
+    """Counts checks and failures; a failed check prints what it saw and the test goes on."""
+
+    def __init__(self):
+        self.count, self.failures = 0, 0
+
+    def __call__(self, cond, what):
+        self.count += 1
+        if not cond:
+            self.failures += 1
+            print(f"FAIL: {what}", flush=True)
+        return cond
+
+    def finish(self, name):
+        if self.failures:
+            print(f"{name}: {self.failures} failure(s) of {self.count} checks")
+            sys.exit(1)
+        print(f"{name}: ok ({self.count} checks)")
 
 
 def free_port():

@@ -16,7 +16,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(__file__))
-from daemon_lib import Daemon, items, tempdir, wait_for  # noqa: E402
+from daemon_lib import Checks, Daemon, items, tempdir, wait_for  # noqa: E402
 
 
 class Subscriber:
@@ -70,17 +70,7 @@ class Subscriber:
             return [v for v in self.verifications if v[0].startswith(path) and v[1].get("hub.mode") == mode]
 
 
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print(f"FAIL: {what}", flush=True)
-    return cond
+check = Checks()
 
 
 def hub_post(d, params):
@@ -199,10 +189,7 @@ def main():
             for p in (d.proc,):
                 if p and p.poll() is None:
                     p.kill()
-    if failures:
-        print(f"websub_test: {failures} failure(s)")
-        sys.exit(1)
-    print(f"websub_test: ok ({checks} checks)")
+    check.finish("websub_test")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 #include "daemon/item_codec.hpp"
 
+#include "delivery/payload.hpp"
+
 #include <syndic/formats/parse.hpp>
 #include <syndic/formats/render.hpp>
 
@@ -7,16 +9,7 @@ namespace syndic::daemon {
 
 engine::log_entry encode_item(const formats::feed& source, const formats::item& it, std::string channel,
                               std::string origin) {
-  formats::feed one;
-  one.format = source.format;
-  one.title = source.title;
-  one.title_type = source.title_type;
-  one.link = source.link;
-  one.self_link = source.self_link;
-  one.hubs = source.hubs;
-  one.id = source.id;
-  one.language = source.language;
-  one.updated = source.updated;
+  formats::feed one = engine::detail::header_of(source);
   one.items.push_back(it);
   engine::log_entry e;
   e.item_id = formats::synthesized_item_id(it);

@@ -39,7 +39,8 @@ void render_body(payload_format f, const formats::feed& doc, std::int64_t now_un
   }
 }
 
-// The source's metadata without its items: every format says where the item is from.
+}  // namespace
+
 formats::feed header_of(const formats::feed& source) {
   formats::feed one;
   one.format = source.format;
@@ -53,8 +54,6 @@ formats::feed header_of(const formats::feed& source) {
   one.updated = source.updated;
   return one;
 }
-
-}  // namespace
 
 payload_set::payload_set(const formats::feed& source, const formats::item& it, std::int64_t now_unix)
     : now_(now_unix) {

@@ -25,6 +25,9 @@ struct payload {
   std::shared_ptr<const formats::feed> doc;
 };
 
+// The source's metadata without its items: every format says where the item is from.
+formats::feed header_of(const formats::feed& source);
+
 // One payload per format, rendered lazily: formats no outlet wants are never rendered.
 class payload_set {
 public:
