@@ -48,9 +48,11 @@ def start_error(syndic, args, fragment, code):
 def main():
     syndic = sys.argv[1]
     with tempdir() as tmp:
-        sink = Sink(syndic, tmp)
+        sink = Sink(syndic, tmp, ["--rule", "{port}/gone=410"])
         csv = os.path.join(tmp, "outlets.csv")
         outlets_csv(csv, sink.port, 3)
+        with open(csv, "a") as f:
+            f.write(f"gone,http://127.0.0.1:{sink.port}/gone,webhook\n")
         d = Daemon(syndic, tmp, csv, extra=["--shutdown-deadline-ms", "5000"])
         d.start()
         try:
@@ -143,6 +145,14 @@ def main():
             status, _, _ = d.request("DELETE", "/v1/outlets/o2")
             check(status == 204, f"remove answered {status}")
             check(b'"o2"' not in d.request("GET", "/v1/outlets")[2], "o2 still listed")
+
+            # An outlet that answered 410 is retired; a replay takes it back (it is sent to again).
+            gone = f"{sink.port}/gone"
+            wait_for(lambda: json.loads(d.request("GET", "/v1/outlets/gone")[2]).get("retired"), 10, "the 410 outlet retired")
+            sent = sink.stats()["outlets"].get(gone, 0)
+            status, _, _ = d.request("POST", "/v1/outlets/gone/replay?from=1")
+            check(status == 202, f"replay of a retired outlet answered {status}")
+            wait_for(lambda: sink.stats()["outlets"].get(gone, 0) > sent, 10, "a request to the replayed outlet")
 
             # Malformed HTTP never disturbs other connections.
             check(raw(d.port, b"NONSENSE\r\n\r\n").startswith("HTTP/1.1 400"), "a malformed request line")

@@ -62,6 +62,7 @@ class Sink:
     def __init__(self, syndic, tmp, extra=()):
         self.port = free_port()
         self.err = open(os.path.join(tmp, f"sink-{self.port}.err"), "w+")
+        extra = [a.format(port=self.port) for a in extra]  # "{port}/path=410": a rule for a path
         self.proc = subprocess.Popen([syndic, "sink", "--listen", f"127.0.0.1:{self.port}", *extra],
                                      stdout=subprocess.DEVNULL, stderr=self.err)
         wait_for(lambda: self._listening(), 10, "the sink to listen")

@@ -115,6 +115,23 @@ TEST_F(engine_log, AResumedPairKeepsItsAttemptCount) {
   EXPECT_EQ(rec.outcomes[0].state, final_state::delivered);
 }
 
+TEST_F(engine_log, AResumedRetryWaitsForItsTime) {
+  // A pair resumed after a restart keeps its backoff: not sent before `not_before`. (A lower
+  // bound only: a slow machine makes it later, never earlier.)
+  start_with_attempts({});
+  ASSERT_EQ(eng->add_outlet(outlet("a", port, "/a")), "");
+  auto items = log_items(1, 5);
+  items[0].attempts = 2;
+  items[0].not_before = std::chrono::system_clock::now() + 400ms;
+  auto t0 = std::chrono::steady_clock::now();
+  eng->submit_to("a", items);
+  ASSERT_TRUE(eng->wait_idle(10s));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 350ms);
+  ASSERT_EQ(rec.outcomes.size(), 1u);
+  EXPECT_EQ(rec.outcomes[0].state, final_state::delivered);
+  EXPECT_EQ(rec.outcomes[0].attempts, 3u);
+}
+
 TEST_F(engine_log, DrainFinishesWhatIsPendingAndRefusesNewWork) {
   sink_options so;
   so.default_behaviour.latency = latency_distribution(std::chrono::milliseconds(20));

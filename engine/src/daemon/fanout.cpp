@@ -74,6 +74,8 @@ std::string fanout::load_progress(outlet_state& o) {
   }
   seq_t cursor = progress.value->cursor;
   o.next = cursor + 1;
+  // An outlet that answered 410 stays retired across restarts, until a replay.
+  if (auto gone = db_.kv_get("outlet-retired", id); gone.ok() && gone.value) o.retired = true;
   for (seq_t after = 0;;) {
     auto done = db_.done_above(id, after, page);
     if (!done.ok()) return done.status.message;
@@ -93,7 +95,7 @@ std::string fanout::load_progress(outlet_state& o) {
     auto retries = db_.retries(id, after, page);
     if (!retries.ok()) return retries.status.message;
     for (const auto& r : retries.value) {
-      o.attempts[r.seq] = r.attempts;
+      o.attempts[r.seq] = {r.attempts, r.next_attempt};
       // A retried dead letter can lie below the cursor: the walk from `next` will not meet it.
       if (r.seq <= cursor) o.resend.push_back(r.seq);
     }
@@ -146,7 +148,11 @@ std::string fanout::replay(const std::string& id, seq_t from) {
   o.skip.clear();
   o.attempts.clear();
   o.resend.clear();
-  o.retired = false;
+  if (o.retired) {  // a 410 retired it: the receiver is back, the engine takes it again
+    o.retired = false;
+    db_.write({engine::kv_erase{"outlet-retired", id}});
+    engine_.add_outlet(o.cfg);
+  }
   mark_dirty(o);
   wake();
   return {};
@@ -170,7 +176,7 @@ std::string fanout::retry_dead_letters(const std::string& id, std::vector<seq_t>
     return s.message;
   outlet_state& o = *it->second;
   for (seq_t s : which) {
-    o.attempts[s] = 0;  // resent from here; the walk from `next` still skips it
+    o.attempts[s] = {};  // resent from here; the walk from `next` still skips it
     o.resend.push_back(s);
   }
   mark_dirty(o);
@@ -420,7 +426,8 @@ bool fanout::feed_outlet(outlet_state& o, seq_t head, std::vector<engine::write_
     li.seq = s;
     li.doc = doc;
     if (auto a = o.attempts.find(s); a != o.attempts.end()) {
-      li.attempts = a->second;
+      li.attempts = a->second.attempts;
+      li.not_before = a->second.next_attempt;
       o.attempts.erase(a);
     }
     batch.push_back(std::move(li));
@@ -454,7 +461,7 @@ bool fanout::feed_outlet(outlet_state& o, seq_t head, std::vector<engine::write_
   counters_.handed += r.queued;
   // What the engine refused (its bounds) goes first, shortly.
   for (std::size_t i = batch.size(); i-- > r.queued;) {
-    if (batch[i].attempts > 0) o.attempts[batch[i].seq] = batch[i].attempts;
+    if (batch[i].attempts > 0) o.attempts[batch[i].seq] = {batch[i].attempts, batch[i].not_before};
     o.resend.push_front(batch[i].seq);
   }
   return r.queued == batch.size();

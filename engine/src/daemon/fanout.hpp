@@ -114,7 +114,11 @@ private:
     std::size_t in_engine = 0;
     bool retired = false;
     std::map<engine::seq_t, engine::seq_t> skip;              // resolved above the cursor: first -> last
-    std::map<engine::seq_t, std::uint32_t> attempts;          // resumed retries' counts
+    struct resumed {
+      std::uint32_t attempts = 0;
+      engine::store_time next_attempt{};
+    };
+    std::map<engine::seq_t, resumed> attempts;                // resumed retries: count and time
     std::deque<engine::seq_t> resend;                         // owed again, before `next`
     bool dirty = false;                                       // in dirty_
   };

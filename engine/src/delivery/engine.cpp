@@ -318,6 +318,11 @@ submit_result engine::submit_to(const std::string& outlet_id, std::span<const lo
       // A pair resumed after a restart keeps its count; its retry window starts again here.
       d.attempts = li.attempts;
       if (li.attempts > 0) d.first_attempt = now;
+      if (li.not_before != std::chrono::system_clock::time_point{}) {
+        auto wait = li.not_before - std::chrono::system_clock::now();
+        if (wait > std::chrono::system_clock::duration::zero())
+          d.not_before = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait);
+      }
       d.queued = reg.queued;
       pairs.push_back(std::move(d));
     }

@@ -220,7 +220,11 @@ void shard::enqueue(std::string outlet_id, std::vector<delivery> deliveries) {
                it == outlets_.end() ? "unknown outlet" : "outlet retired (410)");
       return;
     }
-    for (auto& d : ds) it->second->ready.push_back(std::move(d));
+    auto now = clock::now();
+    for (auto& d : ds) {
+      if (d.not_before > now) it->second->retries.emplace(d.not_before, std::move(d));
+      else it->second->ready.push_back(std::move(d));
+    }
     pump(*it->second);
   });
 }

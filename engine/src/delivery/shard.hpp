@@ -43,6 +43,7 @@ struct delivery {
   std::shared_ptr<const payload> body;
   std::string delivery_id;
   std::uint64_t seq = 0;  // the item's log sequence (engine::submit_to); 0 otherwise
+  std::chrono::steady_clock::time_point not_before{};  // a resumed retry waits in `retries` until then
   std::string url_override;  // after a 307/308
   std::uint32_t attempts = 0;
   std::uint32_t redirects = 0;

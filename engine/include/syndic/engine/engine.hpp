@@ -80,6 +80,8 @@ struct log_item {
   std::shared_ptr<const formats::feed> doc;
   std::string item_key;        // what the delivery id is made from; empty: from the item itself
   std::uint32_t attempts = 0;  // attempts already made (a pair resumed after a restart)
+  // Not sent before this (a resumed retry keeps its backoff); the epoch: at once.
+  std::chrono::system_clock::time_point not_before{};
 };
 
 struct engine_options {
