@@ -19,6 +19,8 @@
 #include <syndic/engine/store.hpp>
 
 #include <atomic>
+#include <mutex>
+#include <unordered_map>
 #include <functional>
 #include <string>
 
@@ -36,6 +38,16 @@ struct api_context {
   std::string base_url;  // "http://127.0.0.1:8080": self and hub links
   std::atomic<bool>* ready = nullptr;
   daemon_metrics* metrics = nullptr;
+
+  // Served feeds, rendered once per log head: a feed is read far more often than items are
+  // published. Keyed by "channel.ext"; bounded (cleared when full).
+  struct rendered_feed {
+    engine::seq_t head = 0;
+    std::string body, etag;
+  };
+  std::mutex feeds_mutex;
+  std::unordered_map<std::string, rendered_feed> feeds;
+  static constexpr std::size_t max_cached_feeds = 4096;
 };
 
 // The handler; `ctx` must outlive the server.

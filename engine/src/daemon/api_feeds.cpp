@@ -41,11 +41,35 @@ server_response feed(api_context& ctx, const server_request& req, std::string_vi
   else return server_response::error(404, "feeds are /feeds/CHANNEL.rss, .atom or .json");
   if (!valid_channel(channel)) return server_response::error(404, "no such channel");
 
+  std::string self = ctx.base_url + "/feeds/" + std::string(name);
+  std::string hub = ctx.base_url + "/hub";
+  auto answer = [&](const std::string& body, const std::string& etag) {
+    server_response r;
+    if (none_match(req.header("if-none-match"), etag)) {
+      r.status = 304;
+    } else {
+      r.status = 200;
+      r.body = body;
+      r.set("Content-Type", std::string(formats::content_type(format)));
+    }
+    r.set("ETag", etag);
+    r.set("Cache-Control", "no-cache");
+    r.set("Link", "<" + hub + ">; rel=\"hub\", <" + self + ">; rel=\"self\"");
+    return r;
+  };
+  // The same log head: nothing was appended since this feed was rendered.
+  auto head = ctx.db->head();
+  if (!head.ok()) return server_response::error(503, "the store could not be read: " + head.status.message);
+  std::string key(name);
+  {
+    std::lock_guard lock(ctx.feeds_mutex);
+    if (auto it = ctx.feeds.find(key); it != ctx.feeds.end() && it->second.head == head.value)
+      return answer(it->second.body, it->second.etag);
+  }
+
   auto records = ctx.db->latest(channel, ctx.settings->feed_items);
   if (!records.ok()) return server_response::error(503, "the store could not be read: " + records.status.message);
 
-  std::string self = ctx.base_url + "/feeds/" + std::string(name);
-  std::string hub = ctx.base_url + "/hub";
   formats::feed out;
   out.title = std::string(channel);
   out.link = self;
@@ -70,17 +94,10 @@ server_response feed(api_context& ctx, const server_request& req, std::string_vi
   std::string body = formats::render(out, format);
   char etag[32];
   std::snprintf(etag, sizeof etag, "\"%016llx\"", static_cast<unsigned long long>(engine::detail::fnv1a(body)));
-  server_response r;
-  if (none_match(req.header("if-none-match"), etag)) {
-    r.status = 304;
-  } else {
-    r.status = 200;
-    r.body = std::move(body);
-    r.set("Content-Type", std::string(formats::content_type(format)));
-  }
-  r.set("ETag", etag);
-  r.set("Cache-Control", "no-cache");
-  r.set("Link", "<" + hub + ">; rel=\"hub\", <" + self + ">; rel=\"self\"");
+  server_response r = answer(body, etag);
+  std::lock_guard lock(ctx.feeds_mutex);
+  if (ctx.feeds.size() >= api_context::max_cached_feeds) ctx.feeds.clear();
+  ctx.feeds[key] = api_context::rendered_feed{head.value, std::move(body), etag};
   return r;
 }
 
