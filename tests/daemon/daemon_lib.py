@@ -60,12 +60,19 @@ class Sink:
     """`syndic sink` on one port; every path is an outlet of its own."""
 
     def __init__(self, syndic, tmp, extra=()):
-        self.port = free_port()
-        self.err = open(os.path.join(tmp, f"sink-{self.port}.err"), "w+")
-        extra = [a.format(port=self.port) for a in extra]  # "{port}/path=410": a rule for a path
-        self.proc = subprocess.Popen([syndic, "sink", "--listen", f"127.0.0.1:{self.port}", *extra],
-                                     stdout=subprocess.DEVNULL, stderr=self.err)
-        wait_for(lambda: self._listening(), 10, "the sink to listen")
+        # A free port can be taken by another test between free_port() and the sink's bind:
+        # a sink that exits without listening is started again on another port.
+        for _ in range(5):
+            self.port = free_port()
+            self.err = open(os.path.join(tmp, f"sink-{self.port}.err"), "w+")
+            args = [a.format(port=self.port) for a in extra]  # "{port}/path=410": a rule for a path
+            self.proc = subprocess.Popen([syndic, "sink", "--listen", f"127.0.0.1:{self.port}", *args],
+                                         stdout=subprocess.DEVNULL, stderr=self.err)
+            wait_for(lambda: self._listening() or self.proc.poll() is not None, 30, "the sink to listen")
+            if self._listening():
+                return
+        self.err.seek(0)
+        raise AssertionError(f"the sink did not start: {self.err.read()[-500:]}")
 
     def _listening(self):
         self.err.seek(0)
