@@ -115,8 +115,13 @@ class Daemon:
         if not expect_ready:
             return
         m = wait_for(lambda: re.search(r"listening on (http://\S+?);", self.stderr()) or self.proc.poll() is not None,
-                     15, "the daemon to listen")
+                     30, "the daemon to listen")
         if self.proc.poll() is not None:
+            if self.runs == 1 and "cannot listen" in self.stderr():
+                # Its free port was taken meanwhile (first start only: later starts must keep
+                # the port that stored topics name).
+                self.port = free_port()
+                return self.start(expect_ready)
             raise AssertionError(f"the daemon exited {self.proc.returncode}: {self.stderr()}")
         self.url = m.group(1)
 
