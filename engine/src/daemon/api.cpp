@@ -37,7 +37,7 @@ std::string query_param(std::string_view query, std::string_view name, bool* fou
         return -1;
       };
       if (raw[i] == '+') out += ' ';
-      else if (raw[i] == '%' && i + 2 < raw.size() + 0 && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0) {
+      else if (raw[i] == '%' && i + 2 < raw.size() && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0) {
         out += static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2]));
         i += 2;
       } else out += raw[i];

@@ -76,20 +76,14 @@ std::string fanout::load_progress(outlet_state& o) {
   o.next = cursor + 1;
   // An outlet that answered 410 stays retired across restarts, until a replay.
   if (auto gone = db_.kv_get("outlet-retired", id); gone.ok() && gone.value) o.retired = true;
+  // Resolved seqs above the cursor (delivered, filtered or dead-lettered: mark_dead resolves
+  // too) come as ranges; dead letters need no walk of their own.
   for (seq_t after = 0;;) {
     auto done = db_.done_above(id, after, page);
     if (!done.ok()) return done.status.message;
     for (const auto& r : done.value) o.skip.emplace(r.first, r.last);
     if (done.value.size() < page) break;
     after = done.value.back().last;
-  }
-  for (seq_t after = 0;;) {
-    auto dead = db_.dead_letters(id, after, page);
-    if (!dead.ok()) return dead.status.message;
-    for (const auto& d : dead.value)
-      if (d.seq > cursor) o.skip.emplace(d.seq, d.seq);
-    if (dead.value.size() < page) break;
-    after = dead.value.back().seq;
   }
   for (seq_t after = 0;;) {
     auto retries = db_.retries(id, after, page);
