@@ -26,13 +26,7 @@ trap 'stop_nginx "$tmp"; rm -rf "$tmp"' EXIT
 ulimit -n "$(ulimit -Hn)"
 start_nginx "$first" "$last" "$tmp"
 
-{ echo "id,url,format"; for p in $(seq $first $last); do echo "o$p,http://127.0.0.1:$p/hook,webhook"; done; } >"$tmp/outlets.csv"
-python3 - "$items" >"$tmp/feed.json" <<'PY'
-import json, sys
-n = int(sys.argv[1])
-items = [{"id": f"bench-{i}", "title": f"Release {i}", "content_text": "x" * 700} for i in range(n)]
-print(json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "bench", "items": items}))
-PY
+write_workload "$tmp" "$first" "$last" "$items"
 echo "== $ports outlets x $items items = $((ports * items)) POSTs to nginx (core 0); syndic on core 1"
 echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 "$here/e2e.py" "$build/engine/syndic" "$tmp" "$((ports * items))" "$runs" "$here/../delivery"

@@ -32,19 +32,10 @@ ulimit -n "$(ulimit -Hn)"
 
 start_nginx "$first" "$last" "$tmp"
 
-for p in $(seq $first $last); do echo "http://127.0.0.1:$p/hook"; done >"$tmp/urls.txt"
+write_workload "$tmp" "$first" "$last" "$items"
 if [ -n "${MAX_IN_FLIGHT:-}" ]; then
   { echo "id,url,format,max_in_flight"; i=0; while read -r u; do echo "o$i,$u,webhook,$MAX_IN_FLIGHT"; i=$((i + 1)); done <"$tmp/urls.txt"; } >"$tmp/outlets.csv"
-else
-  { echo "id,url,format"; i=0; while read -r u; do echo "o$i,$u,webhook"; i=$((i + 1)); done <"$tmp/urls.txt"; } >"$tmp/outlets.csv"
 fi
-# A feed of $items items, each rendered to a ~1 KiB webhook body.
-python3 - "$items" >"$tmp/feed.json" <<'PY'
-import json, sys
-n = int(sys.argv[1])
-items = [{"id": f"bench-{i}", "title": f"Release {i}", "content_text": "x" * 700} for i in range(n)]
-print(json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "bench", "items": items}))
-PY
 pairs=$((ports * items))
 parallel=${CURL_PARALLEL:-1}
 if [ "$parallel" = 1 ]; then

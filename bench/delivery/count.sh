@@ -28,14 +28,7 @@ trap 'stop_nginx "$tmp"; [ -n "${KEEP:-}" ] && cp -r "$tmp"/. "$KEEP"/; rm -rf "
 ulimit -n "$(ulimit -Hn)"
 start_nginx "$first" "$last" "$tmp"
 
-for p in $(seq $first $last); do echo "http://127.0.0.1:$p/hook"; done >"$tmp/urls.txt"
-{ echo "id,url,format"; i=0; while read -r u; do echo "o$i,$u,webhook"; i=$((i + 1)); done <"$tmp/urls.txt"; } >"$tmp/outlets.csv"
-python3 - "$items" >"$tmp/feed.json" <<'PY'
-import json, sys
-n = int(sys.argv[1])
-items = [{"id": f"bench-{i}", "title": f"Release {i}", "content_text": "x" * 700} for i in range(n)]
-print(json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "bench", "items": items}))
-PY
+write_workload "$tmp" "$first" "$last" "$items"
 pairs=$((ports * items))
 # shellcheck disable=SC2086 # PUSH_FLAGS is a list of flags
 syndic=("$build/engine/syndic" push --outlets "$tmp/outlets.csv" ${PUSH_FLAGS:-} "$tmp/feed.json")

@@ -69,3 +69,18 @@ PY
 stop_nginx() {
   kill "$(cat "$1/nginx.pid" 2>/dev/null)" 2>/dev/null || true
 }
+
+# write_workload DIR FIRST LAST ITEMS: the delivery benchmarks' workload, one outlet per port
+# FIRST..LAST: DIR/urls.txt (one URL a line), DIR/outlets.csv (just id,url,format: the
+# defaults) and DIR/feed.json (ITEMS items, each rendered to a ~1 KiB webhook body).
+write_workload() {
+  local dir=$1 first=$2 last=$3 items=$4
+  for p in $(seq "$first" "$last"); do echo "http://127.0.0.1:$p/hook"; done >"$dir/urls.txt"
+  { echo "id,url,format"; i=0; while read -r u; do echo "o$i,$u,webhook"; i=$((i + 1)); done <"$dir/urls.txt"; } >"$dir/outlets.csv"
+  python3 - "$items" >"$dir/feed.json" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+items = [{"id": f"bench-{i}", "title": f"Release {i}", "content_text": "x" * 700} for i in range(n)]
+print(json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "bench", "items": items}))
+PY
+}
