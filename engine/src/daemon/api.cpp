@@ -57,6 +57,7 @@ bool valid_channel(std::string_view name) {
 }
 
 std::size_t api_body_limit(const run_settings& s, const server_request& head) {
+  if (head.method == "POST" && head.path().starts_with("/websub/")) return s.max_body_bytes;  // a hub's whole feed
   if (head.method == "POST" && (head.path() == "/v1/publish" || head.path() == "/hub"))
     return head.path() == "/hub" ? 64 * 1024 : s.max_body_bytes;
   return 256 * 1024;  // admin bodies are small
@@ -117,6 +118,23 @@ void dispatch(api_context& ctx, server_request&& req, responder answer) {
       return;
     }
     routes::publish(ctx, std::move(req), answer);
+    return;
+  }
+  if (path.starts_with("/websub/")) {  // callbacks of the WebSub subscriber (a hub calls them)
+    if (!ctx.subscriber) {
+      answer.send(server_response::error(404, "no such subscription"));
+      return;
+    }
+    routes::websub_callback(ctx, std::move(req), answer, path.substr(8));
+    return;
+  }
+  if (path == "/v1/sources" || path.starts_with("/v1/sources/")) {
+    if (auto r = refused(ctx, req)) {
+      answer.send(std::move(*r));
+      return;
+    }
+    answer.send(ctx.sources ? routes::sources(ctx, req, path.substr(11))
+                            : server_response::error(503, "polling is starting"));
     return;
   }
   if (path.starts_with("/v1/outlets")) {

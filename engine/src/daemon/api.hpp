@@ -6,6 +6,8 @@
 //   GET /v1/outlets, POST /v1/outlets, GET|PUT|DELETE /v1/outlets/{id},
 //   POST /v1/outlets/{id}/replay?from=N, GET|DELETE /v1/outlets/{id}/dead-letters,
 //   POST /v1/outlets/{id}/dead-letters/retry                    admin
+//   GET|POST /v1/sources, GET|PUT|DELETE /v1/sources/{id}, POST /v1/sources/{id}/poll  admin
+//   GET|POST /websub/{source}         the WebSub subscriber's callback (intent check, content)
 //   GET /metrics, /healthz, /readyz
 // Publish and admin need `Authorization: Bearer TOKEN`. Every error is a 4xx/5xx with
 // {"error":"..."}; client bytes are never echoed unescaped.
@@ -24,14 +26,21 @@
 #include <functional>
 #include <string>
 
+namespace syndic::poll {
+class poller;
+}
+
 namespace syndic::daemon {
 
 class hub;
+class websub_subscriber;
 
 struct api_context {
   engine::store* db = nullptr;
   fanout* fan = nullptr;
   hub* websub = nullptr;  // POST /hub
+  poll::poller* sources = nullptr;               // /v1/sources (api_sources.cpp)
+  websub_subscriber* subscriber = nullptr;       // /websub/{source} (api_websub.cpp)
   engine::engine* eng = nullptr;
   const run_settings* settings = nullptr;
   const bearer_auth* auth = nullptr;  // publish and admin
