@@ -285,6 +285,8 @@ void read_feed_extension(json_reader& j, const element& x, feed& f) {
   if (auto n = j.uint(x, "ttl_minutes"); n && *n <= 0xffffffffu) f.ttl_minutes = std::uint32_t(*n);
   if (auto n = j.uint(x, "update_period_seconds"); n && *n <= 0xffffffffu)
     f.update_period_seconds = std::uint32_t(*n);
+  if (auto n = j.uint(x, "skip_hours"); n && *n <= 0xffffffu) f.skip_hours = std::uint32_t(*n);
+  if (auto n = j.uint(x, "skip_days"); n && *n <= 0x7fu) f.skip_days = std::uint8_t(*n);
   f.links = read_links(j, x);
   f.extensions = read_extensions(j, x);
 }

@@ -327,6 +327,8 @@ void render_json(const feed& f, std::string& out, std::vector<diagnostic>*) {
   if (f.ttl_minutes) w.member("ttl_minutes", std::optional<std::uint64_t>(*f.ttl_minutes));
   if (f.update_period_seconds)
     w.member("update_period_seconds", std::optional<std::uint64_t>(*f.update_period_seconds));
+  if (f.skip_hours) w.member("skip_hours", std::optional<std::uint64_t>(f.skip_hours));
+  if (f.skip_days) w.member("skip_days", std::optional<std::uint64_t>(f.skip_days));
   links(w, f.links);
   extensions(w, f.extensions);
   w.end_object();

@@ -193,6 +193,21 @@ void render_rss(const feed& f, std::string& out, std::vector<diagnostic>* diagno
     element(out, "link", blank(f.logo.link) ? channel_link : std::string_view(f.logo.link));
     out += "</image>\n";
   }
+  // After <image>, in the order of the RSS 2.0 spec; bits outside 0-23 and 0-6 name nothing.
+  if (f.skip_hours & 0xffffffu) {
+    out += "<skipHours>\n";
+    for (unsigned h = 0; h < 24; ++h)
+      if (f.skip_hours & (std::uint32_t(1) << h)) element(out, "hour", std::to_string(h));
+    out += "</skipHours>\n";
+  }
+  if (f.skip_days & 0x7fu) {
+    static constexpr std::string_view days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                                "Thursday", "Friday", "Saturday"};
+    out += "<skipDays>\n";
+    for (unsigned d = 0; d < 7; ++d)
+      if (f.skip_days & (1u << d)) element(out, "day", days[d]);
+    out += "</skipDays>\n";
+  }
   for (const auto& x : f.extensions) {
     if (passes_through(x) && write_extension(out, x, prefixes, false, notes)) out += '\n';
   }

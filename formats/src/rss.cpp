@@ -5,6 +5,7 @@
 #include "text.hpp"
 #include "xml_feed.hpp"
 
+#include <cstdint>
 #include <iterator>
 #include <vector>
 
@@ -23,6 +24,43 @@ void read_rss_image(xml_reader& r, const xml_scope& s, pugi::xml_node node, feed
     if (e.name == "url") f.logo.url = r.url(cs, r.text(cs, e.node));
     else if (e.name == "title") f.logo.title = r.text(cs, e.node);
     else if (e.name == "link") f.logo.link = r.url(cs, r.text(cs, e.node));
+  });
+}
+
+// <skipHours><hour>0..23</hour>...</skipHours>: a bit per hour (GMT). A value outside 0-23
+// (some feeds write 24 for midnight; the spec has none) is reported and left out.
+static void read_rss_skip_hours(xml_reader& r, const xml_scope& s, pugi::xml_node node, feed& f) {
+  r.for_each_child(s, node, [&](const xml_element& e, const xml_scope& cs) {
+    if (!is_rss_core(r, e.ns) || e.name != "hour") return;
+    std::string v = r.text(cs, e.node);
+    auto n = read_uint(r, e.node, "skipHours hour", v);
+    if (!n) return;
+    if (*n > 23) {
+      if (r.will_list(severity::warning, diag_code::value))
+        r.report(e.node, severity::warning, diag_code::value,
+                 "hour " + v.substr(0, 32) + " in <skipHours> is not 0-23: left out");
+      return;
+    }
+    f.skip_hours |= std::uint32_t(1) << *n;
+  });
+}
+
+// <skipDays><day>Monday</day>...</skipDays>: a bit per day, 0 = Sunday. Names in any case.
+static void read_rss_skip_days(xml_reader& r, const xml_scope& s, pugi::xml_node node, feed& f) {
+  static constexpr std::string_view names[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                               "Thursday", "Friday", "Saturday"};
+  r.for_each_child(s, node, [&](const xml_element& e, const xml_scope& cs) {
+    if (!is_rss_core(r, e.ns) || e.name != "day") return;
+    std::string v = r.text(cs, e.node);
+    for (std::size_t d = 0; d < std::size(names); ++d) {
+      if (ascii_iequals(v, names[d])) {
+        f.skip_days |= static_cast<std::uint8_t>(1u << d);
+        return;
+      }
+    }
+    if (r.will_list(severity::warning, diag_code::value))
+      r.report(e.node, severity::warning, diag_code::value,
+               "unknown day '" + v.substr(0, 32) + "' in <skipDays>: left out");
   });
 }
 
@@ -142,6 +180,10 @@ void read_rss_channel(xml_reader& r, const xml_scope& s, pugi::xml_node channel,
         std::string v = r.text(cs, e.node);
         if (auto n = read_uint(r, e.node, "ttl", v); n && *n <= 0xffffffffu)
           f.ttl_minutes = static_cast<std::uint32_t>(*n);
+      } else if (e.name == "skipHours") {
+        read_rss_skip_hours(r, cs, e.node, f);
+      } else if (e.name == "skipDays") {
+        read_rss_skip_days(r, cs, e.node, f);
       } else {
         f.extensions.push_back(read_extension(r, e, cs));
       }

@@ -214,6 +214,31 @@ TEST(ParseRss, SyndicationModule) {
   EXPECT_EQ(f.update_period_seconds, 900u);
 }
 
+TEST(ParseRss, SkipHoursAndSkipDaysAreBitmasks) {
+  feed f = must_parse(R"(<rss version="2.0"><channel><title>t</title><ttl>60</ttl>
+    <skipHours><hour>0</hour><hour> 7 </hour><hour>23</hour></skipHours>
+    <skipDays><day>Sunday</day><day>saturday</day><day>WEDNESDAY</day></skipDays>
+  </channel></rss>)");
+  EXPECT_EQ(f.skip_hours, (1u << 0) | (1u << 7) | (1u << 23));
+  EXPECT_EQ(f.skip_days, (1u << 0) | (1u << 6) | (1u << 3));
+  EXPECT_TRUE(f.extensions.empty()) << f.extensions.at(0).name;  // read, not passed through
+}
+
+TEST(ParseRss, SkipHoursAndDaysOutOfRangeAreReportedAndLeftOut) {
+  parse_result r = parse(R"(<rss version="2.0"><channel><title>t</title>
+    <skipHours><hour>24</hour><hour>5</hour><hour>-1</hour><hour>99999999999999999999999</hour></skipHours>
+    <skipDays><day>Funday</day><day>Monday</day><day></day></skipDays>
+  </channel></rss>)");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value->skip_hours, 1u << 5);
+  EXPECT_EQ(r.value->skip_days, 1u << 1);
+  std::string d = testing::diags_text(r);
+  EXPECT_NE(d.find("hour 24 in <skipHours>"), std::string::npos) << d;
+  EXPECT_NE(d.find("'-1'"), std::string::npos) << d;
+  EXPECT_NE(d.find("unknown day 'Funday'"), std::string::npos) << d;
+  for (const auto& x : r.diagnostics) EXPECT_EQ(x.code, diag_code::value) << format_diagnostic(x);
+}
+
 TEST(ParseRss, RelativeLinksResolveAgainstDocumentUrlAndXmlBase) {
   parse_options o;
   o.document_url = "https://x.example/news/feed.xml";

@@ -419,6 +419,32 @@ TEST(RenderValid, RssUpdatePeriodsKeepTheirUnit) {
   }
 }
 
+TEST(RenderValid, SkipHoursAndDaysSurviveRssAndJson) {
+  feed f;
+  f.title = "t";
+  f.ttl_minutes = 30;
+  f.skip_hours = (1u << 0) | (1u << 12) | (1u << 23);
+  f.skip_days = (1u << 0) | (1u << 6);
+  std::string rss = render(f, output_format::rss);
+  EXPECT_NE(rss.find("<skipHours>\n<hour>0</hour>\n<hour>12</hour>\n<hour>23</hour>\n</skipHours>\n"
+                     "<skipDays>\n<day>Sunday</day>\n<day>Saturday</day>\n</skipDays>"),
+            std::string::npos) << rss;
+  feed back = reread(rss);
+  EXPECT_EQ(back.skip_hours, f.skip_hours);
+  EXPECT_EQ(back.skip_days, f.skip_days);
+  std::string json = render(f, output_format::json);
+  EXPECT_NE(json.find("\"skip_hours\""), std::string::npos) << json;
+  back = reread(json);
+  EXPECT_EQ(back.skip_hours, f.skip_hours);
+  EXPECT_EQ(back.skip_days, f.skip_days);
+  // None set: nothing written.
+  f.skip_hours = 0;
+  f.skip_days = 0;
+  rss = render(f, output_format::rss);
+  EXPECT_EQ(rss.find("skip"), std::string::npos) << rss;
+  EXPECT_EQ(render(f, output_format::json).find("skip_"), std::string::npos);
+}
+
 TEST(RenderValid, RssChannelLinkAndDescriptionAreNeverEmpty) {
   feed f;
   f.title = "Only a title";

@@ -167,6 +167,9 @@ public:
     if (p.ttl && coin()) f.update_period_seconds = std::uint32_t(3600) / static_cast<std::uint32_t>(n(1, 4));
     for (std::size_t i = 0, c = n(0, 2); i < c; ++i) f.extensions.push_back(ext());
     for (std::size_t i = 0, c = n(0, 6); i < c; ++i) f.items.push_back(make_item(p));
+    // Drawn last so the feeds drawn before skipHours/skipDays existed stay the same.
+    if (p.ttl && coin(30)) f.skip_hours = static_cast<std::uint32_t>(n(1, 0xffffff));
+    if (p.ttl && coin(30)) f.skip_days = static_cast<std::uint8_t>(n(1, 0x7f));
     return f;
   }
 

@@ -134,6 +134,10 @@ struct feed {
   std::string rights;
   std::optional<std::uint32_t> ttl_minutes;          // RSS <ttl>
   std::optional<std::uint32_t> update_period_seconds;  // sy:updatePeriod / sy:updateFrequency
+  // RSS <skipHours>/<skipDays>: when aggregators should not poll. Bit h of skip_hours set:
+  // hour h (0-23, GMT) is skipped; bit d of skip_days set: day d (0 = Sunday) is skipped.
+  std::uint32_t skip_hours = 0;
+  std::uint8_t skip_days = 0;
   std::vector<extension> extensions;
   std::vector<item> items;
 
