@@ -1,4 +1,5 @@
 #include "daemon/fanout.hpp"
+#include "delivery/payload.hpp"
 
 #include "daemon/item_codec.hpp"
 
@@ -327,6 +328,18 @@ void fanout::record_outcomes(std::vector<engine::delivery_outcome>& outcomes,
     });
 }
 
+// The outlet's filters; its `sources` list also matches the id of the polled source an item
+// came from (the feed's own self link, home page, id or title match as for any item).
+bool fanout::outlet_wants_record(const engine::outlet_config& cfg, const cached_item& c) {
+  const formats::feed& doc = *c.doc;
+  if (engine::outlet_wants(cfg, doc, doc.items.front())) return true;
+  if (cfg.sources.empty() || std::find(cfg.sources.begin(), cfg.sources.end(), c.source) == cfg.sources.end())
+    return false;
+  engine::detail::outlet_filter without_sources(cfg);
+  without_sources.sources.clear();
+  return engine::detail::wants(without_sources, doc, doc.items.front());
+}
+
 const fanout::cached_item* fanout::item(seq_t seq, std::string& error) {
   if (auto it = cache_.find(seq); it != cache_.end()) {
     if (!it->second.doc) error = "record " + std::to_string(seq) + " is not a one-item JSON Feed";
@@ -344,7 +357,7 @@ const fanout::cached_item* fanout::item(seq_t seq, std::string& error) {
     auto doc = decode_item(r, why);
     if (!doc) ++counters_.undecodable;
     auto& slot = cache_[r.seq];  // a null doc: undecodable, remembered as such
-    slot = cached_item{doc, r.channel};
+    slot = cached_item{doc, r.channel, r.source};
     if (r.seq == seq) {
       if (doc) found = &slot;
       else error = why;
@@ -411,7 +424,7 @@ bool fanout::feed_outlet(outlet_state& o, seq_t head, std::vector<engine::write_
       return;
     }
     const auto& doc = cached->doc;
-    if ((!o.channel.empty() && cached->channel != o.channel) || !engine::outlet_wants(o.cfg, *doc, doc->items.front())) {
+    if ((!o.channel.empty() && cached->channel != o.channel) || !outlet_wants_record(o.cfg, *cached)) {
       filtered.push_back(s);
       ++counters_.filtered;
       return;

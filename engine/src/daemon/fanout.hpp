@@ -134,8 +134,10 @@ private:
   struct cached_item {
     std::shared_ptr<const formats::feed> doc;  // null: undecodable
     std::string channel;
+    std::string source;  // the log entry's source: a polled source's id, "publish"
   };
   const cached_item* item(engine::seq_t seq, std::string& error);
+  static bool outlet_wants_record(const engine::outlet_config& cfg, const cached_item& c);
   void trim_cache();
   std::string load_progress(outlet_state& o);
 

@@ -41,6 +41,8 @@ struct poller_options {
   std::size_t host_connections = 2;             // requests to one host:port at once
   std::chrono::milliseconds host_gap{250};      // between two request starts to one host:port
   std::size_t max_body_bytes = 20u << 20;       // a larger feed is an error for that poll
+  // Fetches and parses in progress at once, over all hosts (each may hold max_body_bytes).
+  std::size_t max_fetches = 64;
   std::chrono::milliseconds timeout{30'000};    // one fetch: DNS, connect, send, the whole body
   std::uint32_t max_redirects = 5;
   seconds start_spread{30};                     // first polls after a start spread over this
