@@ -131,11 +131,16 @@ void poller::impl::on_answer(std::string id, std::uint64_t generation, source de
                              std::vector<std::string> visited, engine::http::response r) {
   auto now = std::chrono::system_clock::now();
   using kind = poll_observation::kind;
-  const std::string& host = visited.empty() ? url : visited.front();
+  const std::string& first_url = visited.empty() ? url : visited.front();
   auto release = [&] {
     std::lock_guard lock(mu);
     auto it = sources.find(id);
-    release_host_locked(it != sources.end() ? it->second.host : host_key(host));
+    if (it != sources.end() && !it->second.gate.empty()) {
+      release_host_locked(it->second.gate);
+      it->second.gate.clear();
+    } else if (it == sources.end()) {
+      release_host_locked(host_key(first_url));  // removed meanwhile: its gate was its URL's host
+    }
   };
   if (r.status == 0) {
     release();
@@ -188,26 +193,24 @@ void poller::impl::on_answer(std::string id, std::uint64_t generation, source de
     return;
   }
   if (s == 410) {
-    std::lock_guard lock(mu);
-    if (stopping) return;
-    source_entry* e = find_locked(id, generation);
-    if (!e) return;
-    e->polling = false;
-    e->st.gone = true;
-    e->st.last_status = 410;
-    e->st.last_error = "410 Gone: the source is disabled until its definition changes or it is polled by hand";
-    e->st.last_poll = now;
-    ++e->st.polls;
-    ++e->st.errors;
-    ++totals.polls;
-    ++totals.errors;
-    persist_locked(*e);
-    if (hubs) {
-      std::string gone_id = e->def.id;
-      // Unsubscribing is the listener's business, outside our lock's reach: it may call us back.
-      auto* listener = hubs;
-      std::thread([listener, gone_id] { listener->source_gone(gone_id); }).detach();
+    {
+      std::lock_guard lock(mu);
+      if (stopping) return;
+      source_entry* e = find_locked(id, generation);
+      if (!e) return;
+      e->polling = false;
+      e->st.gone = true;
+      e->st.last_status = 410;
+      e->st.last_error = "410 Gone: the source is disabled until its definition changes or it is polled by hand";
+      e->st.last_poll = now;
+      ++e->st.polls;
+      ++e->st.errors;
+      ++totals.polls;
+      ++totals.errors;
+      persist_locked(*e);
     }
+    // Outside the lock: the listener may call us back (set_pushed).
+    if (hubs) hubs->source_gone(id);
     return;
   }
   if (s == 429 || s == 503) {

@@ -199,7 +199,11 @@ void poller::impl::ingest(parse_job job) {
     e->seen = std::move(job.seen);
     e->st.etag = job.etag;
     e->st.last_modified = job.last_modified;
-    if (job.permanent_move) e->st.url = job.final_url, e->st.defined_url = e->def.url;
+    if (job.permanent_move) {
+      e->st.url = job.final_url;
+      e->st.defined_url = e->def.url;
+      e->host = host_key(job.final_url);
+    }
     e->st.last_status = 200;
     e->st.last_error.clear();
     ++e->st.polls;
@@ -296,7 +300,12 @@ void poller::impl::ingest(parse_job job) {
       error = pending->error;
     }
     if (j.pushed_done) j.pushed_done(!failed);
-    if (added > 0 && self->on_appended) self->on_appended();
+    bool stopping;
+    {
+      std::lock_guard lock(self->mu);
+      stopping = self->stopping;
+    }
+    if (added > 0 && self->on_appended && !stopping) self->on_appended();
     std::string hub_to_tell, topic_to_tell;
     {
       std::lock_guard lock(self->mu);

@@ -96,6 +96,7 @@ void poller::impl::start_due_locked(sys_time now, std::chrono::steady_clock::tim
       ++gate.in_flight;
       ++fetches_in_flight;
       gate.last_start = mono;
+      it->second.gate = *h;
       begin_fetch_locked(it->second);
     }
     h = gate.waiting.empty() ? hosts_waiting.erase(h) : std::next(h);
@@ -226,6 +227,14 @@ void poller::stop() {
   if (p.public_client) p.public_client->stop();
   for (auto& w : p.workers)
     if (w.joinable()) w.join();
+  // Bodies no worker took: a hub's push is answered as not taken (the next poll gets them).
+  std::deque<parse_job> left;
+  {
+    std::lock_guard lock(p.mu);
+    left.swap(p.parse_queue);
+  }
+  for (auto& job : left)
+    if (job.pushed_done) job.pushed_done(false);
 }
 
 std::vector<std::string> poller::set_file_sources(std::vector<source> list) {

@@ -56,6 +56,7 @@ struct source_entry {
   // ones it has.
   std::unordered_map<std::uint64_t, std::uint64_t> seen;
   std::string host;  // scheme://host:port, the politeness key
+  std::string gate;  // the host whose gate the fetch in progress holds ("" when none)
 };
 
 // One fetched (or pushed) body on its way to the parse workers.
