@@ -177,6 +177,50 @@ TEST(H1Transport, EveryControlByteIsEncodedWhereverItFalls) {
   EXPECT_NE(got[0].find("\r\nX-Clean: tab\there, UTF-8 \xc3\xa9, tilde ~ and space\r\n"), std::string::npos);
 }
 
+// The shard's header lines come as a block (header_block): names and values of every length
+// (the tail of a word is checked apart from whole words), with a control byte at every
+// offset, are encoded as safe_header_line encodes them, in the order they were added, and
+// split back into request::headers' lines for libcurl unchanged.
+TEST(H1Transport, AHeaderBlockEncodesEveryControlByteWhereverItFalls) {
+  raw_http_server server([](int fd, const std::string&, std::size_t) {
+    raw_http_server::send_all(fd, "HTTP/1.1 204 No Content\r\n\r\n");
+  });
+  boost::asio::io_context io;
+  h1_transport t(io);
+  header_block block;
+  std::vector<std::string> expected;
+  for (int c : {0x00, 0x0a, 0x0d, 0x1f, 0x7f})
+    for (std::size_t length = 1; length <= 17; ++length)
+      for (std::size_t at = 0; at < length; ++at) {
+        std::string value(length, 'v');
+        value[at] = static_cast<char>(c);
+        std::string name = "X-" + std::to_string(length) + "-" + std::to_string(at);
+        block.add(name, value);
+        expected.push_back(safe_header_line(name + ": " + value));
+      }
+  block.add("X-Name\r\nInjected", "1");
+  expected.push_back("X-Name%0D%0AInjected: 1");
+  block.add("X-Number", std::int64_t{-1733100000});
+  expected.push_back("X-Number: -1733100000");
+  block.add("X-Clean", "tab\there, UTF-8 \xc3\xa9, tilde ~");
+  expected.push_back("X-Clean: tab\there, UTF-8 \xc3\xa9, tilde ~");
+  std::vector<std::string> split;
+  block.split_into(split);
+  EXPECT_EQ(split, expected);
+  int status = -1;
+  t.post(make_request(loopback(server.port())), block, [&](response resp) { status = resp.status; });
+  run_until(io, [&] { return status != -1; });
+  EXPECT_EQ(status, 204);
+  auto got = server.requests();
+  ASSERT_EQ(got.size(), 1u);
+  std::string lines;
+  for (const auto& line : expected) {
+    EXPECT_EQ(line.find_first_of(std::string("\0\r\n\x7f", 4)), std::string::npos) << line;
+    lines += line + "\r\n";
+  }
+  EXPECT_NE(got[0].find("\r\n" + lines), std::string::npos) << got[0];
+}
+
 // The wait for a connection (per-host cap) is part of the one deadline: the second request
 // times out while the first still holds the only connection. It used to wait, then start
 // its own full timeout.

@@ -191,6 +191,8 @@ void shard::add_outlet(outlet_config cfg) {
     if (slot->cfg.http2 && origin.starts_with("https://") && options_.max_host_connections > 0)
       slot->host->cap = std::max<std::size_t>(slot->host->cap, static_cast<std::size_t>(options_.max_host_connections) * 100);
     slot->key = webhook_key_from_secret(slot->cfg.secret);
+    slot->own_headers.clear();
+    for (const auto& [k, v] : slot->cfg.headers) slot->own_headers.add(k, v);
     // Moved, not copied: the shard reads the parsed URL only through `endpoint`.
     slot->endpoint = slot->cfg.endpoint.empty() ? nullptr : std::make_shared<const parsed_url>(std::move(slot->cfg.endpoint));
     slot->cfg.endpoint = {};
@@ -370,29 +372,29 @@ void shard::send(outlet_state& o, delivery d) {
   r.timeout = o.cfg.timeout;
   if (d.url_override.empty()) r.endpoint = o.endpoint;  // a redirect's URL is the transport's to parse
   if (!h1 || !r.endpoint) r.url = url;  // h1 goes by the endpoint, parsed once: no copy per request
-  r.headers.reserve(3 + o.cfg.headers.size());  // one allocation, not one per growth
-  std::string& content_type = r.headers.emplace_back("Content-Type: ");
-  content_type += p.content_type;
+  http::header_block& headers = request_headers_;
+  headers.clear();
+  headers.add("Content-Type", p.content_type);
   // After a redirect to another origin, the outlet's secrets (its signatures and its own
   // headers, which often carry tokens) stay behind: only the origin configured gets them.
   bool trusted = d.url_override.empty() || origin_of(d.url_override) == o.host->origin;
   if (o.cfg.format == payload_format::webhook) {
     std::int64_t ts = unix_now();
-    r.headers.push_back("webhook-id: " + d.delivery_id);
-    r.headers.push_back("webhook-timestamp: " + std::to_string(ts));
+    headers.add("webhook-id", d.delivery_id);
+    headers.add("webhook-timestamp", ts);
     if (!o.cfg.secret.empty() && trusted)
-      r.headers.push_back("webhook-signature: " + webhook_signature(o.key, d.delivery_id, ts, p.body));
+      headers.add("webhook-signature", webhook_signature(o.key, d.delivery_id, ts, p.body));
   } else if (o.cfg.format == payload_format::websub || !o.cfg.websub_topic.empty()) {
     // A subscription of the daemon's own hub names its hub and topic; otherwise the item's
     // feed says where it is from.
     const std::string& hub = o.cfg.websub_topic.empty() ? p.hub : o.cfg.websub_hub;
     const std::string& topic = o.cfg.websub_topic.empty() ? p.topic : o.cfg.websub_topic;
     if (!hub.empty() || !topic.empty())
-      r.headers.push_back("Link: <" + hub + ">; rel=\"hub\", <" + topic + ">; rel=\"self\"");
-    if (!o.cfg.secret.empty() && trusted) r.headers.push_back("X-Hub-Signature: " + websub_signature(o.cfg.secret, p.body));
+      headers.add("Link", "<" + hub + ">; rel=\"hub\", <" + topic + ">; rel=\"self\"");
+    if (!o.cfg.secret.empty() && trusted) headers.add("X-Hub-Signature", websub_signature(o.cfg.secret, p.body));
   }
-  if (trusted)
-    for (const auto& [k, v] : o.cfg.headers) r.headers.push_back(k + ": " + v);
+  if (trusted) headers.append(o.own_headers);
+  if (!h1) headers.split_into(r.headers);  // libcurl takes them as a list
   std::uint64_t serial = ++next_request_;
   bool unhealthy = o.consecutive_failures > 0;
   unhealthy_in_flight_ += unhealthy;
@@ -406,10 +408,10 @@ void shard::send(outlet_state& o, delivery d) {
     on_done(std::move(req), resp);
   };
   if (o.cfg.public_only) {
-    if (h1) public_h1().post(std::move(r), std::move(on_response));
+    if (h1) public_h1().post(std::move(r), headers, std::move(on_response));
     else public_curl().post(std::move(r), std::move(on_response));
   } else if (h1) {
-    plain_->post(std::move(r), std::move(on_response));
+    plain_->post(std::move(r), headers, std::move(on_response));
   } else {
     curl().post(std::move(r), std::move(on_response));
   }

@@ -123,6 +123,7 @@ private:
     bool waiting_for_slot = false;
     bool throttled = false;  // items are queuing behind the rate or in-flight limit: batch them
     std::string key;  // the webhook signing key, decoded once from the secret
+    http::header_block own_headers;  // cfg.headers, rendered once (sent to the configured origin only)
     std::shared_ptr<const parsed_url> endpoint;  // cfg.endpoint, shared with each request; null when unparsed
     std::string last_failure;  // why the last retried attempt failed, for the final report
     std::unique_ptr<boost::asio::steady_timer> wakeup;  // made at the first wait
@@ -197,6 +198,9 @@ private:
                       clock::time_point retry_at = {});
   void sample_concurrency(outlet_state& o, const request_in_flight& req, const http::response& r);
   std::uint64_t next_request_ = 0;
+  // Each request's header lines are rendered here, then copied into the request's head by the
+  // transport (or split into request::headers for libcurl): one buffer, reused.
+  http::header_block request_headers_;
   bool stopping_ = false;
   std::mt19937_64 rng_;
   std::thread thread_;

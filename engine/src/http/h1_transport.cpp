@@ -69,6 +69,7 @@ struct h1_transport::connection {
 
 struct h1_transport::origin {
   std::string host, port_text, authority, host_header;
+  std::string head_host;  // what follows the target in a request's head: " HTTP/1.1", Host, User-Agent
   std::uint16_t port = 0;
   bool tls = false;     // https
   tls_session session;  // https: the last resumable session, offered to new connections
@@ -246,8 +247,7 @@ std::size_t h1_transport::origin_key_hash::operator()(const origin_key_view& k) 
   return static_cast<std::size_t>((h ^ (std::uint64_t{k.port} << 1 | k.tls)) * 0x100000001b3ull);
 }
 
-h1_transport::origin& h1_transport::origin_for(const parsed_url& u, clock_time_point now) {
-  bool tls = u.scheme == "https";
+h1_transport::origin& h1_transport::origin_for(const parsed_url& u, bool tls, clock_time_point now) {
   auto it = origins_.find(origin_key_view{u.host, u.port, tls});
   if (it == origins_.end()) {
     auto slot = std::make_unique<origin>();
@@ -259,6 +259,7 @@ h1_transport::origin& h1_transport::origin_for(const parsed_url& u, clock_time_p
     bool v6 = u.host.find(':') != std::string::npos;
     std::string bracketed = v6 ? "[" + u.host + "]" : u.host;
     slot->host_header = u.port == (tls ? 443 : 80) ? bracketed : bracketed + ":" + slot->port_text;
+    slot->head_host = " HTTP/1.1\r\nHost: " + slot->host_header + "\r\nUser-Agent: syndic/0.1\r\n";
     boost::system::error_code ec;
     auto address = asio::ip::make_address(u.host, ec);
     if (!ec) {
@@ -278,7 +279,47 @@ h1_transport::op_ptr h1_transport::new_operation() {
   return op;
 }
 
-void h1_transport::post(request r, completion done) {
+void header_block::add(std::string_view name, std::string_view value) {
+  if (needs_encoding(name) || needs_encoding(value)) {
+    text_ += safe_header_line(name);
+    text_ += ": ";
+    text_ += safe_header_line(value);
+    text_ += "\r\n";
+    return;
+  }
+  // Nothing to encode (always, but for a hostile value): one resize, then copies.
+  std::size_t at = text_.size();
+  text_.resize(at + name.size() + value.size() + 4);
+  char* p = text_.data() + at;
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  std::memcpy(p, ": ", 2);
+  std::memcpy(p + 2, value.data(), value.size());
+  std::memcpy(p + 2 + value.size(), "\r\n", 2);
+}
+
+void header_block::add(std::string_view name, std::int64_t value) {
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  add(name, std::string_view(digits, static_cast<std::size_t>(end - digits)));
+}
+
+void header_block::split_into(std::vector<std::string>& lines) const {
+  std::string_view rest = text_;
+  while (!rest.empty()) {
+    std::size_t end = rest.find("\r\n");
+    lines.emplace_back(rest.substr(0, end));
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 2);
+  }
+}
+
+void h1_transport::post(request r, completion done) { start(std::move(r), {}, std::move(done)); }
+
+void h1_transport::post(request r, const header_block& headers, completion done) {
+  start(std::move(r), headers.text(), std::move(done));
+}
+
+void h1_transport::start(request&& r, std::string_view block, completion&& done) {
   op_ptr op = new_operation();
   op->done = std::move(done);
   op->start = clock::now();
@@ -290,13 +331,14 @@ void h1_transport::post(request r, completion done) {
   if (!endpoint) {
     if (auto u = parse_outlet_url(r.url, error)) endpoint = std::make_shared<const parsed_url>(std::move(*u));
   }
-  if (endpoint && endpoint->scheme == "https" && !tls_)
-    tls_ = std::make_unique<tls_client>(options_.verify_tls, options_.ca_file);
-  if (endpoint && endpoint->scheme == "https" && !tls_->error().empty()) {
+  using namespace std::string_view_literals;
+  bool https = endpoint && std::string_view(endpoint->scheme) == "https"sv;
+  if (https && !tls_) tls_ = std::make_unique<tls_client>(options_.verify_tls, options_.ca_file);
+  if (https && !tls_->error().empty()) {
     error = tls_->error();
     endpoint = nullptr;
   }
-  if (!endpoint || (endpoint->scheme != "http" && endpoint->scheme != "https")) {
+  if (!endpoint || (!https && std::string_view(endpoint->scheme) != "http"sv)) {
     op->req = std::move(r);
     if (error.empty()) error = "not an http:// or https:// URL";
     asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_), op = std::move(op), error]() mutable {
@@ -304,45 +346,57 @@ void h1_transport::post(request r, completion done) {
     });
     return;
   }
-  origin& o = origin_for(*endpoint, op->start);
-  // The head is built once; the body is the shared payload, written next to it.
+  origin& o = origin_for(*endpoint, https, op->start);
+  // The head is built once, written piece by piece into a buffer sized for it (string
+  // appends were 600 instructions a request); the body is the shared payload, sent next to it.
   bool is_post = r.method == method::post;
   if (!is_post) r.body = nullptr;  // GET and HEAD send none
   std::size_t body_size = r.body ? r.body->size() : 0;
-  std::string& h = op->head;
-  std::size_t lines = 0;
-  for (const auto& line : r.headers) lines += line.size() + 2;
-  h.reserve(64 + endpoint->target.size() + o.host_header.size() + lines + 48);
-  h += is_post ? "POST " : r.method == method::get ? "GET " : "HEAD ";
-  h += endpoint->target;
-  h += " HTTP/1.1\r\nHost: ";
-  h += o.host_header;
-  h += "\r\nUser-Agent: syndic/0.1\r\n";
-  if (!endpoint->userinfo.empty()) {
-    h += "Authorization: Basic ";
-    h += formats::base64_encode(percent_decode(endpoint->userinfo));
-    h += "\r\n";
-  }
+  std::string_view verb = is_post ? "POST "sv : r.method == method::get ? "GET "sv : "HEAD "sv;
+  std::string authorization;
+  if (!endpoint->userinfo.empty())
+    authorization = "Authorization: Basic " + formats::base64_encode(percent_decode(endpoint->userinfo)) + "\r\n";
+  std::string listed;  // r.headers, made safe (requests made by hand; the shard sends a block)
   for (const auto& line : r.headers) {
-    append_header_line(h, line);  // a value can never end its line or start another
-    h += "\r\n";
+    append_header_line(listed, line);  // a value can never end its line or start another
+    listed += "\r\n";
   }
-  if (r.decode_content) {
-    h += "Accept-Encoding: ";
-    h += accepted_codings;
-    h += "\r\n";
-  }
-  if (is_post) {
-    h += "Content-Length: ";
-    char digits[24];
-    h.append(digits, static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, body_size).ptr - digits));
-    h += "\r\n";
-  }
-  h += "\r\n";
+  std::string accept;
+  if (r.decode_content) accept = "Accept-Encoding: " + std::string(accepted_codings) + "\r\n";
+  char digits[24];
+  std::string_view length;
+  if (is_post)
+    length = std::string_view(digits, static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, body_size).ptr - digits));
+  constexpr std::string_view content_length = "Content-Length: "sv, crlf = "\r\n"sv;
   // TLS writes each buffer of a gather write as records of its own: a small body goes in the
   // head's buffer, so that one request is one record and one send.
-  if (o.tls && r.body && body_size <= 16 * 1024) {
-    h += *r.body;
+  std::string_view inline_body;
+  if (o.tls && r.body && body_size <= 16 * 1024) inline_body = *r.body;
+  std::size_t size = verb.size() + endpoint->target.size() + o.head_host.size() + authorization.size() + listed.size() +
+                     block.size() + accept.size() + (is_post ? content_length.size() + length.size() + 2 : 0) + 2 +
+                     inline_body.size();
+  std::string& h = op->head;
+  h.resize(size);
+  char* at = h.data();
+  auto put = [&at](std::string_view piece) {
+    std::memcpy(at, piece.data(), piece.size());
+    at += piece.size();
+  };
+  put(verb);
+  put(endpoint->target);
+  put(o.head_host);  // " HTTP/1.1\r\nHost: ...\r\nUser-Agent: ...\r\n"
+  put(authorization);
+  put(listed);
+  put(block);  // whole, safe lines (header_block)
+  put(accept);
+  if (is_post) {
+    put(content_length);
+    put(length);
+    put(crlf);
+  }
+  put(crlf);
+  if (!inline_body.empty()) {
+    put(inline_body);
     r.body = nullptr;
   }
   op->req = std::move(r);

@@ -86,6 +86,31 @@ struct h1_options {
 
 class tls_client;
 
+// A request's header lines in one buffer, "Name: value\r\n" each, as h1_transport writes them
+// into the request's head. Lines only come in through add() and append(), and add() encodes
+// control characters (HTAB excepted) as safe_header_line does, so a block holds whole, safe
+// lines only: a value taken from a feed can neither end its line nor start another.
+//
+// Why a block and not request::headers: the shard renders an outlet's constant headers once,
+// when the outlet is added, and each request's varying ones (webhook-id, ...) into a buffer
+// it reuses, so a request costs no string per header (a vector of strings per request was
+// five allocations of each delivery's nine).
+class header_block {
+public:
+  void clear() { text_.clear(); }
+  void add(std::string_view name, std::string_view value);
+  void add(std::string_view name, std::int64_t value);  // a decimal number
+  void append(const header_block& other) { text_ += other.text_; }
+  std::string_view text() const { return text_; }
+  bool empty() const { return text_.empty(); }
+  // Appends each line as request::headers holds them ("Name: value", no CRLF): for the
+  // transports that take those (curl_transport; safe_header_line leaves them as they are).
+  void split_into(std::vector<std::string>& lines) const;
+
+private:
+  std::string text_;
+};
+
 class h1_transport {
 public:
   // The response by rvalue reference: it is a dozen strings, handed over where it lies (a
@@ -100,6 +125,9 @@ public:
   // POST, GET or HEAD to an http:// or https:// URL. `done` runs on the io_context's thread,
   // never inside post().
   void post(request r, completion done);
+  // The same, with the header lines as a block: r.headers (if any), then `headers`' lines,
+  // copied into the request's head before this returns (the caller may reuse the block).
+  void post(request r, const header_block& headers, completion done);
 
   std::size_t open_connections() const;
   std::size_t idle_connections() const { return idle_count_; }
@@ -112,11 +140,12 @@ public:
 private:
   using op_ptr = std::unique_ptr<operation>;
   using clock_time_point = std::chrono::steady_clock::time_point;
+  void start(request&& r, std::string_view block, completion&& done);
   op_ptr new_operation();
   void recycle(op_ptr op);
   using conn_ptr = std::shared_ptr<connection>;
 
-  origin& origin_for(const parsed_url& u, clock_time_point now);
+  origin& origin_for(const parsed_url& u, bool tls, clock_time_point now);
   void dispatch(origin& o, op_ptr op);  // an idle connection, a new one, or wait
   void open_connection(origin& o, op_ptr op);
   void connect_next(const conn_ptr& c);  // the next address, or fail
