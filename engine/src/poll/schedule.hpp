@@ -7,6 +7,31 @@
 // shorter than what the feed asks: Cache-Control max-age, Expires, RSS <ttl>,
 // sy:updatePeriod/updateFrequency; skipHours/skipDays move a poll out of the skipped hours.
 // Errors back off exponentially up to a cap; 429/503 Retry-After pushes the next poll out.
+//
+// The rules (schedule.cpp; each has a test in tests/engine/poll_schedule_test.cpp):
+// - Rate: when a poll finds k new items, k / (now - the last poll that found some) is a
+//   sample of items_per_hour, smoothed (EWMA, weight 0.3). The first items ever seen are the
+//   feed's backlog: no sample. A quiet poll caps the rate at one item per quiet span.
+// - Interval: a poll with new items sets it to 1 / items_per_hour (about one new item per
+//   poll) but never lengthens it (without a rate yet: halves it); a poll without new items
+//   (200 or 304) multiplies it by 1.5. Always within [min_interval, max_interval]; the first
+//   poll starts from min_interval.
+// - Hints (max-age, else Expires - now, ttl, update_period: the largest) raise the floor, but
+//   the floor is capped at max_interval: the operator's "at least this often" wins over a
+//   feed that asks for a week. The interval kept in the state includes the floor, so a ttl
+//   read from a 200 keeps holding over the 304s that follow (they carry no document).
+// - Jitter: the delay is interval x (0.9 .. 1.1) by `jitter`, then clamped to the floor and
+//   max_interval again.
+// - skipHours/skipDays (GMT; RSS's bitmasks): a time in a skipped hour or day moves to the
+//   start of the next allowed hour plus 0-15 minutes by `jitter`. A mask with every hour (or
+//   every day) set is ignored. They apply to every outcome and may exceed max_interval (they
+//   say when, not how often). The last document's masks are kept in the state for the polls
+//   without one (304s, errors).
+// - Errors (and 429/503 without Retry-After): min_interval x 2^consecutive_errors, capped at
+//   max(max_backoff, min_interval), +-10% jitter; the adaptive interval is left as it was.
+// - Retry-After: not before it, nor sooner than the error backoff, capped at max_backoff;
+//   jitter only adds (0-10%). Counts as an error for the backoff.
+// - Any input is safe: limits are clamped to [1 s, 10 years], instants to [1970, 2200).
 
 #include <chrono>
 #include <cstdint>
@@ -24,6 +49,10 @@ struct schedule_state {
   double items_per_hour = -1;   // smoothed rate of new items; < 0: not known yet
   std::optional<sys_time> last_new_item;  // when a poll last found new items
   std::uint32_t consecutive_errors = 0;
+  // The skip masks of the last document read (RSS <skipHours>/<skipDays>, as in
+  // poll_observation); they hold for the polls that bring no document.
+  std::uint32_t skip_hours = 0;
+  std::uint8_t skip_days = 0;
 };
 
 // What one poll observed.
@@ -58,13 +87,22 @@ sys_time next_poll(schedule_state& state, const poll_observation& obs, const sch
                    double jitter);
 
 // The first poll of a source after a start: spread over [now, now + spread) by `jitter` so a
-// restart with 10,000 sources does not stampede; a stored next-poll time in the future is kept.
+// restart with 10,000 sources does not stampede; a stored next-poll time in the future is kept
+// (a stored time in the past is spread like none).
 sys_time first_poll(std::optional<sys_time> stored_next, sys_time now, seconds spread, double jitter);
 
-// Header parsing for the hints (nullopt when absent or malformed; never throws):
-std::optional<seconds> parse_max_age(std::string_view cache_control);       // also "no-store" -> nullopt
-std::optional<sys_time> parse_http_date(std::string_view value);            // IMF-fixdate, RFC 850, asctime
-std::optional<sys_time> parse_retry_after(std::string_view value, sys_time now);  // seconds or a date
+// Header parsing for the hints (nullopt when absent or malformed; never throws; one pass):
+// - parse_max_age: the max-age directive of a Cache-Control value, names in any case, the value
+//   bare or quoted; several max-age: the smallest; a value too large is 2^31 s (RFC 9111);
+//   "no-store" or a bare "no-cache" -> nullopt. s-maxage and the Age header are not used.
+// - parse_http_date: IMF-fixdate, RFC 850, asctime (and the RFC 822 variants servers send);
+//   instants before 1970 are the epoch, after 2199 are 2200-01-01 (system_clock's nanoseconds
+//   end in 2262).
+// - parse_retry_after: delta-seconds (any number of digits, saturating at 10 years) or an HTTP
+//   date; a date in the past is `now`.
+std::optional<seconds> parse_max_age(std::string_view cache_control);
+std::optional<sys_time> parse_http_date(std::string_view value);
+std::optional<sys_time> parse_retry_after(std::string_view value, sys_time now);
 // "no-cache"/"no-store" do not stop polling; they only mean max-age gives no floor.
 
 }  // namespace syndic::poll
