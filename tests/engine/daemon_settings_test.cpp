@@ -2,6 +2,7 @@
 // sources, and messages that name the file, the line and the key.
 
 #include "daemon/settings.hpp"
+#include "poll/poller.hpp"
 
 #include <CLI/CLI.hpp>
 #include <gtest/gtest.h>
@@ -410,6 +411,149 @@ TEST(DaemonSettings, TableAndDocsAgree) {
     EXPECT_NE(text.find("`" + key + "`"), std::string::npos) << "docs/daemon.md lacks key " << s.key;
     EXPECT_NE(text.find("`" + s.flag), std::string::npos) << "docs/daemon.md lacks flag " << s.flag;
   }
+}
+
+TEST(DaemonSettings, PollKeysFromTheFile) {
+  auto r = load(R"toml(sources = "sources.csv"
+
+[poll]
+parse_threads = 3
+host_connections = 4
+host_gap_ms = 0
+max_body_bytes = 65536
+timeout_ms = 5000
+max_redirects = 0
+start_spread_s = 0
+user_agent = "wire-bot/2 (+https://wire.example.com)"
+min_interval_s = 30
+max_interval_s = 86400
+)toml");
+  ASSERT_TRUE(r.ok()) << errors_text(r);
+  const run_settings& s = r.settings;
+  EXPECT_EQ(s.sources_file, "sources.csv");
+  EXPECT_EQ(s.poll_parse_threads, 3u);
+  EXPECT_EQ(s.poll_host_connections, 4u);
+  EXPECT_EQ(s.poll_host_gap.count(), 0);
+  EXPECT_EQ(s.poll_max_body_bytes, 65536u);
+  EXPECT_EQ(s.poll_timeout.count(), 5000);
+  EXPECT_EQ(s.poll_max_redirects, 0u);
+  EXPECT_EQ(s.poll_start_spread.count(), 0);
+  EXPECT_EQ(s.poll_user_agent, "wire-bot/2 (+https://wire.example.com)");
+  EXPECT_EQ(s.poll_min_interval.count(), 30);
+  EXPECT_EQ(s.poll_max_interval.count(), 86400);
+}
+
+// The settings' defaults are the poller's own (poller_options), so leaving [poll] out and
+// writing the documented defaults in it mean the same.
+TEST(DaemonSettings, PollDefaultsAreThePollersDefaults) {
+  auto r = load("");
+  ASSERT_TRUE(r.ok()) << errors_text(r);
+  const run_settings& s = r.settings;
+  poll::poller_options o;
+  poll::source d;
+  EXPECT_EQ(s.poll_parse_threads, o.parse_threads);
+  EXPECT_EQ(s.poll_host_connections, o.host_connections);
+  EXPECT_EQ(s.poll_host_gap, o.host_gap);
+  EXPECT_EQ(s.poll_max_body_bytes, o.max_body_bytes);
+  EXPECT_EQ(s.poll_timeout, o.timeout);
+  EXPECT_EQ(s.poll_max_redirects, o.max_redirects);
+  EXPECT_EQ(s.poll_start_spread, o.start_spread);
+  EXPECT_EQ(s.poll_user_agent, "");
+  EXPECT_EQ(s.poll_min_interval, d.min_interval);
+  EXPECT_EQ(s.poll_max_interval, d.max_interval);
+  EXPECT_EQ(s.sources_file, "");
+}
+
+TEST(DaemonSettings, PollFlagsAndBadValues) {
+  run_flags f = parse_flags({"--sources", "s.toml", "--poll-parse-threads", "2", "--poll-host-gap-ms", "10",
+                             "--poll-user-agent", "x/1", "--poll-min-interval-s", "5"});
+  auto r = load("[poll]\nparse_threads = 8\n", f);
+  ASSERT_TRUE(r.ok()) << errors_text(r);
+  EXPECT_EQ(r.settings.sources_file, "s.toml");
+  EXPECT_EQ(r.settings.poll_parse_threads, 2u);
+  EXPECT_EQ(r.settings.poll_host_gap.count(), 10);
+  EXPECT_EQ(r.settings.poll_user_agent, "x/1");
+  EXPECT_EQ(r.settings.poll_min_interval.count(), 5);
+
+  r = load(R"([poll]
+parse_threads = 0
+host_connections = 5000
+timeout_ms = 10
+max_redirects = 21
+start_spread_s = "30"
+user_agent = "bad\nagent"
+min_interval_s = 0
+parse_thread = 2
+)");
+  ASSERT_EQ(r.errors.size(), 8u) << errors_text(r);
+  EXPECT_EQ(r.errors[0].to_string(), "syndic.toml:2: key 'poll.parse_threads': expected a number of threads from 1 to 64, got '0'");
+  EXPECT_EQ(r.errors[1].to_string(),
+            "syndic.toml:3: key 'poll.host_connections': expected a number of requests from 1 to 1024, got '5000'");
+  EXPECT_EQ(r.errors[2].to_string(), "syndic.toml:4: key 'poll.timeout_ms': expected milliseconds from 100 to 3600000, got '10'");
+  EXPECT_EQ(r.errors[3].to_string(), "syndic.toml:5: key 'poll.max_redirects': expected a number of redirects from 0 to 20, got '21'");
+  EXPECT_EQ(r.errors[4].to_string(),
+            "syndic.toml:6: key 'poll.start_spread_s': expected an integer, got a string (write the number without quotes)");
+  EXPECT_EQ(r.errors[5].to_string(),
+            "syndic.toml:7: key 'poll.user_agent': expected printable ASCII (a header value), got 'bad\\x0aagent'");
+  EXPECT_EQ(r.errors[6].to_string(), "syndic.toml:8: key 'poll.min_interval_s': expected seconds from 1 to 2592000, got '0'");
+  EXPECT_EQ(r.errors[7].to_string().substr(0, 86), "syndic.toml:9: key 'poll.parse_thread': unknown key (did you mean 'poll.parse_threads'");
+
+  r = load("", parse_flags({"--poll-max-body-bytes", "12"}));
+  ASSERT_EQ(r.errors.size(), 1u) << errors_text(r);
+  EXPECT_EQ(r.errors[0].to_string(),
+            "command line: --poll-max-body-bytes: expected a size in bytes from 1024 to 1073741824, got '12'");
+}
+
+TEST(DaemonSettings, PollIntervalBoundsAreChecked) {
+  auto r = load("[poll]\nmin_interval_s = 600\nmax_interval_s = 60\n");
+  ASSERT_EQ(r.errors.size(), 1u) << errors_text(r);
+  EXPECT_EQ(r.errors[0].to_string(),
+            "syndic.toml:2: key 'poll.min_interval_s': the default minimum interval (600 s) is above the default "
+            "maximum (60 s)");
+  r = load("[poll]\nmax_interval_s = 30\n");
+  ASSERT_EQ(r.errors.size(), 1u) << errors_text(r);
+  EXPECT_EQ(r.errors[0].line, 2u);
+}
+
+// [[source]] tables in the config file are sources (poll::load_sources_from_config), not
+// unknown settings; a sources file's name is still the `sources` key.
+TEST(DaemonSettings, SourceTablesAreLeftToTheSources) {
+  auto r = load(R"(listen = "127.0.0.1:0"
+
+[[source]]
+id = "a"
+url = "http://h/a"
+colour = "ignored here, reported by the sources loader"
+
+[[source]]
+id = "b"
+url = "http://h/b"
+
+[store]
+synchronous = "normal"
+)");
+  ASSERT_TRUE(r.ok()) << errors_text(r);
+  EXPECT_EQ(r.settings.listen.port, 0);
+  EXPECT_EQ(r.settings.synchronous, sync_mode::normal);
+
+  r = load("[[sources]]\nid = \"a\"\n");
+  ASSERT_EQ(r.errors.size(), 1u) << errors_text(r);
+  EXPECT_EQ(r.errors[0].to_string(),
+            "syndic.toml:1: key 'sources': expected a string, got an array (a file's name; sources in this file "
+            "are [[source]] tables)");
+}
+
+TEST(DaemonSettings, PrintedConfigWithPollReadsBack) {
+  auto r = load("sources = \"s.csv\"\n[poll]\nhost_gap_ms = 7\nuser_agent = \"a \\\"b\\\"\"\nmax_interval_s = 99\n");
+  ASSERT_TRUE(r.ok()) << errors_text(r);
+  std::string text = to_toml(r.settings);
+  auto back = load(text.replace(text.find("<redacted>"), 10, good_token));
+  ASSERT_TRUE(back.ok()) << errors_text(back) << text;
+  EXPECT_EQ(back.settings.sources_file, "s.csv");
+  EXPECT_EQ(back.settings.poll_host_gap.count(), 7);
+  EXPECT_EQ(back.settings.poll_user_agent, "a \"b\"");
+  EXPECT_EQ(back.settings.poll_max_interval.count(), 99);
+  EXPECT_EQ(to_toml(back.settings), to_toml(r.settings));
 }
 
 }  // namespace

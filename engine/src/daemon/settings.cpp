@@ -156,6 +156,12 @@ const std::vector<setting>& table() {
          l.s.outlets_file = std::string(v);
          return {};
        }},
+      {"sources", "--sources", kind::text, "FILE",
+       "sources CSV or TOML (by extension): id,url[,channel,min_interval,max_interval,tags,headers,enabled,republish_updates]; reloaded on SIGHUP",
+       [](layer& l, std::string_view v) -> std::string {
+         l.s.sources_file = std::string(v);
+         return {};
+       }},
       {"token", "--token", kind::text, "TOKEN",
        "API bearer token (prefer --token-file or SYNDIC_TOKEN: a flag shows in ps)",
        [](layer& l, std::string_view v) -> std::string {
@@ -225,6 +231,44 @@ const std::vector<setting>& table() {
       {"websub.max_lease_seconds", "--websub-max-lease-seconds", kind::integer, "S",
        "longest lease granted (longer requests are cut to it)",
        SYNDIC_UINT_SETTER(std::uint32_t, 1u, 31'536'000u, "seconds", s.lease_max = std::chrono::seconds(*n))},
+      {"poll.parse_threads", "--poll-parse-threads", kind::integer, "N",
+       "threads that parse fetched feeds (off the thread doing I/O)",
+       SYNDIC_UINT_SETTER(std::size_t, std::size_t{1}, std::size_t{64}, "a number of threads", s.poll_parse_threads = *n)},
+      {"poll.host_connections", "--poll-host-connections", kind::integer, "N",
+       "politeness: requests to one host:port at once",
+       SYNDIC_UINT_SETTER(std::size_t, std::size_t{1}, std::size_t{1024}, "a number of requests",
+                          s.poll_host_connections = *n)},
+      {"poll.host_gap_ms", "--poll-host-gap-ms", kind::integer, "MS",
+       "politeness: least time between two request starts to one host:port",
+       SYNDIC_UINT_SETTER(std::uint32_t, 0u, 600'000u, "milliseconds", s.poll_host_gap = std::chrono::milliseconds(*n))},
+      {"poll.max_body_bytes", "--poll-max-body-bytes", kind::integer, "BYTES",
+       "largest feed fetched (larger: an error for that poll)",
+       SYNDIC_UINT_SETTER(std::uint64_t, 1024ull, 1ull << 30, "a size in bytes", s.poll_max_body_bytes = *n)},
+      {"poll.timeout_ms", "--poll-timeout-ms", kind::integer, "MS",
+       "one fetch, from DNS to the body's last byte",
+       SYNDIC_UINT_SETTER(std::uint32_t, 100u, 3'600'000u, "milliseconds", s.poll_timeout = std::chrono::milliseconds(*n))},
+      {"poll.max_redirects", "--poll-max-redirects", kind::integer, "N",
+       "redirects followed per fetch (more: an error)",
+       SYNDIC_UINT_SETTER(std::uint32_t, 0u, 20u, "a number of redirects", s.poll_max_redirects = *n)},
+      {"poll.start_spread_s", "--poll-start-spread-s", kind::integer, "S",
+       "first polls after a start are spread over this many seconds (no stampede)",
+       SYNDIC_UINT_SETTER(std::uint32_t, 0u, 86'400u, "seconds", s.poll_start_spread = std::chrono::seconds(*n))},
+      {"poll.user_agent", "--poll-user-agent", kind::text, "TEXT",
+       "User-Agent of fetches (empty: syndic's own)",
+       [](layer& l, std::string_view v) -> std::string {
+         if (v.size() > 256) return "expected at most 256 characters, got " + std::to_string(v.size());
+         for (char c : v)
+           if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f)
+             return "expected printable ASCII (a header value), got " + quote(v);
+         l.s.poll_user_agent = std::string(v);
+         return {};
+       }},
+      {"poll.min_interval_s", "--poll-min-interval-s", kind::integer, "S",
+       "a source that sets no min_interval is polled at most this often",
+       SYNDIC_UINT_SETTER(std::uint32_t, 1u, 2'592'000u, "seconds", s.poll_min_interval = std::chrono::seconds(*n))},
+      {"poll.max_interval_s", "--poll-max-interval-s", kind::integer, "S",
+       "a source that sets no max_interval is polled at least this often (errors aside)",
+       SYNDIC_UINT_SETTER(std::uint32_t, 1u, 2'592'000u, "seconds", s.poll_max_interval = std::chrono::seconds(*n))},
   };
   return t;
 }
@@ -359,6 +403,7 @@ struct loader {
       std::string msg = "expected " + std::string(kind_name(st->type)) + ", got " + std::string(node_type_name(value));
       if (st->type == kind::integer && value.is_string()) msg += " (write the number without quotes)";
       if (st->type == kind::boolean && value.is_string()) msg += " (write true or false without quotes)";
+      if (st->key == "sources" && value.is_array()) msg += " (a file's name; sources in this file are [[source]] tables)";
       r.errors.push_back({file_name, line, std::string(key), std::move(msg)});
       return;
     }
@@ -370,6 +415,9 @@ struct loader {
     for (const auto& [k, v] : t) {
       std::string key = prefix.empty() ? std::string(k.str()) : std::string(prefix) + "." + std::string(k.str());
       std::size_t line = k.source().begin.line ? k.source().begin.line : v.source().begin.line;
+      // [[source]] tables are sources, not settings: poll::load_sources_from_config reads
+      // them (and reports their errors), from the same file.
+      if (prefix.empty() && key == "source") continue;
       if (const toml::table* sub = v.as_table()) {
         if (prefix.empty() && is_section(key)) {
           file_table(*sub, key);
@@ -505,6 +553,12 @@ struct loader {
                           "the default lease (" + std::to_string(s.lease_default.count()) + " s) is outside [" +
                               std::to_string(s.lease_min.count()) + ", " + std::to_string(s.lease_max.count()) + "] s"});
     }
+    if (s.poll_min_interval > s.poll_max_interval) {
+      origin o = where(origins.count("poll.min_interval_s") ? "poll.min_interval_s" : "poll.max_interval_s");
+      r.errors.push_back({o.source, o.line, o.key,
+                          "the default minimum interval (" + std::to_string(s.poll_min_interval.count()) +
+                              " s) is above the default maximum (" + std::to_string(s.poll_max_interval.count()) + " s)"});
+    }
   }
 
   settings_result finish(const env_lookup& getenv) {
@@ -612,6 +666,15 @@ std::string run_setting_default(std::string_view key) {
   if (key == "websub.lease_seconds") return std::to_string(d.lease_default.count());
   if (key == "websub.min_lease_seconds") return std::to_string(d.lease_min.count());
   if (key == "websub.max_lease_seconds") return std::to_string(d.lease_max.count());
+  if (key == "poll.parse_threads") return std::to_string(d.poll_parse_threads);
+  if (key == "poll.host_connections") return std::to_string(d.poll_host_connections);
+  if (key == "poll.host_gap_ms") return std::to_string(d.poll_host_gap.count());
+  if (key == "poll.max_body_bytes") return std::to_string(d.poll_max_body_bytes);
+  if (key == "poll.timeout_ms") return std::to_string(d.poll_timeout.count());
+  if (key == "poll.max_redirects") return std::to_string(d.poll_max_redirects);
+  if (key == "poll.start_spread_s") return std::to_string(d.poll_start_spread.count());
+  if (key == "poll.min_interval_s") return std::to_string(d.poll_min_interval.count());
+  if (key == "poll.max_interval_s") return std::to_string(d.poll_max_interval.count());
   return {};
 }
 
@@ -705,6 +768,7 @@ std::string to_toml(const run_settings& s) {
   o << "data = " << str(s.data_dir) << "\n"
     << "listen = " << str(s.listen.to_string()) << "\n"
     << "outlets = " << str(s.outlets_file) << "\n"
+    << "sources = " << str(s.sources_file) << "\n"
     << "token = " << str(s.token.empty() ? "" : "<redacted>") << "\n"
     << "public_url = " << str(s.public_url) << "\n"
     << "shards = " << s.shards << "\n"
@@ -720,7 +784,18 @@ std::string to_toml(const run_settings& s) {
     << "\n[websub]\n"
     << "lease_seconds = " << s.lease_default.count() << "\n"
     << "min_lease_seconds = " << s.lease_min.count() << "\n"
-    << "max_lease_seconds = " << s.lease_max.count() << "\n";
+    << "max_lease_seconds = " << s.lease_max.count() << "\n"
+    << "\n[poll]\n"
+    << "parse_threads = " << s.poll_parse_threads << "\n"
+    << "host_connections = " << s.poll_host_connections << "\n"
+    << "host_gap_ms = " << s.poll_host_gap.count() << "\n"
+    << "max_body_bytes = " << s.poll_max_body_bytes << "\n"
+    << "timeout_ms = " << s.poll_timeout.count() << "\n"
+    << "max_redirects = " << s.poll_max_redirects << "\n"
+    << "start_spread_s = " << s.poll_start_spread.count() << "\n"
+    << "user_agent = " << str(s.poll_user_agent) << "\n"
+    << "min_interval_s = " << s.poll_min_interval.count() << "\n"
+    << "max_interval_s = " << s.poll_max_interval.count() << "\n";
   return o.str();
 }
 

@@ -11,6 +11,9 @@
 // the SYNDIC_TOKEN environment variable, then `token` or `token_file` in the file. The first
 // source that has one is used; giving both forms in one source is an error. No message ever
 // quotes the token.
+//
+// The file may also hold `[[source]]` tables: they are skipped here and read by
+// poll::load_sources_from_config (poll/sources_file.hpp), which reports their errors.
 
 #include <chrono>
 #include <cstdint>
@@ -52,6 +55,9 @@ struct run_settings {
   std::string data_dir = "syndic-data";  // the store, the lock file (data_dir.hpp)
   listen_address listen;
   std::string outlets_file;  // the outlets CSV or TOML; empty: outlets come from the API only
+  // The sources CSV or TOML (poll/sources_file.hpp); empty: sources come from the config
+  // file's [[source]] tables (read by poll::load_sources_from_config, not here) and the API.
+  std::string sources_file;
   std::string token;         // the API's bearer token, read from wherever it was given
   std::string token_source;  // where it came from, for logs: "--token-file /etc/...", "SYNDIC_TOKEN", ...
 
@@ -79,6 +85,19 @@ struct run_settings {
   std::chrono::seconds lease_default{864'000};  // 10 days
   std::chrono::seconds lease_min{60};
   std::chrono::seconds lease_max{2'592'000};  // 30 days
+
+  // [poll]: the poller (poll::poller_options; the defaults are the same).
+  std::size_t poll_parse_threads = 1;               // feeds parsed at once, off the I/O thread
+  std::size_t poll_host_connections = 2;            // requests to one host:port at once
+  std::chrono::milliseconds poll_host_gap{250};     // between two request starts to one host:port
+  std::uint64_t poll_max_body_bytes = 20u << 20;    // a larger feed is an error for that poll
+  std::chrono::milliseconds poll_timeout{30'000};   // one fetch, DNS to the body's last byte
+  std::uint32_t poll_max_redirects = 5;
+  std::chrono::seconds poll_start_spread{30};       // first polls after a start spread over this
+  std::string poll_user_agent;                      // empty: the poller's own ("syndic/0.1 ...")
+  // The intervals of sources that set none (an empty CSV cell, a key left out, the API).
+  std::chrono::seconds poll_min_interval{60};
+  std::chrono::seconds poll_max_interval{3600};
 
   log_level log = log_level::info;
 
