@@ -21,6 +21,9 @@ command add_push(CLI::App& app);
 // `syndic sink`: a server playing many outlets, with fault injection.
 command add_sink(CLI::App& app);
 
+// `syndic feeds`: a server playing many source feeds, with caching, faults and WebSub.
+command add_feeds(CLI::App& app);
+
 // `syndic run`: the daemon (durable log, delivery, HTTP API).
 command add_run(CLI::App& app);
 

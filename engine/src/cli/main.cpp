@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
       "  syndic convert --to atom feed.xml        convert a feed to Atom 1.0\n"
       "  curl -s URL | syndic convert --to json -  inspect any feed as JSON\n"
       "  syndic sink --listen 127.0.0.1:9000-9009  play 10 outlets\n"
+      "  syndic feeds --count 100 --rate 10       play 100 source feeds\n"
       "  syndic push --outlets outlets.csv feed.xml deliver a feed to outlets\n",
       "syndic"};
   app.require_subcommand(1);
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   entry commands[] = {{"convert", syndic::cli::add_convert, {}},
                       {"push", syndic::cli::add_push, {}},
                       {"sink", syndic::cli::add_sink, {}},
+                      {"feeds", syndic::cli::add_feeds, {}},
                       {"run", syndic::cli::add_run, {}}};
   bool named = false;
   for (entry& c : commands)
