@@ -551,9 +551,10 @@ TEST(WebsubSubscriber, FailedSubscribesAreRetriedOneAtATimeWithFreshSecrets) {
 TEST(WebsubSubscriber, RenewsTheLeaseBeforeItLapses) {
   test_hub hub;
   hub.auto_verify = true;
-  hub.lease = "2";
+  hub.lease = "3";
   hub.verify_limit = 3;  // then renewals are accepted and never verified: the secret stays put
   subscriber_side side;
+  side.options.renew_fraction = 0.5;  // at 1.5 s of 3: room for a slow machine before it lapses
   side.start();
   side.sub->hub_advertised("src1", topic, hub.url());
   ASSERT_TRUE(side.rec.wait_pushed("src1", true));
@@ -570,6 +571,9 @@ TEST(WebsubSubscriber, RenewsTheLeaseBeforeItLapses) {
   EXPECT_NE(seen[0].secret, seen[1].secret);
   EXPECT_NE(seen[1].secret, seen[2].secret);
   EXPECT_GE(side.sub->counters().verified, 3u);
+  // Renewed before it lapsed: the poller was never told to poll normally again.
+  EXPECT_EQ(side.sub->counters().lapsed, 0u);
+  for (const auto& [source, active] : side.rec.pushes()) EXPECT_TRUE(active);
   // Content signed with the latest verified secret is taken, the first one's no longer.
   std::string body = "<rss/>";
   EXPECT_EQ(side.deliver("src1", body, engine::websub_signature(seen[2].secret, body)).status, 202);
@@ -775,6 +779,113 @@ TEST(WebsubSubscriber, TheAnswerToADeliveryFollowsTheIngest) {
   EXPECT_EQ(side.sub->counters().ingest_failed, 1u);
   std::lock_guard lock(side.rec.m);
   for (auto& done : side.rec.unanswered) done(true);  // late: ignored, nothing breaks
+}
+
+// ---- with the real poller ---------------------------------------------------------------------
+
+std::string atom_feed(const std::string& hub, const std::string& self, int entries) {
+  std::string s =
+      "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>T</title><id>urn:t</id>"
+      "<updated>2026-01-01T00:00:00Z</updated><link rel=\"hub\" href=\"" + hub + "\"/><link rel=\"self\" href=\"" +
+      self + "\"/>";
+  for (int i = entries; i >= 1; --i)
+    s += "<entry><id>urn:e" + std::to_string(i) + "</id><title>entry " + std::to_string(i) +
+         "</title><updated>2026-01-0" + std::to_string(i) + "T00:00:00Z</updated><link href=\"https://x.example/" +
+         std::to_string(i) + "\"/></entry>";
+  return s + "</feed>";
+}
+
+// A feed that advertises the hub, polled by the real poller: it finds the hub and tells the
+// subscriber, which subscribes; the poller is told the source is pushed; a body the hub pushes
+// signed right lands in the log, one signed wrong does not.
+TEST(WebsubSubscriber, WithThePollerFromDiscoveryToTheLog) {
+  test_hub hub;
+  hub.auto_verify = true;
+  temp_dir dir;
+  auto db = open_store(dir.path);
+  const std::string self = "https://news.example/feed.atom";
+  io_thread io;
+  auto feed_server = serve(io, engine::http::synchronous([&](const server_request&) {
+    return server_response(200, atom_feed(hub.url(), self, 1), "application/atom+xml");
+  }));
+  api_context api;
+  auto callback_server = serve(io, make_api_handler(api));
+
+  poll::poller_options po;
+  po.start_spread = 0s;
+  po.host_gap = 0ms;
+  po.timeout = 5s;
+  auto polls = std::make_unique<poll::poller>(*db, po, [] {});
+  poll::source src;
+  src.id = "src1";
+  src.url = "http://127.0.0.1:" + std::to_string(feed_server->ports().front()) + "/feed.atom";
+  src.channel = "news";
+  src.min_interval = 60s;
+  src.max_interval = 120s;
+  ASSERT_TRUE(polls->set_file_sources({src}).empty());
+
+  websub_subscriber_options o;
+  o.base_url = "http://127.0.0.1:" + std::to_string(callback_server->ports().front());
+  o.allow_private_targets = true;
+  o.lease = 3600s;
+  auto sub = std::make_unique<websub_subscriber>(*db, o, poller_hooks(*polls));
+  api.subscriber = sub.get();
+  api.sources = polls.get();
+  polls->set_hub_listener(sub.get());
+  polls->start();
+
+  auto wait_for = [](const std::function<bool()>& pred) {
+    for (int i = 0; i < 2000; ++i) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return pred();
+  };
+  auto head = [&] {
+    auto h = db->head();
+    return h.ok() ? h.value : 0;
+  };
+  ASSERT_TRUE(wait_for([&] { return head() == 1; })) << "the first poll's item";
+  ASSERT_TRUE(wait_for([&] {
+    auto s = polls->status("src1");
+    return s && s->pushed;
+  })) << "the poller told the subscription is active";
+  auto seen = hub.seen();
+  ASSERT_GE(seen.size(), 1u);
+  EXPECT_EQ(seen[0].topic, self);
+  EXPECT_EQ(seen[0].callback, o.base_url + "/websub/src1");
+
+  engine::http::client client;
+  auto push = [&](const std::string& body, const std::string& signature) {
+    engine::http::request post;
+    post.method = engine::http::method::post;
+    post.url = o.base_url + "/websub/src1";
+    post.headers = {"Content-Type: application/atom+xml", "X-Hub-Signature: " + signature};
+    post.body = std::make_shared<const std::string>(body);
+    return fetch(client, std::move(post));
+  };
+  std::string two = atom_feed(hub.url(), self, 2);
+  EXPECT_EQ(push(two, engine::websub_signature("forged", two)).status, 202);
+  EXPECT_EQ(head(), 1u);  // dropped before the poller saw it
+  // Signed right: 202 once the new item is durable (the answer waits for the ingest).
+  EXPECT_EQ(push(two, engine::websub_signature(seen[0].secret, two)).status, 202);
+  EXPECT_EQ(head(), 2u);
+  EXPECT_EQ(polls->counters().pushed_bodies, 1u);
+
+  // Removing the source unsubscribes it.
+  EXPECT_TRUE(polls->remove_source("src1"));
+  ASSERT_TRUE(wait_for([&] { return !sub->status("src1").has_value(); }));
+  ASSERT_TRUE(hub.wait_verifications(2));
+  EXPECT_EQ(hub.verified()[1].mode, "unsubscribe");
+  EXPECT_EQ(hub.verified()[1].status, 200);
+
+  polls->stop();
+  api.subscriber = nullptr;
+  sub->stop();
+  callback_server->stop(0ms);
+  feed_server->stop(0ms);
+  client.stop();
+  db->close();
 }
 
 }  // namespace
