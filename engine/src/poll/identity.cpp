@@ -1,13 +1,13 @@
 // Item identity and fingerprint (identity.hpp). The hashes end up in the store's idempotency
 // keys and the poller's seen-sets, so they must never change between runs, builds or
-// machines: FNV-1a over bytes (delivery/ids.hpp's, the one the delivery ids use), each field
-// tagged with its name and folded in with a 64-bit finaliser, never std::hash.
+// machines: the poller's stable_hash (8 bytes a step, the same everywhere; it also hashes
+// bodies) of each field, tagged with the field and folded in with a 64-bit finaliser; never
+// std::hash. tests/engine/poll_identity_test.cpp pins the values: a change of either is a
+// republication of every item of every source.
 
 #include "poll/identity.hpp"
 
-#include "delivery/ids.hpp"
-
-#include <array>
+#include "poll/poller_impl.hpp"  // stable_hash
 
 namespace syndic::poll {
 namespace {
@@ -23,24 +23,33 @@ constexpr std::uint64_t mix(std::uint64_t h) {
   return h;
 }
 
-// Fields folded in one after the other; `tag` names the field so that a value moving from
-// one field to another (a title that becomes the summary) changes the hash.
+// Fields folded in one after the other, each after a tag naming it, so that a value moving
+// from one field to another (a title that becomes the summary) changes the hash.
+enum class tag : std::uint64_t {
+  guid = 1, link, text,  // the kinds of identity
+  fingerprint,
+  title, title_type, content, content_type, summary, summary_type, updated, no_updated,
+  links, link_href, link_rel, link_type,
+  enclosures, enclosure_url, enclosure_type, enclosure_length, no_enclosure_length,
+};
+
 class field_hasher {
  public:
-  explicit field_hasher(std::string_view domain) : h_(engine::detail::fnv1a(domain)) {}
-  void text(std::string_view tag, std::string_view value) { fold(engine::detail::fnv1a(tag, value)); }
-  void number(std::string_view tag, std::uint64_t v) {
-    // Little-endian bytes, whatever the machine's order.
-    std::array<char, 8> b{};
-    for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-    text(tag, std::string_view(b.data(), b.size()));
+  explicit field_hasher(tag domain) { fold(static_cast<std::uint64_t>(domain)); }
+  void text(tag t, std::string_view value) {
+    fold(static_cast<std::uint64_t>(t));
+    fold(stable_hash(value));  // the length is in it: ("ab", "") and ("a", "b") differ
   }
-  void absent(std::string_view tag) { fold(engine::detail::fnv1a(tag, "\xff-absent")); }
+  void number(tag t, std::uint64_t v) {
+    fold(static_cast<std::uint64_t>(t));
+    fold(v);
+  }
+  void mark(tag t) { fold(static_cast<std::uint64_t>(t)); }
   std::uint64_t value() const { return h_; }
 
  private:
-  void fold(std::uint64_t field) { h_ = mix(h_ ^ mix(field + 0x9e3779b97f4a7c15ull)); }
-  std::uint64_t h_;
+  void fold(std::uint64_t x) { h_ = mix(h_ ^ mix(x + 0x9e3779b97f4a7c15ull)); }
+  std::uint64_t h_ = 0x736f757263652121ull;
 };
 
 void append_hex16(std::string& out, std::uint64_t h) {
@@ -58,47 +67,47 @@ item_identity identify(const formats::item& it) {
   // Identity: the kind is part of the hash, so a guid that happens to equal another item's
   // link, or an empty-text item, never collides with an identity of another kind.
   if (!it.id.empty()) {
-    field_hasher h("syndic.poll.id/guid");
-    h.text("id", it.id);
+    field_hasher h(tag::guid);
+    h.text(tag::guid, it.id);
     out.id_hash = h.value();
   } else if (std::string_view url = it.url(); !url.empty()) {
-    field_hasher h("syndic.poll.id/link");
-    h.text("link", url);
+    field_hasher h(tag::link);
+    h.text(tag::link, url);
     out.id_hash = h.value();
   } else {
     // No id and no link: what the item says is all that tells it apart. The summary is in too,
     // as most RSS items without content:encoded carry their text there.
-    field_hasher h("syndic.poll.id/text");
-    h.text("title", it.title);
-    h.text("content", it.content);
-    h.text("summary", it.summary);
+    field_hasher h(tag::text);
+    h.text(tag::title, it.title);
+    h.text(tag::content, it.content);
+    h.text(tag::summary, it.summary);
     out.id_hash = h.value();
   }
 
   // Fingerprint: what a reader sees. Types are in too: the same bytes read as HTML or as text
   // show differently. Links and enclosures keep their order (the first alternate link is the
-  // item's URL).
-  field_hasher f("syndic.poll.fingerprint");
-  f.text("title", it.title);
-  f.number("title_type", static_cast<std::uint64_t>(it.title_type));
-  f.text("content", it.content);
-  f.number("content_type", static_cast<std::uint64_t>(it.content_type));
-  f.text("summary", it.summary);
-  f.number("summary_type", static_cast<std::uint64_t>(it.summary_type));
-  if (it.updated) f.number("updated", static_cast<std::uint64_t>(it.updated->unix_ms));
-  else f.absent("updated");
-  f.number("links", it.links.size());
+  // item's URL). The instant of `updated` counts, not the zone it was written in.
+  field_hasher f(tag::fingerprint);
+  f.text(tag::title, it.title);
+  f.number(tag::title_type, static_cast<std::uint64_t>(it.title_type));
+  f.text(tag::content, it.content);
+  f.number(tag::content_type, static_cast<std::uint64_t>(it.content_type));
+  f.text(tag::summary, it.summary);
+  f.number(tag::summary_type, static_cast<std::uint64_t>(it.summary_type));
+  if (it.updated) f.number(tag::updated, static_cast<std::uint64_t>(it.updated->unix_ms));
+  else f.mark(tag::no_updated);
+  f.number(tag::links, it.links.size());
   for (const auto& l : it.links) {
-    f.text("link.href", l.href);
-    f.text("link.rel", l.rel);
-    f.text("link.type", l.type);
+    f.text(tag::link_href, l.href);
+    f.text(tag::link_rel, l.rel);
+    f.text(tag::link_type, l.type);
   }
-  f.number("enclosures", it.enclosures.size());
+  f.number(tag::enclosures, it.enclosures.size());
   for (const auto& e : it.enclosures) {
-    f.text("enclosure.url", e.url);
-    f.text("enclosure.type", e.type);
-    if (e.length) f.number("enclosure.length", *e.length);
-    else f.absent("enclosure.length");
+    f.text(tag::enclosure_url, e.url);
+    f.text(tag::enclosure_type, e.type);
+    if (e.length) f.number(tag::enclosure_length, *e.length);
+    else f.mark(tag::no_enclosure_length);
   }
   out.fingerprint = f.value();
   return out;
