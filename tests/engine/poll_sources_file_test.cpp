@@ -323,6 +323,36 @@ TEST(SourcesToml, SyntaxErrorsAndShapes) {
   EXPECT_TRUE(r.sources.empty());
 }
 
+TEST(SourcesToml, SecretsAreNeverQuoted) {
+  auto r = parse_sources_toml(R"([[source]]
+id = "a"
+url = "http://user:s3cr3t@h:0/feed"
+
+[[source]]
+id = "b"
+url = "http://h/b"
+headers = ["Authorization: Bearer s3cr3t\r\nX-Evil: 1"]
+
+[[source]]
+id = "c"
+url = "gopher://user:s3cr3t@h/"
+
+[[source]]
+id = "d"
+url = "http://h/d"
+headers = ["Authorization Bearer s3cr3t"]
+)",
+                              "s.toml");
+  std::string all = errors_text(r);
+  EXPECT_EQ(r.errors.size(), 4u) << all;
+  EXPECT_EQ(all.find("s3cr3t"), std::string::npos) << all;
+  EXPECT_NE(all.find("s.toml:3: column 'url': port must be 1 to 65535: 'http://***@h:0/feed'"), std::string::npos) << all;
+  EXPECT_NE(all.find("s.toml:8: column 'headers': header 'Authorization' has a line break"), std::string::npos) << all;
+  EXPECT_NE(all.find("s.toml:12: column 'url': scheme must be http or https (or file): 'gopher://***@h/'"),
+            std::string::npos) << all;
+  EXPECT_NE(all.find("s.toml:17: column 'headers': header 1 is not 'Name: value'"), std::string::npos) << all;
+}
+
 // The daemon's config file: its settings are ignored here, its [[source]] tables read.
 TEST(SourcesToml, FromTheDaemonsConfigFile) {
   temp_file config(R"(listen = "127.0.0.1:0"
