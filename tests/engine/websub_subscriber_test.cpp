@@ -344,14 +344,14 @@ struct subscriber_side {
     api.subscriber = sub.get();
   }
   // A restart: the subscriber and the store closed, the store opened again, load().
-  void restart(recorder& fresh) {
+  void restart(recorder& fresh, std::function<bool(const std::string&)> known = {}) {
     api.subscriber = nullptr;
     sub->stop();
     sub.reset();
     db->close();
     db = open_store(dir.path);
     sub = std::make_unique<websub_subscriber>(*db, options, fresh.hooks());
-    EXPECT_EQ(sub->load(), "");
+    EXPECT_EQ(sub->load(known), "");
     api.subscriber = sub.get();
   }
 
@@ -641,6 +641,32 @@ TEST(WebsubSubscriber, StateSurvivesARestartOnTheSameStore) {
   side.sub->hub_advertised("src1", topic, hub.url());
   EXPECT_EQ(side.sub->counters().subscribe_requests, 0u);
   EXPECT_EQ(hub.seen().size(), 1u);
+}
+
+TEST(WebsubSubscriber, ARestartForgetsSourcesRemovedMeanwhile) {
+  test_hub hub;
+  hub.auto_verify = true;
+  subscriber_side side;
+  side.start();
+  side.sub->hub_advertised("kept", topic, hub.url());
+  side.sub->hub_advertised("removed", topic + "?2", hub.url());
+  ASSERT_TRUE(side.wait_state("kept", "active"));
+  ASSERT_TRUE(side.wait_state("removed", "active"));
+  recorder after;
+  side.restart(after, [](const std::string& id) { return id == "kept"; });
+  EXPECT_EQ(side.sub->status("kept")->state, "active");
+  EXPECT_FALSE(side.sub->status("removed").has_value());
+  ASSERT_TRUE(hub.wait_verifications(3));  // two subscribes, then the unsubscribe
+  auto v = hub.verified()[2];
+  EXPECT_EQ(v.mode, "unsubscribe");
+  EXPECT_EQ(v.topic, topic + "?2");
+  EXPECT_EQ(v.status, 200);
+  ASSERT_TRUE(after.wait_pushed("kept", true));
+  for (const auto& [source, active] : after.pushes()) EXPECT_EQ(source, "kept");
+  ASSERT_TRUE(side.db->flush().ok());
+  auto kv = side.db->kv_get("websub.client", "removed");
+  ASSERT_TRUE(kv.ok());
+  EXPECT_FALSE(kv.value.has_value());
 }
 
 TEST(WebsubSubscriber, APendingSubscriptionSurvivesARestart) {

@@ -738,7 +738,7 @@ void websub_subscriber::stop() {
   for (auto& a : late) a.send(server_response(202));
 }
 
-std::string websub_subscriber::load() {
+std::string websub_subscriber::load(const std::function<bool(const std::string& source)>& known) {
   impl& m = *impl_;
   std::vector<impl::record> loaded;
   std::string after;
@@ -755,6 +755,11 @@ std::string websub_subscriber::load() {
   for (auto& r : loaded) {
     if (m.records_.size() >= m.options_.max_subscriptions) break;
     if (m.records_.count(r.source)) continue;  // advertised again since the start: newer
+    if (known && !known(r.source)) {
+      m.retire(r, now);
+      m.db_.write({engine::kv_erase{std::string(kv_namespace), r.source}});
+      continue;
+    }
     r.refused = m.check_hub(r.hub);  // the settings may have changed
     // A request pending at the stop: its verification may still come.
     if (r.ph != impl::phase::idle) r.verify_deadline = now + m.options_.verify_wait;

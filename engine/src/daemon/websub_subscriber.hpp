@@ -142,8 +142,10 @@ public:
 
   // Reads the stored subscriptions (call once, before the server takes callbacks and after the
   // poller knows its sources): verified, unexpired ones are active again (set_pushed(true)),
-  // renewals and retries keep their dates. "" or the store's error.
-  std::string load();
+  // renewals and retries keep their dates. A source for which `known` says false (removed
+  // from the files while the daemon was down: no source_gone came) is unsubscribed and
+  // forgotten; an empty `known` keeps every one. "" or the store's error.
+  std::string load(const std::function<bool(const std::string& source)>& known = {});
 
   // poll::hub_listener
   void hub_advertised(const std::string& source_id, const std::string& topic, const std::string& hub) override;
