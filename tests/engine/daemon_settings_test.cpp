@@ -3,6 +3,7 @@
 
 #include "daemon/settings.hpp"
 #include "poll/poller.hpp"
+#include "poll/sources_file.hpp"
 
 #include <CLI/CLI.hpp>
 #include <gtest/gtest.h>
@@ -554,6 +555,28 @@ TEST(DaemonSettings, PrintedConfigWithPollReadsBack) {
   EXPECT_EQ(back.settings.poll_user_agent, "a \"b\"");
   EXPECT_EQ(back.settings.poll_max_interval.count(), 99);
   EXPECT_EQ(to_toml(back.settings), to_toml(r.settings));
+}
+
+// The example in docs/daemon.md loads as written (it once set a default lease above its
+// maximum), with its [[source]] table read by the sources loader.
+TEST(DaemonSettings, DocsExampleLoads) {
+  std::ifstream docs(std::string(SYNDIC_SOURCE_DIR) + "/docs/daemon.md");
+  ASSERT_TRUE(docs) << "docs/daemon.md is missing";
+  std::string text((std::istreambuf_iterator<char>(docs)), {});
+  auto at = text.find("### Example");
+  ASSERT_NE(at, std::string::npos);
+  auto begin = text.find("```toml\n", at);
+  ASSERT_NE(begin, std::string::npos);
+  begin += 8;
+  auto end = text.find("```", begin);
+  ASSERT_NE(end, std::string::npos);
+  std::string example = text.substr(begin, end - begin);
+  auto r = load(example);
+  EXPECT_TRUE(r.ok()) << errors_text(r) << example;
+  temp_file file(example, "docs_example.toml");
+  auto sources = poll::load_sources_from_config(file.path);
+  EXPECT_TRUE(sources.ok()) << (sources.errors.empty() ? "" : sources.errors[0].to_string());
+  EXPECT_EQ(sources.sources.size(), 1u);
 }
 
 }  // namespace

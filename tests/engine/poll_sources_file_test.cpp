@@ -522,5 +522,29 @@ TEST(SourceJson, ErrorsNameTheKeyAndNeverQuoteSecrets) {
   EXPECT_EQ(e, "key 'url': holds a line break, NUL or other control character");
 }
 
+// The CSV and TOML examples of docs/daemon.md's Sources section read as written.
+TEST(SourcesDocs, ExamplesParse) {
+  std::ifstream docs(std::string(SYNDIC_SOURCE_DIR) + "/docs/daemon.md");
+  ASSERT_TRUE(docs) << "docs/daemon.md is missing";
+  std::string text((std::istreambuf_iterator<char>(docs)), {});
+  auto section = text.find("## Sources");
+  ASSERT_NE(section, std::string::npos);
+  auto block = [&](std::string_view fence) {
+    auto begin = text.find(std::string(fence) + "\n", section);
+    if (begin == std::string::npos) return std::string();
+    begin += fence.size() + 1;
+    return text.substr(begin, text.find("```", begin) - begin);
+  };
+  std::string csv = block("```csv"), toml = block("```toml");
+  ASSERT_FALSE(csv.empty());
+  ASSERT_FALSE(toml.empty());
+  auto c = parse_sources_csv(csv, "docs.csv");
+  EXPECT_TRUE(c.ok()) << errors_text(c);
+  EXPECT_EQ(c.sources.size(), 3u);
+  auto t = parse_sources_toml(toml, "docs.toml");
+  EXPECT_TRUE(t.ok()) << errors_text(t);
+  EXPECT_EQ(t.sources.size(), 1u);
+}
+
 }  // namespace
 }  // namespace syndic::poll
