@@ -659,10 +659,21 @@ void shard::finish_pair(const std::string& outlet_id, const delivery& d, final_s
     case final_state::expired: ++counters_.expired; break;
   }
   if (callbacks_.outcome) {
-    delivery_outcome out;
+    // One outcome object, reused: its strings keep their buffers, so the ids are copied
+    // without an allocation each (three per delivery). A callback that ends another pair on
+    // this thread before it returns gets one of its own.
+    std::optional<delivery_outcome> local;
+    delivery_outcome& out = outcome_busy_ ? local.emplace() : outcome_;
+    struct release {
+      bool& busy;
+      bool was;
+      ~release() { busy = was; }
+    } guard{outcome_busy_, outcome_busy_};
+    outcome_busy_ = true;
     out.seq = d.seq;
     out.outlet_id = outlet_id;
-    out.item_id = d.body ? d.body->item_id : std::string();
+    if (d.body) out.item_id = d.body->item_id;
+    else out.item_id.clear();
     out.delivery_id = d.delivery_id;
     out.state = s;
     out.status = status;

@@ -201,6 +201,8 @@ private:
   // Each request's header lines are rendered here, then copied into the request's head by the
   // transport (or split into request::headers for libcurl): one buffer, reused.
   http::header_block request_headers_;
+  delivery_outcome outcome_;   // finish_pair's, reused (see there)
+  bool outcome_busy_ = false;  // outcome_ is being reported
   bool stopping_ = false;
   std::mt19937_64 rng_;
   std::thread thread_;
