@@ -19,6 +19,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
 
 #include <netdb.h>
 #include <sys/socket.h>
@@ -29,14 +30,22 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using clock = std::chrono::steady_clock;
 
+// What a request needs after post(): not the request itself, nor a response (one is made
+// when the answer is complete): a recycled operation then has nothing to reset but these.
 struct h1_transport::operation {
-  request req;
   completion done;
   std::string head;  // request line and headers, CRLF CRLF included
-  response resp;
+  std::shared_ptr<const std::string> body;  // POST: sent after the head (unless inside it)
+  std::size_t max_response_body = 0;        // request::max_response_body
   clock::time_point start;
-  clock::time_point deadline;  // the attempt's one deadline: start + req.timeout
+  clock::time_point deadline;  // the attempt's one deadline: start + request::timeout
+  http::method method = method::post;
+  bool keep_headers = false;     // request::keep_headers
+  bool decode_content = false;   // request::decode_content
   bool retried_fresh = false;
+  bool opened_connection = false;  // response::connections_opened
+  // A fetch: anything but a delivery's POST (the parser keeps more, the response gets more).
+  bool fetch() const { return method != method::post || max_response_body > 0 || keep_headers; }
 };
 
 struct h1_transport::connection {
@@ -313,23 +322,29 @@ void header_block::split_into(std::vector<std::string>& lines) const {
   }
 }
 
-void h1_transport::post(request r, completion done) { start(std::move(r), {}, std::move(done)); }
+void h1_transport::post(request r, completion done) { start(r, {}, std::move(done)); }
 
-void h1_transport::post(request r, const header_block& headers, completion done) {
-  start(std::move(r), headers.text(), std::move(done));
+void h1_transport::post(const request& r, const header_block& headers, completion done) {
+  start(r, headers.text(), std::move(done));
 }
 
-void h1_transport::start(request&& r, std::string_view block, completion&& done) {
+void h1_transport::start(const request& r, std::string_view block, completion&& done) {
   op_ptr op = new_operation();
   op->done = std::move(done);
   op->start = clock::now();
   op->deadline = op->start + r.timeout;
+  op->method = r.method;
+  op->max_response_body = r.max_response_body;
+  op->keep_headers = r.keep_headers;
+  op->decode_content = r.decode_content;
   // The URL was parsed when the outlet was added; only a URL without its parts (a redirect
   // target, a request made by hand) is parsed here, by the same rules.
-  std::shared_ptr<const parsed_url> endpoint = r.endpoint;
+  const parsed_url* endpoint = r.endpoint.get();
+  std::optional<parsed_url> parsed;
   std::string error;
   if (!endpoint) {
-    if (auto u = parse_outlet_url(r.url, error)) endpoint = std::make_shared<const parsed_url>(std::move(*u));
+    parsed = parse_outlet_url(r.url, error);
+    if (parsed) endpoint = &*parsed;
   }
   using namespace std::string_view_literals;
   bool https = endpoint && std::string_view(endpoint->scheme) == "https"sv;
@@ -339,7 +354,6 @@ void h1_transport::start(request&& r, std::string_view block, completion&& done)
     endpoint = nullptr;
   }
   if (!endpoint || (!https && std::string_view(endpoint->scheme) != "http"sv)) {
-    op->req = std::move(r);
     if (error.empty()) error = "not an http:// or https:// URL";
     asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_), op = std::move(op), error]() mutable {
       if (auto a = alive.lock(); a && *a) finish(std::move(op), transport_error::other, error);
@@ -350,8 +364,8 @@ void h1_transport::start(request&& r, std::string_view block, completion&& done)
   // The head is built once, written piece by piece into a buffer sized for it (string
   // appends were 600 instructions a request); the body is the shared payload, sent next to it.
   bool is_post = r.method == method::post;
-  if (!is_post) r.body = nullptr;  // GET and HEAD send none
-  std::size_t body_size = r.body ? r.body->size() : 0;
+  if (is_post) op->body = r.body;  // GET and HEAD send none
+  std::size_t body_size = op->body ? op->body->size() : 0;
   std::string_view verb = is_post ? "POST "sv : r.method == method::get ? "GET "sv : "HEAD "sv;
   std::string authorization;
   if (!endpoint->userinfo.empty())
@@ -371,7 +385,7 @@ void h1_transport::start(request&& r, std::string_view block, completion&& done)
   // TLS writes each buffer of a gather write as records of its own: a small body goes in the
   // head's buffer, so that one request is one record and one send.
   std::string_view inline_body;
-  if (o.tls && r.body && body_size <= 16 * 1024) inline_body = *r.body;
+  if (o.tls && op->body && body_size <= 16 * 1024) inline_body = *op->body;
   std::size_t size = verb.size() + endpoint->target.size() + o.head_host.size() + authorization.size() + listed.size() +
                      block.size() + accept.size() + (is_post ? content_length.size() + length.size() + 2 : 0) + 2 +
                      inline_body.size();
@@ -397,9 +411,8 @@ void h1_transport::start(request&& r, std::string_view block, completion&& done)
   put(crlf);
   if (!inline_body.empty()) {
     put(inline_body);
-    r.body = nullptr;
+    op->body = nullptr;
   }
-  op->req = std::move(r);
   dispatch(o, std::move(op));
 }
 
@@ -520,7 +533,7 @@ void h1_transport::on_connected(const conn_ptr& c) {
   c->socket.non_blocking(true, ignored);
   c->addresses.clear();
   c->addresses.shrink_to_fit();
-  c->op->resp.connections_opened = 1;
+  c->op->opened_connection = true;
   activate(c, c->op->deadline);
   if (c->home->tls) return handshake(c);
   write(c);
@@ -591,11 +604,10 @@ void h1_transport::begin(const conn_ptr& c, op_ptr op) {
 void h1_transport::write(const conn_ptr& c) {
   // Ready for this request's answer before a byte of the request goes out.
   c->parser.reset();
-  const request& req = c->op->req;
-  if (req.method != method::post || req.max_response_body > 0 || req.keep_headers)
-    c->parser.expect(req.method == method::head, req.max_response_body, req.keep_headers);
+  const operation& op = *c->op;
+  if (op.fetch()) c->parser.expect(op.method == method::head, op.max_response_body, op.keep_headers);
   static const std::string no_body;
-  const std::string& body = c->op->req.body ? *c->op->req.body : no_body;
+  const std::string& body = op.body ? *op.body : no_body;
   std::array<asio::const_buffer, 2> buffers{asio::buffer(c->op->head), asio::buffer(body)};
   if (!c->tls) {
     // Plain http: one send() now. A socket that takes the whole request (a kept-alive one with
@@ -678,7 +690,7 @@ void h1_transport::received(const conn_ptr& c, const boost::system::error_code& 
     case response_parser::result::need_more: return read(c);
     case response_parser::result::error:
       if (c->parser.too_large())  // the connection goes: the rest of the body is unread
-        return fail(c, transport_error::too_large, body_over_cap(c->op->req.max_response_body));
+        return fail(c, transport_error::too_large, body_over_cap(c->op->max_response_body));
       return fail(c, transport_error::protocol, "bad answer: " + c->parser.error());
     case response_parser::result::done:
       // Bytes after the answer were never asked for: do not trust the connection again.
@@ -691,27 +703,28 @@ void h1_transport::complete(const conn_ptr& c, bool keep) {
   op_ptr op = std::move(c->op);
   deactivate(*c);
   response_parser& p = c->parser;
-  op->resp.status = p.status();
-  op->resp.retry_after = p.retry_after();
+  response resp;
+  resp.status = p.status();
+  if (!p.retry_after().empty()) resp.retry_after = p.retry_after();
   transport_error decoded = transport_error::none;
   std::string decode_error;
-  if (op->req.method != method::post || op->req.max_response_body > 0 || op->req.keep_headers) {
+  if (op->fetch()) {
     // A fetch (the parser keeps these for fetches only).
-    if (!p.etag().empty()) op->resp.etag = p.etag();
-    if (!p.last_modified().empty()) op->resp.last_modified = p.last_modified();
-    if (!p.content_type().empty()) op->resp.content_type = p.content_type();
-    if (!p.cache_control().empty()) op->resp.cache_control = p.cache_control();
-    if (!p.content_encoding().empty()) op->resp.content_encoding = p.content_encoding();
-    if (op->req.max_response_body > 0) {
-      op->resp.body = p.take_body();
+    if (!p.etag().empty()) resp.etag = p.etag();
+    if (!p.last_modified().empty()) resp.last_modified = p.last_modified();
+    if (!p.content_type().empty()) resp.content_type = p.content_type();
+    if (!p.cache_control().empty()) resp.cache_control = p.cache_control();
+    if (!p.content_encoding().empty()) resp.content_encoding = p.content_encoding();
+    if (op->max_response_body > 0) {
+      resp.body = p.take_body();
       // The framing was sound: the connection stays usable whatever the decoding finds.
-      if (op->req.decode_content && !op->resp.content_encoding.empty())
-        decoded = decode_content(op->resp.content_encoding, op->resp.body, op->req.max_response_body, decode_error);
+      if (op->decode_content && !resp.content_encoding.empty())
+        decoded = decode_content(resp.content_encoding, resp.body, op->max_response_body, decode_error);
     }
-    if (op->req.keep_headers) op->resp.headers = p.take_headers();
+    if (op->keep_headers) resp.headers = p.take_headers();
   }
   if (const std::string& loc = c->parser.location(); !loc.empty())
-    op->resp.location = loc.starts_with("/") ? (c->home->tls ? "https://" : "http://") + c->home->host_header + loc : loc;
+    resp.location = loc.starts_with("/") ? (c->home->tls ? "https://" : "http://") + c->home->host_header + loc : loc;
   origin& o = *c->home;
   if (c->tls && !c->session_saved) {
     // After the first answer: TLS 1.3 sends its tickets after the handshake, before it.
@@ -735,7 +748,12 @@ void h1_transport::complete(const conn_ptr& c, bool keep) {
     drop(c);
   }
   c->idle_this_turn = c->idle;
-  finish(std::move(op), decoded, std::move(decode_error));
+  if (decoded != transport_error::none) {
+    resp.status = 0;
+    resp.error_detail = std::move(decode_error);
+  }
+  resp.error = decoded;
+  finish(std::move(op), resp);
   c->idle_this_turn = false;  // from here on, an event-loop turn may pass before its reuse
 }
 
@@ -900,29 +918,32 @@ void h1_transport::close_idle(clock_time_point now) {
 }
 
 void h1_transport::finish(op_ptr op, transport_error code, std::string detail, bool local) {
-  op->resp.error = code;
-  op->resp.local_failure = local;
-  if (code != transport_error::none) {
-    op->resp.status = 0;
-    op->resp.error_detail = std::move(detail);
-  }
-  op->resp.elapsed = clock::now() - op->start;
+  response resp;
+  resp.error = code;
+  resp.local_failure = local;
+  if (code != transport_error::none) resp.error_detail = std::move(detail);
+  finish(std::move(op), resp);
+}
+
+void h1_transport::finish(op_ptr op, response& resp) {
+  resp.connections_opened = op->opened_connection ? 1 : 0;
+  resp.elapsed = clock::now() - op->start;
   completion done = std::move(op->done);
   // The operation is kept for a next request once `done` has run, unless `done` was the last
   // thing to touch this transport (alive_ then reads false). The response is handed over
   // where it lies (completion takes it by rvalue reference): it is a dozen strings.
   std::shared_ptr<bool> alive = alive_;
-  done(std::move(op->resp));
+  done(std::move(resp));
   if (*alive) recycle(std::move(op));
 }
 
 void h1_transport::recycle(op_ptr op) {
   constexpr std::size_t max_spare_ops = 64;
   if (spare_ops_.size() >= max_spare_ops || op->head.capacity() > 4096) return;
-  op->req = request{};  // lets go of the payload, shared with other outlets' requests
-  op->resp = response{};
-  op->head.clear();     // keeps its buffer: the point of recycling
+  op->body = nullptr;  // lets go of the payload, shared with other outlets' requests
+  op->head.clear();    // keeps its buffer: the point of recycling
   op->retried_fresh = false;
+  op->opened_connection = false;
   spare_ops_.push_back(std::move(op));
 }
 

@@ -127,7 +127,7 @@ public:
   void post(request r, completion done);
   // The same, with the header lines as a block: r.headers (if any), then `headers`' lines,
   // copied into the request's head before this returns (the caller may reuse the block).
-  void post(request r, const header_block& headers, completion done);
+  void post(const request& r, const header_block& headers, completion done);
 
   std::size_t open_connections() const;
   std::size_t idle_connections() const { return idle_count_; }
@@ -140,7 +140,7 @@ public:
 private:
   using op_ptr = std::unique_ptr<operation>;
   using clock_time_point = std::chrono::steady_clock::time_point;
-  void start(request&& r, std::string_view block, completion&& done);
+  void start(const request& r, std::string_view block, completion&& done);
   op_ptr new_operation();
   void recycle(op_ptr op);
   using conn_ptr = std::shared_ptr<connection>;
@@ -175,6 +175,7 @@ private:
   void expire_waiting(clock_time_point now);
   void sweep();
   void finish(op_ptr op, transport_error code, std::string detail = {}, bool local = false);
+  void finish(op_ptr op, response& resp);  // hands `resp` to the request's completion
 
   boost::asio::io_context& io_;
   h1_options options_;
