@@ -546,5 +546,48 @@ TEST(SourcesDocs, ExamplesParse) {
   EXPECT_EQ(t.sources.size(), 1u);
 }
 
+TEST(SourcesFiles, RemainingErrorPaths) {
+  auto r = parse_sources_csv("id,\"url\n", "s.csv");
+  ASSERT_EQ(r.errors.size(), 1u) << errors_text(r);
+  EXPECT_EQ(r.errors[0].to_string(), "s.csv:1: a quoted field is not closed");
+
+  std::string tags, headers;
+  for (int i = 0; i < 65; ++i) tags += "t" + std::to_string(i) + ";";
+  for (int i = 0; i < 33; ++i) headers += "X-H" + std::to_string(i) + ": v;";
+  EXPECT_EQ(one_csv_error("id,url,tags", "a,http://h/," + tags), "s.csv:2: column 'tags': more than 64 tags");
+  EXPECT_EQ(one_csv_error("id,url,headers", "a,http://h/," + headers),
+            "s.csv:2: column 'headers': more than 32 headers");
+  EXPECT_EQ(one_csv_error("id,url,tags", "a,http://h/," + std::string(201, 'x')),
+            "s.csv:2: column 'tags': a tag is longer than 200 bytes: '" + std::string(80, 'x') + "...'");
+  EXPECT_EQ(one_csv_error("id,url", "a,http://h/" + std::string(4096, 'p')),
+            "s.csv:2: column 'url': longer than 4096 bytes");
+
+  r = parse_sources_toml("source = [1, 2]\n", "s.toml");
+  ASSERT_EQ(r.errors.size(), 2u) << errors_text(r);
+  EXPECT_EQ(r.errors[0].to_string(), "s.toml:1: a source must be a table ([[source]])");
+
+  r = parse_sources_toml("[[source]]\nid = \"a\"\nurl = \" \"\n", "s.toml");
+  ASSERT_EQ(r.errors.size(), 1u) << errors_text(r);
+  EXPECT_EQ(r.errors[0].to_string(), "s.toml:3: column 'url': required value is empty");
+
+  r = parse_sources_toml("[[source]]\nid = \"a\"\nurl = \"http://h/\"\nenabled = 2026-12-01\n", "s.toml");
+  ASSERT_EQ(r.errors.size(), 1u) << errors_text(r);
+  EXPECT_EQ(r.errors[0].to_string(),
+            "s.toml:4: column 'enabled': unsupported value type (a string, an integer, true/false or a list of strings)");
+
+  auto missing = load_sources_from_config("/nonexistent/syndic.toml");
+  ASSERT_EQ(missing.errors.size(), 1u);
+  EXPECT_EQ(missing.errors[0].to_string(), "/nonexistent/syndic.toml: cannot open the file");
+
+  // Errors in both files are all reported, and nothing is loaded.
+  temp_file config("[[source]]\nid = \"a\"\nurl = \"ftp://h/\"\n", "bad_config.toml");
+  temp_file csv("id,url\nb,http://h/b\nc,\n", "bad_sources.csv");
+  auto both = load_file_sources(config.path, csv.path);
+  ASSERT_EQ(both.errors.size(), 2u) << errors_text(both);
+  EXPECT_EQ(both.errors[0].line, 3u);
+  EXPECT_EQ(both.errors[1].to_string(), csv.path + ":3: column 'url': required value is empty");
+  EXPECT_TRUE(both.sources.empty());
+}
+
 }  // namespace
 }  // namespace syndic::poll
