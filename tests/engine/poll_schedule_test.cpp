@@ -553,6 +553,41 @@ TEST(PollScheduleParse, RetryAfterDate) {
   EXPECT_EQ(parse_retry_after("Wed, 02 Dec 2026 10:30:00 GMT junk", t0), std::nullopt);
 }
 
+TEST(PollScheduleParse, RandomInputsAreSafe) {
+  // Bytes from the alphabet of the three grammars (and a few others), in random order: every
+  // parser returns, and what it returns is within its documented bounds.
+  static constexpr std::string_view alphabet = "0123456789 ,;=\"\\-:+.eEmaxgnocsStrMonTueDecGMTWdJ\t\r\n\x01\xff";
+  std::uint64_t x = 0x243f6a8885a308d3ull;
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  const std::vector<std::string_view> seeds = {"max-age=", "no-cache", "Sun, 06 Nov 1994 08:49:37 GMT",
+                                               "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", "120"};
+  for (int round = 0; round < 20'000; ++round) {
+    std::string v(seeds[next() % seeds.size()]);
+    for (std::size_t k = 0, edits = next() % 6; k < edits && !v.empty(); ++k) {
+      std::size_t at = next() % (v.size() + 1);
+      char c = alphabet[next() % alphabet.size()];
+      if (next() % 2) v.insert(v.begin() + static_cast<std::ptrdiff_t>(at), c);
+      else if (at < v.size()) v[at] = c;
+    }
+    if (auto m = parse_max_age(v)) {
+      EXPECT_GE(m->count(), 0) << v;
+      EXPECT_LE(m->count(), std::int64_t{1} << 31) << v;
+    }
+    if (auto d = parse_http_date(v)) {
+      EXPECT_GE(*d, at_unix(0)) << v;
+      EXPECT_LE(*d, utc(2200, 1, 1)) << v;
+    }
+    if (auto r = parse_retry_after(v, t0)) {
+      EXPECT_GE(*r, t0) << v;
+    }
+  }
+}
+
 TEST(PollScheduleParse, ParsedHintsFlowIntoTheSchedule) {
   // A 304 saying max-age=1e30 (malformed: no hint) and a Retry-After beyond every clock.
   poll_observation o = observed(t0, kind::not_modified);
