@@ -715,6 +715,30 @@ TEST(WebsubSubscriber, ANewTopicSubscribesAnewAndUnsubscribesTheOld) {
   EXPECT_EQ(side.sub->counters().unsubscribed, 1u);
 }
 
+TEST(WebsubSubscriber, AQuietHubFallsBackToPollingUntilItDeliversAgain) {
+  test_hub hub;
+  hub.auto_verify = true;
+  subscriber_side side;
+  side.start();
+  side.sub->hub_advertised("src1", topic, hub.url());
+  ASSERT_TRUE(side.rec.wait_pushed("src1", true));
+  ASSERT_TRUE(side.wait_state("src1", "active"));
+  side.sub->hub_missed_items("src1");  // the poller's safety-net poll found new items
+  ASSERT_TRUE(side.rec.wait_pushed("src1", false));
+  EXPECT_EQ(side.sub->counters().quiet, 1u);
+  // Subscribed anew at once (a fresh subscription may mend it); still quiet once verified.
+  ASSERT_TRUE(hub.wait_verifications(2));
+  ASSERT_TRUE(side.wait_state("src1", "quiet"));
+  EXPECT_FALSE(side.sub->status("src1")->pushed);
+  side.sub->hub_missed_items("src1");  // quiet already: counted once
+  EXPECT_EQ(side.sub->counters().quiet, 1u);
+  // A correctly signed delivery: pushed again.
+  std::string body = "<feed/>";
+  EXPECT_EQ(side.deliver("src1", body, engine::websub_signature(hub.seen()[1].secret, body)).status, 202);
+  ASSERT_TRUE(side.rec.wait_pushed("src1", true));
+  EXPECT_EQ(side.sub->status("src1")->state, "active");
+}
+
 TEST(WebsubSubscriber, ADenialIsRecordedAndFallsBackToPolling) {
   test_hub hub;
   hub.auto_verify = true;

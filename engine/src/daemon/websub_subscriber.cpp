@@ -169,6 +169,7 @@ struct websub_subscriber::impl : std::enable_shared_from_this<impl> {
     std::string refused;  // why the hub may not be used: no request is ever sent
     std::string last_error;
     std::optional<time_point> last_delivery;
+    bool quiet = false;   // missed items a poll found; until the next good delivery (memory only)
     bool pushed = false;  // what set_pushed was last told (queued)
     time_point wake = never;  // its entry in the agenda
   };
@@ -341,9 +342,9 @@ struct websub_subscriber::impl : std::enable_shared_from_this<impl> {
 
   // ---- the state machine (all under mutex_) ----
 
-  // Queues set_pushed when "verified and unexpired" changed since it was last told.
+  // Queues set_pushed when "verified, unexpired and not quiet" changed since it was last told.
   void settle(record& r, time_point now) {
-    bool active = r.verified && now < r.expiry;
+    bool active = r.verified && now < r.expiry && !r.quiet;
     if (active == r.pushed) return;
     r.pushed = active;
     notify_.emplace_back(r.source, active);
@@ -669,7 +670,15 @@ struct websub_subscriber::impl : std::enable_shared_from_this<impl> {
         reply = server_response::error(503, "the subscriber is stopping");
       } else {
         auto it = records_.find(std::string(source));
-        if (it != records_.end()) it->second.last_delivery = now;
+        if (it != records_.end()) {
+          record& r = it->second;
+          r.last_delivery = now;
+          if (r.quiet) {  // it delivers again: pushed again
+            r.quiet = false;
+            log(r.source + ": the hub at " + r.hub + " delivers again");
+            settle(r, now);
+          }
+        }
         ++counters_.deliveries;
         id = next_id_++;
         waiting_.emplace(id, waiting{now + options_.ingest_wait, answer});
@@ -700,6 +709,7 @@ struct websub_subscriber::impl : std::enable_shared_from_this<impl> {
     s.topic = r.topic;
     bool active = r.verified && now < r.expiry;
     if (!r.refused.empty()) s.state = "refused";
+    else if (active && r.quiet) s.state = "quiet";
     else if (active) s.state = r.ph == phase::idle ? "active" : "renewing";
     else if (r.ph == phase::posting) s.state = "subscribing";
     else if (r.ph == phase::verifying) s.state = "verifying";
@@ -819,6 +829,22 @@ void websub_subscriber::source_gone(const std::string& source_id) {
   m.kick();
 }
 
+void websub_subscriber::hub_missed_items(const std::string& source_id) {
+  impl& m = *impl_;
+  std::lock_guard lock(m.mutex_);
+  auto it = m.records_.find(source_id);
+  if (m.quit_ || it == m.records_.end()) return;
+  impl::record& r = it->second;
+  auto now = wall::now();
+  if (!r.verified || now >= r.expiry || r.quiet) return;
+  r.quiet = true;
+  ++m.counters_.quiet;
+  m.log(r.source + ": a poll found items the hub at " + r.hub + " never pushed; polling again and subscribing anew");
+  if (r.ph == impl::phase::idle) r.next_try = now;  // a fresh subscription may mend it
+  m.step(r, now);
+  m.kick();
+}
+
 void websub_subscriber::handle(std::string_view source_id, server_request&& request, responder answer) {
   if (!valid_source_id(source_id)) {
     {
@@ -875,6 +901,7 @@ void websub_subscriber::add_metrics(metrics_registry& registry) const {
     w.counter("syndic_websub_client_verified_total", "Subscriptions verified (renewals included).", c.verified);
     w.counter("syndic_websub_client_denied_total", "Subscriptions denied by hubs.", c.denied);
     w.counter("syndic_websub_client_lapsed_total", "Leases that lapsed unrenewed.", c.lapsed);
+    w.counter("syndic_websub_client_quiet_total", "Subscriptions whose hub missed items a poll found.", c.quiet);
     w.counter("syndic_websub_client_deliveries_total", "Correctly signed bodies taken from hubs.", c.deliveries);
     w.header("syndic_websub_client_dropped_total", "counter", "Deliveries answered 2xx and dropped, by reason.");
     w.sample("syndic_websub_client_dropped_total", {{"reason", "unsigned"}}, c.unsigned_deliveries);

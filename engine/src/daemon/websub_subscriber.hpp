@@ -25,6 +25,10 @@
 //    for a source without a subscription record is answered 410 (hubs end such subscriptions).
 //  - Leases are renewed at renew_fraction of their length; one that lapses (or is denied, or
 //    unsubscribed) makes hooks.set_pushed(source, false): the poller polls it normally again.
+//  - A hub that goes quiet: when a safety-net poll of a pushed source finds new items the hub
+//    never pushed (hub_missed_items), the subscription is taken as quiet: set_pushed(false)
+//    (adaptive polling again) and a fresh subscribe at once. The next correctly signed
+//    delivery ends the quiet spell (set_pushed(true)).
 //  - State (source, hub, topic, secrets, lease expiry, failures) is kept in the store's kv,
 //    namespace "websub.client", key = source id, so that after a restart (load()) deliveries
 //    keep verifying and renewals keep their dates. Pending unsubscriptions are not kept: an
@@ -109,8 +113,9 @@ inline websub_hooks poller_hooks(poll::poller& p, std::function<void(const std::
 struct websub_subscription_status {
   std::string source, hub, topic;
   // "subscribing" (a request in flight), "verifying" (accepted, waiting for the hub's GET),
-  // "active", "renewing" (active, a renewal pending), "retrying" (failed, waiting to try
-  // again), "denied", "refused" (the hub's address is not allowed)
+  // "active", "renewing" (active, a renewal pending), "quiet" (verified, but it missed items:
+  // polled normally until it delivers again), "retrying" (failed, waiting to try again),
+  // "denied", "refused" (the hub's address is not allowed)
   std::string state;
   std::optional<std::chrono::system_clock::time_point> expiry;  // of the verified lease
   std::chrono::seconds lease{0};                                // as granted
@@ -123,6 +128,7 @@ struct websub_subscription_status {
 struct websub_subscriber_counters {
   std::uint64_t subscribe_requests = 0, subscribe_failures = 0, unsubscribe_requests = 0;
   std::uint64_t verified = 0, unsubscribed = 0, denied = 0, lapsed = 0, refused_hubs = 0;
+  std::uint64_t quiet = 0;  // subscriptions found to have missed items
   std::uint64_t verifications_refused = 0;  // GETs answered 404
   std::uint64_t deliveries = 0;             // correctly signed bodies handed to ingest
   std::uint64_t ingest_failed = 0;          // ... whose done(false) came
@@ -150,6 +156,9 @@ public:
   // poll::hub_listener
   void hub_advertised(const std::string& source_id, const std::string& topic, const std::string& hub) override;
   void source_gone(const std::string& source_id) override;
+  // A poll of `source_id`, made while it was pushed, found new items: its hub missed them.
+  // Never blocks, never calls back (safe under the poller's locks).
+  void hub_missed_items(const std::string& source_id);
 
   // GET (verification) or POST (content) on /websub/{source_id}. Answers through `answer`,
   // at once or (POST) once the ingest is done.
