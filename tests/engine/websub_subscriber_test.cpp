@@ -456,6 +456,13 @@ TEST(WebsubSubscriber, SubscribesVerifiesAndTakesOnlyCorrectlySignedContent) {
   ASSERT_TRUE(st.expiry.has_value());
   EXPECT_GE(*st.expiry, before + 7200s);
   EXPECT_LE(*st.expiry, std::chrono::system_clock::now() + 7200s);
+  // Verified again with nothing of ours pending (not a WebSub 1.0 hub's doing; anyone who knows
+  // the topic can send it): acknowledged, and the lease stays the one verified.
+  auto unasked = side.verify("src1", "subscribe", topic, "again", "&hub.lease_seconds=1");
+  EXPECT_EQ(unasked.status, 200);
+  EXPECT_EQ(unasked.body, "again");
+  EXPECT_EQ(side.sub->status("src1")->expiry, st.expiry);
+  EXPECT_EQ(side.sub->status("src1")->lease, 7200s);
 
   // Deliveries that are not signed right: 2xx as the spec asks, and nothing is ingested.
   // (The handler ingests before it answers: after each answer, the count is final.)

@@ -562,6 +562,11 @@ struct websub_subscriber::impl : std::enable_shared_from_this<impl> {
       if (!has_challenge || challenge.empty() || it == records_.end()) return refuse();
       record& r = it->second;
       if (r.topic != topic || !r.refused.empty() || (r.ph == phase::idle && !r.verified)) return refuse();
+      // Active and nothing asked: yes, we want it, but the lease we keep is the one our own
+      // request was verified with. Anyone who knows the topic can send this GET; taking its
+      // hub.lease_seconds would let them stretch our idea of the lease past the hub's (no
+      // renewal in time) or shrink it (a renewal storm).
+      if (r.ph == phase::idle) return server_response(200, challenge, "text/plain");
       seconds lease = options_.lease;
       bool has_lease = false;
       std::string text = query_param(q, "hub.lease_seconds", &has_lease);
