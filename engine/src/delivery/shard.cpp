@@ -297,7 +297,7 @@ void shard::pump(outlet_state& o) {
       schedule(o, now + o.bucket.wait(now));
       return;
     }
-    send(o, next_request(o));
+    send(o);
     expire_front(o, now);
   }
   if (o.ready.empty()) o.throttled = false;
@@ -305,16 +305,22 @@ void shard::pump(outlet_state& o) {
   if (!o.retries.empty()) schedule(o, o.retries.begin()->first);
 }
 
-delivery shard::next_request(outlet_state& o) {
-  delivery d = std::move(o.ready.front());
+void shard::next_request(outlet_state& o, delivery& into) {
+  into = std::move(o.ready.front());
   o.ready.pop_front();
   // Only first attempts are batched: a retry keeps the request (and id) it failed with.
+  auto batchable = [&](const delivery& x) {
+    return x.members.empty() && x.attempts == 0 && x.url_override.empty() && same_source(*x.body, *into.body);
+  };
+  if (o.throttled && o.cfg.batch > 1 && !o.ready.empty() && batchable(into) && batchable(o.ready.front()))
+    into = make_batch(o, std::move(into));
+}
+
+delivery shard::make_batch(outlet_state& o, delivery d) {
   std::shared_ptr<const payload> first = d.body;
   auto batchable = [&](const delivery& x) {
     return x.members.empty() && x.attempts == 0 && x.url_override.empty() && same_source(*x.body, *first);
   };
-  if (!o.throttled || o.cfg.batch <= 1 || o.ready.empty() || !batchable(d) || !batchable(o.ready.front()))
-    return d;
   delivery batch;
   batch.submitted = d.submitted;
   batch.members.push_back(std::move(d));
@@ -350,8 +356,20 @@ void shard::schedule(outlet_state& o, clock::time_point at) {
   });
 }
 
-void shard::send(outlet_state& o, delivery d) {
+shard::request_in_flight& shard::new_request(std::uint64_t serial) {
+  if (spare_requests_.empty()) return requests_.try_emplace(serial).first->second;
+  request_map::node_type node = std::move(spare_requests_.back());
+  spare_requests_.pop_back();
+  node.key() = serial;
+  return requests_.insert(std::move(node)).position->second;
+}
+
+void shard::send(outlet_state& o) {
   auto now = clock::now();
+  std::uint64_t serial = ++next_request_;
+  request_in_flight& req = new_request(serial);
+  next_request(o, req.d);
+  delivery& d = req.d;
   ++o.in_flight;
   ++in_flight_;
   if (o.host) ++o.host->in_flight;
@@ -395,17 +413,26 @@ void shard::send(outlet_state& o, delivery d) {
   }
   if (trusted) headers.append(o.own_headers);
   if (!h1) headers.split_into(r.headers);  // libcurl takes them as a list
-  std::uint64_t serial = ++next_request_;
-  bool unhealthy = o.consecutive_failures > 0;
-  unhealthy_in_flight_ += unhealthy;
-  requests_.try_emplace(serial, o.cfg.id, o.generation, o.host, std::move(d), unhealthy, now);
+  req.outlet_id = o.cfg.id;
+  req.generation = o.generation;
+  req.host = o.host;
+  req.unhealthy = o.consecutive_failures > 0;
+  req.sent = now;
+  unhealthy_in_flight_ += req.unhealthy;
   auto on_response = [this, serial](http::response&& resp) {
     auto it = requests_.find(serial);
     if (it == requests_.end()) return;
-    request_in_flight req = std::move(it->second);
-    requests_.erase(it);
+    request_map::node_type node = requests_.extract(it);  // the entry itself: nothing is moved
+    request_in_flight& req = node.mapped();
     unhealthy_in_flight_ -= req.unhealthy;
     on_done(std::move(req), resp);
+    if (spare_requests_.size() < max_in_flight_) {
+      // Kept for a next request, which assigns every field: what it holds on to goes now.
+      req.d.body.reset();
+      req.d.queued.reset();
+      req.d.members.clear();
+      spare_requests_.push_back(std::move(node));
+    }
   };
   if (o.cfg.public_only) {
     if (h1) public_h1().post(std::move(r), headers, std::move(on_response));

@@ -136,8 +136,9 @@ private:
   void detach_host(outlet_state& o);
   void drain_host(host_slots& h);
   void end_stale(const std::string& outlet_id, delivery& d, const http::response& r, std::string reason);
-  delivery next_request(outlet_state& o);
-  void send(outlet_state& o, delivery d);
+  void next_request(outlet_state& o, delivery& into);  // the next pair, or a batch of them
+  delivery make_batch(outlet_state& o, delivery first);
+  void send(outlet_state& o);  // the outlet's next request
   void wait_for_slot(outlet_state& o, std::deque<std::string>& queue);
   void finish(const std::string& outlet_id, delivery& d, final_state s, int status,
               std::string reason);
@@ -182,13 +183,19 @@ private:
   // that a stop can still end every pair with an outcome.
   struct request_in_flight {
     std::string outlet_id;
-    std::uint64_t generation;  // of the outlet that sent it
-    host_slots* host;          // the slot it holds (the entry outlives it)
+    std::uint64_t generation = 0;  // of the outlet that sent it
+    host_slots* host = nullptr;    // the slot it holds (the entry outlives it)
     delivery d;
-    bool unhealthy;  // sent while the outlet's last attempt had failed
+    bool unhealthy = false;  // sent while the outlet's last attempt had failed
     clock::time_point sent;  // the round trip the concurrency limit is fed
   };
-  std::unordered_map<std::uint64_t, request_in_flight> requests_;
+  using request_map = std::unordered_map<std::uint64_t, request_in_flight>;
+  request_map requests_;
+  // Entries of requests_ whose answer came, kept for the next requests (at most the shard's
+  // in-flight cap): no node is allocated per request, the outlet id is copied into a buffer
+  // that is already there, and the pair is moved once, from the outlet's queue into the entry.
+  std::vector<request_map::node_type> spare_requests_;
+  request_in_flight& new_request(std::uint64_t serial);
   // The answer by reference: a response is a dozen strings, and was moved four times.
   void on_done(request_in_flight&& req, const http::response& r);
   void settle(outlet_state& o, delivery& d, const http::response& r, std::string reason,
