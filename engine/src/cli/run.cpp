@@ -1,6 +1,7 @@
 // `syndic run`: the daemon. Items published over HTTP go into the durable log; every outlet
 // is fed from its cursor; the API serves feeds, admin and metrics. SIGTERM/SIGINT drain and
-// exit 0; SIGHUP reloads the outlets file.
+// exit 0; SIGHUP reloads the outlets file and the sources. Sources are polled, and their new
+// items go into the same log.
 
 #include "cli/commands.hpp"
 #include "cli/fd_limit.hpp"
@@ -11,7 +12,10 @@
 #include "daemon/hub.hpp"
 #include "daemon/outlet_json.hpp"
 #include "daemon/settings.hpp"
+#include "daemon/ssrf.hpp"
 #include "http/server.hpp"
+#include "poll/poller.hpp"
+#include "poll/sources_file.hpp"
 
 #include <syndic/engine/engine.hpp>
 #include <syndic/engine/store.hpp>
@@ -42,6 +46,37 @@ bool load_outlets_file(const std::string& path, std::map<std::string, engine::ou
   }
   for (auto& o : r.outlets) out[o.id] = std::move(o);
   return true;
+}
+
+// The sources of the config file's [[source]] tables and of --sources, checked together.
+bool load_sources(const daemon::run_flags& flags, const daemon::run_settings& s, std::vector<poll::source>& out) {
+  poll::source_defaults defaults{s.poll_min_interval, s.poll_max_interval};
+  auto r = poll::load_file_sources(flags.config_path, s.sources_file, defaults);
+  if (!r.ok()) {
+    for (const auto& e : r.errors) std::cerr << "syndic run: " << e.to_string() << "\n";
+    return false;
+  }
+  out = std::move(r.sources);
+  return true;
+}
+
+poll::poller_options poller_options_of(const daemon::run_settings& s) {
+  poll::poller_options o;
+  o.parse_threads = s.poll_parse_threads;
+  o.host_connections = s.poll_host_connections;
+  o.host_gap = s.poll_host_gap;
+  o.max_body_bytes = s.poll_max_body_bytes;
+  o.timeout = s.poll_timeout;
+  o.max_redirects = s.poll_max_redirects;
+  o.start_spread = s.poll_start_spread;
+  if (!s.poll_user_agent.empty()) o.user_agent = s.poll_user_agent;
+  // Sources added through the API are strangers' URLs: private addresses only when allowed.
+  if (!s.allow_private_targets)
+    o.refuse_address = [](const sockaddr& a) {
+      auto c = daemon::check_address(a);
+      return c ? std::string() : c.reason;
+    };
+  return o;
 }
 
 bool same_config(const engine::outlet_config& a, const engine::outlet_config& b) {
@@ -89,6 +124,8 @@ int run_daemon(const daemon::run_flags& flags) {
 
   std::map<std::string, engine::outlet_config> file_outlets;
   if (!settings.outlets_file.empty() && !load_outlets_file(settings.outlets_file, file_outlets)) return 2;
+  std::vector<poll::source> file_sources;
+  if (!load_sources(flags, settings, file_sources)) return 2;
 
   engine::engine_options eo;
   eo.shards = settings.shards;
@@ -161,22 +198,37 @@ int run_daemon(const daemon::run_flags& flags) {
   }
   ctx.websub = &websub;
   ctx.metrics = &metrics;
+
+  poll::poller poller(db, poller_options_of(settings), [&fan] { fan.notify(); });
+  for (const auto& e : poller.set_file_sources(file_sources)) log_line("source " + e);
+  ctx.sources = &poller;
+  metrics.collect_polling(poller);
   metrics.collect(eng, fan, db, &websub);
   std::vector<std::thread> io_threads;
   for (int i = 0; i < 2; ++i) io_threads.emplace_back([&io] { io.run(); });
 
   fan.start();
   fan.notify();
+  poller.start();
   ready = true;
   auto head = db.head();
   log_line("listening on " + ctx.base_url + "; data " + dir.dir->path().string() + "; " +
            std::to_string(file_outlets.size()) + " outlets from the file, " + std::to_string(api_outlets) +
-           " from the API; log head " + std::to_string(head.ok() ? head.value : 0));
+           " from the API; " + std::to_string(poller.list().size()) + " sources; log head " +
+           std::to_string(head.ok() ? head.value : 0));
 
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
+      std::vector<poll::source> fresh_sources;
+      if (!load_sources(flags, settings, fresh_sources)) {
+        log_line("SIGHUP: the sources have errors; the running sources are kept");
+      } else {
+        auto errors = poller.set_file_sources(std::move(fresh_sources));
+        for (const auto& e : errors) log_line("SIGHUP: source " + e);
+        log_line("SIGHUP: sources reloaded: " + std::to_string(poller.list().size()) + " sources");
+      }
       if (settings.outlets_file.empty()) {
         log_line("SIGHUP: no outlets file to reload");
         continue;
@@ -213,6 +265,7 @@ int run_daemon(const daemon::run_flags& flags) {
   ready = false;
   srv.stop(std::min<std::chrono::milliseconds>(2s, settings.shutdown_deadline / 4));
   websub.stop();
+  poller.stop();
   fan.stop_feeding();
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   bool drained = eng.drain(std::max<std::chrono::milliseconds>(0ms, left));

@@ -1,4 +1,5 @@
 #include "daemon/daemon_metrics.hpp"
+#include "poll/poller.hpp"
 
 #include "daemon/fanout.hpp"
 #include "daemon/hub.hpp"
@@ -19,6 +20,24 @@ daemon_metrics::daemon_metrics()
                            .get()),
       publish_requests(registry.add_counter("syndic_publish_requests_total", "POST /v1/publish requests.").get()),
       items_in(registry.add_counter("syndic_items_in_total", "Items appended to the log.").get()) {}
+
+void daemon_metrics::collect_polling(const poll::poller& poller) {
+  registry.add_collector([&poller](metrics_writer& w) {
+    auto c = poller.counters();
+    w.header("syndic_polls_total", "counter", "Polls of sources, by result.");
+    const std::pair<const char*, std::uint64_t> results[] = {{"changed", c.changed},
+                                                             {"not_modified", c.not_modified},
+                                                             {"unchanged", c.unchanged},
+                                                             {"error", c.errors}};
+    for (const auto& [name, v] : results) w.sample("syndic_polls_total", {{"result", name}}, v);
+    w.counter("syndic_polled_items_total", "New items found by polls and hub pushes, appended to the log.",
+              c.new_items);
+    w.counter("syndic_pushed_bodies_total", "Feed bodies pushed by WebSub hubs with a good signature.",
+              c.pushed_bodies);
+    w.gauge("syndic_poll_fetches_in_flight", "Source fetches in flight.", static_cast<double>(c.in_flight));
+    w.gauge("syndic_poll_parse_queue", "Fetched bodies waiting for a parse worker.", static_cast<double>(c.parse_queue));
+  });
+}
 
 void daemon_metrics::collect(engine::engine& eng, fanout& fan, engine::store& db, const hub* websub) {
   registry.add_collector([&eng, &fan, &db, websub](metrics_writer& w) {

@@ -12,6 +12,11 @@ namespace syndic::daemon {
 
 class fanout;
 class hub;
+}  // namespace syndic::daemon
+namespace syndic::poll {
+class poller;
+}
+namespace syndic::daemon {
 
 struct daemon_metrics {
   metrics_registry registry;
@@ -27,6 +32,8 @@ struct daemon_metrics {
   daemon_metrics();
   // The collectors: called once the parts exist; they must outlive the registry's scrapes.
   void collect(engine::engine& eng, fanout& fan, engine::store& db, const hub* websub);
+  // The poller's counters (sources polled, 304s, new items...).
+  void collect_polling(const poll::poller& poller);
 };
 
 }  // namespace syndic::daemon

@@ -46,6 +46,8 @@ std::string encode_state(const stored_state& s) {
   if (s.sched.items_per_hour >= 0)
     put_number(out, "items_per_hour_milli", static_cast<std::int64_t>(s.sched.items_per_hour * 1000));
   put_number(out, "errors_in_a_row", s.sched.consecutive_errors);
+  if (s.sched.skip_hours) put_number(out, "skip_hours", s.sched.skip_hours);
+  if (s.sched.skip_days) put_number(out, "skip_days", s.sched.skip_days);
   if (s.sched.last_new_item) put_number(out, "sched_last_new_item", to_ms(*s.sched.last_new_item));
   if (s.next_poll) put_number(out, "next_poll", to_ms(*s.next_poll));
   if (s.last_poll) put_number(out, "last_poll", to_ms(*s.last_poll));
@@ -92,6 +94,8 @@ bool decode_state(std::string_view json, stored_state& s) {
     } else if (k == "interval") out.sched.interval = seconds(std::max<std::int64_t>(number(), 0));
     else if (k == "items_per_hour_milli") out.sched.items_per_hour = static_cast<double>(number()) / 1000;
     else if (k == "errors_in_a_row") out.sched.consecutive_errors = static_cast<std::uint32_t>(std::clamp<std::int64_t>(number(), 0, 1 << 20));
+    else if (k == "skip_hours") out.sched.skip_hours = static_cast<std::uint32_t>(number()) & 0xFFFFFFu;
+    else if (k == "skip_days") out.sched.skip_days = static_cast<std::uint8_t>(number() & 0x7F);
     else if (k == "sched_last_new_item") out.sched.last_new_item = from_ms(number());
     else if (k == "next_poll") out.next_poll = from_ms(number());
     else if (k == "last_poll") out.last_poll = from_ms(number());

@@ -1,0 +1,264 @@
+// The poller against real servers: `syndic feeds`' server (syndic::testkit::feeds) on
+// 127.0.0.1 playing the sources, a real SQLite store in a temp dir, real HTTP through the
+// poller's client. Polls are asked for with poll_now(), so no test waits for an interval;
+// every wait is bounded.
+
+#include "poll/poller.hpp"
+#include "store_test_support.hpp"
+
+#include <syndic/testkit/feeds.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <thread>
+
+namespace syndic::poll {
+namespace {
+
+using namespace std::chrono_literals;
+using engine::store_test::open_or_fail;
+using engine::store_test::temp_dir;
+
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit = 15s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+std::vector<source> sources_of(const testkit::feeds& f, bool republish = false) {
+  std::vector<source> out;
+  for (const auto& e : f.list()) {
+    source s;
+    s.id = e.id;
+    s.url = e.url;
+    s.channel = "news";
+    s.min_interval = 60s;  // nothing polls by itself during a test: poll_now() does
+    s.max_interval = 120s;
+    s.republish_updates = republish;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+poller_options fast_options() {
+  poller_options o;
+  o.host_gap = 0ms;
+  o.host_connections = 8;
+  o.start_spread = 0s;
+  o.timeout = 5s;
+  return o;
+}
+
+std::uint64_t head(engine::store& db) {
+  auto h = db.head();
+  return h.ok() ? h.value : 0;
+}
+
+struct poll_fixture : ::testing::Test {
+  temp_dir dir;
+  std::unique_ptr<engine::store> db = open_or_fail(dir.path);
+  std::atomic<int> appended{0};
+
+  std::unique_ptr<poller> make(poller_options o = fast_options()) {
+    return std::make_unique<poller>(*db, o, [this] { ++appended; });
+  }
+  // The polls that start() schedules (start_spread 0: at once): waits until each source has one.
+  static void first_polls(poller& p) {
+    ASSERT_TRUE(wait_until([&] {
+      for (const auto& s : p.list())
+        if (s.def.enabled && s.polls < 1) return false;
+      return true;
+    })) << "every source polled once";
+  }
+  // One more poll of every source, asked for with poll_now(), once the previous one is over.
+  static void poll_again(poller& p) {
+    std::map<std::string, std::uint64_t> before;
+    for (const auto& s : p.list()) before[s.def.id] = s.polls;
+    for (const auto& s : p.list()) p.poll_now(s.def.id);
+    ASSERT_TRUE(wait_until([&] {
+      for (const auto& s : p.list())
+        if (s.state != "gone" && s.polls <= before[s.def.id]) return false;
+      return true;
+    })) << "every source polled again";
+  }
+};
+
+testkit::feeds_options feeds_with(std::size_t count, std::size_t initial) {
+  testkit::feeds_options o;
+  o.count = count;
+  o.rate = 0;
+  o.initial = initial;
+  o.format = testkit::feeds_format::mixed;
+  return o;
+}
+
+TEST_F(poll_fixture, FirstPollAppendsEveryItemThenConditionalGetIs304WithoutParse) {
+  testkit::feeds server(feeds_with(3, 6));
+  server.start();
+  auto p = make();
+  EXPECT_TRUE(p->set_file_sources(sources_of(server)).empty());
+  p->start();
+  ASSERT_TRUE(wait_until([&] { return head(*db) == 6; })) << "head " << head(*db);
+  first_polls(*p);
+  poll_again(*p);
+  for (const auto& s : p->list()) {
+    EXPECT_EQ(s.changed, 1u) << s.def.id;
+    EXPECT_EQ(s.not_modified, 1u) << s.def.id;
+    EXPECT_EQ(s.last_status, 304) << s.def.id;
+    EXPECT_EQ(s.new_items, 2u) << s.def.id;
+  }
+  EXPECT_EQ(server.stats().not_modified, 3u);
+  EXPECT_EQ(head(*db), 6u);
+  EXPECT_GE(appended.load(), 1);
+  p->stop();
+}
+
+TEST_F(poll_fixture, NoRepublishAfterARestartEvenWithoutValidators) {
+  testkit::feeds server(feeds_with(2, 4));
+  server.start();
+  {
+    auto p = make();
+    p->set_file_sources(sources_of(server));
+    p->start();
+    ASSERT_TRUE(wait_until([&] { return head(*db) == 4; }));
+    first_polls(*p);
+    p->stop();
+  }
+  // The stored state is dropped: the next poller fetches every body again (200, no
+  // validators) and offers every item again; the store's idempotency keys drop them all.
+  db->write({engine::kv_erase_namespace{"poll.state"}});
+  db->flush();
+  auto p = make();
+  p->set_file_sources(sources_of(server));
+  p->start();
+  first_polls(*p);
+  for (const auto& s : p->list()) EXPECT_EQ(s.changed, 1u) << s.def.id << " fetched and parsed again";
+  EXPECT_EQ(head(*db), 4u) << "nothing appended twice";
+  p->stop();
+}
+
+TEST_F(poll_fixture, RedirectsPermanentMovesTheUrlTemporaryDoesNotLoopsFail) {
+  auto o = feeds_with(5, 5);
+  o.fault_feeds = {{0, testkit::feed_fault::moved},
+                   {1, testkit::feed_fault::found},
+                   {2, testkit::feed_fault::loop},
+                   {3, testkit::feed_fault::redirect308},
+                   {4, testkit::feed_fault::redirect307}};
+  testkit::feeds server(o);
+  server.start();
+  auto p = make();
+  auto srcs = sources_of(server);
+  p->set_file_sources(srcs);
+  p->start();
+  first_polls(*p);
+  auto by_id = [&](std::size_t i) { return *p->status(srcs[i].id); };
+  EXPECT_NE(by_id(0).url, srcs[0].url) << "301 moves the stored URL";
+  EXPECT_NE(by_id(0).url.find("/moved/"), std::string::npos) << by_id(0).url;
+  EXPECT_EQ(by_id(1).url, srcs[1].url) << "302 does not";
+  EXPECT_NE(by_id(2).last_error.find("loop"), std::string::npos) << by_id(2).last_error;
+  EXPECT_GE(by_id(2).errors, 1u);
+  EXPECT_NE(by_id(3).url.find("/moved/"), std::string::npos) << "308 moves it: " << by_id(3).url;
+  EXPECT_EQ(by_id(4).url, srcs[4].url) << "307 does not";
+  EXPECT_EQ(head(*db), 4u) << "every feed but the loop's item";
+  p->stop();
+}
+
+TEST_F(poll_fixture, GoneDisablesRetryAfterPushesTheNextPollOut) {
+  auto o = feeds_with(3, 3);
+  o.fault_feeds = {{0, testkit::feed_fault::gone}, {1, testkit::feed_fault::throttle}};
+  o.retry_after = 600s;
+  testkit::feeds server(o);
+  server.start();
+  auto p = make();
+  auto srcs = sources_of(server);
+  p->set_file_sources(srcs);
+  p->start();
+  first_polls(*p);
+  auto gone = *p->status(srcs[0].id);
+  EXPECT_EQ(gone.state, "gone");
+  EXPECT_EQ(gone.last_status, 410);
+  EXPECT_FALSE(gone.next_poll.has_value()) << "a gone source is not polled";
+  auto throttled = *p->status(srcs[1].id);
+  EXPECT_EQ(throttled.last_status, 429);
+  ASSERT_TRUE(throttled.next_poll.has_value());
+  EXPECT_GE(*throttled.next_poll, std::chrono::system_clock::now() + 500s) << "Retry-After: 600 honoured";
+  EXPECT_EQ(head(*db), 1u);
+  p->stop();
+}
+
+TEST_F(poll_fixture, PolitenessCapsRequestsPerHost) {
+  auto o = feeds_with(12, 0);
+  o.latency = testkit::latency_distribution(50ms);
+  testkit::feeds server(o);
+  server.start();
+  auto opts = fast_options();
+  opts.host_connections = 2;
+  opts.host_gap = 20ms;
+  auto p = make(opts);
+  p->set_file_sources(sources_of(server));
+  p->start();
+  first_polls(*p);
+  auto st = server.stats();
+  ASSERT_EQ(st.listeners.size(), 1u);
+  EXPECT_LE(st.listeners[0].max_in_flight, 2u);
+  // Starts are 20 ms apart; arrivals may bunch a little on a loaded machine, never to zero.
+  EXPECT_GE(st.listeners[0].min_gap_us, 10'000) << "gap between two requests to the host";
+  p->stop();
+}
+
+TEST_F(poll_fixture, ABrokenOrHostileSourceFailsAloneAndTheOthersFlow) {
+  // Feed 2 is a JSON Feed (mixed: rss, atom, json in turn): cut in half it is no feed at all
+  // (a truncated XML feed is recovered up to the cut, and counts as a feed).
+  auto o = feeds_with(6, 12);
+  o.fault_feeds = {{2, testkit::feed_fault::malformed}, {1, testkit::feed_fault::hostile}};
+  o.hostile_feeds = {{1, testkit::hostile_shape::entities}};
+  testkit::feeds server(o);
+  server.start();
+  auto p = make();
+  auto srcs = sources_of(server);
+  p->set_file_sources(srcs);
+  p->start();
+  first_polls(*p);
+  auto broken = *p->status(srcs[2].id);
+  EXPECT_GE(broken.errors, 1u);
+  EXPECT_NE(broken.last_error.find("not a feed"), std::string::npos) << broken.last_error;
+  for (std::size_t i : {0, 3, 4, 5}) {
+    auto s = *p->status(srcs[i].id);
+    EXPECT_EQ(s.new_items, 2u) << s.def.id;
+    EXPECT_TRUE(s.last_error.empty()) << s.last_error;
+  }
+  p->stop();
+}
+
+TEST_F(poll_fixture, FileSourcesArePolledAndUnchangedBytesAreNotParsed) {
+  std::string path = dir.path + "/local.json";
+  {
+    std::ofstream(path) << R"({"version":"https://jsonfeed.org/version/1.1","title":"L","items":[)"
+                        << R"({"id":"l1","content_text":"one"},{"id":"l2","content_text":"two"}]})";
+  }
+  auto p = make();
+  source s;
+  s.id = "local";
+  s.url = "file://" + path;
+  s.min_interval = 60s;
+  s.max_interval = 120s;
+  EXPECT_TRUE(p->set_file_sources({s}).empty());
+  p->start();
+  first_polls(*p);
+  poll_again(*p);
+  auto st = *p->status("local");
+  EXPECT_EQ(st.changed, 1u);
+  EXPECT_EQ(st.unchanged, 1u) << "the same bytes: no parse";
+  EXPECT_EQ(head(*db), 2u);
+  p->stop();
+}
+
+}  // namespace
+}  // namespace syndic::poll
