@@ -12,6 +12,7 @@
 #include "daemon/hub.hpp"
 #include "daemon/outlet_json.hpp"
 #include "daemon/settings.hpp"
+#include "daemon/websub_subscriber.hpp"
 #include "daemon/ssrf.hpp"
 #include "http/server.hpp"
 #include "poll/poller.hpp"
@@ -203,6 +204,18 @@ int run_daemon(const daemon::run_flags& flags) {
   for (const auto& e : poller.set_file_sources(file_sources)) log_line("source " + e);
   ctx.sources = &poller;
   metrics.collect_polling(poller);
+  // Sources whose feeds advertise a WebSub hub are subscribed to; while a subscription is
+  // verified they are polled only at their max interval.
+  daemon::websub_subscriber_options wo;
+  wo.base_url = ctx.base_url;
+  wo.allow_private_targets = settings.allow_private_targets;
+  daemon::websub_subscriber subscriber(db, wo, daemon::poller_hooks(poller, [](const std::string& l) { log_line(l); }));
+  if (std::string e = subscriber.load([&poller](const std::string& id) { return poller.status(id).has_value(); });
+      !e.empty())
+    log_line("WebSub subscriptions (as a subscriber) not loaded: " + e);
+  poller.set_hub_listener(&subscriber);
+  ctx.subscriber = &subscriber;
+  subscriber.add_metrics(metrics.registry);
   metrics.collect(eng, fan, db, &websub);
   std::vector<std::thread> io_threads;
   for (int i = 0; i < 2; ++i) io_threads.emplace_back([&io] { io.run(); });
@@ -266,6 +279,7 @@ int run_daemon(const daemon::run_flags& flags) {
   srv.stop(std::min<std::chrono::milliseconds>(2s, settings.shutdown_deadline / 4));
   websub.stop();
   poller.stop();
+  subscriber.stop();
   fan.stop_feeding();
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   bool drained = eng.drain(std::max<std::chrono::milliseconds>(0ms, left));

@@ -158,7 +158,7 @@ public:
   void source_gone(const std::string& source_id) override;
   // A poll of `source_id`, made while it was pushed, found new items: its hub missed them.
   // Never blocks, never calls back (safe under the poller's locks).
-  void hub_missed_items(const std::string& source_id);
+  void hub_missed_items(const std::string& source_id) override;
 
   // GET (verification) or POST (content) on /websub/{source_id}. Answers through `answer`,
   // at once or (POST) once the ingest is done.

@@ -307,6 +307,7 @@ void poller::impl::ingest(parse_job job) {
     }
     if (added > 0 && self->on_appended && !stopping) self->on_appended();
     std::string hub_to_tell, topic_to_tell;
+    bool hub_missed = false;
     {
       std::lock_guard lock(self->mu);
       source_entry* e = self->find_locked(j.id, j.generation);
@@ -349,6 +350,11 @@ void poller::impl::ingest(parse_job job) {
       ++self->totals.changed;
       pending->obs.outcome = poll_observation::kind::changed;
       pending->obs.new_items = static_cast<std::uint32_t>(added);
+      if (e->pushed && added > 0) {
+        // The hub should have brought these: back to normal polling until it delivers again.
+        hub_missed = true;
+        e->pushed = false;
+      }
       if (!pending->hub.empty() && (pending->hub != e->st.hub || pending->topic != e->st.topic)) {
         e->st.hub = pending->hub;
         e->st.topic = pending->topic;
@@ -356,6 +362,7 @@ void poller::impl::ingest(parse_job job) {
       if (!e->st.hub.empty()) hub_to_tell = e->st.hub, topic_to_tell = e->st.topic;
       self->finish_poll_locked(*e, pending->obs);
     }
+    if (hub_missed && self->hubs) self->hubs->hub_missed_items(j.id);
     if (!hub_to_tell.empty() && self->hubs) self->hubs->hub_advertised(j.id, topic_to_tell, hub_to_tell);
   };
   if (appends.empty()) {

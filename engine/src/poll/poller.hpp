@@ -86,6 +86,9 @@ class hub_listener {
   virtual void hub_advertised(const std::string& source_id, const std::string& topic, const std::string& hub) = 0;
   // The source was removed or disabled: unsubscribe.
   virtual void source_gone(const std::string& source_id) = 0;
+  // A safety-net poll of a pushed source found items the hub never delivered: the hub is
+  // quiet, and the source goes back to normal polling until it delivers again.
+  virtual void hub_missed_items(const std::string& source_id) { (void)source_id; }
 };
 
 class poller {
