@@ -749,18 +749,25 @@ TEST(WebsubSubscriber, AQuietHubFallsBackToPollingUntilItDeliversAgain) {
 TEST(WebsubSubscriber, ADenialIsRecordedAndFallsBackToPolling) {
   test_hub hub;
   hub.auto_verify = true;
+  hub.verify_limit = 1;  // the second request is accepted, then left pending
   subscriber_side side;
   side.start();
   side.sub->hub_advertised("src1", topic, hub.url());
   ASSERT_TRUE(side.rec.wait_pushed("src1", true));
   EXPECT_EQ(side.verify("src1", "denied", topic + "/x", "", "&hub.reason=no").status, 404);
-  auto denied = side.verify("src1", "denied", topic, "", "&hub.reason=over%20quota");
-  EXPECT_EQ(denied.status, 200);
+  // Nothing of ours pending: the subscription ends, and a new request asks again at once.
+  auto unasked = side.verify("src1", "denied", topic, "", "&hub.reason=over%20quota");
+  EXPECT_EQ(unasked.status, 200);
   ASSERT_TRUE(side.rec.wait_pushed("src1", false));
+  ASSERT_TRUE(hub.wait_requests(2));
+  ASSERT_TRUE(side.wait_state("src1", "verifying"));
+  // Denied again, now that a request of ours is pending: honoured.
+  EXPECT_EQ(side.verify("src1", "denied", topic, "", "&hub.reason=over%20quota").status, 200);
   auto st = *side.sub->status("src1");
   EXPECT_EQ(st.state, "denied");
+  EXPECT_FALSE(st.pushed);
   EXPECT_NE(st.last_error.find("over quota"), std::string::npos);
-  EXPECT_EQ(side.sub->counters().denied, 1u);
+  EXPECT_EQ(side.sub->counters().denied, 2u);
   // The record stays (for the retry after denied_retry): deliveries are still checked.
   std::string body = "<feed/>";
   EXPECT_EQ(side.deliver("src1", body, "").status, 202);

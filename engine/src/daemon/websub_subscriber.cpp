@@ -612,11 +612,17 @@ struct websub_subscriber::impl : std::enable_shared_from_this<impl> {
       if (it == records_.end() || it->second.topic != topic) return refuse();
       record& r = it->second;
       std::string reason = query_param(q, "hub.reason").substr(0, 300);
+      // A denial of a request of ours is honoured (no new request before denied_retry). One
+      // that nothing of ours asked for may be anyone's who knows the topic: the subscription
+      // ends all the same (the hub may have cancelled it), but a new request goes out at once,
+      // so a forged denial costs one request, a real one is repeated to that request.
+      bool asked = r.ph != phase::idle;
       r.verified = false;
-      r.denied = true;
+      r.denied = asked;
       r.ph = phase::idle;
-      r.last_error = "denied by the hub" + (reason.empty() ? std::string() : ": " + reason);
-      r.next_try = now + options_.denied_retry;
+      r.last_error = "denied by the hub" + std::string(asked ? "" : " (unasked: subscribing again to confirm)") +
+                     (reason.empty() ? std::string() : ": " + reason);
+      r.next_try = asked ? now + options_.denied_retry : now;
       ++counters_.denied;
       persist(r);
       step(r, now);
