@@ -392,7 +392,12 @@ void shard::send(outlet_state& o) {
   if (!h1 || !r.endpoint) r.url = url;  // h1 goes by the endpoint, parsed once: no copy per request
   http::header_block& headers = request_headers_;
   headers.clear();
-  headers.add("Content-Type", p.content_type);
+  if (p.content_type != o.content_type || o.content_type_line.empty()) {
+    o.content_type = p.content_type;
+    o.content_type_line.clear();
+    o.content_type_line.add("Content-Type", p.content_type);
+  }
+  headers.append(o.content_type_line);
   // After a redirect to another origin, the outlet's secrets (its signatures and its own
   // headers, which often carry tokens) stay behind: only the origin configured gets them.
   bool trusted = d.url_override.empty() || origin_of(d.url_override) == o.host->origin;

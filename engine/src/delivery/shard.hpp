@@ -124,6 +124,10 @@ private:
     bool throttled = false;  // items are queuing behind the rate or in-flight limit: batch them
     std::string key;  // the webhook signing key, decoded once from the secret
     http::header_block own_headers;  // cfg.headers, rendered once (sent to the configured origin only)
+    // The Content-Type line of the payloads last sent (one type per format: rendered again
+    // only when it changes).
+    std::string content_type;
+    http::header_block content_type_line;
     std::shared_ptr<const parsed_url> endpoint;  // cfg.endpoint, shared with each request; null when unparsed
     std::string last_failure;  // why the last retried attempt failed, for the final report
     std::unique_ptr<boost::asio::steady_timer> wakeup;  // made at the first wait
