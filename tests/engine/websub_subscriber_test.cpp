@@ -6,6 +6,7 @@
 
 #include "daemon/api.hpp"
 #include "daemon/api_routes.hpp"
+#include "daemon/metrics.hpp"
 #include "daemon/websub_subscriber.hpp"
 #include "http/client.hpp"
 #include "http/server.hpp"
@@ -505,6 +506,14 @@ TEST(WebsubSubscriber, SubscribesVerifiesAndTakesOnlyCorrectlySignedContent) {
   EXPECT_EQ(c.verified, 1u);
   EXPECT_EQ(c.active, 1u);
   EXPECT_EQ(c.subscribe_requests, 1u);
+
+  metrics_registry registry;
+  side.sub->add_metrics(registry);
+  std::string text = registry.expose();
+  EXPECT_NE(text.find("syndic_websub_client_active 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("syndic_websub_client_deliveries_total 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("syndic_websub_client_dropped_total{reason=\"unsigned\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("syndic_websub_client_dropped_total{reason=\"bad_signature\"} 4\n"), std::string::npos) << text;
 }
 
 TEST(WebsubSubscriber, FailedSubscribesAreRetriedOneAtATimeWithFreshSecrets) {
