@@ -348,6 +348,7 @@ struct subscriber {
   std::thread thread;
   std::mutex mutex;
   std::vector<http::server_request> posts;
+  std::vector<std::string> verifications;  // the queries of the hub's GETs
   bool echo = true;
   std::string url;
 
@@ -362,6 +363,7 @@ struct subscriber {
                                                 return http::server_response(204);
                                               }
                                               std::string q(r.query());
+                                              verifications.push_back(q);
                                               auto at = q.find("hub.challenge=");
                                               std::string c = at == std::string::npos ? "" : q.substr(at + 14, q.find('&', at) - at - 14);
                                               return echo ? http::server_response(200, c) : http::server_response(200, "no");
@@ -374,6 +376,10 @@ struct subscriber {
     server->stop(0ms);
     io.stop();
     thread.join();
+  }
+  std::vector<std::string> verified() {
+    std::lock_guard lock(mutex);
+    return verifications;
   }
   std::vector<http::server_request> received() {
     std::lock_guard lock(mutex);
@@ -418,6 +424,9 @@ TEST(TestkitFeeds, BuiltInHubVerifiesIntentAndDeliversSignedBodies) {
   // 50%: every second delivery is signed wrongly, the others rightly.
   EXPECT_EQ(bad, posts.size() / 2);
   EXPECT_EQ(good, posts.size() - posts.size() / 2);
+  ASSERT_EQ(sub.verified().size(), 1u);
+  EXPECT_EQ(sub.verified()[0].find("hub.mode=subscribe&hub.topic=" + enc(topic) + "&hub.challenge="), 0u) << sub.verified()[0];
+  EXPECT_NE(sub.verified()[0].find("&hub.lease_seconds=600"), std::string::npos) << sub.verified()[0];
   auto listing = f.get(s.base + "/hub/subscriptions").body;
   EXPECT_NE(listing.find("\"callback\":\"" + sub.url + "\""), std::string::npos) << listing;
   EXPECT_NE(listing.find("\"last_status\":204"), std::string::npos) << listing;
@@ -436,6 +445,31 @@ TEST(TestkitFeeds, BuiltInHubVerifiesIntentAndDeliversSignedBodies) {
   EXPECT_EQ(f.post(s.base + "/hub", "hub.mode=subscribe&hub.callback=" + enc(sub.url) + "&hub.topic=http%3A%2F%2Fx%2Fnope").status, 404);
   EXPECT_EQ(f.post(s.base + "/hub", "hub.mode=dance").status, 400);
   EXPECT_EQ(f.post(s.base + "/hub", "hub.mode=subscribe", "text/plain").status, 400);
+}
+
+TEST(TestkitFeeds, BuiltInHubLeasesLapseUnlessRenewed) {
+  feeds_options o;
+  o.count = 1;
+  o.rate = 20;
+  o.hub = "self";
+  served s(o);
+  subscriber sub;
+  fetcher f;
+  std::string topic = s.server.list()[0].url;
+  auto subscribe = [&] {
+    return f.post(s.base + "/hub", "hub.mode=subscribe&hub.topic=" + enc(topic) + "&hub.callback=" + enc(sub.url) +
+                                       "&hub.lease_seconds=1")
+        .status;
+  };
+  ASSERT_EQ(subscribe(), 202);
+  ASSERT_TRUE(eventually([&] { return s.server.subscriptions_json().find("\"state\":\"active\"") != std::string::npos; }));
+  ASSERT_TRUE(eventually([&] { return s.server.subscriptions_json().find("\"state\":\"expired\"") != std::string::npos; }, 5s));
+  auto delivered = sub.received().size();
+  std::this_thread::sleep_for(200ms);  // several items later: nothing more to a lapsed lease
+  EXPECT_EQ(sub.received().size(), delivered);
+  EXPECT_TRUE(sub.received().empty() || sub.received().back().header("X-Hub-Signature").empty());  // no secret: unsigned
+  ASSERT_EQ(subscribe(), 202);  // renewed
+  ASSERT_TRUE(eventually([&] { return sub.received().size() > delivered; }));
 }
 
 TEST(TestkitFeeds, ExternalHubIsAdvertisedAndPinged) {
