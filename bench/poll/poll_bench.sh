@@ -21,8 +21,9 @@ syndic=$build/engine/syndic
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; [ -n "${KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"; }
 trap cleanup EXIT
+keep=${KEEP:-}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 feeds_port=$(free_port)
@@ -37,11 +38,11 @@ curl -sf "http://127.0.0.1:$feeds_port/feeds.csv" | python3 -c '
 import csv, sys
 rows = list(csv.DictReader(sys.stdin))
 print("id,url,channel,min_interval,max_interval")
-for r in rows: print(f"{r[\"id\"]},{r[\"url\"]},{r[\"channel\"]},1,1")' >"$tmp/sources.csv"
+for r in rows: print(",".join([r["id"], r["url"], r["channel"], "1", "1"]))' >"$tmp/sources.csv"
 printf 'id,url,format\nlatency,http://127.0.0.1:%s/latency,webhook\n' "$lat_port" >"$tmp/outlets.csv"
 
 api_port=$(free_port)
-taskset -c 1 "$syndic" run --data "$tmp/data" --listen "127.0.0.1:$api_port" --token bench-token \
+taskset -c 1 "$syndic" run --data "$tmp/data" --listen "127.0.0.1:$api_port" --token bench-token-0123456789 \
   --sources "$tmp/sources.csv" --outlets "$tmp/outlets.csv" --store-synchronous normal \
   --poll-host-connections "$conns" --poll-host-gap-ms 0 --poll-start-spread-s 1 2>"$tmp/run.err" &
 run_pid=$!
