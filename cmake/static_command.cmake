@@ -95,9 +95,10 @@ function(syndic_static_command target)
       list(APPEND missing lib${lib}.a)
     endif()
   endforeach()
-  # SQLite's and zlib's archives where there are (libsqlite3-dev, zlib1g-dev have them); else
+  # SQLite's, zlib's and brotli's archives where there are (libsqlite3-dev, zlib1g-dev and
+  # libbrotli-dev have them); else
   # their shared libraries, which are C (no libstdc++.so behind them) and cost a little.
-  foreach(lib sqlite3 z)
+  foreach(lib sqlite3 z brotlidec brotlicommon)
     find_library(SYNDIC_STATIC_${lib} NAMES lib${lib}.a)
     if(SYNDIC_STATIC_${lib})
       list(APPEND archives ${lib})

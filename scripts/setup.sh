@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-url1.81-dev
   libcurl4-openssl-dev libssl-dev
-  libpugixml-dev libsimdjson-dev libsqlite3-dev
+  libpugixml-dev libsimdjson-dev libsqlite3-dev zlib1g-dev libbrotli-dev
   libtomlplusplus-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-feedparser

@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <brotli/encode.h>
 #include <zlib.h>
 
 #include <memory>
@@ -487,9 +488,42 @@ TEST(ContentCoding, BombsCorruptionAndUnknownCodings) {
   std::string garbage = "not gzip at all";
   EXPECT_EQ(decode_content("gzip", garbage, 1 << 20, detail), transport_error::protocol);
   EXPECT_NE(detail.find("content decoding: "), std::string::npos);
-  std::string br = "whatever";
-  EXPECT_EQ(decode_content("br", br, 1 << 20, detail), transport_error::protocol);
-  EXPECT_EQ(detail, "content decoding: coding 'br' was not offered");
+  std::string zstd = "whatever";
+  EXPECT_EQ(decode_content("zstd", zstd, 1 << 20, detail), transport_error::protocol);
+  EXPECT_EQ(detail, "content decoding: coding 'zstd' was not offered");
+}
+
+std::string brotli(std::string_view in) {
+  std::string out(BrotliEncoderMaxCompressedSize(in.size()) + 64, '\0');
+  std::size_t size = out.size();
+  BrotliEncoderCompress(BROTLI_DEFAULT_QUALITY, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_TEXT, in.size(),
+                        reinterpret_cast<const std::uint8_t*>(in.data()), &size,
+                        reinterpret_cast<std::uint8_t*>(out.data()));
+  out.resize(size);
+  return out;
+}
+
+TEST(ContentCoding, BrotliWithinTheCapTruncatedAndCorrupt) {
+  const std::string text = big_body(50'000);
+  std::string detail;
+  std::string body = brotli(text);
+  EXPECT_EQ(decode_content("br", body, 1 << 20, detail), transport_error::none) << detail;
+  EXPECT_EQ(body, text);
+  std::string chained = gzip(brotli(text));  // br applied first, then gzip
+  EXPECT_EQ(decode_content("br, gzip", chained, 1 << 20, detail), transport_error::none) << detail;
+  EXPECT_EQ(chained, text);
+  std::string bomb = brotli(std::string(50'000'000, 'a'));  // a few dozen bytes
+  ASSERT_LT(bomb.size(), 20'000u);
+  EXPECT_EQ(decode_content("br", bomb, 65'536, detail), transport_error::too_large);
+  EXPECT_TRUE(bomb.empty());
+  std::string cut = brotli(text);
+  cut.resize(cut.size() / 2);
+  EXPECT_EQ(decode_content("br", cut, 1 << 20, detail), transport_error::protocol);
+  EXPECT_EQ(detail, "content decoding: truncated brotli stream");
+  std::string garbage = "\xff\xff not brotli";
+  EXPECT_EQ(decode_content("br", garbage, 1 << 20, detail), transport_error::protocol);
+  std::string trailing = brotli("x") + "tail";
+  EXPECT_EQ(decode_content("br", trailing, 1 << 20, detail), transport_error::protocol);
 }
 
 TEST_P(HttpGet, CompressedBodiesAreDecodedUnderTheCap) {

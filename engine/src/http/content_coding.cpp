@@ -1,8 +1,10 @@
 #include "http/content_coding.hpp"
 
+#include <brotli/decode.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 namespace syndic::engine::http {
@@ -62,6 +64,45 @@ transport_error inflate_with(int window_bits, std::string_view in, std::string& 
   return transport_error::none;
 }
 
+// Brotli (RFC 7932), streamed into `out` within the same cap.
+transport_error unbrotli(std::string_view in, std::string& out, std::size_t cap, std::string& detail) {
+  BrotliDecoderState* s = BrotliDecoderCreateInstance(nullptr, nullptr, nullptr);
+  if (!s) {
+    detail = "content decoding: brotli could not start";
+    return transport_error::local;
+  }
+  out.clear();
+  const auto* next_in = reinterpret_cast<const std::uint8_t*>(in.data());
+  std::size_t avail_in = in.size();
+  std::uint8_t chunk[16 * 1024];
+  BrotliDecoderResult rc = BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT;
+  while (rc == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT) {
+    std::uint8_t* next_out = chunk;
+    std::size_t avail_out = sizeof chunk;
+    rc = BrotliDecoderDecompressStream(s, &avail_in, &next_in, &avail_out, &next_out, nullptr);
+    std::size_t produced = sizeof chunk - avail_out;
+    if (produced > cap - std::min(cap, out.size())) {
+      BrotliDecoderDestroyInstance(s);
+      out.clear();
+      detail = body_over_cap(cap) + " once decoded";
+      return transport_error::too_large;
+    }
+    out.append(reinterpret_cast<const char*>(chunk), produced);
+  }
+  bool whole = rc == BROTLI_DECODER_RESULT_SUCCESS && avail_in == 0;
+  if (!whole)
+    detail = std::string("content decoding: ") +
+             (rc == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT ? "truncated brotli stream"
+              : rc == BROTLI_DECODER_RESULT_SUCCESS       ? "bytes after the brotli stream"
+                                                          : "corrupt brotli stream");
+  BrotliDecoderDestroyInstance(s);
+  if (!whole) {
+    out.clear();
+    return transport_error::protocol;
+  }
+  return transport_error::none;
+}
+
 }  // namespace
 
 transport_error decode_content(std::string_view encoding, std::string& body, std::size_t cap, std::string& detail) {
@@ -82,6 +123,8 @@ transport_error decode_content(std::string_view encoding, std::string& body, std
       // RFC 9110 8.4.1.2: zlib's format; some servers send raw deflate instead.
       e = inflate_with(15, body, out, cap, detail);
       if (e == transport_error::protocol) e = inflate_with(-15, body, out, cap, detail);
+    } else if (iequals(*it, "br")) {
+      e = unbrotli(body, out, cap, detail);
     } else {
       detail = "content decoding: coding '" + std::string(it->substr(0, 32)) + "' was not offered";
       return transport_error::protocol;
