@@ -54,10 +54,10 @@ std::optional<feed_fault> feed_fault_from_string(std::string_view name);
 
 // The shapes of a hostile feed (issue 7's), each bounded in size.
 enum class hostile_shape : std::uint8_t {
-  deep,      // 100,000 nested elements (JSON feeds: nested arrays), ~1.2 MB
-  entities,  // a DOCTYPE of nested entities ("billion laughs"), 1 KB that would expand to GBs
-  prefixes,  // 80,000 elements with an undeclared namespace prefix, ~600 KB
-  huge,      // a valid feed of 8 MB (items with 8 KB contents)
+  deep,      // 100,000 nested elements (JSON feeds: nested arrays), 700 KB
+  entities,  // a DOCTYPE of nested entities ("billion laughs"), 0.8 KB that would expand to 3 GB
+  prefixes,  // 80,000 elements with an undeclared namespace prefix, 480 KB
+  huge,      // a valid feed of 1,000 items with 8 KB contents (8.5 MB as RSS)
 };
 inline constexpr std::size_t hostile_shape_count = 4;
 std::string_view to_string(hostile_shape s);
