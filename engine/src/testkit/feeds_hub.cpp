@@ -103,9 +103,10 @@ struct feeds_hub::subscription {
 
 feeds_hub::feeds_hub(feeds_hub_options options, std::size_t feed_count,
                      std::function<std::optional<std::size_t>(std::string_view)> topic_of,
-                     std::function<hub_topic(std::size_t)> current)
+                     std::function<std::string(std::size_t)> self_of, std::function<hub_topic(std::size_t)> current)
     : options_(std::move(options)),
       topic_of_(std::move(topic_of)),
+      self_of_(std::move(self_of)),
       current_(std::move(current)),
       client_(client_options_for_hub()),
       ping_queued_(feed_count, false),
@@ -166,7 +167,7 @@ void feeds_hub::ping_next_locked(std::unique_lock<std::mutex>& lock) {
     r.url = options_.external;
     r.timeout = options_.timeout;
     r.headers.push_back("Content-Type: application/x-www-form-urlencoded");
-    r.body = std::make_shared<const std::string>("hub.mode=publish&hub.url=" + encode(current_(feed).self));
+    r.body = std::make_shared<const std::string>("hub.mode=publish&hub.url=" + encode(self_of_(feed)));
     client_.send(std::move(r), [this](engine::http::response resp) {
       std::unique_lock l(mutex_);
       --pings_in_flight_;

@@ -59,10 +59,11 @@ struct feeds_hub_counters {
 
 class feeds_hub {
 public:
-  // `topic_of(url)`: the feed a topic URL names, or nullopt. `current(feed)`: its body now.
+  // `topic_of(url)`: the feed a topic URL names, or nullopt. `self_of(feed)`: its topic URL
+  // (all a ping needs). `current(feed)`: its body now (rendered if not yet).
   feeds_hub(feeds_hub_options options, std::size_t feed_count,
             std::function<std::optional<std::size_t>(std::string_view url)> topic_of,
-            std::function<hub_topic(std::size_t feed)> current);
+            std::function<std::string(std::size_t feed)> self_of, std::function<hub_topic(std::size_t feed)> current);
   ~feeds_hub();
 
   void changed(std::size_t feed);
@@ -80,6 +81,7 @@ private:
 
   feeds_hub_options options_;
   std::function<std::optional<std::size_t>(std::string_view)> topic_of_;
+  std::function<std::string(std::size_t)> self_of_;
   std::function<hub_topic(std::size_t)> current_;
   engine::http::client client_;
 

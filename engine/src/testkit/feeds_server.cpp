@@ -613,6 +613,7 @@ struct feeds::impl {
             if (!p || p->index >= entries.size() || p->ext != detail::extension(entries[p->index].format)) return std::nullopt;
             return p->index;
           },
+          [this](std::size_t i) { return selfs[i]; },
           [this](std::size_t i) {
             detail::hub_topic t;
             t.feed = i;
