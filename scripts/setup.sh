@@ -11,7 +11,7 @@ packages=(
   libtomlplusplus-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-feedparser
-  nginx-light curl
+  nginx-light curl wrk
   clang-14 libclang-rt-14-dev llvm-14 libexpat1-dev
 )
 
