@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -257,6 +258,96 @@ TEST_F(poll_fixture, FileSourcesArePolledAndUnchangedBytesAreNotParsed) {
   EXPECT_EQ(st.changed, 1u);
   EXPECT_EQ(st.unchanged, 1u) << "the same bytes: no parse";
   EXPECT_EQ(head(*db), 2u);
+  p->stop();
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path + ".tmp") << text;
+  std::filesystem::rename(path + ".tmp", path);
+}
+
+std::string json_feed(const std::string& items) {
+  return R"({"version":"https://jsonfeed.org/version/1.1","title":"L","items":[)" + items + "]}";
+}
+
+TEST_F(poll_fixture, AChangedItemIsRepublishedOnlyWhenTheSourceSaysSo) {
+  std::string quiet = dir.path + "/quiet.json", loud = dir.path + "/loud.json";
+  write_file(quiet, json_feed(R"({"id":"x","content_text":"first"})"));
+  write_file(loud, json_feed(R"({"id":"x","content_text":"first"})"));
+  auto p = make();
+  source a, b;
+  a.id = "quiet";
+  a.url = "file://" + quiet;
+  b.id = "loud";
+  b.url = "file://" + loud;
+  b.republish_updates = true;
+  for (source* s : {&a, &b}) s->min_interval = 60s, s->max_interval = 120s;
+  ASSERT_TRUE(p->set_file_sources({a, b}).empty());
+  p->start();
+  first_polls(*p);
+  EXPECT_EQ(head(*db), 2u);
+  write_file(quiet, json_feed(R"({"id":"x","content_text":"corrected"})"));
+  write_file(loud, json_feed(R"({"id":"x","content_text":"corrected"})"));
+  poll_again(*p);
+  EXPECT_EQ(p->status("quiet")->new_items, 1u) << "the same id: not published again";
+  EXPECT_EQ(p->status("loud")->new_items, 2u) << "republish_updates: the correction goes out";
+  EXPECT_EQ(head(*db), 3u);
+  // The same correction seen again is not a third item.
+  write_file(loud, json_feed(R"({"id":"x","content_text":"corrected"})") + " ");
+  poll_again(*p);
+  EXPECT_EQ(head(*db), 3u);
+  p->stop();
+}
+
+TEST_F(poll_fixture, AParseFailureKeepsThePreviousStateAndTheFeedRecovers) {
+  std::string path = dir.path + "/flaky.json";
+  write_file(path, json_feed(R"({"id":"a","content_text":"a"})"));
+  auto p = make();
+  source s;
+  s.id = "flaky";
+  s.url = "file://" + path;
+  s.min_interval = 60s;
+  s.max_interval = 120s;
+  ASSERT_TRUE(p->set_file_sources({s}).empty());
+  p->start();
+  first_polls(*p);
+  write_file(path, "<html><body>Down for maintenance</body></html>");
+  poll_again(*p);
+  auto broken = *p->status("flaky");
+  EXPECT_EQ(broken.state, "failing");
+  EXPECT_NE(broken.last_error.find("not a feed"), std::string::npos) << broken.last_error;
+  // Back, with one new item: only that one is new (what was seen before the failure is kept).
+  write_file(path, json_feed(R"({"id":"b","content_text":"b"},{"id":"a","content_text":"a"})"));
+  poll_again(*p);
+  auto fine = *p->status("flaky");
+  EXPECT_EQ(fine.state, "scheduled");
+  EXPECT_TRUE(fine.last_error.empty()) << fine.last_error;
+  EXPECT_EQ(fine.new_items, 2u);
+  EXPECT_EQ(head(*db), 2u);
+  p->stop();
+}
+
+TEST_F(poll_fixture, StateSurvivesARestartValidatorsIncluded) {
+  testkit::feeds server(feeds_with(2, 4));
+  server.start();
+  {
+    auto p = make();
+    p->set_file_sources(sources_of(server));
+    p->start();
+    first_polls(*p);
+    p->stop();
+  }
+  db->flush();
+  auto p = make();
+  p->set_file_sources(sources_of(server));
+  p->start();
+  first_polls(*p);  // the stored counters come back: this waits for nothing new
+  poll_again(*p);
+  for (const auto& s : p->list()) {
+    EXPECT_EQ(s.changed, 1u) << s.def.id;
+    EXPECT_GE(s.not_modified, 1u) << s.def.id << ": the stored ETag made it a 304";
+  }
+  EXPECT_EQ(head(*db), 4u);
   p->stop();
 }
 
