@@ -339,6 +339,15 @@ TEST(TestkitFeeds, StatsShowConcurrencyAndGapsPerListener) {
   EXPECT_GE(st.listeners[0].min_gap_us, 0);
   EXPECT_EQ(st.listeners[1].min_gap_us, -1);  // one arrival: no gap yet
   EXPECT_NE(st.to_json().find("\"max_in_flight\":3"), std::string::npos);
+  // A fresh window: one request after the reset, one in flight at most, no gap yet.
+  EXPECT_EQ(f.post("http://" + st.listeners[0].address + "/stats/reset", "").status, 204);
+  f.get(list[0].url);
+  st = srv.stats();
+  EXPECT_EQ(st.requests, 1u);
+  EXPECT_EQ(st.listeners[0].requests, 1u);
+  EXPECT_EQ(st.listeners[0].max_in_flight, 1u);
+  EXPECT_EQ(st.listeners[0].min_gap_us, -1);
+  EXPECT_EQ(st.statuses[200], 1u);
 }
 
 // A subscriber's callback: echoes challenges (when asked to) and keeps what hubs POST.

@@ -463,6 +463,10 @@ struct feeds::impl {
       return server_response(200, std::move(body), "text/csv; charset=utf-8");
     }
     if (path == "/stats" && get) return server_response::json(200, stats().to_json());
+    if (path == "/stats/reset" && req.method == "POST") {
+      reset_stats();
+      return server_response(204);
+    }
     if (path == "/hub") {
       if (!hub || options.hub != "self") return server_response::error(404, "no built-in hub (--hub self)");
       return hub->handle(req);
@@ -543,6 +547,17 @@ struct feeds::impl {
       s.hub_delivery_failures = c.delivery_failures;
     }
     return s;
+  }
+
+  void reset_stats() {
+    for (auto* a : {&requests, &other_requests, &not_modified, &gzip_answers, &bytes}) a->store(0);
+    for (auto& st : statuses) st.store(0);
+    for (auto& l : listeners) {
+      l->requests.store(0);
+      l->max_in_flight.store(l->in_flight.load());
+      l->last_arrival_ns.store(-1);
+      l->min_gap_ns.store(std::numeric_limits<std::int64_t>::max());
+    }
   }
 
   // ---- start ----
@@ -647,6 +662,7 @@ std::vector<std::uint16_t> feeds::ports() const { return impl_->server ? impl_->
 std::vector<feed_entry> feeds::list() const { return impl_->entries; }
 std::string feeds::csv(std::string_view columns) const { return impl_->csv(columns, nullptr); }
 feeds_stats feeds::stats() const { return impl_->stats(); }
+void feeds::reset_stats() { impl_->reset_stats(); }
 std::string feeds::subscriptions_json() const { return impl_->hub ? impl_->hub->subscriptions_json() : "{\"subscriptions\":[]}"; }
 
 }  // namespace syndic::testkit

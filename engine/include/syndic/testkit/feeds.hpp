@@ -153,6 +153,9 @@ public:
   std::vector<feed_entry> list() const;   // after start()
   std::string csv(std::string_view columns = "id,url,channel") const;
   feeds_stats stats() const;
+  // Starts the counts afresh (also POST /stats/reset): a test measures a poller's steady state
+  // after its first round. Requests in flight stay counted as such.
+  void reset_stats();
   std::string subscriptions_json() const;  // the built-in hub's, as GET /hub/subscriptions
 
 private:
