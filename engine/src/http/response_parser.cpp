@@ -25,10 +25,26 @@ std::string excerpt(std::string_view bytes, std::size_t n) {
   return out;
 }
 
+// Equal but for ASCII case, as (x | 0x20) == (y | 0x20) byte by byte, 8 bytes at a time (the
+// last word overlapping the one before).
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x | 0x20) == (y | 0x20);
-         });
+  std::size_t n = a.size();
+  if (n != b.size()) return false;
+  if (n < 8) {
+    for (std::size_t i = 0; i < n; ++i)
+      if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
+    return true;
+  }
+  constexpr std::uint64_t lower = 0x2020202020202020ull;
+  std::uint64_t x, y;
+  for (std::size_t i = 0; i + 8 <= n; i += 8) {
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if ((x | lower) != (y | lower)) return false;
+  }
+  std::memcpy(&x, a.data() + n - 8, 8);
+  std::memcpy(&y, b.data() + n - 8, 8);
+  return (x | lower) == (y | lower);
 }
 
 // Where a head ends in `s` (just past its empty line), looking for the line end from `from`;
@@ -138,13 +154,14 @@ response_parser::result response_parser::feed(std::string_view data, std::size_t
     switch (phase_) {
       case phase::head: {
         if (head_.empty()) {
-          // The whole head in this read (nearly always): parsed where it lies, not copied.
-          std::string_view rest = data.substr(i);
-          std::size_t end = head_end(rest, 0);
+          // The whole head in this read (nearly always): parsed where it lies, not copied, in
+          // one pass that finds its end as it goes.
+          std::size_t end = std::string_view::npos;
+          result r = parse_head(data.substr(i), end);
           if (end != std::string_view::npos) {
-            if (end > max_head_bytes) return fail("response head over 64 KiB");
+            if (end > max_head_bytes) return r;  // refused (and not consumed)
             i += end;
-            if (auto r = parse_head(rest.substr(0, end)); r != result::need_more) {
+            if (r != result::need_more) {
               used = i;
               return r;
             }
@@ -164,7 +181,7 @@ response_parser::result response_parser::feed(std::string_view data, std::size_t
         i = data.size() - (head_.size() - end);
         head_.resize(end);
         if (head_.size() > max_head_bytes) return fail("response head over 64 KiB");
-        if (auto r = parse_head(head_); r != result::need_more) {
+        if (auto r = parse_head(head_, end); r != result::need_more) {
           used = i;
           return r;
         }
@@ -241,59 +258,101 @@ response_parser::result response_parser::feed_eof() {
   return fail(started_ ? "connection closed in the middle of a response" : "connection closed before a response");
 }
 
-response_parser::result response_parser::parse_head(std::string_view head) {
-  auto next_line = [&head]() {
-    auto nl = head.find('\n');
-    std::string_view line = head.substr(0, nl);
-    head.remove_prefix(nl == std::string_view::npos ? head.size() : nl + 1);
+void response_parser::clear_head_fields() {
+  retry_after_.clear();
+  location_.clear();
+  etag_.clear();
+  last_modified_.clear();
+  content_type_.clear();
+  cache_control_.clear();
+  content_encoding_.clear();
+  headers_.clear();
+}
+
+response_parser::result response_parser::parse_head(std::string_view data, std::size_t& end) {
+  // Lines are taken as they are found (one memchr each); a lone LF ends a line too (RFC 9112
+  // 2.2). `data` may end before the head does: nothing is kept then (end stays npos) and the
+  // caller gathers the head and parses it again, whole.
+  std::size_t pos = 0, line_start = 0;
+  auto next_line = [&](std::string_view& line) {
+    const void* lf = std::memchr(data.data() + pos, '\n', data.size() - pos);
+    if (!lf) return false;
+    std::size_t k = static_cast<std::size_t>(static_cast<const char*>(lf) - data.data());
+    line_start = pos;
+    line = data.substr(pos, k - pos);
+    pos = k + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    return line;
+    return true;
+  };
+  auto incomplete = [&] {
+    clear_head_fields();
+    return result::need_more;
+  };
+  // A bad line: refused as the whole head would be once it is all there (over 64 KiB first).
+  auto bad = [&](std::string why) {
+    std::size_t e = head_end(data, line_start);
+    if (e == std::string_view::npos) return incomplete();
+    end = e;
+    return fail(e > max_head_bytes ? std::string("response head over 64 KiB") : std::move(why));
   };
   // "HTTP/1.1 204 No Content"
-  std::string_view status_line = next_line();
+  std::string_view status_line;
+  if (!next_line(status_line)) return incomplete();
   if (status_line.size() < 12 || !status_line.starts_with("HTTP/1.") ||
       (status_line[7] != '0' && status_line[7] != '1') || status_line[8] != ' ' ||
       (status_line.size() > 12 && status_line[12] != ' '))
-    return fail("bad status line '" + excerpt(status_line, 40) + "'");
+    return bad("bad status line '" + excerpt(status_line, 40) + "'");
   int status = 0;
   auto digits = status_line.substr(9, 3);
   auto [p, ec] = std::from_chars(digits.data(), digits.data() + 3, status);
   if (ec != std::errc() || p != digits.data() + 3 || status < 100)
-    return fail("bad status code '" + excerpt(digits, 40) + "'");
+    return bad("bad status code '" + excerpt(digits, 40) + "'");
   bool http10 = status_line[7] == '0';
 
   bool close = http10, chunked = false, other_coding = false;
   std::uint64_t length = 0;
   bool has_length = false;
-  for (std::string_view line = next_line(); !line.empty(); line = next_line()) {
+  for (std::string_view line;;) {
+    if (!next_line(line)) return incomplete();
+    if (line.empty()) break;  // the end of the head
     auto colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) {
       if (line.front() == ' ' || line.front() == '\t') continue;  // obsolete line folding
-      return fail("bad header line '" + excerpt(line, 40) + "'");
+      return bad("bad header line '" + excerpt(line, 40) + "'");
     }
     std::string_view name = line.substr(0, colon);
     std::string_view value = trim(line.substr(colon + 1));
-    if (iequals(name, "content-length")) {
-      std::uint64_t n = 0;
-      auto [q, e] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (value.empty() || e != std::errc() || q != value.data() + value.size() || (has_length && n != length))
-        return fail("bad Content-Length '" + excerpt(value, 40) + "'");
-      length = n;
-      has_length = true;
-    } else if (iequals(name, "transfer-encoding")) {
-      each_token(value, [&](std::string_view t) {
-        chunked = iequals(t, "chunked");  // only a final `chunked` frames the body
-        other_coding = !chunked;
-      });
-    } else if (iequals(name, "connection")) {
-      each_token(value, [&](std::string_view t) {
-        if (iequals(t, "close")) close = true;
-        else if (iequals(t, "keep-alive") && http10) close = false;
-      });
-    } else if (iequals(name, "retry-after")) {
-      retry_after_ = value;
-    } else if (iequals(name, "location")) {
-      location_ = value;
+    switch (name.size()) {  // one comparison per line, at most, for the names a delivery reads
+      case 14:
+        if (iequals(name, "content-length")) {
+          std::uint64_t n = 0;
+          auto [q, e] = std::from_chars(value.data(), value.data() + value.size(), n);
+          if (value.empty() || e != std::errc() || q != value.data() + value.size() || (has_length && n != length))
+            return bad("bad Content-Length '" + excerpt(value, 40) + "'");
+          length = n;
+          has_length = true;
+        }
+        break;
+      case 17:
+        if (iequals(name, "transfer-encoding"))
+          each_token(value, [&](std::string_view t) {
+            chunked = iequals(t, "chunked");  // only a final `chunked` frames the body
+            other_coding = !chunked;
+          });
+        break;
+      case 10:
+        if (iequals(name, "connection"))
+          each_token(value, [&](std::string_view t) {
+            if (iequals(t, "close")) close = true;
+            else if (http10 && iequals(t, "keep-alive")) close = false;
+          });
+        break;
+      case 11:
+        if (iequals(name, "retry-after")) retry_after_ = value;
+        break;
+      case 8:
+        if (iequals(name, "location")) location_ = value;
+        break;
     }
     if (fetch_) {  // deliveries need none of these: one test per line for them
       if (iequals(name, "etag")) etag_ = value;
@@ -304,18 +363,16 @@ response_parser::result response_parser::parse_head(std::string_view head) {
       if (keep_headers_) keep_header_field(headers_, name, value);
     }
   }
+  end = pos;
+  if (end > max_head_bytes) {
+    clear_head_fields();
+    return fail("response head over 64 KiB");
+  }
   if (status < 200) {
     if (status == 101) return fail("unexpected 101 Switching Protocols");
     // An interim answer (100 Continue, 103 Early Hints): the final one follows.
     head_.clear();
-    retry_after_.clear();
-    location_.clear();
-    etag_.clear();
-    last_modified_.clear();
-    content_type_.clear();
-    cache_control_.clear();
-    content_encoding_.clear();
-    headers_.clear();
+    clear_head_fields();
     return result::need_more;
   }
   status_ = status;

@@ -57,7 +57,10 @@ private:
   enum class phase { head, body_length, chunk_size, chunk_data, chunk_data_end, trailer, body_until_close, done };
   result fail(std::string why);
   result over_cap();  // the body would pass max_body_
-  result parse_head(std::string_view head);  // a whole head, CRLF CRLF included
+  // The head at the start of `data` (which may hold the body after it, or the head in part):
+  // `end` is set past its empty line, or left at npos when `data` ends before it.
+  result parse_head(std::string_view data, std::size_t& end);
+  void clear_head_fields();  // the headers kept from a head
   bool take_line(std::string_view data, std::size_t& i, std::string& line);
   bool skip_body(std::string_view data, std::size_t& i);  // true once remaining_ bytes passed
 
