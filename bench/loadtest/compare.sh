@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# The load-testing kit's benchmark (issue 10): every client in one session, against the same
+# simulated outlets. One `syndic sink` (pinned to core 0) plays OUTLETS outlets; each client,
+# a whole process pinned to core 1, POSTs ITEMS ~1 KiB JSON bodies to every outlet:
+#   - wrk: the loopback limit of ONE endpoint (a healthy outlet; POST via bench/loadtest/post.lua);
+#   - reference: bench/delivery/epoll_client, a minimal hand-written epoll keep-alive client
+#     (one connection per outlet, one request in flight each): the client-side floor;
+#   - curl_multi_loop: bench/delivery/curl_multi_loop, a plain curl_multi_perform loop;
+#   - curl --parallel: the curl command line, --parallel --parallel-max 64, one config file
+#     whose URL globs expand to every outlet, once per item (item after item);
+#   - syndic push: syndic's delivery engine with its defaults (`syndic push --outlets CSV FEED`);
+#   - syndic loadtest: when the command exists (see the row's note), else a row "not available".
+#
+# Outlets: OUTLETS = PORTS x PATHS, at most 1,000 listening ports (ports 24000..), each with
+# OUTLETS/1000 paths (/hook/0..), since every path on a sink port is an outlet of its own:
+# 10,000 listeners plus 10,000 connections would not fit the 20,000 file descriptors allowed.
+#
+# faulty: 5% of the outlets misbehave, by sink rules: every 20th outlet (index 7 mod 20) is slow
+# (each answer delayed, SLOW=exp:20: exponential, mean 20 ms, at most 200 ms) and every 20th
+# (index 17 mod 20) fails (FAIL="503": every request answered 503). Clients without retries
+# count those as failed; syndic retries them (push with --max-age FAIL_MAX_AGE seconds so a
+# dead outlet cannot hold the run).
+#
+# Figures: delivered = 2xx answers the sink counted during the client's run (its /_stats before
+# and after, the same ledger for every client); rate = delivered / the process's wall time
+# (fork to exit); CPU = the client's user + sys (wait4's rusage, bench/delivery/measure.py)
+# per delivery; sink = the sink process's CPU (/proc) per delivery. The clients take turns,
+# RUNS times; the table gives medians and each client's ratio to the reference (per run, as
+# neighbours in time, then the median).
+#
+#   bench/loadtest/compare.sh BUILD OUTLETS ITEMS RUNS [healthy|faulty]
+#   bench/loadtest/compare.sh build 1000 100 3 faulty
+#
+# Environment: CLIENT_TIMEOUT (s, default 120: every client is killed past it), WRK_SECONDS
+# (5), WRK_CONNECTIONS (64), SINK_THREADS (1), SLOW, FAIL, FAIL_MAX_AGE (10), CURL_PARALLEL=0
+# (leave curl --parallel out), PUSH=0 (leave syndic push out), LOADTEST=0 (leave syndic loadtest
+# out), KEEP=1 (keep the run's directory and print it).
+set -euo pipefail
+usage="usage: compare.sh BUILD OUTLETS ITEMS RUNS [healthy|faulty]"
+build=$(cd "${1:?$usage}" && pwd)
+outlets=${2:?$usage}
+items=${3:?$usage}
+runs=${4:?$usage}
+mode=${5:-healthy}
+case "$mode" in healthy | faulty) ;; *) echo "$usage" >&2; exit 2 ;; esac
+here=$(cd "$(dirname "$0")" && pwd)
+delivery="$here/../delivery"
+client_timeout=${CLIENT_TIMEOUT:-120}
+slow=${SLOW:-exp:20}
+fail=${FAIL:-503}
+
+ports=$((outlets < 1000 ? outlets : 1000))
+paths=$((outlets / ports))
+if [ $((ports * paths)) -ne "$outlets" ]; then
+  echo "compare.sh: OUTLETS above 1,000 must be a multiple of 1,000" >&2
+  exit 2
+fi
+first=24000
+last=$((first + ports - 1))
+pairs=$((outlets * items))
+syndic="$build/engine/syndic"
+for b in "$syndic" "$build/bench/epoll_client" "$build/bench/curl_multi_loop"; do
+  [ -x "$b" ] || { echo "compare.sh: $b missing (build targets syndic, epoll_client, curl_multi_loop)" >&2; exit 2; }
+done
+command -v wrk >/dev/null || { echo "compare.sh: wrk missing (scripts/setup.sh installs it)" >&2; exit 2; }
+
+tmp=$(mktemp -d)
+sink_pid=
+cleanup() {
+  [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null && wait "$sink_pid" 2>/dev/null
+  if [ "${KEEP:-0}" = 1 ]; then echo "kept: $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+ulimit -n "$(ulimit -Hn)"
+
+# The workload of the delivery benchmarks (urls.txt, outlets.csv, feed.json with ITEMS items of
+# ~1 KiB webhook bodies), one outlet per port; with more outlets than ports, every port's URL
+# becomes PATHS outlets (/hook/0..), and outlets.csv follows.
+. "$delivery/nginx.sh"
+write_workload "$tmp" "$first" "$last" "$items"
+if [ "$paths" -gt 1 ]; then
+  while read -r u; do for k in $(seq 0 $((paths - 1))); do echo "$u/$k"; done; done <"$tmp/urls.txt" >"$tmp/urls.paths"
+  mv "$tmp/urls.paths" "$tmp/urls.txt"
+  { echo "id,url,format"; i=0; while read -r u; do echo "o$i,$u,webhook"; i=$((i + 1)); done <"$tmp/urls.txt"; } >"$tmp/outlets.csv"
+fi
+
+# Faulty outlets: sink rules by "PORT/path", the outlet's index in urls.txt deciding its class.
+rules=()
+if [ "$mode" = faulty ]; then
+  i=0
+  while read -r u; do
+    key=${u#http://127.0.0.1:}
+    case $((i % 20)) in
+      7) rules+=(--rule "$key=latency=$slow") ;;
+      17) rules+=(--rule "$key=$fail") ;;
+    esac
+    i=$((i + 1))
+  done <"$tmp/urls.txt"
+fi
+faulty=$((${#rules[@]} / 2))
+
+# The sink, on core 0, for the whole session (bounded by --duration in case this script dies).
+taskset -c 0 "$syndic" sink --listen "127.0.0.1:$first-$last" --threads "${SINK_THREADS:-1}" \
+  --duration 7200 "${rules[@]}" >"$tmp/sink.out" 2>"$tmp/sink.err" &
+sink_pid=$!
+stats_url="http://127.0.0.1:$first/_stats"
+for _ in $(seq 1 100); do
+  curl -sf -o /dev/null --max-time 2 "$stats_url" && break
+  kill -0 "$sink_pid" 2>/dev/null || { cat "$tmp/sink.err" >&2; exit 1; }
+  sleep 0.1
+done
+curl -sf -o /dev/null --max-time 2 "$stats_url" || { echo "compare.sh: the sink did not answer" >&2; exit 1; }
+
+# wrk's request: a POST of a 1 KiB JSON body (as the other clients send) to one healthy outlet.
+wrk_url=$(head -n 1 "$tmp/urls.txt")
+# curl --parallel: the same body, every outlet once per item, item after item (as urls.txt).
+head -c 1022 /dev/zero | tr '\0' x | sed 's/^/{/; s/$/}/' | tr -d '\n' >"$tmp/body"
+glob="http://127.0.0.1:[$first-$last]/hook"
+[ "$paths" -gt 1 ] && glob="$glob/[0-$((paths - 1))]"
+{
+  printf 'data-binary = "@%s"\nheader = "Content-Type: application/json"\nsilent\nshow-error\n' "$tmp/body"
+  for _ in $(seq 1 "$items"); do printf 'url = "%s"\n' "$glob"; done
+} >"$tmp/curl.cfg"
+# syndic push, faulty: undelivered pairs expire after FAIL_MAX_AGE s (a dead outlet's retries).
+push_flags=()
+[ "$mode" = faulty ] && push_flags=(--max-age "${FAIL_MAX_AGE:-10}")
+
+# syndic loadtest: used when the command exists.
+loadtest_note="not available (no 'syndic loadtest' in this build)"
+have_loadtest=0
+if [ "${LOADTEST:-1}" = 1 ] && "$syndic" loadtest --help >/dev/null 2>&1; then
+  have_loadtest=1
+  loadtest_note="in-process target with its own simulated outlets"
+fi
+
+echo "== $outlets outlets ($ports ports x $paths paths) x $items items = $pairs POSTs, $mode$([ "$mode" = faulty ] && echo ": $faulty outlets slow ($slow ms) or failing ($fail)")"
+echo "   syndic sink on core 0 (${SINK_THREADS:-1} thread); each client on core 1, whole process; wrk: 1 endpoint, ${WRK_CONNECTIONS:-64} connections, ${WRK_SECONDS:-5} s"
+echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+sink_counts() {  # prints "delivered requests" from the sink's /_stats
+  curl -sf --max-time 10 "$stats_url" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["delivered"], j["requests"])'
+}
+sink_cpu() {  # the sink's user + sys seconds so far
+  python3 -c 'import os,sys; f=open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")",1)[1].split(); print((int(f[11])+int(f[12]))/os.sysconf("SC_CLK_TCK"))' "$sink_pid"
+}
+
+# measure NAME COMMAND...: runs it on core 1 (killed after CLIENT_TIMEOUT s); appends "NAME
+# delivered wall user sys sink_cpu requests expected rc" to $tmp/rows.
+measure() {
+  local name=$1 expected=$2
+  shift 2
+  local before after cpu0 cpu1 cost
+  # Let the previous client's connections close and the sink go idle first.
+  sleep 1
+  read -r d0 r0 < <(sink_counts)
+  cpu0=$(sink_cpu)
+  cost=$(python3 "$delivery/measure.py" "$tmp/out.$name" -- \
+    taskset -c 1 timeout -k 5 "$client_timeout" "$@" 2>"$tmp/err.$name") || true
+  # An answer delayed by a slow outlet may still be on its way: count after it could arrive.
+  [ "$mode" = faulty ] && sleep 0.3
+  read -r d1 r1 < <(sink_counts)
+  cpu1=$(sink_cpu)
+  python3 - "$name" "$cost" "$((d1 - d0))" "$((r1 - r0))" "$cpu0" "$cpu1" "$expected" >>"$tmp/rows" <<'PY'
+import json, sys
+name, cost = sys.argv[1], json.loads(sys.argv[2])
+delivered, requests, cpu0, cpu1, expected = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]), int(sys.argv[7])
+print(name, delivered, cost["wall_s"], cost["user_s"], cost["sys_s"], round(cpu1 - cpu0, 3), requests, expected, cost["rc"])
+PY
+  tail -n 1 "$tmp/rows" | awk -v r="$run" '{ printf "run %s: %-16s %8.0f/s  %6.1f us CPU/delivery  %6.1f us sink  (%d of %d delivered, %d requests, exit %d)\n", r, $1, $2 / $3, ($4 + $5) * 1e6 / ($2 > 0 ? $2 : 1), $6 * 1e6 / ($2 > 0 ? $2 : 1), $2, $8, $7, $9 }'
+  if [ "$(tail -n 1 "$tmp/rows" | cut -d' ' -f9)" != 0 ]; then
+    echo "   $name stderr: $(tail -c 300 "$tmp/err.$name" | tr '\n' ' ')"
+  fi
+}
+
+: >"$tmp/rows"
+for run in $(seq 1 "$runs"); do
+  measure wrk 0 wrk -t1 -c "${WRK_CONNECTIONS:-64}" -d "${WRK_SECONDS:-5}s" -s "$here/post.lua" "$wrk_url"
+  measure reference "$pairs" "$build/bench/epoll_client" "$tmp/urls.txt" "$items"
+  measure curl_multi_loop "$pairs" "$build/bench/curl_multi_loop" "$tmp/urls.txt" "$items"
+  [ "${CURL_PARALLEL:-1}" = 1 ] && measure curl_--parallel "$pairs" curl --parallel --parallel-max 64 -K "$tmp/curl.cfg"
+  [ "${PUSH:-1}" = 1 ] && measure syndic_push "$pairs" "$syndic" push --outlets "$tmp/outlets.csv" "${push_flags[@]}" "$tmp/feed.json"
+  if [ "$have_loadtest" = 1 ]; then
+    faults=()
+    [ "$mode" = faulty ] && faults=(--faults "slow=2.5%,fail=2.5%")
+    measure syndic_loadtest "$pairs" "$syndic" loadtest --outlets "$outlets" --items "$items" "${faults[@]}" --report "$tmp/loadtest.$run.json"
+  fi
+done
+echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+python3 - "$tmp/rows" "$runs" "$mode" "$loadtest_note" "$have_loadtest" <<'PY'
+import collections, statistics, sys
+path, runs, mode, loadtest_note, have_loadtest = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] == "1"
+rows = collections.defaultdict(list)
+for line in open(path):
+    name, delivered, wall, user, sys_, sink, requests, expected, rc = line.split()
+    d = int(delivered)
+    rows[name].append({"rate": d / float(wall), "cpu": (float(user) + float(sys_)) * 1e6 / d if d else float("nan"),
+                       "sink": float(sink) * 1e6 / d if d else float("nan"), "delivered": d,
+                       "requests": int(requests), "expected": int(expected), "rc": int(rc), "wall": float(wall)})
+med = lambda name, k: statistics.median(r[k] for r in rows[name])
+def ratio(a, k="rate"):
+    r = [x[k] / y[k] for x, y in zip(rows[a], rows["reference"]) if y[k]]
+    return f"{statistics.median(r):.2f}x" if r else "-"
+labels = {"wrk": "wrk (1 endpoint)", "reference": "reference (epoll)", "curl_multi_loop": "curl multi loop",
+          "curl_--parallel": "curl --parallel", "syndic_push": "syndic push", "syndic_loadtest": "syndic loadtest"}
+print(f"\nmedians of {runs} runs, {mode} (rate = 2xx the sink counted / the client's wall time; CPU = the client's user + sys per delivery; sink = the sink's CPU per delivery)")
+print(f"{'client':<20}{'deliveries/s':>13}{'CPU us':>9}{'sink us':>9}{'vs ref rate':>13}{'vs ref CPU':>12}{'delivered':>11}{'requests':>10}{'wall s':>8}")
+for name in rows:
+    print(f"{labels.get(name, name):<20}{med(name, 'rate'):>13.0f}{med(name, 'cpu'):>9.1f}{med(name, 'sink'):>9.1f}"
+          f"{ratio(name):>13}{ratio(name, 'cpu'):>12}{med(name, 'delivered'):>11.0f}{med(name, 'requests'):>10.0f}{med(name, 'wall'):>8.2f}")
+if not have_loadtest:
+    print(f"{'syndic loadtest':<20}  {loadtest_note}")
+else:
+    print(f"syndic loadtest: {loadtest_note}")
+bad = [n for n in rows if n != "wrk" and any(r["rc"] != 0 for r in rows[n])]
+if bad:
+    print("exited non-zero in some run (failed deliveries, or killed at CLIENT_TIMEOUT): " + ", ".join(bad))
+PY
