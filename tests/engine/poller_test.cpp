@@ -194,6 +194,28 @@ TEST_F(poll_fixture, GoneDisablesRetryAfterPushesTheNextPollOut) {
   p->stop();
 }
 
+TEST_F(poll_fixture, CacheControlMaxAgeIsAFloorUpToMaxInterval) {
+  auto o = feeds_with(2, 2);
+  o.max_age = 100;
+  testkit::feeds server(o);
+  server.start();
+  auto p = make();
+  auto srcs = sources_of(server);
+  srcs[0].min_interval = 10s;
+  srcs[0].max_interval = 3600s;  // max-age 100 s is honoured
+  srcs[1].min_interval = 10s;
+  srcs[1].max_interval = 30s;  // ... but never past the source's max
+  p->set_file_sources(srcs);
+  p->start();
+  first_polls(*p);
+  auto now = std::chrono::system_clock::now();
+  auto honoured = *p->status(srcs[0].id), capped = *p->status(srcs[1].id);
+  ASSERT_TRUE(honoured.next_poll && capped.next_poll);
+  EXPECT_GE(*honoured.next_poll, now + 85s) << "max-age=100, minus jitter";
+  EXPECT_LE(*capped.next_poll, now + 35s) << "max_interval 30 s, plus jitter";
+  p->stop();
+}
+
 TEST_F(poll_fixture, PolitenessCapsRequestsPerHost) {
   auto o = feeds_with(12, 0);
   o.latency = testkit::latency_distribution(50ms);
