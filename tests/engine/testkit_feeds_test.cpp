@@ -169,6 +169,27 @@ TEST(TestkitFeeds, ConditionalGetAnswers304) {
   EXPECT_EQ(s.server.stats().not_modified, 3u);
 }
 
+TEST(TestkitFeeds, WithoutValidatorsEveryGetIsA200) {
+  auto o = quiet(1);
+  o.etag = false;
+  served only_dates(o);
+  fetcher f;
+  std::string url = only_dates.server.list()[0].url;
+  auto first = f.get(url);
+  EXPECT_TRUE(first.etag.empty());
+  ASSERT_FALSE(first.last_modified.empty());
+  EXPECT_EQ(f.get(url, {"If-None-Match: *"}).status, 200);  // ignored: If-Modified-Since is all it honours
+  EXPECT_EQ(f.get(url, {"If-None-Match: *", "If-Modified-Since: " + first.last_modified}).status, 304);
+  o.last_modified = false;
+  served none(o);
+  url = none.server.list()[0].url;
+  auto plain = f.get(url);
+  EXPECT_TRUE(plain.last_modified.empty());
+  auto again = f.get(url, {"If-Modified-Since: " + first.last_modified});
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.body, plain.body);  // the same bytes: a poller's unchanged-body path
+}
+
 TEST(TestkitFeeds, NewItemsMakeANewVersion) {
   feeds_options o;
   o.count = 2;

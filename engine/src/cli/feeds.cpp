@@ -28,6 +28,8 @@ struct feeds_cli {
   int slow_ms = 2000;
   int tick_ms = 5;
   bool no_gzip = false;
+  bool no_etag = false;
+  bool no_last_modified = false;
   double duration_s = 0;
   testkit::feeds_options options;
 };
@@ -118,6 +120,8 @@ bool check(feeds_cli& c) {
   o.slow = std::chrono::milliseconds(c.slow_ms);
   o.tick = std::chrono::milliseconds(c.tick_ms);
   o.gzip = !c.no_gzip;
+  o.etag = !c.no_etag;
+  o.last_modified = !c.no_last_modified;
   if (!o.hub.empty() && o.hub != "self" && !o.hub.starts_with("http://") && !o.hub.starts_with("https://"))
     return fail("--hub '" + o.hub + "': 'self' (the built-in hub at /hub) or the http(s) URL of a hub");
   if (!c.bad_signature.empty()) {
@@ -203,6 +207,9 @@ command add_feeds(CLI::App& app) {
   cmd->add_option("--content-bytes", o.content_bytes, "Extra text in each item's content")->capture_default_str();
   cmd->add_option("--max-age", c->max_age, "Send Cache-Control: max-age=SECONDS with feeds");
   cmd->add_flag("--no-gzip", c->no_gzip, "Never gzip, whatever Accept-Encoding says");
+  cmd->add_flag("--no-etag", c->no_etag, "Send no ETag and ignore If-None-Match");
+  cmd->add_flag("--no-last-modified", c->no_last_modified,
+                "Send no Last-Modified and ignore If-Modified-Since (with --no-etag: every GET is a 200)");
   cmd->add_option("--faults", c->faults,
                   "Shares of the feeds with a fault: FAULT=P%[,...] with FAULT gone (410), error (500), unavailable "
                   "(503), throttle (429), slow, moved (301), found (302), redirect308, redirect307, loop, malformed, "

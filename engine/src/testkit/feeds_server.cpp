@@ -414,16 +414,17 @@ struct feeds::impl {
     auto s = current(i);
     bool gz = options.gzip && accepts_gzip(req.header("accept-encoding"));
     server_response r;
-    r.set("ETag", gz ? s->etag_gzip : s->etag);
-    r.set("Last-Modified", s->last_modified);
+    if (options.etag) r.set("ETag", gz ? s->etag_gzip : s->etag);
+    if (options.last_modified) r.set("Last-Modified", s->last_modified);
     if (options.max_age) r.set("Cache-Control", "max-age=" + std::to_string(*options.max_age));
     if (options.gzip) r.set("Vary", "Accept-Encoding");
     if (!hub_url.empty()) r.set("Link", "<" + hub_url + ">; rel=\"hub\", <" + selfs[i] + ">; rel=\"self\"");
-    std::string_view inm = req.header("if-none-match");
+    std::string_view inm = options.etag ? req.header("if-none-match") : std::string_view();
     bool fresh = false;
     if (!inm.empty()) {
       fresh = none_match(inm, s->etag, s->etag_gzip);
-    } else if (std::string_view ims = req.header("if-modified-since"); !ims.empty()) {
+    } else if (std::string_view ims = options.last_modified ? req.header("if-modified-since") : std::string_view();
+               !ims.empty()) {
       // HTTP dates have one-second resolution: a version made later in the same second as
       // the one a client has is missed by If-Modified-Since (If-None-Match is exact).
       if (auto t = formats::parse_date(ims)) fresh = s->modified_ms / 1000 <= t->unix_ms / 1000;

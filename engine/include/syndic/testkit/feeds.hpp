@@ -89,6 +89,10 @@ struct feeds_options {
   std::size_t content_bytes = 0;  // extra text in each item's content
   std::optional<std::uint32_t> max_age;  // Cache-Control: max-age=M
   bool gzip = true;
+  // Validators sent and honoured. Without both, every GET is a 200 (a server without
+  // conditional GET: the poller's unchanged-body path).
+  bool etag = true;
+  bool last_modified = true;
   std::map<feed_fault, double> fault_shares;  // percent of the feeds
   std::map<std::size_t, feed_fault> fault_feeds;  // these feeds, whatever the shares say
   std::map<std::size_t, hostile_shape> hostile_feeds;  // a hostile feed's shape (else i mod 4)
