@@ -4,10 +4,12 @@
 #include "delivery/ids.hpp"
 #include "http/server.hpp"
 #include "testkit/count_items.hpp"
+#include "testkit/sink_ledger.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <charconv>
 #include <deque>
 #include <limits>
@@ -29,7 +31,8 @@ std::string sink_stats::to_json() const {
                   ",\"items\":" + std::to_string(items) +
                   ",\"duplicates\":" + std::to_string(duplicates) +
                   ",\"bad_signatures\":" + std::to_string(bad_signatures) +
-                  ",\"connections\":" + std::to_string(connections) + ",\"outlets\":{";
+                  ",\"connections\":" + std::to_string(connections) +
+                  (dropped ? ",\"dropped\":" + std::to_string(dropped) : std::string()) + ",\"outlets\":{";
   bool first = true;
   for (const auto& [k, v] : per_outlet) {
     if (!first) s += ',';
@@ -70,8 +73,55 @@ struct sink::impl {
   std::unordered_set<std::uint64_t> seen_ids;
   std::deque<std::uint64_t> seen_order;
   std::mt19937 rng{12345};
+  // The ledger's path (sink_options::ledger): counters kept with atomics, no lock per request.
+  std::unique_ptr<detail::sink_ledger> ledger;
+  std::atomic<std::uint64_t> requests{0}, delivered{0}, items{0}, bad_signatures{0}, dropped{0};
 
-  explicit impl(sink_options o) : options(std::move(o)), key(engine::webhook_key_from_secret(options.secret)) {}
+  explicit impl(sink_options o) : options(std::move(o)), key(engine::webhook_key_from_secret(options.secret)) {
+    if (options.ledger) ledger = std::make_unique<detail::sink_ledger>(*options.ledger);
+  }
+
+  // Each sink thread draws its own numbers: no lock for a fault's dice or a delay.
+  static double roll() {
+    thread_local std::mt19937 local{std::random_device{}()};
+    return std::uniform_real_distribution<double>(0, 1)(local);
+  }
+
+  void handle_ledger(server_request&& req, responder answer) {
+    requests.fetch_add(1, std::memory_order_relaxed);
+    long outlet = ledger->outlet_of(req.target);
+    const auto& classes = ledger->options().class_behaviour;
+    const sink_behaviour& b = outlet >= 0 && !classes.empty() ? classes[std::min<std::size_t>(ledger->class_of(outlet), classes.size() - 1)]
+                                                              : behaviour_for(req.local_port, req.target);
+    std::string_view id = req.header("webhook-id");
+    int status = b.status;
+    if (!options.secret.empty() && !signature_holds(req, std::string(id))) {
+      bad_signatures.fetch_add(1, std::memory_order_relaxed);
+      status = 401;
+    } else {
+      if (b.reset || (b.reset_rate > 0 && roll() < b.reset_rate)) return answer.close(true);
+      if (b.blackhole || (b.blackhole_rate > 0 && roll() < b.blackhole_rate)) return answer.ignore();
+      if (b.error_rate > 0 && roll() < b.error_rate) status = b.error_status;
+      if (status >= 200 && status < 300) {
+        if (b.drop) {
+          dropped.fetch_add(1, std::memory_order_relaxed);
+          ledger->dropped(outlet);
+        } else {
+          delivered.fetch_add(1, std::memory_order_relaxed);
+          items.fetch_add(ledger->record(outlet, req.body, id), std::memory_order_relaxed);
+        }
+      }
+    }
+    const latency_distribution& wait = status != b.status && b.error_latency ? *b.error_latency : b.latency;
+    if (wait.zero()) {
+      answer.send(make_answer(status, b));
+      return;
+    }
+    auto delay = std::make_shared<asio::steady_timer>(io, wait.at(roll()));
+    delay->async_wait([delay, answer, r = make_answer(status, b)](const boost::system::error_code&) mutable {
+      answer.send(std::move(r));
+    });
+  }
 
   const sink_behaviour& behaviour_for(std::uint16_t port, std::string_view path) const {
     std::string p = std::to_string(port);
@@ -86,10 +136,11 @@ struct sink::impl {
       answer.send(server_response::json(200, stats().to_json()));
       return;
     }
+    if (ledger) return handle_ledger(std::move(req), std::move(answer));
     const sink_behaviour& b = behaviour_for(req.local_port, req.target);
     int status = record(req.local_port, req.target, req, b);
-    if (b.reset) return answer.close(true);
-    if (b.blackhole) return answer.ignore();  // read on, never answer, until the client gives up
+    if (b.reset || status == reset_now) return answer.close(true);
+    if (b.blackhole || status == blackhole_now) return answer.ignore();  // read on, never answer, until the client gives up
     const latency_distribution& wait = status != b.status && b.error_latency ? *b.error_latency : b.latency;
     if (wait.zero()) {
       answer.send(make_answer(status, b));
@@ -108,6 +159,9 @@ struct sink::impl {
     if (status >= 300 && status < 400 && !b.location.empty()) r.set("Location", b.location);
     return r;
   }
+
+  // record()'s answers for a request that rolled a blackhole_rate or reset_rate.
+  static constexpr int reset_now = -1, blackhole_now = -2;
 
   // Counts the request and decides the status it gets.
   int record(std::uint16_t port, const std::string& path, const server_request& r, const sink_behaviour& b) {
@@ -128,11 +182,15 @@ struct sink::impl {
       ++counters.bad_signatures;
       return 401;
     }
+    if (b.reset_rate > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < b.reset_rate) return reset_now;
+    if (b.blackhole_rate > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < b.blackhole_rate) return blackhole_now;
     int status = b.status;
     if (nth <= b.fail_first) status = b.error_status;
     else if (b.error_rate > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < b.error_rate)
       status = b.error_status;
-    if (status >= 200 && status < 300) {
+    if (status >= 200 && status < 300 && b.drop) {
+      ++counters.dropped;  // answered as delivered, recorded as nothing: simulated loss
+    } else if (status >= 200 && status < 300) {
       ++counters.delivered;
       counters.items += items;
       if (!id.empty()) remember(engine::detail::fnv1a(outlet, id));
@@ -189,6 +247,15 @@ struct sink::impl {
       out = counters;
     }
     if (server) out.connections = server->stats().accepted;
+    if (ledger) {
+      auto l = ledger->snapshot(0);
+      out.requests += requests.load();
+      out.delivered += delivered.load();
+      out.items += items.load();
+      out.bad_signatures += bad_signatures.load();
+      out.dropped += dropped.load();
+      out.duplicates += l.duplicates;
+    }
     return out;
   }
 };
@@ -238,5 +305,9 @@ std::vector<std::uint16_t> sink::ports() const {
 }
 
 sink_stats sink::stats() const { return impl_->stats(); }
+
+sink_ledger_snapshot sink::ledger(std::size_t max_missing) const {
+  return impl_->ledger ? impl_->ledger->snapshot(max_missing) : sink_ledger_snapshot{};
+}
 
 }  // namespace syndic::testkit

@@ -49,6 +49,61 @@ struct sink_behaviour {
   std::string location;  // sent as Location with a 3xx answer
   bool blackhole = false;                  // read the request, never answer
   bool reset = false;                      // close the connection without answering
+  // Shares of requests (0 to 1) that are blackholed or reset instead of answered: an outlet
+  // that misbehaves now and then, so that a sender's retries still get every item through.
+  double blackhole_rate = 0;
+  double reset_rate = 0;
+  // Answer `status` (2xx) and record nothing: simulated loss, for a checker to find.
+  bool drop = false;
+};
+
+// The load test's ledger (sink_options::ledger): what arrived, per (item, outlet) pair.
+// Items are recognised by the links `syndic feeds` and `syndic loadtest` put in them,
+// ".../items/RUN/K?created_ms=MS" (created_items() in feeds.hpp: a bounded scan, no parse);
+// outlets by their path, PREFIX{J} ("/o/17"). Memory: one bit per pair (10,000 x 10,000 is
+// 12.5 MB) and a few words per outlet; atomics only, no lock on the request path.
+struct sink_ledger_options {
+  std::size_t items = 0;    // K in [0, items)
+  std::size_t outlets = 0;  // J in [0, outlets)
+  std::string path_prefix = "/o/";
+  // Only items whose RUN is this count (another run's stragglers are "stray"); nullopt: any
+  // RUN (syndic feeds' feed numbers, where K is already unique).
+  std::optional<std::uint64_t> run;
+  // Each outlet's class (an index into class_names; empty: all class 0), and optionally each
+  // class's behaviour (used instead of the rules for outlet paths; empty: the rules).
+  std::vector<std::uint8_t> outlet_class;
+  std::vector<std::string> class_names{"all"};
+  std::vector<sink_behaviour> class_behaviour;
+  std::vector<bool> ordered;  // outlets whose items must come in K order
+  // Same-id duplicates are told apart from different-id ones among the last this many
+  // receipts (older first receipts are forgotten: their duplicates count as different-id).
+  std::size_t id_window = 1'000'000;
+};
+
+// What the ledger recorded (sink::ledger()).
+struct sink_ledger_class {
+  std::string name;
+  std::size_t outlets = 0;
+  std::uint64_t delivered = 0;  // distinct pairs
+  std::uint64_t duplicates = 0, duplicates_same_id = 0, duplicates_different_id = 0;
+  std::uint64_t dropped = 0;    // requests answered 2xx by a `drop` outlet and not recorded
+  // Latency (arrival - created_ms) of first receipts: log-bucketed, 8 buckets per power of
+  // two microseconds (about 9% wide). (upper bound in ms, count), ascending, empty ones left out.
+  std::vector<std::pair<double, std::uint64_t>> histogram;
+  double max_ms = 0;
+};
+
+struct sink_ledger_snapshot {
+  std::uint64_t delivered = 0, duplicates = 0, duplicates_same_id = 0, duplicates_different_id = 0;
+  std::uint64_t order_violations = 0;
+  std::uint64_t stray = 0;  // items or paths outside the ledger's ranges (or another run's)
+  std::uint64_t dropped = 0;
+  std::vector<sink_ledger_class> classes;
+  // First receipts per 100 ms since the ledger started (the sink's start), up to the last non-empty.
+  std::vector<std::uint64_t> arrivals_per_100ms;
+  std::vector<std::uint64_t> delivered_per_outlet;  // distinct pairs per outlet
+  // The first missing pairs (item, outlet), at most `max_missing` asked for.
+  std::vector<std::pair<std::size_t, std::size_t>> missing;
 };
 
 struct sink_options {
@@ -79,6 +134,9 @@ struct sink_options {
   // outlets are counted one by one (the rest are summed under "(other)").
   std::size_t duplicate_window = 1'000'000;
   std::size_t max_outlets_counted = 100'000;
+  // Off by default (the plain sink stays as fast as it was). On: 2xx requests are recorded in
+  // the ledger, and the counters below are kept with atomics, without the per-outlet map.
+  std::optional<sink_ledger_options> ledger;
 };
 
 struct sink_stats {
@@ -88,6 +146,7 @@ struct sink_stats {
   std::uint64_t duplicates = 0;
   std::uint64_t bad_signatures = 0;
   std::uint64_t connections = 0;
+  std::uint64_t dropped = 0;  // answered 2xx by a `drop` outlet and not counted as delivered
   std::map<std::string, std::uint64_t> per_outlet;  // "PORT/path" -> requests
   std::map<std::string, std::uint64_t> headers;     // sink_options::count_headers -> requests
   std::string to_json() const;
@@ -106,6 +165,8 @@ public:
   void stop();
   std::vector<std::uint16_t> ports() const;
   sink_stats stats() const;
+  // The ledger's record so far (empty when sink_options::ledger is off); safe while serving.
+  sink_ledger_snapshot ledger(std::size_t max_missing = 20) const;
 
 private:
   struct impl;
