@@ -13,6 +13,7 @@
 #   COUNT=syscalls bench/delivery/count.sh build              # or COUNT=instructions
 #   PUSH_FLAGS="--shards 1" bench/delivery/count.sh build     # syndic with flags
 #   KEEP=DIR bench/delivery/count.sh build                    # keeps callgrind.out etc. in DIR
+#   FIRST_PORT=34000 bench/delivery/count.sh build            # when 24000.. are taken (another benchmark)
 set -euo pipefail
 build=${1:?usage: count.sh BUILD_DIR [PORTS] [ITEMS]}
 ports=${2:-1000}
@@ -20,7 +21,7 @@ items=${3:-20}
 what=${COUNT:-all}
 top=${COUNT_TOP:-25}
 here=$(cd "$(dirname "$0")" && pwd)
-first=24000
+first=${FIRST_PORT:-24000}
 last=$((first + ports - 1))
 tmp=$(mktemp -d)
 . "$here/nginx.sh"

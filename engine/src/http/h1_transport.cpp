@@ -56,7 +56,10 @@ struct h1_transport::connection {
   origin* home;        // an origin lives while it has connections (origins are pruned when unused)
   op_ptr op;           // the request in flight, if any
   response_parser parser;
-  std::array<char, 4096> buffer;
+  // https: where TLS reads land (made at the first one). Plain http reads into the
+  // transport's one buffer instead: a buffer per connection was 4 KiB of each connection's
+  // 4.7, a page of memory touched per outlet, and a cold one at every answer.
+  std::unique_ptr<std::array<char, 4096>> tls_buffer;
   clock::time_point deadline = clock::time_point::max();
   clock::time_point idle_since;
   std::size_t active_index = SIZE_MAX;  // position in active_, SIZE_MAX when not there
@@ -671,53 +674,79 @@ void h1_transport::write(const conn_ptr& c) {
 }
 
 void h1_transport::read(const conn_ptr& c) {
-  auto on_read = [this, alive = std::weak_ptr<bool>(alive_), c](const boost::system::error_code& ec, std::size_t n) {
+  if (c->tls) {
+    if (!c->tls_buffer) c->tls_buffer = std::make_unique<std::array<char, 4096>>();
+    c->tls->async_read_some(asio::buffer(*c->tls_buffer), [this, alive = std::weak_ptr<bool>(alive_),
+                                                           c](const boost::system::error_code& ec, std::size_t n) {
+      if (auto a = alive.lock(); !a || !*a) return;
+      if (received(c, ec, std::string_view(c->tls_buffer->data(), n))) read(c);
+    });
+    return;
+  }
+  // Plain http: wait until the socket is readable, then read_now() reads what is there into
+  // the transport's buffer (no read operation owns a buffer meanwhile). read_now() only
+  // waits after a recv found nothing: an edge-triggered readiness comes with any byte after.
+  c->socket.async_wait(tcp::socket::wait_read, [this, alive = std::weak_ptr<bool>(alive_),
+                                                 c](const boost::system::error_code& ec) {
     if (auto a = alive.lock(); !a || !*a) return;
-    received(c, ec, n);
-  };
-  if (c->tls)
-    c->tls->async_read_some(asio::buffer(c->buffer), std::move(on_read));
-  else
-    c->socket.async_read_some(asio::buffer(c->buffer), std::move(on_read));
+    if (ec || c->timed_out) {
+      received(c, ec ? ec : asio::error::operation_aborted, {});
+      return;
+    }
+    read_now(c);
+  });
 }
 
 void h1_transport::read_now(const conn_ptr& c) {
   // Plain http, from the handler posted after a send: the answer is usually in by then, and
   // read here it needs no read operation, no completion to queue and no second handler. When
-  // it is not, the read operation waits for it (its own first recv fails too: the rare case,
-  // when the server is slower than the event loop, i.e. when the CPU is not what is short).
-  boost::system::error_code ec;
-  std::size_t n = c->socket.receive(asio::buffer(c->buffer), 0, ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) return read(c);
-  received(c, ec, n);
+  // it is not, read() waits for it (the rare case, when the server is slower than the event
+  // loop, i.e. when the CPU is not what is short). A long answer is read on until the socket
+  // has nothing more.
+  while (true) {
+    boost::system::error_code ec;
+    std::size_t n = c->socket.receive(asio::buffer(read_buffer_), 0, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return read(c);
+    // The parser copies what it keeps: the buffer is free again when received() returns.
+    if (!received(c, ec, std::string_view(read_buffer_.data(), ec ? 0 : n))) return;
+  }
 }
 
-void h1_transport::received(const conn_ptr& c, const boost::system::error_code& ec, std::size_t n) {
-  if (c->timed_out) return fail(c, transport_error::timeout, "timed out waiting for the answer");
+bool h1_transport::received(const conn_ptr& c, const boost::system::error_code& ec, std::string_view data) {
+  if (c->timed_out) {
+    fail(c, transport_error::timeout, "timed out waiting for the answer");
+    return false;
+  }
   if (ec) {
     // TLS: a close without close_notify is stream_truncated; treated as the end it is.
     bool closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
-    if (closed && c->parser.feed_eof() == response_parser::result::done)
-      return complete(c, false);
+    if (closed && c->parser.feed_eof() == response_parser::result::done) {
+      complete(c, false);
+      return false;
+    }
     bool nothing_came = !c->parser.started();
-    if (nothing_came && (closed || ec == asio::error::connection_reset) &&
-        retry_on_fresh_connection(c))
-      return;
-    return fail(c, to_error(ec), nothing_came ? "connection closed without an answer: " + ec.message()
-                                             : "connection closed mid-answer: " + ec.message());
+    if (nothing_came && (closed || ec == asio::error::connection_reset) && retry_on_fresh_connection(c))
+      return false;
+    fail(c, to_error(ec), nothing_came ? "connection closed without an answer: " + ec.message()
+                                       : "connection closed mid-answer: " + ec.message());
+    return false;
   }
   std::size_t used = 0;
-  switch (c->parser.feed(std::string_view(c->buffer.data(), n), used)) {
-    case response_parser::result::need_more: return read(c);
+  switch (c->parser.feed(data, used)) {
+    case response_parser::result::need_more: return true;
     case response_parser::result::error:
       if (c->parser.too_large())  // the connection goes: the rest of the body is unread
-        return fail(c, transport_error::too_large, body_over_cap(c->op->max_response_body));
-      return fail(c, transport_error::protocol, "bad answer: " + c->parser.error());
+        fail(c, transport_error::too_large, body_over_cap(c->op->max_response_body));
+      else
+        fail(c, transport_error::protocol, "bad answer: " + c->parser.error());
+      return false;
     case response_parser::result::done:
       // Bytes after the answer were never asked for: do not trust the connection again.
-      return complete(c, c->parser.keep_alive() && used == n &&
-                             !(c->tls && tls_client::has_buffered_input(c->tls->native_handle())));
+      complete(c, c->parser.keep_alive() && used == data.size() &&
+                      !(c->tls && tls_client::has_buffered_input(c->tls->native_handle())));
+      return false;
   }
+  return false;
 }
 
 void h1_transport::complete(const conn_ptr& c, bool keep) {

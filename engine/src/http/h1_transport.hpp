@@ -48,6 +48,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -157,7 +158,9 @@ private:
   void write(const conn_ptr& c);
   void read(const conn_ptr& c);
   void read_now(const conn_ptr& c);  // plain http: one recv now, else read()
-  void received(const conn_ptr& c, const boost::system::error_code& ec, std::size_t n);
+  // Feeds what came (or the error) to the connection's answer; true when it needs more
+  // bytes (the caller reads on), false once it completed or failed.
+  bool received(const conn_ptr& c, const boost::system::error_code& ec, std::string_view data);
   void complete(const conn_ptr& c, bool keep);
   void fail(const conn_ptr& c, transport_error code, std::string detail);
   bool retry_on_fresh_connection(const conn_ptr& c);
@@ -224,6 +227,8 @@ private:
   boost::asio::steady_timer idle_timer_;
   bool idle_check_armed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Plain http reads land here, one connection at a time, on the shard's thread.
+  std::array<char, 16 * 1024> read_buffer_;
 };
 
 }  // namespace syndic::engine::http
