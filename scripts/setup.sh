@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-feedparser
   nginx-light curl wrk
+  chromium  # headless, opens the load-test report page in tests (cli.report_html_chromium)
   clang-14 libclang-rt-14-dev llvm-14 libexpat1-dev
 )
 
