@@ -147,6 +147,21 @@ TEST(TestkitFeeds, EachFormatRendersAValidFeedWithItsItems) {
   }
 }
 
+TEST(TestkitFeeds, FeedsSayHowOftenToPoll) {
+  auto o = quiet(3);
+  o.ttl_minutes = 15;
+  o.update_period_seconds = 3600;
+  served s(o);
+  fetcher f;
+  auto rss = formats::parse(f.get(s.server.list()[0].url).body);
+  ASSERT_TRUE(rss.value);
+  EXPECT_EQ(rss.value->ttl_minutes, 15u);
+  EXPECT_EQ(rss.value->update_period_seconds, 3600u);
+  auto json = formats::parse(f.get(s.server.list()[2].url).body);
+  ASSERT_TRUE(json.value);
+  EXPECT_EQ(json.value->ttl_minutes, 15u);
+}
+
 TEST(TestkitFeeds, ConditionalGetAnswers304) {
   served s(quiet(1));
   fetcher f;

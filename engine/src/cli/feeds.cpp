@@ -206,6 +206,11 @@ command add_feeds(CLI::App& app) {
   cmd->add_option("--channels", o.channels, "Channels in /feeds.csv: 'feeds', or 'feeds-{i mod C}'")->capture_default_str();
   cmd->add_option("--content-bytes", o.content_bytes, "Extra text in each item's content")->capture_default_str();
   cmd->add_option("--max-age", c->max_age, "Send Cache-Control: max-age=SECONDS with feeds");
+  cmd->add_option_function<std::uint32_t>(
+      "--ttl", [c](std::uint32_t m) { c->options.ttl_minutes = m; }, "RSS <ttl> in the feeds (minutes)");
+  cmd->add_option_function<std::uint32_t>(
+      "--update-period", [c](std::uint32_t s) { c->options.update_period_seconds = s; },
+      "sy:updatePeriod/updateFrequency in the feeds (seconds between updates)");
   cmd->add_flag("--no-gzip", c->no_gzip, "Never gzip, whatever Accept-Encoding says");
   cmd->add_flag("--no-etag", c->no_etag, "Send no ETag and ignore If-None-Match");
   cmd->add_flag("--no-last-modified", c->no_last_modified,

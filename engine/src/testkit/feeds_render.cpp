@@ -26,6 +26,8 @@ formats::feed model(const feed_entry& e, const page_context& c) {
   f.description = "Synthetic feed " + std::to_string(e.index) + " played by syndic feeds";
   if (!c.hub.empty()) f.hubs.push_back(c.hub);
   f.updated = formats::timestamp{c.start_ms, 0};
+  f.ttl_minutes = c.ttl_minutes;
+  f.update_period_seconds = c.update_period_seconds;
   return f;
 }
 

@@ -18,6 +18,7 @@ struct page_context {
   std::string base_url;  // "http://127.0.0.1:8080": the items' links
   std::size_t content_bytes = 0;
   std::int64_t start_ms = 0;  // the feed's updated time before it has items
+  std::optional<std::uint32_t> ttl_minutes, update_period_seconds;
 };
 
 // `items` newest first.

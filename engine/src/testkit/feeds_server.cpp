@@ -246,6 +246,8 @@ struct feeds::impl {
     c.base_url = base_urls[i % base_urls.size()];
     c.content_bytes = options.content_bytes;
     c.start_ms = start_ms;
+    c.ttl_minutes = options.ttl_minutes;
+    c.update_period_seconds = options.update_period_seconds;
     return c;
   }
 

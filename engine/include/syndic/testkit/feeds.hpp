@@ -88,6 +88,10 @@ struct feeds_options {
   std::size_t channels = 1;  // the channel column: "feeds", or "feeds-{i mod C}" when C > 1
   std::size_t content_bytes = 0;  // extra text in each item's content
   std::optional<std::uint32_t> max_age;  // Cache-Control: max-age=M
+  // In the feeds themselves: RSS <ttl> (minutes) and sy:updatePeriod/updateFrequency (RSS;
+  // JSON Feed's _syndic), what a poller must not poll more often than.
+  std::optional<std::uint32_t> ttl_minutes;
+  std::optional<std::uint32_t> update_period_seconds;
   bool gzip = true;
   // Validators sent and honoured. Without both, every GET is a 200 (a server without
   // conditional GET: the poller's unchanged-body path).
