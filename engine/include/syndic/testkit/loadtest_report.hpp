@@ -70,6 +70,15 @@ struct loadtest_report {
   std::uint64_t attempts = 0, retries = 0, dead_letters = 0;
   double engine_peak_rss_mb = 0;
   double engine_cpu_s = 0;
+  // What those two figures cover ("this process: engine and sink together", "daemon pid N").
+  std::string engine_figures_note;
+  std::uint64_t engine_delivered = 0;  // pairs the engine counted delivered (drop outlets' too)
+
+  // The sink's own counters, to cross-check the ledger's: requests, 2xx answers recorded,
+  // items they carried (= delivered + duplicates), 2xx answers of drop outlets, and receipts
+  // the ledger could not place (another run's items, unknown paths).
+  std::uint64_t sink_requests = 0, sink_answered = 0, sink_items = 0, sink_dropped = 0, stray = 0;
+  std::vector<std::string> missing_sample;  // the first lost pairs, "item K -> outlet J (class)"
 
   std::string to_json() const;
 };
