@@ -21,6 +21,7 @@ struct sink_cli {
   double duration_s = 0;
   testkit::sink_options options;
   int retry_after = -1;
+  std::size_t ledger_items = 0, ledger_outlets = 0;  // both set: the ledger is on
 };
 
 // "HOST:PORT" or "HOST:FIRST-LAST".
@@ -109,6 +110,16 @@ int run_sink(sink_cli& c) {
       std::cerr << "syndic sink: " << error << '\n';
       return 2;
     }
+  if ((c.ledger_items > 0) != (c.ledger_outlets > 0)) {
+    std::cerr << "syndic sink: --ledger-items and --ledger-outlets go together\n";
+    return 2;
+  }
+  if (c.ledger_items > 0) {
+    testkit::sink_ledger_options l;
+    l.items = c.ledger_items;
+    l.outlets = c.ledger_outlets;
+    c.options.ledger = l;
+  }
   // Block the stop signals in every thread; this one waits for them.
   sigset_t set;
   sigemptyset(&set);
@@ -142,6 +153,13 @@ int run_sink(sink_cli& c) {
   }
   s.stop();
   std::cout << s.stats().to_json() << std::endl;
+  if (c.options.ledger) {
+    auto l = s.ledger(0);
+    std::cout << "{\"ledger\":{\"delivered\":" << l.delivered << ",\"duplicates\":" << l.duplicates
+              << ",\"duplicates_same_id\":" << l.duplicates_same_id << ",\"duplicates_different_id\":"
+              << l.duplicates_different_id << ",\"order_violations\":" << l.order_violations
+              << ",\"stray\":" << l.stray << "}}" << std::endl;
+  }
   return 0;
 }
 
@@ -199,6 +217,10 @@ command add_sink(CLI::App& app) {
   cmd->add_option("--max-requests-per-connection", c->options.max_requests_per_connection,
                   "Answer the Nth request on a connection with Connection: close (0: no limit)");
   cmd->add_option("--duration", c->duration_s, "Stop after this many seconds");
+  cmd->add_option("--ledger-items", c->ledger_items,
+                  "With --ledger-outlets: record each (item, outlet) pair as syndic loadtest does (items K < N found by "
+                  "their links .../items/RUN/K?created_ms=MS, outlets by their path /o/J); printed on exit");
+  cmd->add_option("--ledger-outlets", c->ledger_outlets, "Outlets J < N for the ledger (paths /o/0 ... /o/N-1)");
   return [c] { return run_sink(*c); };
 }
 
