@@ -24,6 +24,9 @@ command add_sink(CLI::App& app);
 // `syndic feeds`: a server playing many source feeds, with caching, faults and WebSub.
 command add_feeds(CLI::App& app);
 
+// `syndic loadtest`: simulated outlets and publishing, the correctness check, a report.
+command add_loadtest(CLI::App& app);
+
 // `syndic run`: the daemon (durable log, delivery, HTTP API).
 command add_run(CLI::App& app);
 

@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
                       {"push", syndic::cli::add_push, {}},
                       {"sink", syndic::cli::add_sink, {}},
                       {"feeds", syndic::cli::add_feeds, {}},
+                      {"loadtest", syndic::cli::add_loadtest, {}},
                       {"run", syndic::cli::add_run, {}}};
   bool named = false;
   for (entry& c : commands)
