@@ -1,14 +1,25 @@
 #include "delivery/ids.hpp"
 
+#include <array>
+#include <cstring>
+
 namespace syndic::engine::detail {
 namespace {
 
 // 16 lower-case hex digits, as "%016llx" wrote them (snprintf was 1,200 instructions of each
-// delivery's 2,000 on the submitting thread).
+// delivery's 2,000 on the submitting thread), a byte (two digits) at a time from a table.
 void append_hex16(std::string& out, std::uint64_t h) {
-  static constexpr char digits[] = "0123456789abcdef";
+  static constexpr auto pairs = [] {
+    std::array<char, 512> t{};
+    constexpr char digits[] = "0123456789abcdef";
+    for (int b = 0; b < 256; ++b) {
+      t[2 * b] = digits[b >> 4];
+      t[2 * b + 1] = digits[b & 15];
+    }
+    return t;
+  }();
   char buf[16];
-  for (int i = 15; i >= 0; --i, h >>= 4) buf[i] = digits[h & 15];
+  for (int i = 7; i >= 0; --i, h >>= 8) std::memcpy(buf + 2 * i, &pairs[2 * (h & 0xff)], 2);
   out.append(buf, sizeof buf);
 }
 

@@ -7,6 +7,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <charconv>
 #include <cstdlib>
 #include <ctime>
 
@@ -27,6 +28,14 @@ attempt_outcome::transport_error error_kind(http::transport_error e) {
 }
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+// "HTTP 204": written into the string's own (small-string) buffer, without to_string and a
+// concatenation per answer.
+std::string http_status_words(int status) {
+  char text[16] = "HTTP ";
+  char* end = std::to_chars(text + 5, text + sizeof text, status).ptr;
+  return std::string(text, static_cast<std::size_t>(end - text));
+}
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -500,7 +509,7 @@ void shard::on_done(request_in_flight&& req, const http::response& r) {
   if (host) --host->in_flight;
   auto it = outlets_.find(id);
   outlet_state* o = it == outlets_.end() || it->second->generation != req.generation ? nullptr : it->second.get();
-  std::string reason = r.status ? "HTTP " + std::to_string(r.status)
+  std::string reason = r.status ? http_status_words(r.status)
                      : r.error_detail.empty() ? std::string(http::describe(r.error))
                                               : r.error_detail;
   if (o) {
@@ -559,7 +568,7 @@ void shard::settle(outlet_state& o, delivery& d, const http::response& r, std::s
   if (o.retired) {
     // A 410 came back while this request was out: the outlet takes nothing more. Its pair
     // ends here (it would otherwise wait in a retry queue that nothing pumps again).
-    if (v == verdict::delivered && !r.local_failure) finish(id, d, final_state::delivered, r.status, reason);
+    if (v == verdict::delivered && !r.local_failure) finish(id, d, final_state::delivered, r.status, std::move(reason));
     else finish(id, d, final_state::retired, r.status, "outlet retired (410); this request: " + reason);
     return;
   }
@@ -576,7 +585,7 @@ void shard::settle(outlet_state& o, delivery& d, const http::response& r, std::s
     case verdict::delivered:
       o.consecutive_failures = 0;
       o.probing = false;
-      finish(id, d, final_state::delivered, r.status, reason);
+      finish(id, d, final_state::delivered, r.status, std::move(reason));
       break;
     case verdict::retire:
       o.retired = true;
@@ -589,7 +598,7 @@ void shard::settle(outlet_state& o, delivery& d, const http::response& r, std::s
     case verdict::dead_letter:
       o.consecutive_failures = 0;  // the outlet answered: it is up, it refused this one
       o.probing = false;
-      finish(id, d, final_state::dead_lettered, r.status, reason);
+      finish(id, d, final_state::dead_lettered, r.status, std::move(reason));
       break;
     case verdict::redirect: {
       // Standard Webhooks counts a 3xx as a failure, and the same request would get the same
