@@ -6,6 +6,7 @@
 #include "http/client.hpp"
 #include "http/content_coding.hpp"
 #include "http/server.hpp"
+#include "testkit/feeds_http.hpp"
 #include "testkit/feeds_plan.hpp"
 
 #include <syndic/engine/signer.hpp>
@@ -539,6 +540,34 @@ TEST(TestkitFeeds, ExternalHubIsAdvertisedAndPinged) {
   EXPECT_TRUE(pinged.count("hub.mode=publish&hub.url=" + enc(list[0].url))) << *pinged.begin();
   EXPECT_TRUE(pinged.count("hub.mode=publish&hub.url=" + enc(list[1].url)));
   EXPECT_EQ(f.post(s.base + "/hub", "hub.mode=subscribe").status, 404);  // no built-in hub then
+}
+
+TEST(TestkitFeeds, AcceptEncodingAndIfNoneMatchAreReadAsRfc9110Says) {
+  using detail::accepts_gzip;
+  for (const char* yes : {"gzip", "GZIP", "x-gzip", "deflate, gzip", " gzip ;q=0.5", "*", "br;q=1, *;q=0.1", "gzip;q=1.0"})
+    EXPECT_TRUE(accepts_gzip(yes)) << yes;
+  for (const char* no : {"", "identity", "deflate, br", "gzip;q=0", "gzip;q=0.000", "*;q=0", "*, gzip;q=0", "gzipx"})
+    EXPECT_FALSE(accepts_gzip(no)) << no;
+  using detail::none_match;
+  EXPECT_TRUE(none_match("\"a\"", "\"a\"", "\"a-gz\""));
+  EXPECT_TRUE(none_match("\"x\", W/\"a-gz\"", "\"a\"", "\"a-gz\""));
+  EXPECT_TRUE(none_match("*", "\"a\"", "\"a-gz\""));
+  EXPECT_FALSE(none_match("\"b\", \"a\"x", "\"a\"", "\"a-gz\""));
+  EXPECT_FALSE(none_match("a", "\"a\"", "\"a-gz\""));  // unquoted: not the tag
+}
+
+TEST(TestkitFeeds, FeedPathsNameOneFeed) {
+  using detail::feed_path;
+  auto p = detail::parse_feed_path("/feeds/12.atom");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->index, 12u);
+  EXPECT_EQ(p->ext, "atom");
+  EXPECT_EQ(p->where, feed_path::kind::canonical);
+  EXPECT_EQ(detail::parse_feed_path("/feeds/moved/3.rss")->where, feed_path::kind::moved);
+  EXPECT_EQ(detail::parse_feed_path("/feeds/loop/3.rss")->where, feed_path::kind::loop);
+  for (const char* bad : {"/feeds/", "/feeds/.rss", "/feeds/x.rss", "/feeds/-1.rss", "/feeds/3", "/feed/3.rss",
+                          "/feeds/moved/temp/3.rss", "/feeds/99999999999999999999999.rss"})
+    EXPECT_FALSE(detail::parse_feed_path(bad)) << bad;
 }
 
 TEST(TestkitFeeds, CreatedItemsAreFoundOncePerItemInAnyBody) {

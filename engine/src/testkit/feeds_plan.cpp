@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <numeric>
+#include <set>
 
 namespace syndic::testkit {
 namespace {
@@ -56,6 +57,32 @@ std::optional<std::map<feed_fault, double>> parse_fault_shares(std::string_view 
   if (total > 100 + 1e-9) {
     error = "the shares add up to more than 100%";
     return std::nullopt;
+  }
+  return out;
+}
+
+std::vector<created_item> created_items(std::string_view body) {
+  std::vector<created_item> out;
+  std::set<std::pair<std::size_t, std::uint64_t>> seen;
+  constexpr std::string_view key = "/items/";
+  for (auto at = body.find(key); at != std::string_view::npos; at = body.find(key, at + key.size())) {
+    const char* p = body.data() + at + key.size();
+    const char* end = body.data() + body.size();
+    created_item c;
+    auto number = [&](auto& v) {
+      auto [next, ec] = std::from_chars(p, end, v);
+      if (ec != std::errc{} || next == p) return false;
+      p = next;
+      return true;
+    };
+    auto literal = [&](std::string_view s) {
+      if (static_cast<std::size_t>(end - p) < s.size() || std::string_view(p, s.size()) != s) return false;
+      p += s.size();
+      return true;
+    };
+    if (number(c.feed) && literal("/") && number(c.k) && literal("?created_ms=") && number(c.created_ms) &&
+        seen.insert({c.feed, c.k}).second)
+      out.push_back(c);
   }
   return out;
 }

@@ -14,11 +14,14 @@
 #include <syndic/testkit/feeds.hpp>
 
 #include "http/server.hpp"
+#include "testkit/feeds_http.hpp"
 #include "testkit/feeds_hub.hpp"
 #include "testkit/feeds_plan.hpp"
 #include "testkit/feeds_render.hpp"
 
 #include <syndic/formats/dates.hpp>
+
+#include "formats/src/text.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -43,89 +46,13 @@ using engine::http::responder;
 using engine::http::server_request;
 using engine::http::server_response;
 using steady = std::chrono::steady_clock;
+using detail::feed_path;
+using detail::parse_feed_path;
 
 namespace {
 
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i] >= 'A' && a[i] <= 'Z' ? char(a[i] + 32) : a[i];
-    char y = b[i] >= 'A' && b[i] <= 'Z' ? char(b[i] + 32) : b[i];
-    if (x != y) return false;
-  }
-  return true;
-}
-
-// Whether Accept-Encoding lets gzip through (RFC 9110 12.5.3): gzip or x-gzip with q > 0,
-// else * with q > 0.
-bool accepts_gzip(std::string_view header) {
-  int gzip = -1, star = -1;  // -1: not named; 0: refused; 1: accepted
-  while (!header.empty()) {
-    auto comma = header.find(',');
-    std::string_view part = header.substr(0, comma);
-    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
-    auto semi = part.find(';');
-    std::string_view coding = trim(part.substr(0, semi));
-    bool ok = true;
-    if (semi != std::string_view::npos) {
-      std::string_view params = trim(part.substr(semi + 1));
-      if (params.size() >= 2 && (params[0] == 'q' || params[0] == 'Q') && params[1] == '=') {
-        std::string_view q = trim(params.substr(2));
-        ok = !q.empty() && q.find_first_not_of("0.") != std::string_view::npos;  // "0", "0.0", "0.000": refused
-      }
-    }
-    if (iequals(coding, "gzip") || iequals(coding, "x-gzip")) gzip = ok;
-    else if (coding == "*") star = ok;
-  }
-  return gzip >= 0 ? gzip == 1 : star == 1;
-}
-
-// If-None-Match names one of the tags (weak comparison, as RFC 9110 13.1.2 asks), or is *.
-bool none_match(std::string_view header, std::string_view tag, std::string_view gzip_tag) {
-  auto strip_weak = [](std::string_view t) { return t.starts_with("W/") ? t.substr(2) : t; };
-  while (!header.empty()) {
-    auto comma = header.find(',');
-    std::string_view t = strip_weak(trim(header.substr(0, comma)));
-    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
-    if (t == "*" || t == tag || t == gzip_tag) return true;
-  }
-  return false;
-}
-
-struct feed_path {
-  enum class kind : std::uint8_t { canonical, moved, temp, loop } where = kind::canonical;
-  std::size_t index = 0;
-  std::string_view ext;
-};
-
-// "/feeds/7.rss", "/feeds/moved/7.rss", "/feeds/temp/7.rss", "/feeds/loop/7.rss".
-std::optional<feed_path> parse_feed_path(std::string_view path) {
-  if (!path.starts_with("/feeds/")) return std::nullopt;
-  path.remove_prefix(7);
-  feed_path p;
-  for (auto [prefix, k] : {std::pair{std::string_view("moved/"), feed_path::kind::moved},
-                           std::pair{std::string_view("temp/"), feed_path::kind::temp},
-                           std::pair{std::string_view("loop/"), feed_path::kind::loop}})
-    if (path.starts_with(prefix)) {
-      path.remove_prefix(prefix.size());
-      p.where = k;
-    }
-  auto dot = path.find('.');
-  if (dot == std::string_view::npos || dot == 0) return std::nullopt;
-  auto [end, ec] = std::from_chars(path.data(), path.data() + dot, p.index);
-  if (ec != std::errc{} || end != path.data() + dot) return std::nullopt;
-  p.ext = path.substr(dot + 1);
-  return p;
 }
 
 // Atomically keeps the larger / smaller value.
@@ -139,32 +66,6 @@ void lower_to(std::atomic<std::int64_t>& a, std::int64_t v) {
 }
 
 }  // namespace
-
-std::vector<created_item> created_items(std::string_view body) {
-  std::vector<created_item> out;
-  std::set<std::pair<std::size_t, std::uint64_t>> seen;
-  constexpr std::string_view key = "/items/";
-  for (auto at = body.find(key); at != std::string_view::npos; at = body.find(key, at + key.size())) {
-    const char* p = body.data() + at + key.size();
-    const char* end = body.data() + body.size();
-    created_item c;
-    auto number = [&](auto& v) {
-      auto [next, ec] = std::from_chars(p, end, v);
-      if (ec != std::errc{} || next == p) return false;
-      p = next;
-      return true;
-    };
-    auto literal = [&](std::string_view s) {
-      if (static_cast<std::size_t>(end - p) < s.size() || std::string_view(p, s.size()) != s) return false;
-      p += s.size();
-      return true;
-    };
-    if (number(c.feed) && literal("/") && number(c.k) && literal("?created_ms=") && number(c.created_ms) &&
-        seen.insert({c.feed, c.k}).second)
-      out.push_back(c);
-  }
-  return out;
-}
 
 std::string feeds_stats::to_json() const {
   std::string s = "{\"requests\":" + std::to_string(requests) + ",\"other_requests\":" + std::to_string(other_requests) +
@@ -414,7 +315,7 @@ struct feeds::impl {
 
   server_response conditional(std::size_t i, const server_request& req) {
     auto s = current(i);
-    bool gz = options.gzip && accepts_gzip(req.header("accept-encoding"));
+    bool gz = options.gzip && detail::accepts_gzip(req.header("accept-encoding"));
     server_response r;
     if (options.etag) r.set("ETag", gz ? s->etag_gzip : s->etag);
     if (options.last_modified) r.set("Last-Modified", s->last_modified);
@@ -424,7 +325,7 @@ struct feeds::impl {
     std::string_view inm = options.etag ? req.header("if-none-match") : std::string_view();
     bool fresh = false;
     if (!inm.empty()) {
-      fresh = none_match(inm, s->etag, s->etag_gzip);
+      fresh = detail::none_match(inm, s->etag, s->etag_gzip);
     } else if (std::string_view ims = options.last_modified ? req.header("if-modified-since") : std::string_view();
                !ims.empty()) {
       // HTTP dates have one-second resolution: a version made later in the same second as
@@ -494,7 +395,7 @@ struct feeds::impl {
     std::vector<std::string_view> cols;
     for (std::string_view rest = columns; !rest.empty();) {
       auto comma = rest.find(',');
-      std::string_view c = trim(rest.substr(0, comma));
+      std::string_view c = formats::detail::trim(rest.substr(0, comma));
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
       if (std::find(std::begin(known), std::end(known), c) == std::end(known)) {
         if (error) *error = "columns: unknown column '" + std::string(c) + "' (known: id, url, channel, format, fault, shape, listener)";
