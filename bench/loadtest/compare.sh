@@ -15,9 +15,9 @@
 # OUTLETS/1000 paths (/hook/0..), since every path on a sink port is an outlet of its own:
 # 10,000 listeners plus 10,000 connections would not fit the 20,000 file descriptors allowed.
 #
-# faulty: 5% of the outlets misbehave, by sink rules: every 20th outlet (index 7 mod 20) is slow
-# (each answer delayed, SLOW=exp:20: exponential, mean 20 ms, at most 200 ms) and every 20th
-# (index 17 mod 20) fails (FAIL="503": every request answered 503). Clients without retries
+# faulty: 5% of the outlets misbehave, by sink rules: one outlet in 20 (index 7 mod 20), half
+# of them slow (each answer delayed, SLOW=exp:20: exponential, mean 20 ms, at most 200 ms) and
+# half failing (FAIL="503": every request answered 503): 2.5% each. Clients without retries
 # count those as failed; syndic retries them (push with --deadline PUSH_DEADLINE seconds, so a
 # dead outlet cannot hold the run: compare the time to the last 2xx then).
 #
@@ -90,14 +90,14 @@ if [ "$mode" = faulty ]; then
   i=0
   while read -r u; do
     key=${u#http://127.0.0.1:}
-    case $((i % 20)) in
-      7) rules+=(--rule "$key=latency=$slow") ;;
-      17) rules+=(--rule "$key=$fail") ;;
-    esac
+    # One outlet in 20 (index 7 mod 20) is faulty: slow and failing by turns.
+    if [ $((i % 20)) = 7 ]; then
+      if [ $((i / 20 % 2)) = 0 ]; then rules+=(--rule "$key=latency=$slow"); else rules+=(--rule "$key=$fail"); fi
+    fi
     i=$((i + 1))
   done <"$tmp/urls.txt"
 fi
-faulty=$((${#rules[@]} / 2))
+faulty=$((${#rules[@]} / 2))  # --rule and its value
 
 # The sink, on core 0, for the whole session (bounded by --duration in case this script dies).
 taskset -c 0 "$syndic" sink --listen "127.0.0.1:$first-$last" --threads "${SINK_THREADS:-1}" \
@@ -134,7 +134,7 @@ if [ "${LOADTEST:-1}" = 1 ] && "$syndic" loadtest --help >/dev/null 2>&1; then
   loadtest_note="in-process target with its own simulated outlets"
 fi
 
-echo "== $outlets outlets ($ports ports x $paths paths) x $items items = $pairs POSTs, $mode$([ "$mode" = faulty ] && echo ": $faulty outlets slow ($slow ms) or failing ($fail)")"
+echo "== $outlets outlets ($ports ports x $paths paths) x $items items = $pairs POSTs, $mode$([ "$mode" = faulty ] && echo ": $faulty outlets ($((faulty * 100 / outlets))%), half slow (latency $slow ms), half failing ($fail)")"
 echo "   syndic sink on core 0 (${SINK_THREADS:-1} thread); each client on core 1, whole process; wrk: 1 endpoint, ${WRK_CONNECTIONS:-64} connections, ${WRK_SECONDS:-5} s"
 echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -210,19 +210,21 @@ for line in open(path):
     rows[name].append({"rate": d / float(wall), "cpu": (float(user) + float(sys_)) * 1e6 / d if d else float("nan"),
                        "sink": float(sink) * 1e6 / d if d else float("nan"), "delivered": d,
                        "requests": int(requests), "expected": int(expected), "rc": int(rc), "wall": float(wall),
-                       "last": float(last_2xx), "rate_last": d / max(float(last_2xx), 1e-3)})
+                       "last": float(last_2xx), "rate_last": d / max(float(last_2xx), 1e-3),
+                       "sink_busy": float(sink) * 100 / float(wall)})
 med = lambda name, k: statistics.median(r[k] for r in rows[name])
 def ratio(a, k="rate"):
     r = [x[k] / y[k] for x, y in zip(rows[a], rows["reference"]) if y[k]]
     return f"{statistics.median(r):.2f}x" if r else "-"
 labels = {"wrk": "wrk (1 endpoint)", "reference": "reference (epoll)", "curl_multi_loop": "curl multi loop",
           "curl_--parallel": "curl --parallel", "syndic_push": "syndic push", "syndic_loadtest": "syndic loadtest"}
-print(f"\nmedians of {runs} runs, {mode} (rate = 2xx the sink counted / the client's wall time; CPU = the client's user + sys per delivery; sink = the sink's CPU per delivery)")
-print(f"{'client':<20}{'deliveries/s':>13}{'CPU us':>9}{'sink us':>9}{'vs ref rate':>13}{'vs ref CPU':>12}{'delivered':>11}{'requests':>10}{'wall s':>8}{'last 2xx s':>11}{'/s to last':>11}")
+print(f"\nmedians of {runs} runs, {mode} (rate = 2xx the sink counted / the client's wall time; CPU = the client's user + sys per delivery;"
+      " sink us = the sink's CPU per delivery, sink % = its CPU / the wall time: 100 = its core is full)")
+print(f"{'client':<20}{'deliveries/s':>13}{'CPU us':>9}{'sink us':>9}{'vs ref rate':>13}{'vs ref CPU':>12}{'delivered':>11}{'requests':>10}{'wall s':>8}{'last 2xx s':>11}{'/s to last':>11}{'sink %':>8}")
 for name in rows:
     print(f"{labels.get(name, name):<20}{med(name, 'rate'):>13.0f}{med(name, 'cpu'):>9.1f}{med(name, 'sink'):>9.1f}"
           f"{ratio(name):>13}{ratio(name, 'cpu'):>12}{med(name, 'delivered'):>11.0f}{med(name, 'requests'):>10.0f}{med(name, 'wall'):>8.2f}"
-          f"{med(name, 'last'):>11.2f}{med(name, 'rate_last'):>11.0f}")
+          f"{med(name, 'last'):>11.2f}{med(name, 'rate_last'):>11.0f}{med(name, 'sink_busy'):>8.0f}")
 if not have_loadtest:
     print(f"{'syndic loadtest':<20}  {loadtest_note}")
 else:
