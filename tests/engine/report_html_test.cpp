@@ -233,6 +233,26 @@ TEST(ReportHtml, EveryStringIsEscaped) {
   EXPECT_EQ(count(html, "&lt;script&gt;"), 3u);
 }
 
+TEST(ReportHtml, LostPairsAndTheSinksCountsAreShownEscaped) {
+  loadtest_report r = sample();
+  r.lost = 2;
+  r.missing_sample = {"item 0 -> outlet 7 (drop)", "item <1> -> outlet & (x)"};
+  r.engine_figures_note = "daemon pid 42 <rss & cpu>";
+  r.sink_items = r.delivered + 5;  // 5 more than the ledger accounts for
+  const std::string html = render_html(r);
+  expect_self_contained(html);
+  EXPECT_NE(html.find("Lost pairs (the first 2 of 2)"), std::string::npos);
+  EXPECT_NE(html.find("<li>item 0 -&gt; outlet 7 (drop)</li>"), std::string::npos);
+  EXPECT_NE(html.find("<li>item &lt;1&gt; -&gt; outlet &amp; (x)</li>"), std::string::npos);
+  EXPECT_NE(html.find("daemon pid 42 &lt;rss &amp; cpu&gt;"), std::string::npos);
+  EXPECT_NE(html.find("Items = delivered + duplicates + stray</th><td class=\"num bad\">no"), std::string::npos);
+  r.sink_items = r.delivered;
+  r.missing_sample.clear();
+  const std::string agreed = render_html(r);
+  EXPECT_NE(agreed.find("Items = delivered + duplicates + stray</th><td class=\"num ok\">yes"), std::string::npos);
+  EXPECT_EQ(agreed.find("Lost pairs"), std::string::npos);
+}
+
 TEST(ReportHtml, InvalidUtf8AndControlCharactersStayWellFormed) {
   loadtest_report r = sample();
   r.classes[0].name = std::string("bad\xff\xfe utf8 \x01\x02 ctl");

@@ -120,6 +120,13 @@ loadtest_report realistic(bool with_loss) {
   r.dead_letters = 0;
   r.engine_peak_rss_mb = 183.4;
   r.engine_cpu_s = 9.84;
+  r.engine_figures_note = "this process: the engine and the sink together (getrusage)";
+  r.engine_delivered = r.delivered + r.lost;  // drop outlets answer 2xx
+  r.sink_answered = r.sink_items = r.delivered + r.duplicates;
+  r.sink_dropped = r.lost;
+  r.sink_requests = r.attempts + r.lost;
+  for (std::size_t i = 0; i < 12 && r.lost > 0; ++i)
+    r.missing_sample.push_back("item " + std::to_string(i / 4) + " -> outlet " + std::to_string(870 + i % 4) + " (drop)");
   return r;
 }
 
@@ -138,6 +145,8 @@ loadtest_report hostile() {
   r.throughput.push_back({21, 1e300});
   r.duration_s = std::numeric_limits<double>::quiet_NaN();
   r.latency.p99 = std::numeric_limits<double>::infinity();
+  r.engine_figures_note = "daemon <pid> & \"friends\"";
+  r.missing_sample.push_back("item <img src=x> -> outlet 1 (<script>)");
   return r;
 }
 

@@ -76,6 +76,8 @@ svg.chart .mean { stroke: #d55e00; stroke-width: 1.5; stroke-dasharray: 6 4; }
 svg.chart .mean-label { fill: #d55e00; font-size: 12px; font-weight: 600; }
 svg.chart .cdf { fill: none; stroke-width: 2.2; stroke-linejoin: round; }
 svg.chart .nodata { fill: #8c959f; font-size: 18px; font-weight: 600; }
+ul.missing { columns: 3; margin: 0; padding-left: 20px; font: 13px/1.6 ui-monospace, "SFMono-Regular",
+  Menlo, Consolas, "DejaVu Sans Mono", monospace; }
 footer { color: #8c959f; font-size: 12px; text-align: center; margin-top: 20px; }
 )css";
 
@@ -280,8 +282,40 @@ void engine_section(page& p, const loadtest_report& r) {
   p.kv_row("CPU time", r.engine_cpu_s > 0 ? seconds_text(r.engine_cpu_s) : "not measured");
   const bool cpu_known = r.engine_cpu_s > 0 && r.duration_s > 0 && std::isfinite(r.engine_cpu_s / r.duration_s);
   p.kv_row("CPU, average cores busy", cpu_known ? number_text(r.engine_cpu_s / r.duration_s, 2) : "\xE2\x80\x94");
-  p.raw("</tbody></table><p class=\"note\">Known for the in-process and daemon targets; an external "
-        "system's figures are not measured.</p></section>");
+  p.kv_row("Delivered, as the engine counted", count_text(r.engine_delivered));
+  p.raw("</tbody></table><p class=\"note\">");
+  p.text(r.engine_figures_note.empty() ? "" : "Memory and CPU: " + r.engine_figures_note + ". ");
+  p.raw("Known for the in-process and daemon targets; an external system's figures are not "
+        "measured. The engine also counts deliveries to drop outlets, which record nothing.</p></section>");
+}
+
+// The sink's own counters beside the ledger's: a second count of what arrived.
+void sink_section(page& p, const loadtest_report& r) {
+  p.raw("<section><h2>Sink</h2><table class=\"kv\"><tbody>");
+  p.kv_row("Requests received", count_text(r.sink_requests));
+  p.kv_row("Answered 2xx and recorded", count_text(r.sink_answered));
+  p.kv_row("Items they carried", count_text(r.sink_items));
+  p.kv_row("Answered 2xx by drop outlets (not recorded)", count_text(r.sink_dropped));
+  p.kv_row("Stray receipts (not this run's)", count_text(r.stray), r.stray == 0 ? "" : "bad");
+  const bool agrees = r.sink_items == r.delivered + r.duplicates + r.stray;
+  p.kv_row("Items = delivered + duplicates + stray", agrees ? "yes" : "no", agrees ? "ok" : "bad");
+  p.raw("</tbody></table></section>");
+}
+
+// The first lost pairs, to start looking from.
+void missing_section(page& p, const loadtest_report& r) {
+  if (r.missing_sample.empty()) return;
+  p.raw("<section><h2>Lost pairs (the first ");
+  p.text(count_text(r.missing_sample.size()));
+  p.raw(" of ");
+  p.text(count_text(r.lost));
+  p.raw(")</h2><ul class=\"missing\">");
+  for (const std::string& m : r.missing_sample) {
+    p.raw("<li>");
+    p.text(m);
+    p.raw("</li>");
+  }
+  p.raw("</ul></section>");
 }
 
 }  // namespace
@@ -307,7 +341,11 @@ std::string render_html(const loadtest_report& r) {
   p.raw("<p class=\"note\">Distinct deliveries per second, each point over the interval that ends "
         "there; the dashed line is the mean over the run.</p></section>");
   latency_section(p, r);
+  p.raw("<div class=\"two\">");
   engine_section(p, r);
+  sink_section(p, r);
+  p.raw("</div>");
+  missing_section(p, r);
   p.raw("<footer>syndic loadtest \xC2\xB7 a self-contained page: no scripts, nothing fetched</footer>");
   p.raw("</main></body></html>\n");
   return std::move(p.out);

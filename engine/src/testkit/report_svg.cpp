@@ -204,11 +204,22 @@ double percentile_height(double q, double decades) {
 // Latencies are drawn between 1 us and about 11.5 days; beyond that they sit at the edge.
 constexpr double min_ms = 1e-3, max_ms = 1e9;
 
-std::string decade_label(int decade) {
-  const double ms = std::pow(10.0, decade);
-  if (decade >= 3) return number_text(ms / 1000, 0) + " s";
-  if (decade >= 0) return number_text(ms, 0) + " ms";
-  return number_text(ms, -decade) + " ms";
+// The latency axis runs between steps of 1, 2 and 5 times a power of ten: step k is
+// {1, 2, 5}[k mod 3] x 10^(k div 3), so a run from 150 ms to 17 s draws from 100 ms to 20 s.
+double step_value(int k) {
+  const int d = k >= 0 ? k / 3 : -((-k + 2) / 3);
+  static constexpr double mantissa[] = {1, 2, 5};
+  return mantissa[k - 3 * d] * std::pow(10.0, d);
+}
+int step_at_or_below(double ms) {
+  const int d = static_cast<int>(std::floor(std::log10(ms) + 1e-9));
+  const double m = ms / std::pow(10.0, d);
+  return 3 * d + (m >= 5 - 1e-9 ? 2 : m >= 2 - 1e-9 ? 1 : 0);
+}
+
+std::string ms_label(double ms) {
+  if (ms >= 1000) return (ms >= 1e6 ? number_text(ms / 1000, 0) : tick_text(ms / 1000)) + " s";
+  return tick_text(ms) + " ms";
 }
 
 struct cdf_series {
@@ -246,12 +257,14 @@ std::string latency_svg(const std::vector<outlet_class_report>& classes) {
   double most = 0;
   for (const cdf_series& s : series) most = std::max(most, s.total);
   const double tail_decades = most >= 1e4 ? 4 : 3;
-  int lo_decade = any ? static_cast<int>(std::floor(std::log10(lo))) : 0;
-  int hi_decade = any ? static_cast<int>(std::ceil(std::log10(hi))) : 3;
-  if (hi_decade <= lo_decade) hi_decade = lo_decade + 1;
-  const double span = hi_decade - lo_decade;
+  const int lo_step = any ? step_at_or_below(lo) : 0;  // 1 ms
+  int hi_step = any ? step_at_or_below(hi) : 9;        // 1 s
+  if (step_value(hi_step) < hi * (1 - 1e-9)) ++hi_step;
+  if (hi_step <= lo_step) hi_step = lo_step + 1;
+  const double log_lo = std::log10(step_value(lo_step));
+  const double span = std::log10(step_value(hi_step)) - log_lo;  // in decades
   auto x_of = [&](double ms) {
-    return left + plot_w * std::clamp((std::log10(ms) - lo_decade) / span, 0.0, 1.0);
+    return left + plot_w * std::clamp((std::log10(ms) - log_lo) / span, 0.0, 1.0);
   };
   auto y_of = [&](double q) { return top + plot_h * (1 - percentile_height(q, tail_decades) / tail_decades); };
 
@@ -268,15 +281,17 @@ std::string latency_svg(const std::vector<outlet_class_report>& classes) {
     line(out, left, y_of(r.q), left + plot_w, y_of(r.q), r.q == 0 ? "axis" : "grid");
     if (*r.label != 0) text_at(out, left - 8, y_of(r.q) + 4, "tick", r.label, "text-anchor=\"end\"");
   }
-  const int label_every = span > 10 ? 2 : 1;
-  for (int d = lo_decade; d <= hi_decade; ++d) {
-    const double ms = std::pow(10.0, d);
-    line(out, x_of(ms), top, x_of(ms), top + plot_h, d == lo_decade ? "axis" : "grid");
-    if ((d - lo_decade) % label_every == 0)
-      text_at(out, x_of(ms), top + plot_h + 18, "tick", decade_label(d), "text-anchor=\"middle\"");
-    if (d < hi_decade && span <= 6) {
-      for (double m : {2.0, 5.0}) line(out, x_of(m * ms), top, x_of(m * ms), top + plot_h, "minor");
-    }
+  // Gridlines at every step (fainter between decades); labels at every step over a short
+  // range, at decades over a long one, at every other decade over a very long one.
+  for (int k = lo_step; k <= hi_step; ++k) {
+    const bool decade = (k % 3 + 3) % 3 == 0;
+    const double x = x_of(step_value(k));
+    line(out, x, top, x, top + plot_h, k == lo_step ? "axis" : decade ? "grid" : "minor");
+    // The ends too, when they are not a decade, so that the range can be read off the axis.
+    const bool end = (k == lo_step || k == hi_step) && !decade && span <= 10;
+    const bool labelled = span <= 3.5 || end || (decade && (span <= 10 || (k / 3) % 2 == 0));
+    if (labelled)
+      text_at(out, x, top + plot_h + 18, "tick", ms_label(step_value(k)), "text-anchor=\"middle\"");
   }
   axis_titles(out, "latency, publish to receipt (log scale)", "deliveries at or under");
 
