@@ -129,9 +129,18 @@ push_flags=()
 # syndic loadtest: used when the command exists.
 loadtest_note="not available (no 'syndic loadtest' in this build)"
 have_loadtest=0
+# It cannot deliver to an outside sink in-process: it runs its own (the same sink code, in its
+# process) on ports 26000.., as many ports and paths as above; so it gets cores 0 and 1 (one
+# shard, one sink thread), as the others get core 1 plus the sink's core 0, and its CPU figure
+# is the engine's and its sink's together. Faulty: the same classes (--faults slow=2.5%,
+# fail=2.5%, slow answers exp:20, every request to a failing outlet fails), stopped at
+# --timeout PUSH_DEADLINE as syndic push is.
+lt_first=26000
+lt_flags=()
+[ "$mode" = faulty ] && lt_flags=(--faults "slow=2.5%,fail=2.5%" --slow-ms "$slow" --fault-rate 1 --timeout "${PUSH_DEADLINE:-10}")
 if [ "${LOADTEST:-1}" = 1 ] && "$syndic" loadtest --help >/dev/null 2>&1; then
   have_loadtest=1
-  loadtest_note="in-process target with its own simulated outlets"
+  loadtest_note="in-process target, its own sink (cores 0-1; CPU us = engine + its sink, sink us n/a)"
 fi
 
 echo "== $outlets outlets ($ports ports x $paths paths) x $items items = $pairs POSTs, $mode$([ "$mode" = faulty ] && echo ": $faulty outlets ($((faulty * 100 / outlets))%), half slow (latency $slow ms), half failing ($fail)")"
@@ -161,25 +170,32 @@ measure() {
   local sampler=$!
   local t0=$EPOCHREALTIME
   cost=$(python3 "$delivery/measure.py" "$tmp/out.$name" -- \
-    taskset -c 1 timeout -k 5 "$client_timeout" "$@" 2>"$tmp/err.$name") || true
+    taskset -c "${PIN:-1}" timeout -k 5 "$client_timeout" "$@" 2>"$tmp/err.$name") || true
   # An answer delayed by a slow outlet may still be on its way: count after it could arrive.
   [ "$mode" = faulty ] && sleep 0.3
   read -r d1 r1 < <(sink_counts)
   cpu1=$(sink_cpu)
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true
-  python3 - "$name" "$cost" "$d0" "$d1" "$((r1 - r0))" "$cpu0" "$cpu1" "$expected" "$t0" "$tmp/arrivals" >>"$tmp/rows" <<'PY'
-import json, sys
+  python3 - "$name" "$cost" "$d0" "$d1" "$((r1 - r0))" "$cpu0" "$cpu1" "$expected" "$t0" "$tmp/arrivals" "${REPORT:-}" >>"$tmp/rows" <<'PY'
+import json, os, sys
 name, cost = sys.argv[1], json.loads(sys.argv[2])
 d0, d1, requests, cpu0, cpu1, expected = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7]), int(sys.argv[8])
-t0 = float(sys.argv[9])
+t0, report = float(sys.argv[9]), sys.argv[11]
 # The first sample that saw the final count: the last 2xx arrived before it (0.25 s resolution).
 last = [float(t) - t0 for t, d in (l.split() for l in open(sys.argv[10])) if int(d) >= d1]
 last_2xx = min(min(last) if last else cost["wall_s"], cost["wall_s"]) if d1 > d0 else cost["wall_s"]
-print(name, d1 - d0, cost["wall_s"], cost["user_s"], cost["sys_s"], round(cpu1 - cpu0, 3), requests, expected,
+delivered, sink_cpu = d1 - d0, round(cpu1 - cpu0, 3)
+if report:
+    # syndic loadtest served its own outlets: its report's counts (the sink's ledger), the end of
+    # its last throughput interval with deliveries as the last 2xx, no separate sink CPU (-1).
+    j = json.load(open(report)) if os.path.exists(report) else {"delivered": 0, "throughput": []}
+    delivered, requests, sink_cpu = j["delivered"], j.get("attempts", 0) or j["delivered"], -1
+    last_2xx = max([p["t_s"] for p in j["throughput"] if p["per_second"] > 0] or [cost["wall_s"]])
+print(name, delivered, cost["wall_s"], cost["user_s"], cost["sys_s"], sink_cpu, requests, expected,
       cost["rc"], round(last_2xx, 3))
 PY
-  tail -n 1 "$tmp/rows" | awk -v r="$run" '{ printf "run %s: %-16s %8.0f/s  %6.1f us CPU/delivery  %6.1f us sink  (%d of %d delivered, %d requests, exit %d, wall %.2f s, last 2xx at %.2f s)\n", r, $1, $2 / $3, ($4 + $5) * 1e6 / ($2 > 0 ? $2 : 1), $6 * 1e6 / ($2 > 0 ? $2 : 1), $2, $8, $7, $9, $3, $10 }'
+  tail -n 1 "$tmp/rows" | awk -v r="$run" '{ printf "run %s: %-16s %8.0f/s  %6.1f us CPU/delivery  %s us sink  (%d of %d delivered, %d requests, exit %d, wall %.2f s, last 2xx at %.2f s)\n", r, $1, $2 / $3, ($4 + $5) * 1e6 / ($2 > 0 ? $2 : 1), $6 < 0 ? "n/a" : sprintf("%6.1f", $6 * 1e6 / ($2 > 0 ? $2 : 1)), $2, $8, $7, $9, $3, $10 }'
   if [ "$(tail -n 1 "$tmp/rows" | cut -d' ' -f9)" != 0 ] && [ "$mode" = healthy ]; then
     echo "   $name stderr: $(tail -c 300 "$tmp/err.$name" | tr '\n' ' ')"
   fi
@@ -193,9 +209,9 @@ for run in $(seq 1 "$runs"); do
   [ "${CURL_PARALLEL:-1}" = 1 ] && measure curl_--parallel "$pairs" curl --parallel --parallel-max 64 -K "$tmp/curl.cfg"
   [ "${PUSH:-1}" = 1 ] && measure syndic_push "$pairs" "$syndic" push --outlets "$tmp/outlets.csv" "${push_flags[@]}" "$tmp/feed.json"
   if [ "$have_loadtest" = 1 ]; then
-    faults=()
-    [ "$mode" = faulty ] && faults=(--faults "slow=2.5%,fail=2.5%")
-    measure syndic_loadtest "$pairs" "$syndic" loadtest --outlets "$outlets" --items "$items" "${faults[@]}" --report "$tmp/loadtest.$run.json"
+    PIN=0,1 REPORT="$tmp/loadtest.$run.json" measure syndic_loadtest "$pairs" "$syndic" loadtest \
+      --outlets "$outlets" --items "$items" --shards 1 --sink-threads 1 \
+      --sink-listen "127.0.0.1:$lt_first-$((lt_first + ports - 1))" "${lt_flags[@]}" --report "$tmp/loadtest.$run.json"
   fi
 done
 echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -208,10 +224,10 @@ for line in open(path):
     name, delivered, wall, user, sys_, sink, requests, expected, rc, last_2xx = line.split()
     d = int(delivered)
     rows[name].append({"rate": d / float(wall), "cpu": (float(user) + float(sys_)) * 1e6 / d if d else float("nan"),
-                       "sink": float(sink) * 1e6 / d if d else float("nan"), "delivered": d,
+                       "sink": float(sink) * 1e6 / d if d and float(sink) >= 0 else float("nan"), "delivered": d,
                        "requests": int(requests), "expected": int(expected), "rc": int(rc), "wall": float(wall),
                        "last": float(last_2xx), "rate_last": d / max(float(last_2xx), 1e-3),
-                       "sink_busy": float(sink) * 100 / float(wall)})
+                       "sink_busy": float(sink) * 100 / float(wall) if float(sink) >= 0 else float("nan")})
 med = lambda name, k: statistics.median(r[k] for r in rows[name])
 def ratio(a, k="rate"):
     r = [x[k] / y[k] for x, y in zip(rows[a], rows["reference"]) if y[k]]
