@@ -141,6 +141,7 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, std::size
       o->ready.for_each([&](delivery& d) { finish(id, d, final_state::cancelled, 0, why); });
       for (auto& [at, d] : o->retries) finish(id, d, final_state::cancelled, 0, why);
     }
+    by_generation_.clear();
     outlets_.clear();
     hosts_.clear();
   });
@@ -184,6 +185,7 @@ void shard::add_outlet(outlet_config cfg) {
     if (!slot) {
       slot = std::make_unique<outlet_state>(cfg, token_bucket(cfg.rate, cfg.burst, now));
       slot->generation = ++next_generation_;
+      by_generation_.emplace(slot->generation, slot.get());
       slot->concurrency = concurrency_limit(slot->cfg.max_in_flight, options_.concurrency_backlog);
     } else {
       // The same outlet, reconfigured: its queue, counts and requests in flight carry on.
@@ -218,6 +220,7 @@ void shard::remove_outlet(std::string id) {
     detach_host(*it->second);
     // Requests in flight carry the generation: their answers end their pairs and leave any
     // outlet added later under this id alone.
+    by_generation_.erase(it->second->generation);
     outlets_.erase(it);
   });
 }
@@ -502,13 +505,15 @@ void shard::end_stale(const std::string& id, delivery& d, const http::response& 
 
 void shard::on_done(request_in_flight&& req, const http::response& r) {
   --in_flight_;
-  counters_.connections_opened += static_cast<std::uint64_t>(r.connections_opened);
+  if (r.connections_opened)  // a locked add only when there is something to add
+    counters_.connections_opened += static_cast<std::uint64_t>(r.connections_opened);
   const std::string& id = req.outlet_id;
   delivery& d = req.d;
   host_slots* host = req.host;
   if (host) --host->in_flight;
-  auto it = outlets_.find(id);
-  outlet_state* o = it == outlets_.end() || it->second->generation != req.generation ? nullptr : it->second.get();
+  // By generation: the outlet that sent this, if it is still there (no hash of its id).
+  auto it = by_generation_.find(req.generation);
+  outlet_state* o = it == by_generation_.end() ? nullptr : it->second;
   std::string reason = r.status ? http_status_words(r.status)
                      : r.error_detail.empty() ? std::string(http::describe(r.error))
                                               : r.error_detail;

@@ -174,6 +174,9 @@ private:
   http::h1_transport& public_h1();
   http::curl_transport& public_curl();
   std::unordered_map<std::string, std::unique_ptr<outlet_state>> outlets_;
+  // The same outlets by generation: an answer finds the outlet that sent it (or learns that
+  // it is gone) by a number, not by hashing its id.
+  std::unordered_map<std::uint64_t, outlet_state*> by_generation_;
   std::unordered_map<std::string, host_slots> hosts_;  // by origin; references stay valid
   std::uint64_t next_generation_ = 0;
   std::deque<std::string> waiting_;  // outlets held back by the shard's in-flight cap
