@@ -356,7 +356,7 @@ TEST(TestkitFeeds, FaultSharesGiveExactCountsAndBadSpecsSaySo) {
 TEST(TestkitFeeds, StatsShowConcurrencyAndGapsPerListener) {
   auto o = quiet(4);
   o.listen = {{"127.0.0.1", 0}, {"127.0.0.2", 0}};
-  o.latency = latency_distribution(std::chrono::milliseconds(300));
+  o.latency = latency_distribution(std::chrono::milliseconds(500));
   feeds srv(o);
   srv.start();
   auto list = srv.list();
@@ -371,7 +371,7 @@ TEST(TestkitFeeds, StatsShowConcurrencyAndGapsPerListener) {
   ASSERT_EQ(st.listeners.size(), 2u);
   EXPECT_EQ(st.listeners[0].requests, 3u);
   EXPECT_EQ(st.listeners[1].requests, 1u);
-  // Three requests answered after 300 ms each, sent at once: all three were in flight together.
+  // Three requests answered after 500 ms each, sent at once: all three were in flight together.
   EXPECT_EQ(st.listeners[0].max_in_flight, 3u);
   EXPECT_GE(st.listeners[0].min_gap_us, 0);
   EXPECT_EQ(st.listeners[1].min_gap_us, -1);  // one arrival: no gap yet
@@ -510,6 +510,7 @@ TEST(TestkitFeeds, BuiltInHubLeasesLapseUnlessRenewed) {
   ASSERT_EQ(subscribe(), 202);
   ASSERT_TRUE(eventually([&] { return s.server.subscriptions_json().find("\"state\":\"active\"") != std::string::npos; }));
   ASSERT_TRUE(eventually([&] { return s.server.subscriptions_json().find("\"state\":\"expired\"") != std::string::npos; }, 5s));
+  std::this_thread::sleep_for(100ms);  // a delivery sent just before the lease lapsed lands
   auto delivered = sub.received().size();
   std::this_thread::sleep_for(200ms);  // several items later: nothing more to a lapsed lease
   EXPECT_EQ(sub.received().size(), delivered);
