@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <initializer_list>
+#include <limits>
 
 namespace syndic::testkit {
 namespace {
@@ -119,7 +120,9 @@ double percent(std::uint64_t part, std::uint64_t whole) {
 std::string_view zero_class(std::uint64_t n) { return n == 0 ? "ok" : "bad"; }
 
 double mean_rate(const loadtest_report& r) {
-  return r.duration_s > 0 && std::isfinite(r.duration_s) ? static_cast<double>(r.delivered) / r.duration_s : 0;
+  // Unknown (no duration): NaN, shown as a dash and not drawn.
+  return r.duration_s > 0 && std::isfinite(r.duration_s) ? static_cast<double>(r.delivered) / r.duration_s
+                                                         : std::numeric_limits<double>::quiet_NaN();
 }
 
 void header(page& p, const loadtest_report& r) {

@@ -80,7 +80,14 @@ std::string tick_text(double v) {
   const double a = std::fabs(v);
   struct unit { double scale; const char* suffix; };
   static constexpr unit units[] = {{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}};
-  if (a >= 1e15) return number_text(v, 0);  // scientific
+  if (a >= 1e15) {  // short scientific, to fit the axis's margin: "1.2e300"
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific, 1);
+    std::string t = ec == std::errc() ? std::string(buf, end) : std::string(em_dash);
+    if (const auto plus = t.find("e+"); plus != std::string::npos) t.erase(plus + 1, 1);
+    if (t.find(".0e") != std::string::npos) t.erase(t.find(".0e"), 2);
+    return t;
+  }
   for (const unit& u : units) {
     if (a >= u.scale) {
       // Shortest form that round-trips at 3 significant digits: 2.5k, 12k, 125k.
