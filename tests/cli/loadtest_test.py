@@ -88,6 +88,41 @@ try:
 finally:
     d.terminate()
 
+# External: only the sink runs; what some other system posts is checked (here, this script).
+port = daemon_lib.free_port()
+r4 = os.path.join(tmp, "external.json")
+ext = subprocess.Popen([syndic, "loadtest", "--target", "external", "--sink-listen", f"127.0.0.1:{port}",
+                        "--outlets", "2", "--items", "3", "--duration", "3", "--report", r4],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+
+
+def post(j, k):
+    ms = int(time.time() * 1000) - 3
+    body = json.dumps({"items": [{"url": f"http://x.invalid/items/0/{k}?created_ms={ms}"}]}).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/o/{j}", data=body, method="POST")
+    with urllib.request.urlopen(req, timeout=5) as a:
+        return a.status
+
+
+sent = 0
+for attempt in range(50):  # the sink may take a moment to listen
+    try:
+        post(0, 0)
+        sent = 1
+        break
+    except OSError:
+        time.sleep(0.05)
+check(sent == 1, "the external run's sink listens")
+for j, k in ((1, 0), (0, 1), (1, 1), (0, 2), (1, 2), (1, 2)):
+    post(j, k)
+out, err = ext.communicate(timeout=30)
+check(ext.returncode == 0, f"external: exit {ext.returncode}; {out[-400:]} {err[-300:]}")
+r = report(r4)
+check(r["expected"] == 6 and r["delivered"] == 6 and r["duplicates"] == 1, f"external: {r['expected']} {r['delivered']} {r['duplicates']}")
+check(r["latency_ms"]["p50"] >= 3, f"external latency from created_ms: {r['latency_ms']}")
+
 # Bad flags: exit 2, the flag named.
 for args, flag in ((["--outlets", "0"], "--outlets"), (["--faults", "slow=150%"], "--faults"),
                    (["--faults", "weird=1%"], "--faults"), (["--format", "yaml"], "--format"),

@@ -84,6 +84,10 @@ TEST_F(ledger_sink, CountsPairsDuplicatesByIdStrayAndMissing) {
   EXPECT_EQ(l.missing.size(), 12u - 4u);
   EXPECT_EQ(l.missing.front(), (std::pair<std::size_t, std::size_t>{0, 2}));
   EXPECT_EQ(l.delivered_per_outlet, (std::vector<std::uint64_t>{2, 1, 1}));
+  EXPECT_EQ(l.delivered_in_range, 4u);
+  sink_ledger_snapshot first_item = server->ledger(100, 1);  // item 0 only: (0,0) and (0,1)
+  EXPECT_EQ(first_item.delivered_in_range, 2u);
+  EXPECT_EQ(first_item.missing, (std::vector<std::pair<std::size_t, std::size_t>>{{0, 2}}));
   ASSERT_EQ(l.classes.size(), 1u);
   std::uint64_t in_histogram = 0;
   for (const auto& [upper, n] : l.classes[0].histogram) {

@@ -192,6 +192,10 @@ int run_loadtest_command(loadtest_cli& c) {
   std::printf("target:      %s\n", r.target.c_str());
   std::printf("pairs:       %llu expected, %llu delivered, %llu lost%s\n", (unsigned long long)r.expected,
               (unsigned long long)r.delivered, (unsigned long long)r.lost, r.interrupted ? " (interrupted)" : "");
+  if (r.target == "external")
+    std::printf("items:       %zu made by the simulated feeds (or --items) in the run\n", r.items_published);
+  else if (r.items_published < r.items)
+    std::printf("published:   %zu of %zu items (stopped early)\n", r.items_published, r.items);
   std::printf("duplicates:  %llu (%llu same delivery id, %llu another)\n", (unsigned long long)r.duplicates,
               (unsigned long long)r.duplicates_same_id, (unsigned long long)r.duplicates_different_id);
   std::printf("bad:         %llu bad signatures, %llu out of order\n", (unsigned long long)r.bad_signatures,
@@ -243,6 +247,9 @@ command add_loadtest(CLI::App& app) {
   cmd->add_option("--sink-threads", o.sink_threads, "The sink's threads")->capture_default_str();
   cmd->add_option("--feeds-listen", o.feeds_listen, "external: also run `syndic feeds` here (HOST:PORT), gaining --rate items/s");
   cmd->add_option("--feeds", o.feeds_count, "external: the number of simulated feeds")->capture_default_str();
+  cmd->add_option("--settle", o.settle_s,
+                  "external: items made in the last S seconds are not expected (longer than the target's poll interval)")
+      ->capture_default_str();
   cmd->add_option("--slow-ms", c->slow, "Delay of slow outlets: MS, MIN-MAX or exp:MEAN")->capture_default_str();
   cmd->add_option("--fault-rate", o.fault_rate, "Share of a faulty outlet's requests that fail (fail, 429, blackhole, reset)")
       ->capture_default_str()

@@ -91,6 +91,7 @@ std::string loadtest_report::to_json() const {
   w.string("target", target);
   w.integer("outlets", outlets);
   w.integer("items", items);
+  w.integer("items_published", items_published);
   w.string("faults", faults);
   w.number("publish_rate", publish_rate);
   w.string("format", format);
@@ -182,7 +183,7 @@ double histogram_percentile(const std::vector<std::pair<double, std::uint64_t>>&
 void fill_from_sink(loadtest_report& r, const loadtest_plan& plan, const sink_ledger_snapshot& l,
                     const sink_stats& s, std::size_t items, double duration_s) {
   r.expected = static_cast<std::uint64_t>(items) * plan.outlet_class.size();
-  r.delivered = l.delivered;
+  r.delivered = l.delivered_in_range;
   r.lost = r.expected > r.delivered ? r.expected - r.delivered : 0;
   r.duplicates = l.duplicates;
   r.duplicates_same_id = l.duplicates_same_id;
@@ -230,6 +231,7 @@ void fill_from_sink(loadtest_report& r, const loadtest_plan& plan, const sink_le
     r.missing_sample.push_back("item " + std::to_string(k) + " -> outlet " + std::to_string(j) + " (" + cls + ")");
   }
   r.duration_s = duration_s;
+  r.items_published = items;
 }
 
 }  // namespace detail

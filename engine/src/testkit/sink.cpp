@@ -306,8 +306,8 @@ std::vector<std::uint16_t> sink::ports() const {
 
 sink_stats sink::stats() const { return impl_->stats(); }
 
-sink_ledger_snapshot sink::ledger(std::size_t max_missing) const {
-  return impl_->ledger ? impl_->ledger->snapshot(max_missing) : sink_ledger_snapshot{};
+sink_ledger_snapshot sink::ledger(std::size_t max_missing, std::size_t items_in_range) const {
+  return impl_->ledger ? impl_->ledger->snapshot(max_missing, items_in_range) : sink_ledger_snapshot{};
 }
 
 }  // namespace syndic::testkit

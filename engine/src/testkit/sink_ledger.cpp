@@ -114,7 +114,7 @@ std::uint64_t sink_ledger::record(long outlet, std::string_view body, std::strin
   return std::max<std::uint64_t>(1, found.size());
 }
 
-sink_ledger_snapshot sink_ledger::snapshot(std::size_t max_missing) const {
+sink_ledger_snapshot sink_ledger::snapshot(std::size_t max_missing, std::size_t items_in_range) const {
   sink_ledger_snapshot s;
   s.order_violations = order_violations_.load();
   s.stray = stray_.load();
@@ -147,14 +147,14 @@ sink_ledger_snapshot sink_ledger::snapshot(std::size_t max_missing) const {
   for (std::size_t i = 0; i < arrival_slots; ++i)
     if (arrivals_[i].load()) last = i + 1;
   for (std::size_t i = 0; i < last; ++i) s.arrivals_per_100ms.push_back(arrivals_[i].load());
-  for (std::size_t w = 0; w < words_ && s.missing.size() < max_missing; ++w) {
+  // The pairs of items K < items_in_range: the first `range` bits.
+  std::size_t range = std::min(items_in_range, o_.items) * o_.outlets;
+  for (std::size_t w = 0; w * 64 < range; ++w) {
     std::uint64_t v = bits_[w].load();
-    if (v == ~std::uint64_t{0}) continue;
-    for (std::size_t b = 0; b < 64 && s.missing.size() < max_missing; ++b) {
-      std::size_t pair = w * 64 + b;
-      if (pair >= o_.items * o_.outlets) break;
-      if (!(v >> b & 1)) s.missing.emplace_back(pair / o_.outlets, pair % o_.outlets);
-    }
+    if (range - w * 64 < 64) v &= (std::uint64_t{1} << (range - w * 64)) - 1;
+    s.delivered_in_range += static_cast<std::uint64_t>(std::popcount(v));
+    for (std::size_t b = 0; b < 64 && s.missing.size() < max_missing && w * 64 + b < range; ++b)
+      if (!(v >> b & 1)) s.missing.emplace_back((w * 64 + b) / o_.outlets, (w * 64 + b) % o_.outlets);
   }
   return s;
 }

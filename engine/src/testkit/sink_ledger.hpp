@@ -31,7 +31,7 @@ public:
   // A 2xx answered by a `drop` outlet: counted, nothing else.
   void dropped(long outlet);
 
-  sink_ledger_snapshot snapshot(std::size_t max_missing) const;
+  sink_ledger_snapshot snapshot(std::size_t max_missing, std::size_t items_in_range = SIZE_MAX) const;
 
   // Log-bucketed microseconds: 8 exact buckets, then 8 per power of two.
   static constexpr std::size_t buckets = 8 + 61 * 8;

@@ -49,6 +49,9 @@ struct loadtest_options {
   // external: `syndic feeds` started too, when set ("HOST:PORT"), with `feeds_count` feeds.
   std::string feeds_listen;
   std::size_t feeds_count = 10;
+  // external: items made in the last this many seconds are not expected (still on their way:
+  // a poller's interval); make it longer than the target's poll interval.
+  double settle_s = 3;
   // The faulty classes' behaviour.
   latency_distribution slow_latency = latency_distribution::parse("50-250").value();
   double fault_rate = 0.3;  // fail, 429, blackhole, reset: the share of their requests that misbehave

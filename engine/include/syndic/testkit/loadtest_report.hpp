@@ -45,6 +45,8 @@ struct loadtest_report {
   std::string target;  // "in-process", "daemon http://127.0.0.1:8080", "external"
   std::size_t outlets = 0;
   std::size_t items = 0;
+  // Items actually published (fewer than `items` when stopped early); expected counts these.
+  std::size_t items_published = 0;
   std::string faults;    // as given: "slow=5%,fail=3%"
   double publish_rate = 0;  // items per second; 0: all at once (a burst)
   std::string format;       // payload format(s)

@@ -102,7 +102,10 @@ struct sink_ledger_snapshot {
   // First receipts per 100 ms since the ledger started (the sink's start), up to the last non-empty.
   std::vector<std::uint64_t> arrivals_per_100ms;
   std::vector<std::uint64_t> delivered_per_outlet;  // distinct pairs per outlet
-  // The first missing pairs (item, outlet), at most `max_missing` asked for.
+  // Distinct pairs received among items K < the `items_in_range` asked for (all: = delivered):
+  // what an external run checks, leaving out items made too late to have arrived.
+  std::uint64_t delivered_in_range = 0;
+  // The first missing pairs (item, outlet) in that range, at most `max_missing` asked for.
   std::vector<std::pair<std::size_t, std::size_t>> missing;
 };
 
@@ -166,7 +169,7 @@ public:
   std::vector<std::uint16_t> ports() const;
   sink_stats stats() const;
   // The ledger's record so far (empty when sink_options::ledger is off); safe while serving.
-  sink_ledger_snapshot ledger(std::size_t max_missing = 20) const;
+  sink_ledger_snapshot ledger(std::size_t max_missing = 20, std::size_t items_in_range = SIZE_MAX) const;
 
 private:
   struct impl;
