@@ -3,12 +3,14 @@
 #  - the DOM Chromium built holds both charts (#throughput-chart, #latency-chart) with SVG
 #    paths whose d / points are not empty;
 #  - the screenshot's chart areas are not blank (many distinct colours in each band).
-# Also: an empty report's DOM holds its "No data" notes. Skipped (77) when chromium is absent.
-#   report_html_chromium_test.sh REPORT_HTML_SAMPLE [KEEP_DIR]
-# KEEP_DIR: write the HTML and screenshots there and keep them (to look at them).
+# Also: an empty report's DOM holds its "No data" notes; with SYNDIC, the page a short
+# `syndic loadtest --html` run writes is checked as the sample is. Skipped (77) without chromium.
+#   report_html_chromium_test.sh REPORT_HTML_SAMPLE [SYNDIC]
+# REPORT_HTML_KEEP=DIR: write the HTML and screenshots there and keep them (to look at them).
 set -euo pipefail
 
-sample=${1:?usage: report_html_chromium_test.sh REPORT_HTML_SAMPLE [KEEP_DIR]}
+sample=${1:?usage: report_html_chromium_test.sh REPORT_HTML_SAMPLE [SYNDIC]}
+syndic=${2:-}
 chromium=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$chromium" ]; then
   echo "SKIP: chromium not installed (scripts/setup.sh installs it)"
@@ -17,7 +19,7 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-out=${2:-$work}
+out=${REPORT_HTML_KEEP:-$work}
 mkdir -p "$out"
 # Chromium writes its profile and caches under HOME: a fresh one per run, nothing shared.
 export HOME="$work/home"
@@ -34,16 +36,24 @@ fail() { echo "FAIL: $*"; tail -n 20 "$work/chromium.log" 2>/dev/null || true; e
 
 # A run with every class (a loss included, so FAILED), and an empty report. One Chromium start
 # per page writes both the DOM and the screenshot (a start takes seconds on a busy machine).
-for kind in failed empty; do
+kinds="failed empty"
+[ -z "$syndic" ] || kinds="$kinds loadtest"
+for kind in $kinds; do
   html="$out/report-$kind.html"
   png="$out/report-$kind.png"
-  "$sample" "$html" "$kind"
+  if [ "$kind" = loadtest ]; then  # a real run: 50 outlets, two fault classes, about a second
+    timeout 60 "$syndic" loadtest --outlets 50 --items 10 --faults slow=10%,fail=10% --slow-ms 5-20 \
+      --outlet-timeout-ms 300 --html "$html" >"$work/loadtest.out" 2>&1 ||
+      { cat "$work/loadtest.out"; fail "syndic loadtest"; }
+  else
+    "$sample" "$html" "$kind"
+  fi
   run_chromium --dump-dom --screenshot="$png" --window-size=1280,2000 "file://$html" \
     >"$work/dom-$kind.html" || fail "chromium ($kind)"
   [ -s "$work/dom-$kind.html" ] || fail "no DOM for $kind"
   [ -s "$png" ] || fail "no screenshot for $kind"
   # The empty page's screenshot has no chart lines to find: its DOM is what is checked.
-  [ "$kind" = failed ] || png=""
+  [ "$kind" != empty ] || png=""
 
   python3 - "$work/dom-$kind.html" "$png" "$kind" <<'EOF' || fail "checks ($kind)"
 import re, struct, sys, zlib
