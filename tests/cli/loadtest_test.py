@@ -123,6 +123,21 @@ r = report(r4)
 check(r["expected"] == 6 and r["delivered"] == 6 and r["duplicates"] == 1, f"external: {r['expected']} {r['delivered']} {r['duplicates']}")
 check(r["latency_ms"]["p50"] >= 3, f"external latency from created_ms: {r['latency_ms']}")
 
+# A scenario file: its keys are the flags' names; a flag given wins.
+scenario = os.path.join(tmp, "scenario.toml")
+with open(scenario, "w") as f:
+    f.write('outlets = 30\nitems = 5\nfaults = "drop=10%"\nformat = "atom"\n')
+r5 = os.path.join(tmp, "scenario.json")
+code, out, err = loadtest("--scenario", scenario, "--faults", "slow=10%", "--slow-ms", "1-5", "--report", r5)
+r = report(r5)
+check(code == 0 and r["outlets"] == 30 and r["items"] == 5 and r["format"] == "atom" and r["faults"] == "slow=10%",
+      f"scenario file: exit {code}, {r['outlets']} {r['items']} {r['format']} {r['faults']}")
+bad_scenario = os.path.join(tmp, "bad.toml")
+with open(bad_scenario, "w") as f:
+    f.write("bogus = 1\n")
+code, out, err = loadtest("--scenario", bad_scenario)
+check(code == 2 and "bogus" in err, f"unknown scenario key: exit {code}, {err.strip()[:200]}")
+
 # Bad flags: exit 2, the flag named.
 for args, flag in ((["--outlets", "0"], "--outlets"), (["--faults", "slow=150%"], "--faults"),
                    (["--faults", "weird=1%"], "--faults"), (["--format", "yaml"], "--format"),

@@ -66,11 +66,14 @@ bool apply_scenario(loadtest_cli& c) {
   } catch (const toml::parse_error& e) {
     return bad("--scenario " + c.scenario + ": " + std::string(e.description()));
   }
-  auto given = [&](const char* flag) { return c.cmd->count(flag) > 0; };
+  auto given = [&](const std::string& flag) {
+    const CLI::Option* opt = c.cmd->get_option_no_throw(flag);
+    return opt != nullptr && opt->count() > 0;
+  };
   for (auto&& [key, value] : doc) {
     std::string k(key.str());
     std::string flag = "--" + k;
-    if (given(flag.c_str())) continue;
+    if (given(flag)) continue;
     auto num = [&](auto& out) {
       if (auto v = value.template value<double>()) {
         out = static_cast<std::remove_reference_t<decltype(out)>>(*v);
