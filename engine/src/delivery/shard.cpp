@@ -416,7 +416,12 @@ void shard::send(outlet_state& o) {
   if (o.cfg.format == payload_format::webhook) {
     std::int64_t ts = unix_now();
     headers.add("webhook-id", d.delivery_id);
-    headers.add("webhook-timestamp", ts);
+    if (ts != timestamp_line_at_ || timestamp_line_.empty()) {  // rendered once a second
+      timestamp_line_at_ = ts;
+      timestamp_line_.clear();
+      timestamp_line_.add("webhook-timestamp", ts);
+    }
+    headers.append(timestamp_line_);
     if (!o.cfg.secret.empty() && trusted)
       headers.add("webhook-signature", webhook_signature(o.key, d.delivery_id, ts, p.body));
   } else if (o.cfg.format == payload_format::websub || !o.cfg.websub_topic.empty()) {

@@ -215,6 +215,8 @@ private:
   // Each request's header lines are rendered here, then copied into the request's head by the
   // transport (or split into request::headers for libcurl): one buffer, reused.
   http::header_block request_headers_;
+  http::header_block timestamp_line_;  // "webhook-timestamp: ..." for the second it was made
+  std::int64_t timestamp_line_at_ = 0;
   delivery_outcome outcome_;   // finish_pair's, reused (see there)
   bool outcome_busy_ = false;  // outcome_ is being reported
   bool stopping_ = false;
