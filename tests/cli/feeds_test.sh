@@ -57,6 +57,7 @@ expect 2 "--hub" "$syndic" feeds --hub ftp://x
 expect 2 "--hub-bad-signature needs --hub self" "$syndic" feeds --hub-bad-signature 10%
 expect 2 "--latency-ms" "$syndic" feeds --latency-ms 200-20
 expect 2 "" "$syndic" feeds --count many
+expect 2 "--max-age" "$syndic" feeds --max-age -5
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)"
   exit 1

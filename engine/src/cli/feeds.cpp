@@ -205,7 +205,7 @@ command add_feeds(CLI::App& app) {
                 "Items go to feeds with weights 1/(i+1) (feed 0 busiest) instead of in turn (item k to feed k mod N)");
   cmd->add_option("--channels", o.channels, "Channels in /feeds.csv: 'feeds', or 'feeds-{i mod C}'")->capture_default_str();
   cmd->add_option("--content-bytes", o.content_bytes, "Extra text in each item's content")->capture_default_str();
-  cmd->add_option("--max-age", c->max_age, "Send Cache-Control: max-age=SECONDS with feeds");
+  cmd->add_option("--max-age", c->max_age, "Send Cache-Control: max-age=SECONDS with feeds")->check(CLI::NonNegativeNumber);
   cmd->add_option_function<std::uint32_t>(
       "--ttl", [c](std::uint32_t m) { c->options.ttl_minutes = m; }, "RSS <ttl> in the feeds (minutes)");
   cmd->add_option_function<std::uint32_t>(
