@@ -177,6 +177,40 @@ TEST(H1Transport, EveryControlByteIsEncodedWhereverItFalls) {
   EXPECT_NE(got[0].find("\r\nX-Clean: tab\there, UTF-8 \xc3\xa9, tilde ~ and space\r\n"), std::string::npos);
 }
 
+// An origin_hint only saves a lookup: a hint to another origin, or one kept while its origin
+// was pruned (idle, unused), still sends each request to its own URL's server.
+TEST(H1Transport, AnOriginHintNeverSendsARequestElsewhere) {
+  auto answer = [](int fd, const std::string&, std::size_t) {
+    raw_http_server::send_all(fd, "HTTP/1.1 204 No Content\r\n\r\n");
+  };
+  raw_http_server a(answer), b(answer);
+  boost::asio::io_context io;
+  h1_options o;
+  o.idle_timeout = 100ms;
+  h1_transport t(io, o);
+  origin_hint hint;
+  auto send = [&](std::uint16_t port) {
+    int status = -1;
+    t.post(make_request(loopback(port)), header_block{}, [&](response resp) { status = resp.status; }, &hint);
+    run_until(io, [&] { return status != -1; });
+    return status;
+  };
+  EXPECT_EQ(send(a.port()), 204);
+  EXPECT_EQ(send(b.port()), 204);  // the hint names a's origin
+  EXPECT_EQ(send(a.port()), 204);
+  EXPECT_EQ(a.requests().size(), 2u);
+  EXPECT_EQ(b.requests().size(), 1u);
+  EXPECT_EQ(t.origins(), 2u);
+  // Both origins go once unused for the idle timeout (checked every 50 ms); the hint stays.
+  run_until(io, [&] { return t.origins() == 0; }, 2000ms);
+  ASSERT_EQ(t.origins(), 0u);
+  EXPECT_EQ(send(a.port()), 204);
+  EXPECT_EQ(send(b.port()), 204);
+  EXPECT_EQ(a.requests().size(), 3u);
+  EXPECT_EQ(b.requests().size(), 2u);
+  EXPECT_EQ(t.origins(), 2u);
+}
+
 // The shard's header lines come as a block (header_block): names and values of every length
 // (the tail of a word is checked apart from whole words), with a control byte at every
 // offset, are encoded as safe_header_line encodes them, in the order they were added, and

@@ -457,10 +457,10 @@ void shard::send(outlet_state& o) {
     }
   };
   if (o.cfg.public_only) {
-    if (h1) public_h1().post(std::move(r), headers, std::move(on_response));
+    if (h1) public_h1().post(std::move(r), headers, std::move(on_response));  // no hint: another transport
     else public_curl().post(std::move(r), std::move(on_response));
   } else if (h1) {
-    plain_->post(std::move(r), headers, std::move(on_response));
+    plain_->post(std::move(r), headers, std::move(on_response), &o.origin);
   } else {
     curl().post(std::move(r), std::move(on_response));
   }

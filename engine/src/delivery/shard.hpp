@@ -124,6 +124,7 @@ private:
     bool throttled = false;  // items are queuing behind the rate or in-flight limit: batch them
     std::string key;  // the webhook signing key, decoded once from the secret
     http::header_block own_headers;  // cfg.headers, rendered once (sent to the configured origin only)
+    http::origin_hint origin;        // where its last h1 request went (see h1_transport::post)
     // The Content-Type line of the payloads last sent (one type per format: rendered again
     // only when it changes).
     std::string content_type;

@@ -350,13 +350,13 @@ void header_block::split_into(std::vector<std::string>& lines) const {
   }
 }
 
-void h1_transport::post(request r, completion done) { start(r, {}, std::move(done)); }
+void h1_transport::post(request r, completion done) { start(r, {}, std::move(done), nullptr); }
 
-void h1_transport::post(const request& r, const header_block& headers, completion done) {
-  start(r, headers.text(), std::move(done));
+void h1_transport::post(const request& r, const header_block& headers, completion done, origin_hint* hint) {
+  start(r, headers.text(), std::move(done), hint);
 }
 
-void h1_transport::start(const request& r, std::string_view block, completion&& done) {
+void h1_transport::start(const request& r, std::string_view block, completion&& done, origin_hint* hint) {
   op_ptr op = new_operation();
   op->done = std::move(done);
   op->start = clock::now();
@@ -388,7 +388,14 @@ void h1_transport::start(const request& r, std::string_view block, completion&& 
     });
     return;
   }
-  origin& o = origin_for(*endpoint, https, op->start);
+  origin* hinted = nullptr;
+  if (hint && hint->epoch == origins_epoch_) {  // no origin pruned since: the pointer is live
+    auto* h = static_cast<origin*>(const_cast<void*>(hint->origin));
+    if (h->port == endpoint->port && h->tls == https && h->host == endpoint->host) hinted = h;
+  }
+  if (hinted) hinted->last_used = op->start;
+  origin& o = hinted ? *hinted : origin_for(*endpoint, https, op->start);
+  if (hint) *hint = origin_hint{&o, origins_epoch_};
   // The head is built once, written piece by piece into a buffer sized for it (string
   // appends were 600 instructions a request); the body is the shared payload, sent next to it.
   bool is_post = r.method == method::post;
@@ -962,6 +969,7 @@ void h1_transport::close_idle(clock_time_point now) {
     origin& o = *it->second;
     bool unused = o.open == 0 && o.idle.empty() && o.waiting_for_connection.empty() && o.waiting_for_dns.empty() &&
                   !o.resolving && now - o.last_used >= options_.idle_timeout;
+    if (unused) ++origins_epoch_;  // hints to it (or to any) are stale now
     it = unused ? origins_.erase(it) : std::next(it);
   }
   if (idle_oldest_ || !origins_.empty()) arm_idle_check();

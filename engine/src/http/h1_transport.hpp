@@ -112,6 +112,15 @@ private:
   std::string text_;
 };
 
+// Where a caller's last request went: kept by the caller (the shard keeps one per outlet)
+// and handed to post() so that the transport finds the request's origin without a hash
+// lookup (400 instructions a request). The transport checks it before use (no origin was
+// pruned since it was set, and it is the URL's scheme, host and port), and sets it.
+struct origin_hint {
+  const void* origin = nullptr;
+  std::uint64_t epoch = 0;
+};
+
 class h1_transport {
 public:
   // The response by rvalue reference: it is a dozen strings, handed over where it lies (a
@@ -128,7 +137,7 @@ public:
   void post(request r, completion done);
   // The same, with the header lines as a block: r.headers (if any), then `headers`' lines,
   // copied into the request's head before this returns (the caller may reuse the block).
-  void post(const request& r, const header_block& headers, completion done);
+  void post(const request& r, const header_block& headers, completion done, origin_hint* hint = nullptr);
 
   std::size_t open_connections() const;
   std::size_t idle_connections() const { return idle_count_; }
@@ -141,7 +150,7 @@ public:
 private:
   using op_ptr = std::unique_ptr<operation>;
   using clock_time_point = std::chrono::steady_clock::time_point;
-  void start(const request& r, std::string_view block, completion&& done);
+  void start(const request& r, std::string_view block, completion&& done, origin_hint* hint);
   op_ptr new_operation();
   void recycle(op_ptr op);
   using conn_ptr = std::shared_ptr<connection>;
@@ -207,6 +216,7 @@ private:
     }
   };
   std::unordered_map<origin_key, std::unique_ptr<origin>, origin_key_hash, origin_key_eq> origins_;
+  std::uint64_t origins_epoch_ = 1;  // moves on whenever an origin is pruned (origin_hint)
   std::vector<connection*> active_;  // connections with a deadline (connecting or busy)
   // Every idle connection, oldest first: a list threaded through the connections themselves
   // (connection::idle_prev/idle_next; a std::list allocated a node per request).
