@@ -10,6 +10,7 @@
 #include "testkit/feeds_plan.hpp"
 
 #include <syndic/engine/signer.hpp>
+#include <syndic/formats/dates.hpp>
 #include <syndic/formats/parse.hpp>
 #include <syndic/testkit/feeds.hpp>
 
@@ -172,6 +173,9 @@ TEST(TestkitFeeds, ConditionalGetAnswers304) {
   ASSERT_FALSE(first.etag.empty());
   ASSERT_FALSE(first.last_modified.empty());
   EXPECT_EQ(first.etag.front(), '"');  // strong
+  auto date = formats::parse_date(header(first, "Date"));
+  ASSERT_TRUE(date) << header(first, "Date");
+  EXPECT_GE(date->unix_ms / 1000, formats::parse_date(first.last_modified)->unix_ms / 1000);
   auto again = f.get(url, {"If-None-Match: " + first.etag});
   EXPECT_EQ(again.status, 304);
   EXPECT_TRUE(again.body.empty());

@@ -256,7 +256,21 @@ struct feeds::impl {
     if (prev >= 0) lower_to(l.min_gap_ns, now > prev ? now - prev : prev - now);
   }
 
+  // The Date header (RFC 9110 6.6.1: an origin with a clock sends it; pollers reckon max-age
+  // and Last-Modified against it), formatted once a second per thread.
+  static const std::string& http_date_now() {
+    thread_local std::int64_t second = -1;
+    thread_local std::string text;
+    std::int64_t now = wall_ms() / 1000;
+    if (now != second) {
+      second = now;
+      text = formats::format_http_date(now);
+    }
+    return text;
+  }
+
   void finish(listener& l, responder& answer, server_response r, bool head) {
+    r.set("Date", http_date_now());
     int status = std::clamp(r.status, 0, 599);
     statuses[static_cast<std::size_t>(status)].fetch_add(1, std::memory_order_relaxed);
     if (status == 304) not_modified.fetch_add(1, std::memory_order_relaxed);
