@@ -79,6 +79,11 @@ svg.chart .cdf { fill: none; stroke-width: 2.2; stroke-linejoin: round; }
 svg.chart .nodata { fill: #8c959f; font-size: 18px; font-weight: 600; }
 ul.missing { columns: 3; margin: 0; padding-left: 20px; font: 13px/1.6 ui-monospace, "SFMono-Regular",
   Menlo, Consolas, "DejaVu Sans Mono", monospace; }
+@media (max-width: 900px) {
+  .cards { grid-template-columns: repeat(2, 1fr); }
+  .two { grid-template-columns: 1fr; }
+  ul.missing { columns: 1; }
+}
 footer { color: #8c959f; font-size: 12px; text-align: center; margin-top: 20px; }
 )css";
 
