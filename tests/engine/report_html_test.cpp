@@ -212,7 +212,11 @@ TEST(ReportHtml, BadSignaturesAndOrderFailTheVerdict) {
 TEST(ReportHtml, InterruptedRunsSaySo) {
   loadtest_report r = sample();
   r.interrupted = true;
+  r.items_published = 20;  // of 50
   EXPECT_NE(render_html(r).find("Interrupted: the run was stopped"), std::string::npos);
+  EXPECT_NE(render_html(r).find("<tr><th>Items published</th><td class=\"num bad\">20</td></tr>"), std::string::npos);
+  r.items_published = r.items;
+  EXPECT_EQ(render_html(r).find("Items published"), std::string::npos);
   EXPECT_EQ(render_html(sample()).find("Interrupted: the run was stopped"), std::string::npos);
 }
 

@@ -176,6 +176,9 @@ void scenario(page& p, const loadtest_report& r) {
   p.kv_row("Target", r.target.empty() ? "in-process" : r.target);
   p.kv_row("Outlets", count_text(r.outlets));
   p.kv_row("Items", count_text(r.items));
+  // A stopped run expects only what it published.
+  if (r.items_published != r.items && r.items_published != 0)
+    p.kv_row("Items published", count_text(r.items_published), "bad");
   if (r.faults.empty()) {
     p.kv_row("Faults", "none");
   } else {  // a long profile breaks after its commas, not inside "429=2%"

@@ -154,7 +154,7 @@ std::string throughput_svg(const std::vector<throughput_point>& points, double d
     line(out, x_of(t), top, x_of(t), top + plot_h, t == 0 ? "axis" : "grid");
     text_at(out, x_of(t), top + plot_h + 18, "tick", tick_text(t), "text-anchor=\"middle\"");
   }
-  axis_titles(out, "seconds since the first publish", "deliveries / s");
+  axis_titles(out, "seconds since the start of the run", "deliveries / s");
 
   if (pts.empty()) {
     no_data(out, "No data: no throughput was recorded");
