@@ -25,8 +25,9 @@ sink_options make_sink_options(const loadtest_options& o, const loadtest_plan& p
 // Percentile q (0..1) of a histogram of (upper bound ms, count), ascending; capped at max_ms.
 double histogram_percentile(const std::vector<std::pair<double, std::uint64_t>>& h, double q, double max_ms);
 // Fills the report's correctness, latency, throughput and sink figures from the sink's.
+// `skip_slots`: the ledger's 100 ms slots before the run started (the sink starts first).
 void fill_from_sink(loadtest_report& r, const loadtest_plan& plan, const sink_ledger_snapshot& l,
-                    const sink_stats& s, std::size_t items, double duration_s);
+                    const sink_stats& s, std::size_t items, double duration_s, std::size_t skip_slots = 0);
 
 // A minimal blocking HTTP/1.1 client for the daemon's API (http:// only, Connection: close).
 struct http_answer {

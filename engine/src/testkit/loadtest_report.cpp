@@ -181,7 +181,7 @@ double histogram_percentile(const std::vector<std::pair<double, std::uint64_t>>&
 }
 
 void fill_from_sink(loadtest_report& r, const loadtest_plan& plan, const sink_ledger_snapshot& l,
-                    const sink_stats& s, std::size_t items, double duration_s) {
+                    const sink_stats& s, std::size_t items, double duration_s, std::size_t skip_slots) {
   r.expected = static_cast<std::uint64_t>(items) * plan.outlet_class.size();
   r.delivered = l.delivered_in_range;
   r.lost = r.expected > r.delivered ? r.expected - r.delivered : 0;
@@ -215,14 +215,22 @@ void fill_from_sink(loadtest_report& r, const loadtest_plan& plan, const sink_le
     r.classes.push_back(std::move(oc));
   }
   r.latency = summarize({all.begin(), all.end()}, all_max);
-  // Throughput: 100 ms slots summed into at most ~120 points.
+  // Throughput: 100 ms slots from the run's start, summed into at most ~120 points.
   r.throughput.clear();
-  std::size_t n = l.arrivals_per_100ms.size();
+  // Slots before the run's start (the sink starts first) hold nothing of this run's, but an
+  // external system may post early: those go into the first slot, not lost.
+  const auto& a = l.arrivals_per_100ms;
+  std::vector<std::uint64_t> slots(a.begin() + static_cast<std::ptrdiff_t>(std::min(skip_slots, a.size())), a.end());
+  for (std::size_t k = 0; k < std::min(skip_slots, a.size()); ++k) {
+    if (slots.empty()) slots.push_back(0);
+    slots.front() += a[k];
+  }
+  std::size_t n = slots.size();
   std::size_t group = std::max<std::size_t>(1, (n + 119) / 120);
   for (std::size_t i = 0; i < n; i += group) {
     std::uint64_t sum = 0;
     std::size_t end = std::min(n, i + group);
-    for (std::size_t k = i; k < end; ++k) sum += l.arrivals_per_100ms[k];
+    for (std::size_t k = i; k < end; ++k) sum += slots[k];
     r.throughput.push_back({static_cast<double>(end) / 10.0, static_cast<double>(sum) / (static_cast<double>(end - i) / 10.0)});
   }
   r.missing_sample.clear();
