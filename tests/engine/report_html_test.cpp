@@ -274,6 +274,9 @@ TEST(ReportHtml, EmptyReportShowsNoDataInBothCharts) {
   EXPECT_EQ(count_in(tp, "path") + count_in(tp, "polyline"), 0u);
   EXPECT_EQ(count_in(lat, "path"), 0u);
   EXPECT_NE(html.find("PASSED"), std::string::npos);  // nothing expected, nothing lost
+  EXPECT_NE(html.find("nothing was expected"), std::string::npos);
+  EXPECT_NE(html.find("no latency recorded"), std::string::npos);
+  EXPECT_EQ(html.find(">0 ms<"), std::string::npos);  // no latency is not a latency of 0
 }
 
 TEST(ReportHtml, ClassesWithoutLatencyAreNotedInTheLegend) {

@@ -149,7 +149,8 @@ void header(page& p, const loadtest_report& r) {
   reason(r.lost, "lost");
   reason(r.bad_signatures, r.bad_signatures == 1 ? "bad signature" : "bad signatures");
   reason(r.order_violations, r.order_violations == 1 ? "order violation" : "order violations");
-  if (passed) why = "every expected delivery arrived, signed and in order";
+  if (passed) why = r.expected == 0 ? "nothing was expected: no pair to check"
+                                    : "every expected delivery arrived, signed and in order";
   p.raw(passed ? "<div class=\"why passed\">" : "<div class=\"why failed\">");
   p.text(why);
   p.raw("</div></div></header>");
@@ -165,7 +166,10 @@ void cards(page& p, const loadtest_report& r) {
          "of " + count_text(r.expected) + " expected (" + number_text(percent(r.delivered, r.expected), 2) + "%)");
   p.card("Lost", count_text(r.lost), number_text(percent(r.lost, r.expected), 3) + "% of expected", r.lost != 0);
   p.card("Throughput", number_text(mean_rate(r), 0) + " /s", "mean over " + seconds_text(r.duration_s));
-  p.card("Latency p99", ms_text(r.latency.p99), "p50 " + ms_text(r.latency.p50) + " \xC2\xB7 max " + ms_text(r.latency.max));
+  if (r.latency.count == 0)
+    p.card("Latency p99", "\xE2\x80\x94", "no latency recorded");
+  else
+    p.card("Latency p99", ms_text(r.latency.p99), "p50 " + ms_text(r.latency.p50) + " \xC2\xB7 max " + ms_text(r.latency.max));
   p.card("Retries", count_text(r.retries),
          count_text(r.attempts) + " attempts \xC2\xB7 " + count_text(r.dead_letters) + " dead letters");
   p.raw("</div>");
