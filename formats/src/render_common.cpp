@@ -109,6 +109,12 @@ std::string hex_hash(std::string_view a, std::string_view b, std::string_view c)
   return buf;
 }
 
+static bool writable_uri(std::string_view uri) {
+  std::string escaped;
+  append_xml_attr_escaped(escaped, uri);
+  return !escaped.empty();
+}
+
 prefix_map::prefix_map(const feed& f, std::initializer_list<std::string_view> predeclared) {
   for (auto uri : predeclared) map_.emplace_back(std::string(uri), std::string(ns::customary_prefix(uri)));
   predeclared_ = map_.size();
@@ -121,6 +127,10 @@ void prefix_map::collect(const std::vector<extension>& xs) {
     auto add = [&](std::string_view uri) {
       // xml is bound without a declaration; xmlns may not be declared at all.
       if (uri.empty() || uri == ns::xml || uri == "http://www.w3.org/2000/xmlns/") return;
+      // A URI with nothing XML can carry (only control characters) would be declared as
+      // xmlns:p="", an undeclaration that namespaces forbid: it gets no prefix, and what is
+      // in it is dropped (write_extension).
+      if (!writable_uri(uri)) return;
       for (const auto& [u, p] : map_)
         if (u == uri) return;
       std::string p(ns::customary_prefix(uri));
@@ -193,6 +203,10 @@ bool write_extension(std::string& out, const extension& x, const prefix_map& pre
   std::string name;
   if (!x.ns.empty()) {
     name = prefixes.prefix(x.ns);
+    if (name.empty()) {
+      notes.add("extension element " + quoted(x.name) + " has a namespace that XML cannot write; dropped");
+      return false;
+    }
     name += ':';
   }
   name += x.name;

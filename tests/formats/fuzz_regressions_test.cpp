@@ -4,6 +4,7 @@
 #include "test_util.hpp"
 
 #include <syndic/formats/dates.hpp>
+#include <syndic/formats/render.hpp>
 
 #include <string>
 
@@ -96,6 +97,27 @@ TEST(FuzzRegressions, PersonNameWithAngleBracketsNeedsAnAddress) {
   person ok = person_of("Ann Lee &lt;ann@example.org&gt;");
   EXPECT_EQ(ok.email, "ann@example.org");
   EXPECT_EQ(ok.name, "Ann Lee");
+}
+
+// Finding 7: a namespace URI made only of characters XML cannot carry (here C0 controls) was
+// declared as xmlns:ns6="" once escaped: an undeclaration, which XML 1.0 namespaces forbid.
+// Such an extension is dropped with a note, in every XML renderer.
+TEST(FuzzRegressions, NamespaceUriWithNothingWritableIsNotDeclaredEmpty) {
+  feed f = must_parse("<rss version=\"2.0\"><channel><title>t</title><item><title>i</title></item></channel></rss>");
+  extension x;
+  x.ns = std::string("\x01\x00\x02", 3);
+  x.name = "symbol";
+  x.value = "XML";
+  f.extensions.push_back(x);
+  f.items[0].extensions.push_back(x);
+  for (auto render : {render_rss, render_atom}) {
+    std::string out;
+    render(f, out, nullptr);
+    EXPECT_EQ(out.find("=\"\""), std::string::npos) << out;
+    EXPECT_EQ(out.find("symbol"), std::string::npos) << out;
+    feed back = must_parse(out);
+    EXPECT_EQ(back.items.size(), 1u);
+  }
 }
 
 }  // namespace
