@@ -147,8 +147,12 @@ TEST_F(fixture, OrderedOutletBatchesKeepLogOrder) {
 TEST_F(fixture, FailedBatchIsRetriedWholeUnderTheSameId) {
   // The first three requests fail: the single first item, then two batches of five. Each is
   // retried as it was sent, so the receiver sees each batch id delivered exactly once.
+  // The failures say Retry-After: 1, so that all three fail before any retry goes out (with
+  // the fixture's 0-50 ms jittered delay, item-0's retry could come due before the second
+  // batch was sent, take the third failure, and leave that batch one attempt).
   sink_options so;
   so.default_behaviour.fail_first = 3;
+  so.default_behaviour.retry_after_seconds = 1;
   engine_options eo;
   eo.breaker_failures = 100;
   start(so, eo);
