@@ -1,4 +1,5 @@
 #include "daemon/hub.hpp"
+#include "daemon/text.hpp"
 
 #include "daemon/api.hpp"
 #include "daemon/api_routes.hpp"
@@ -21,21 +22,6 @@ namespace {
 constexpr std::size_t max_secret_bytes = 199;  // WebSub: "less than 200 bytes"
 constexpr std::size_t max_callback_bytes = 2048;
 
-std::string percent_encode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-        c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 std::string challenge() {
   std::random_device rd;

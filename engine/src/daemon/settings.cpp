@@ -1,6 +1,7 @@
 // `syndic run`'s settings: one table serves the TOML file, the flags, the docs and --help.
 
 #include "daemon/settings.hpp"
+#include "daemon/text.hpp"
 
 #include <boost/url/parse.hpp>
 #include <CLI/CLI.hpp>
@@ -36,24 +37,6 @@ std::string lowered(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = lower(c);
   return out;
-}
-
-// A value quoted in a message: short, and without control characters that would break a log line.
-std::string quote(std::string_view v) {
-  std::string out = "'";
-  for (std::size_t i = 0; i < v.size() && i < 80; ++i) {
-    auto c = static_cast<unsigned char>(v[i]);
-    if (c < 0x20 || c == 0x7f) {
-      static constexpr char hex[] = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += v[i];
-    }
-  }
-  if (v.size() > 80) out += "...";
-  return out + "'";
 }
 
 // The kinds of TOML value a key accepts; flags are text and parsed by the same setter.
@@ -94,7 +77,7 @@ std::optional<T> parse_uint(std::string_view v, T min, T max) {
 template <class T>
 std::string range_error(std::string_view what, T min, T max, std::string_view v) {
   return "expected " + std::string(what) + " from " + std::to_string(min) + " to " + std::to_string(max) +
-         ", got " + quote(v);
+         ", got " + quote_value(v);
 }
 
 // A setter for an unsigned integer in [min, max], stored through `store`.
@@ -122,10 +105,10 @@ std::string set_public_url(run_settings& s, std::string_view v) {
   }
   auto u = boost::urls::parse_absolute_uri(v);
   if (!u || (u->scheme_id() != boost::urls::scheme::http && u->scheme_id() != boost::urls::scheme::https))
-    return "expected an http:// or https:// URL (the base of served feeds' links), got " + quote(v);
-  if (u->encoded_host().empty()) return "the URL has no host: " + quote(v);
+    return "expected an http:// or https:// URL (the base of served feeds' links), got " + quote_value(v);
+  if (u->encoded_host().empty()) return "the URL has no host: " + quote_value(v);
   if (u->has_userinfo() || u->has_query())
-    return "the base URL may not carry a user, a password or a query: " + quote(v);
+    return "the base URL may not carry a user, a password or a query: " + quote_value(v);
   std::string out(v);
   while (out.ends_with('/')) out.pop_back();
   s.public_url = std::move(out);
@@ -186,7 +169,7 @@ const std::vector<setting>& table() {
       {"allow_private_targets", "--allow-private-targets", kind::boolean, "",
        "let API-supplied URLs (hub callbacks, API outlets) reach loopback, private and metadata addresses",
        [](layer& l, std::string_view v) -> std::string {
-         if (!parse_bool(v, l.s.allow_private_targets)) return "expected true or false, got " + quote(v);
+         if (!parse_bool(v, l.s.allow_private_targets)) return "expected true or false, got " + quote_value(v);
          return {};
        }},
       {"feed_items", "--feed-items", kind::integer, "N", "items in each served feed",
@@ -203,7 +186,7 @@ const std::vector<setting>& table() {
          else if (x == "info") l.s.log = log_level::info;
          else if (x == "warn" || x == "warning") l.s.log = log_level::warn;
          else if (x == "error") l.s.log = log_level::error;
-         else return "expected trace, debug, info, warn or error, got " + quote(v);
+         else return "expected trace, debug, info, warn or error, got " + quote_value(v);
          return {};
        }},
       {"store.synchronous", "--store-synchronous", kind::text, "MODE",
@@ -212,7 +195,7 @@ const std::vector<setting>& table() {
          std::string x = lowered(v);
          if (x == "normal") l.s.synchronous = sync_mode::normal;
          else if (x == "full") l.s.synchronous = sync_mode::full;
-         else return "expected normal or full, got " + quote(v);
+         else return "expected normal or full, got " + quote_value(v);
          return {};
        }},
       {"store.commit_interval_ms", "--store-commit-interval-ms", kind::integer, "MS",
@@ -259,7 +242,7 @@ const std::vector<setting>& table() {
          if (v.size() > 256) return "expected at most 256 characters, got " + std::to_string(v.size());
          for (char c : v)
            if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f)
-             return "expected printable ASCII (a header value), got " + quote(v);
+             return "expected printable ASCII (a header value), got " + quote_value(v);
          l.s.poll_user_agent = std::string(v);
          return {};
        }},
@@ -506,7 +489,7 @@ struct loader {
   bool read_token_file(const std::string& path, const C& c, std::string& token) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-      r.errors.push_back({c.source, c.line, c.file_key, "cannot read the token file " + quote(path)});
+      r.errors.push_back({c.source, c.line, c.file_key, "cannot read the token file " + quote_value(path)});
       return false;
     }
     std::string text(token_max + 64, '\0');
@@ -516,7 +499,7 @@ struct loader {
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
       r.warnings.push_back({c.source, c.line, c.file_key,
-                            "the token file " + quote(path) + " can be read by other users (chmod 600 it)"});
+                            "the token file " + quote_value(path) + " can be read by other users (chmod 600 it)"});
     return true;
   }
 
@@ -599,7 +582,7 @@ std::string listen_address::to_string() const {
 listen_address parse_listen_address(std::string_view text, std::string& error) {
   listen_address a;
   auto fail = [&](std::string why) {
-    error = "expected ADDR:PORT, got " + quote(text) + why;
+    error = "expected ADDR:PORT, got " + quote_value(text) + why;
     return a;
   };
   std::string_view host, port;

@@ -1,4 +1,5 @@
 #include "daemon/websub_subscriber.hpp"
+#include "daemon/text.hpp"
 
 #include "daemon/api_routes.hpp"
 #include "daemon/metrics.hpp"
@@ -41,23 +42,6 @@ constexpr std::string_view kv_namespace = "websub.client";
 constexpr std::size_t max_url_bytes = 2048;  // a hub or topic longer than this is ignored
 constexpr time_point never = time_point::max();
 
-// RFC 3986 unreserved characters pass, every other byte is %XX (form bodies and query values).
-std::string percent_encode(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-        c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';

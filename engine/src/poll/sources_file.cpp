@@ -2,6 +2,7 @@
 // and the API's JSON (source_json.cpp), as the outlets file does for outlets.
 
 #include "poll/sources_file.hpp"
+#include "daemon/text.hpp"
 
 #include <toml++/toml.h>
 
@@ -43,31 +44,13 @@ bool boolean(std::string_view v, bool& into) {
   return true;
 }
 
-// A value quoted in a message: short, control characters shown as \xNN (a line break in a
-// cell must not split the log line that reports it).
-std::string quote(std::string_view v) {
-  std::string out = "'";
-  for (std::size_t i = 0; i < v.size() && i < 80; ++i) {
-    auto c = static_cast<unsigned char>(v[i]);
-    if (c < 0x20 || c == 0x7f) {
-      static constexpr char hex[] = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += v[i];
-    }
-  }
-  if (v.size() > 80) out += "...";
-  return out + "'";
-}
 
 using setter = std::function<std::string(source&, std::string_view)>;
 
 setter interval(seconds source::*field) {
   return [field](source& s, std::string_view v) -> std::string {
     auto n = parse_interval(v);
-    if (!n) return "not an interval (seconds, or a number with s, m, h or d: 300, 5m, 1h) from 1 s to 30 days: " + quote(v);
+    if (!n) return "not an interval (seconds, or a number with s, m, h or d: 300, 5m, 1h) from 1 s to 30 days: " + daemon::quote_value(v);
     s.*field = *n;
     return {};
   };
@@ -75,7 +58,7 @@ setter interval(seconds source::*field) {
 
 setter flag(bool source::*field) {
   return [field](source& s, std::string_view v) -> std::string {
-    if (!boolean(v, s.*field)) return "not true or false: " + quote(v);
+    if (!boolean(v, s.*field)) return "not true or false: " + daemon::quote_value(v);
     return {};
   };
 }
@@ -86,7 +69,7 @@ const std::map<std::string, setter, std::less<>>& setters() {
          source probe;
          probe.id = std::string(v);
          probe.url = "http://x/";
-         if (std::string e = check_source(probe, true); e.starts_with("id:")) return "not an id (1 to 128 of [A-Za-z0-9._-]): " + quote(v);
+         if (std::string e = check_source(probe, true); e.starts_with("id:")) return "not an id (1 to 128 of [A-Za-z0-9._-]): " + daemon::quote_value(v);
          s.id = std::string(v);
          return {};
        }},
@@ -100,7 +83,7 @@ const std::map<std::string, setter, std::less<>>& setters() {
          return {};
        }},
       {"channel", [](source& s, std::string_view v) -> std::string {
-         if (std::string e = check_channel(v); !e.empty()) return e + ": " + quote(v);
+         if (std::string e = check_channel(v); !e.empty()) return e + ": " + daemon::quote_value(v);
          s.channel = std::string(v);
          return {};
        }},
@@ -110,7 +93,7 @@ const std::map<std::string, setter, std::less<>>& setters() {
          auto tags = split_list(v);
          if (tags.size() > max_tags) return "more than " + std::to_string(max_tags) + " tags";
          for (const auto& t : tags)
-           if (std::string e = check_tag(t); !e.empty()) return e + ": " + quote(t);
+           if (std::string e = check_tag(t); !e.empty()) return e + ": " + daemon::quote_value(t);
          s.tags = std::move(tags);
          return {};
        }},
