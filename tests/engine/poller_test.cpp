@@ -4,6 +4,7 @@
 // every wait is bounded.
 
 #include "poll/poller.hpp"
+#include "raw_http_server.hpp"
 #include "store_test_support.hpp"
 
 #include <syndic/testkit/feeds.hpp>
@@ -370,6 +371,35 @@ TEST_F(poll_fixture, StateSurvivesARestartValidatorsIncluded) {
     EXPECT_GE(s.not_modified, 1u) << s.def.id << ": the stored ETag made it a 304";
   }
   EXPECT_EQ(head(*db), 4u);
+  p->stop();
+}
+
+TEST_F(poll_fixture, AnAbsurdlyLongValidatorIsNotStoredOrSentBack) {
+  const std::string feed_body =
+      "<rss version=\"2.0\"><channel><title>t</title><item><guid>a</guid><title>a</title></item></channel></rss>";
+  const std::string long_etag = "\"" + std::string(5000, 'e') + "\"";
+  engine::testing::raw_http_server server([&](int fd, const std::string&, std::size_t) {
+    engine::testing::raw_http_server::send_all(
+        fd, "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nETag: " + long_etag +
+                "\r\nLast-Modified: Tue, 01 Dec 2026 10:00:00 GMT\r\nContent-Length: " +
+                std::to_string(feed_body.size()) + "\r\n\r\n" + feed_body);
+  });
+  auto p = make();
+  source s;
+  s.id = "long";
+  s.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/feed";
+  s.min_interval = 60s;
+  s.max_interval = 120s;
+  ASSERT_TRUE(p->set_file_sources({s}).empty());
+  p->start();
+  first_polls(*p);
+  poll_again(*p);
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].find("If-None-Match"), std::string::npos) << "a 5 KB ETag is not sent back";
+  EXPECT_NE(requests[1].find("If-Modified-Since: Tue, 01 Dec 2026 10:00:00 GMT"), std::string::npos)
+      << "the short validator still is";
+  EXPECT_EQ(p->status("long")->unchanged, 1u) << "the same bytes: no parse";
   p->stop();
 }
 

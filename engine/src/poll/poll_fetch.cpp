@@ -14,6 +14,8 @@ namespace syndic::poll {
 
 namespace {
 
+constexpr std::size_t max_validator_bytes = 1024;
+
 constexpr std::string_view accept_header =
     "Accept: application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, "
     "application/xml;q=0.8, text/xml;q=0.8, application/json;q=0.7, */*;q=0.5";
@@ -237,8 +239,11 @@ void poller::impl::on_answer(std::string id, std::uint64_t generation, source de
   job.body = std::move(r.body);
   job.content_type = std::move(r.content_type);
   job.headers = std::move(r.headers);
-  job.etag = std::move(r.etag);
-  job.last_modified = std::move(r.last_modified);
+  // Validators are the server's words, stored and sent back on every poll: an absurdly long
+  // one is not kept (that source is then fetched unconditionally, and its body hash still
+  // spares the parse).
+  if (r.etag.size() <= max_validator_bytes) job.etag = std::move(r.etag);
+  if (r.last_modified.size() <= max_validator_bytes) job.last_modified = std::move(r.last_modified);
   job.final_url = url;
   job.permanent_move = !visited.empty() && all_permanent;
   job.started = now;

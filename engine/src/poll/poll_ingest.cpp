@@ -274,8 +274,13 @@ void poller::impl::ingest(parse_job job) {
   auto pending = std::make_shared<pending_poll>();
   pending->obs = obs;
   pending->hash = hash;
-  pending->hub = std::move(hub);
-  pending->topic = std::move(topic);
+  // A feed names its hub and topic: beyond a URL's reasonable length they are not taken (the
+  // subscriber stores both, and sends them to the hub).
+  constexpr std::size_t max_hub_url_bytes = 2048;
+  if (hub.size() <= max_hub_url_bytes && topic.size() <= max_hub_url_bytes) {
+    pending->hub = std::move(hub);
+    pending->topic = std::move(topic);
+  }
   pending->seen_now = std::move(seen_now);
   std::vector<engine::append_request> appends;
   appends.reserve(fresh.size());
