@@ -2,13 +2,11 @@
 // schedule. A 200 goes on to the parse workers (poll_ingest.cpp); everything else ends the
 // poll here.
 
+#include "formats/src/strings.hpp"
 #include "poll/poller_impl.hpp"
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
-#include <fstream>
-#include <sys/stat.h>
 
 namespace syndic::poll {
 
@@ -187,10 +185,7 @@ void poller::impl::on_answer(std::string id, std::uint64_t generation, source de
     ++totals.polls;
     ++totals.not_modified;
     for (auto& h : r.headers)
-      if (!obs.max_age && (h.name.size() == 7) && std::equal(h.name.begin(), h.name.end(), "expires", [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) == b;
-          }))
-        obs.expires = parse_http_date(h.value);
+      if (!obs.max_age && formats::detail::ascii_iequals(h.name, "expires")) obs.expires = parse_http_date(h.value);
     finish_poll_locked(*e, obs);
     return;
   }

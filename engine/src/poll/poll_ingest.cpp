@@ -3,6 +3,8 @@
 // are durable does the source's state move on (validators, body hash, seen identities).
 
 #include "daemon/item_codec.hpp"
+#include "formats/src/strings.hpp"
+#include "formats/src/text.hpp"
 #include "poll/poller_impl.hpp"
 
 #include <syndic/formats/parse.hpp>
@@ -18,23 +20,14 @@ namespace syndic::poll {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using formats::detail::ascii_iequals;
+using formats::detail::trim;
 
 // The links of `Link` header values with the given rel: `<url>; rel="hub", <url2>; rel=self`.
 void links_with_rel(const std::vector<engine::http::header_field>& headers, std::string_view rel,
                     std::vector<std::string>& out) {
   for (const auto& h : headers) {
-    if (!iequals(h.name, "link")) continue;
+    if (!ascii_iequals(h.name, "link")) continue;
     std::string_view v = h.value;
     while (!v.empty()) {
       auto open = v.find('<');
@@ -55,7 +48,7 @@ void links_with_rel(const std::vector<engine::http::header_field>& headers, std:
         value = value.substr(0, value.find(','));
         for (std::size_t pos = 0; pos <= value.size();) {
           auto end = std::min(value.find(' ', pos), value.size());
-          if (iequals(value.substr(pos, end - pos), rel) && out.size() < 8) out.emplace_back(url);
+          if (ascii_iequals(value.substr(pos, end - pos), rel) && out.size() < 8) out.emplace_back(url);
           pos = end + 1;
         }
       }
@@ -67,7 +60,7 @@ void links_with_rel(const std::vector<engine::http::header_field>& headers, std:
 
 std::optional<std::string> header_value(const std::vector<engine::http::header_field>& headers, std::string_view name) {
   for (const auto& h : headers)
-    if (iequals(h.name, name)) return h.value;
+    if (ascii_iequals(h.name, name)) return h.value;
   return std::nullopt;
 }
 
