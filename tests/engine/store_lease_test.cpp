@@ -128,5 +128,26 @@ TEST_F(StoreLease, TwoStoresOnOneFileShareLeasesAndTheLog) {
   EXPECT_EQ(db->head().value, other->head().value);
 }
 
+TEST_F(StoreLease, LeasesAreListedByPrefixExpiredAndReleasedToo) {
+  auto m1 = db->acquire_lease_sync("member/a", "a", 10s).value;
+  auto m2 = db->acquire_lease_sync("member/b", "b", 10s).value;
+  ASSERT_TRUE(m1 && m2);
+  ASSERT_TRUE(db->acquire_lease_sync("partition/1", "a", 10s).value);
+  ASSERT_TRUE(db->acquire_lease_sync("member_x", "x", 10s).value);  // shares no prefix "member/"
+  ASSERT_TRUE(db->acquire_lease_sync("member%", "y", 10s).value);   // LIKE's wildcard is plain text
+  ASSERT_TRUE(db->release_lease_sync(*m2).ok());
+  clock.advance(11s);  // every lease expired
+  auto members = db->leases("member/");
+  ASSERT_TRUE(members.ok()) << members.status.message;
+  ASSERT_EQ(members.value.size(), 2u);
+  EXPECT_EQ(members.value[0].name, "member/a");
+  EXPECT_EQ(members.value[0].owner, "a");
+  EXPECT_EQ(members.value[1].name, "member/b");
+  EXPECT_EQ(members.value[1].owner, "");  // released
+  EXPECT_EQ(db->leases("").value.size(), 5u);
+  EXPECT_TRUE(db->leases("nothing/").value.empty());
+  ASSERT_EQ(db->leases("member%").value.size(), 1u);
+}
+
 }  // namespace
 }  // namespace syndic::engine

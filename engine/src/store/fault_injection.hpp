@@ -116,6 +116,7 @@ public:
     return inner_->subscriptions(topic);
   }
   store_result<std::optional<lease>> get_lease(std::string_view name) override { return inner_->get_lease(name); }
+  store_result<std::vector<lease>> leases(std::string_view prefix) override { return inner_->leases(prefix); }
   store_stats stats() const override { return inner_->stats(); }
 
 private:

@@ -333,4 +333,21 @@ store_result<std::optional<lease>> sqlite_store::get_lease(std::string_view name
   });
 }
 
+store_result<std::vector<lease>> sqlite_store::leases(std::string_view prefix) {
+  using R = std::vector<lease>;
+  return with_reader<R>([&](connection& c) -> store_result<R> {
+    store_result<R> r;
+    // A range on the primary key rather than LIKE: a prefix may hold '%' or '_'.
+    auto st = c.prepare("SELECT name, owner, token, expires FROM leases WHERE name >= ?1 ORDER BY name");
+    st.bind(1, prefix);
+    while (st.step()) {
+      std::string name = st.text(0);
+      if (name.compare(0, prefix.size(), prefix) != 0) break;
+      r.value.push_back(lease{std::move(name), st.text(1), static_cast<std::uint64_t>(st.int64(2)), from_micros(st.int64(3))});
+    }
+    if (st.failed()) return fail<R>(c, "reading leases", st.rc());
+    return r;
+  });
+}
+
 }  // namespace syndic::engine::sqlite

@@ -102,6 +102,7 @@ public:
                                               std::size_t limit) override;
   store_result<std::vector<subscription>> subscriptions(std::string_view topic) override;
   store_result<std::optional<lease>> get_lease(std::string_view name) override;
+  store_result<std::vector<lease>> leases(std::string_view prefix) override;
   store_stats stats() const override;
 
 private:

@@ -367,6 +367,10 @@ public:
 
   // The lease as stored now (nullopt when it never existed); expired leases are returned too.
   virtual store_result<std::optional<lease>> get_lease(std::string_view name) = 0;
+  // Every lease whose name starts with `prefix` ("" : all), by name; expired and released
+  // ones too (a released lease has owner "" and expires at the epoch). Membership and
+  // partition ownership are read this way ("member/", "partition/").
+  virtual store_result<std::vector<lease>> leases(std::string_view prefix) = 0;
 
   virtual store_stats stats() const = 0;
 
