@@ -14,6 +14,9 @@ packages=(
   nginx-light curl wrk
   chromium  # headless, opens the load-test report page in tests (cli.report_html_chromium)
   clang-14 libclang-rt-14-dev llvm-14 libexpat1-dev
+  # The shared store: libpq's headers to build; the server for the tests, which make their
+  # own cluster (initdb into a temporary directory) and never use the system's.
+  libpq-dev libpq5 postgresql-15
 )
 
 missing=()
@@ -36,4 +39,8 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # service from holding port 80 on machines where the package starts it.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
   $SUDO systemctl stop nginx || true
+fi
+# Likewise postgresql's own cluster: the tests start theirs on ports of their choosing.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet postgresql 2>/dev/null; then
+  $SUDO systemctl stop postgresql || true
 fi

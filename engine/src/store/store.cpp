@@ -31,6 +31,10 @@ std::string_view to_string(circuit_mode m) {
   return "unknown";
 }
 
+bool is_postgres_url(std::string_view url) {
+  return url.starts_with("postgres://") || url.starts_with("postgresql://");
+}
+
 store_result<appended> store::append_sync(append_request request) {
   std::promise<store_result<appended>> p;
   auto f = p.get_future();

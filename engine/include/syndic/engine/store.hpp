@@ -417,4 +417,40 @@ struct sqlite_options {
 store_result<std::unique_ptr<store>> open_sqlite_store(const std::string& dir,
                                                        sqlite_options options = {});
 
+// ---- The PostgreSQL backend ---------------------------------------------------------------
+//
+// One database shared by several syndic instances (docs/cluster.md). libpq is loaded when the
+// first PostgreSQL store opens, not linked: commands that never use it pay nothing for it.
+
+struct postgres_options {
+  // The tables live in this schema (created when missing). Tests give each test its own.
+  std::string schema = "syndic";
+  // Group commit, as for SQLite: a round closes `commit_interval` after its first write was
+  // queued or when it holds `commit_max_ops` operations.
+  std::chrono::microseconds commit_interval{2'000};
+  std::size_t commit_max_ops = 4096;
+  std::size_t read_connections = 4;  // pooled; readers beyond wait for one
+  // As sqlite_options::max_queued_entries: past it, append() completes at once with `busy`.
+  std::size_t max_queued_entries = 100'000;
+  std::chrono::milliseconds connect_timeout{5'000};
+  // The store's clock for lease expiry and stored times. Empty (the default): the database
+  // server's clock judges lease expiry, so that every instance agrees. Tests substitute theirs.
+  std::function<store_time()> clock;
+};
+
+// True for "postgres://..." and "postgresql://..." (what --store and [store] url take).
+bool is_postgres_url(std::string_view url);
+
+// Connects (libpq URL syntax), creates or migrates the schema, starts the writer. Errors name
+// the host and what to check ("127.0.0.1:5432: connection refused: is PostgreSQL running and
+// listening there?"), or newer_schema.
+store_result<std::unique_ptr<store>> open_postgres_store(const std::string& url,
+                                                         postgres_options options = {});
+
+// Runs the migrations alone (`syndic store migrate`): the schema version before and after.
+struct migration_report {
+  int from_version = 0, to_version = 0;
+};
+store_result<migration_report> migrate_postgres_store(const std::string& url, const std::string& schema = "syndic");
+
 }  // namespace syndic::engine
