@@ -2,6 +2,7 @@
 // sources, and messages that name the file, the line and the key.
 
 #include "daemon/settings.hpp"
+#include "daemon/text.hpp"
 #include "poll/poller.hpp"
 #include "poll/sources_file.hpp"
 
@@ -580,4 +581,42 @@ TEST(DaemonSettings, DocsExampleLoads) {
 }
 
 }  // namespace
+TEST(DaemonSettings, StoreUrlAndClusterKeys) {
+  auto r = load("[store]\nurl = \"postgres://app:s3cret@db.example:5432/wire\"\nschema = \"wire_1\"\n"
+                "[cluster]\ninstance_id = \"node-a\"\npartitions = 64\nlease_ttl_ms = 5000\n");
+  ASSERT_TRUE(r.ok()) << errors_text(r);
+  EXPECT_EQ(r.settings.store_url, "postgres://app:s3cret@db.example:5432/wire");
+  EXPECT_EQ(r.settings.store_schema, "wire_1");
+  EXPECT_EQ(r.settings.instance_id, "node-a");
+  EXPECT_EQ(r.settings.cluster_partitions, 64u);
+  EXPECT_EQ(r.settings.lease_ttl, std::chrono::milliseconds(5000));
+  // The password never shows: not in --print-config's text, not in an error.
+  std::string toml = to_toml(r.settings);
+  EXPECT_EQ(toml.find("s3cret"), std::string::npos) << toml;
+  EXPECT_NE(toml.find("postgres://app:<redacted>@db.example:5432/wire"), std::string::npos) << toml;
+
+  run_flags bad;
+  bad.set("store.url", "mysql://app:s3cret@db/wire");
+  bad.set("store.schema", "Wire;drop");
+  bad.set("cluster.instance_id", "a b");
+  bad.set("cluster.partitions", "0");
+  auto b = load("", bad);
+  ASSERT_EQ(b.errors.size(), 4u) << errors_text(b);
+  std::string text = errors_text(b);
+  EXPECT_EQ(text.find("s3cret"), std::string::npos) << text;
+  EXPECT_NE(text.find("--store: expected a postgres://"), std::string::npos) << text;
+  EXPECT_NE(text.find("--store-schema"), std::string::npos) << text;
+  EXPECT_NE(text.find("--instance-id"), std::string::npos) << text;
+  EXPECT_NE(text.find("--cluster-partitions"), std::string::npos) << text;
+}
+
+TEST(DaemonText, RedactUrl) {
+  EXPECT_EQ(redact_url("postgres://u:p@h/db"), "postgres://u:<redacted>@h/db");
+  EXPECT_EQ(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+  EXPECT_EQ(redact_url("postgres://h/db?user=u&password=p&sslmode=require"),
+            "postgres://h/db?user=u&password=<redacted>&sslmode=require");
+  EXPECT_EQ(redact_url("postgresql://u:p:q@h:5432/db?x=1#f"), "postgresql://u:<redacted>@h:5432/db?x=1#f");
+  EXPECT_EQ(redact_url("postgres://h/db?xpassword=1"), "postgres://h/db?xpassword=1");
+}
+
 }  // namespace syndic::daemon

@@ -205,6 +205,39 @@ const std::vector<setting>& table() {
       {"store.commit_batch", "--store-commit-batch", kind::integer, "N",
        "group commit: or as soon as this many writes wait",
        SYNDIC_UINT_SETTER(std::uint32_t, 1u, 1'000'000u, "a number of writes", s.commit_batch = *n)},
+      {"store.url", "--store", kind::text, "URL",
+       "a postgres:// URL: the store shared by several instances (empty: SQLite in the data directory)",
+       [](layer& l, std::string_view v) -> std::string {
+         if (!v.empty() && !v.starts_with("postgres://") && !v.starts_with("postgresql://"))
+           return "expected a postgres:// or postgresql:// URL (or nothing, for SQLite in the data directory), got " +
+                  quote_value(redact_url(v));
+         l.s.store_url = std::string(v);
+         return {};
+       }},
+      {"store.schema", "--store-schema", kind::text, "NAME",
+       "the PostgreSQL schema of syndic's tables (created if missing)",
+       [](layer& l, std::string_view v) -> std::string {
+         bool ok = !v.empty() && v.size() <= 63 && !(v[0] >= '0' && v[0] <= '9');
+         for (char c : v) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+         if (!ok) return "expected a schema name of lowercase letters, digits and '_' (at most 63, not starting with a digit), got " + quote_value(v);
+         l.s.store_schema = std::string(v);
+         return {};
+       }},
+      {"cluster.instance_id", "--instance-id", kind::text, "ID",
+       "this instance's name among those sharing the store (empty: HOSTNAME-RANDOM, new at every start)",
+       [](layer& l, std::string_view v) -> std::string {
+         bool ok = v.size() <= 100;
+         for (char c : v) ok = ok && c > ' ' && c < 0x7f && c != '/';
+         if (!ok) return "expected at most 100 printable ASCII characters without spaces or '/', got " + quote_value(v);
+         l.s.instance_id = std::string(v);
+         return {};
+       }},
+      {"cluster.partitions", "--cluster-partitions", kind::integer, "N",
+       "outlets hash into this many partitions, each served by one instance (the same on every instance)",
+       SYNDIC_UINT_SETTER(std::uint32_t, 1u, 4096u, "a number of partitions", s.cluster_partitions = *n)},
+      {"cluster.lease_ttl_ms", "--cluster-lease-ttl-ms", kind::integer, "MS",
+       "how long a partition's lease lasts unrenewed: a dead instance's outlets move after this",
+       SYNDIC_UINT_SETTER(std::uint32_t, 1'000u, 600'000u, "milliseconds", s.lease_ttl = std::chrono::milliseconds(*n))},
       {"websub.lease_seconds", "--websub-lease-seconds", kind::integer, "S",
        "lease given to a subscriber that asks for none",
        SYNDIC_UINT_SETTER(std::uint32_t, 1u, 31'536'000u, "seconds", s.lease_default = std::chrono::seconds(*n))},
@@ -646,6 +679,11 @@ std::string run_setting_default(std::string_view key) {
   if (key == "store.synchronous") return std::string(to_string(d.synchronous));
   if (key == "store.commit_interval_ms") return std::to_string(d.commit_interval.count());
   if (key == "store.commit_batch") return std::to_string(d.commit_batch);
+  if (key == "store.url") return d.store_url;
+  if (key == "store.schema") return d.store_schema;
+  if (key == "cluster.instance_id") return d.instance_id;
+  if (key == "cluster.partitions") return std::to_string(d.cluster_partitions);
+  if (key == "cluster.lease_ttl_ms") return std::to_string(d.lease_ttl.count());
   if (key == "websub.lease_seconds") return std::to_string(d.lease_default.count());
   if (key == "websub.min_lease_seconds") return std::to_string(d.lease_min.count());
   if (key == "websub.max_lease_seconds") return std::to_string(d.lease_max.count());
@@ -764,6 +802,12 @@ std::string to_toml(const run_settings& s) {
     << "synchronous = " << str(to_string(s.synchronous)) << "\n"
     << "commit_interval_ms = " << s.commit_interval.count() << "\n"
     << "commit_batch = " << s.commit_batch << "\n"
+    << "url = " << str(redact_url(s.store_url)) << "\n"
+    << "schema = " << str(s.store_schema) << "\n"
+    << "\n[cluster]\n"
+    << "instance_id = " << str(s.instance_id) << "\n"
+    << "partitions = " << s.cluster_partitions << "\n"
+    << "lease_ttl_ms = " << s.lease_ttl.count() << "\n"
     << "\n[websub]\n"
     << "lease_seconds = " << s.lease_default.count() << "\n"
     << "min_lease_seconds = " << s.lease_min.count() << "\n"

@@ -67,6 +67,16 @@ struct run_settings {
   // the next one, so batches grow with load and an idle store answers in one fsync.
   std::chrono::milliseconds commit_interval{0};
   std::uint32_t commit_batch = 1000;             // ... or when this many events wait
+  // The shared store: a postgres:// URL (libpq's syntax). Empty: SQLite in data_dir. With a
+  // URL, several instances share the log and split the outlets (docs/cluster.md); the data
+  // directory is not used.
+  std::string store_url;
+  std::string store_schema = "syndic";  // the PostgreSQL schema holding syndic's tables
+
+  // [cluster]: instances sharing one PostgreSQL store.
+  std::string instance_id;                       // empty: HOSTNAME-RANDOM, new at every start
+  std::uint32_t cluster_partitions = 256;        // outlets hash into this many partitions
+  std::chrono::milliseconds lease_ttl{10'000};   // a dead instance's partitions move after this
 
   std::uint32_t shards = 0;               // 0: one per CPU the process may run on
   std::uint64_t max_body_bytes = 4 << 20;  // a request body larger than this gets 413

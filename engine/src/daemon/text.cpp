@@ -37,4 +37,26 @@ std::string percent_encode(std::string_view s) {
   return out;
 }
 
+std::string redact_url(std::string_view url) {
+  std::string out(url);
+  // userinfo: between "://" and the last '@' before the path.
+  auto scheme_end = out.find("://");
+  if (scheme_end != std::string::npos) {
+    std::size_t auth = scheme_end + 3;
+    std::size_t path = out.find_first_of("/?#", auth);
+    std::size_t at = out.rfind('@', path == std::string::npos ? std::string::npos : path);
+    if (at != std::string::npos && at >= auth) {
+      std::size_t colon = out.find(':', auth);
+      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "<redacted>");
+    }
+  }
+  // password=... in the query (libpq accepts connection parameters there).
+  for (std::size_t p = out.find("password="); p != std::string::npos; p = out.find("password=", p + 1)) {
+    if (p > 0 && out[p - 1] != '?' && out[p - 1] != '&') continue;
+    std::size_t v = p + 9, end = out.find_first_of("&#", v);
+    out.replace(v, (end == std::string::npos ? out.size() : end) - v, "<redacted>");
+  }
+  return out;
+}
+
 }  // namespace syndic::daemon

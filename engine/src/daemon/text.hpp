@@ -15,4 +15,8 @@ std::string quote_value(std::string_view v);
 // (application/x-www-form-urlencoded) and query strings.
 std::string percent_encode(std::string_view s);
 
+// A URL with its password, if any, replaced by <redacted> ("postgres://app:<redacted>@db/wire"),
+// for logs and messages; a `password=` query parameter is redacted too.
+std::string redact_url(std::string_view url);
+
 }  // namespace syndic::daemon
