@@ -30,4 +30,7 @@ command add_loadtest(CLI::App& app);
 // `syndic run`: the daemon (durable log, delivery, HTTP API).
 command add_run(CLI::App& app);
 
+// `syndic store`: migrate the shared PostgreSQL store, and show who holds what.
+command add_store(CLI::App& app);
+
 }  // namespace syndic::cli

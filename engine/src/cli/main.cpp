@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
                       {"sink", syndic::cli::add_sink, {}},
                       {"feeds", syndic::cli::add_feeds, {}},
                       {"loadtest", syndic::cli::add_loadtest, {}},
-                      {"run", syndic::cli::add_run, {}}};
+                      {"run", syndic::cli::add_run, {}},
+                      {"store", syndic::cli::add_store, {}}};
   bool named = false;
   for (entry& c : commands)
     if (argc > 1 && std::strcmp(argv[1], c.name) == 0) {

@@ -12,6 +12,7 @@
 #include "daemon/hub.hpp"
 #include "daemon/outlet_json.hpp"
 #include "daemon/settings.hpp"
+#include "daemon/text.hpp"
 #include "daemon/websub_subscriber.hpp"
 #include "daemon/ssrf.hpp"
 #include "http/server.hpp"
@@ -29,6 +30,7 @@
 #include <csignal>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <thread>
 
 namespace syndic::cli {
@@ -107,16 +109,31 @@ int run_daemon(const daemon::run_flags& flags) {
   const daemon::run_settings& settings = loaded.settings;
   raise_fd_limit();
 
-  auto dir = daemon::open_data_dir(settings.data_dir);
-  if (!dir.dir) {
-    log_line(dir.error);
-    return 1;
+  // The store: SQLite in the data directory (one instance), or a shared PostgreSQL.
+  std::optional<daemon::data_dir_result> dir;
+  engine::store_result<std::unique_ptr<engine::store>> opened;
+  std::string store_name;
+  if (!settings.store_url.empty()) {
+    engine::postgres_options po;
+    po.schema = settings.store_schema;
+    if (settings.commit_interval.count() > 0)
+      po.commit_interval = std::chrono::duration_cast<std::chrono::microseconds>(settings.commit_interval);
+    po.commit_max_ops = settings.commit_batch;
+    opened = engine::open_postgres_store(settings.store_url, po);
+    store_name = daemon::redact_url(settings.store_url) + " (schema " + settings.store_schema + ")";
+  } else {
+    dir.emplace(daemon::open_data_dir(settings.data_dir));
+    if (!dir->dir) {
+      log_line(dir->error);
+      return 1;
+    }
+    engine::sqlite_options so;
+    so.synchronous = settings.synchronous == daemon::sync_mode::full ? engine::sqlite_sync::full : engine::sqlite_sync::normal;
+    so.commit_interval = std::chrono::duration_cast<std::chrono::microseconds>(settings.commit_interval);
+    so.commit_max_ops = settings.commit_batch;
+    opened = engine::open_sqlite_store(dir->dir->path().string(), so);
+    store_name = dir->dir->path().string();
   }
-  engine::sqlite_options so;
-  so.synchronous = settings.synchronous == daemon::sync_mode::full ? engine::sqlite_sync::full : engine::sqlite_sync::normal;
-  so.commit_interval = std::chrono::duration_cast<std::chrono::microseconds>(settings.commit_interval);
-  so.commit_max_ops = settings.commit_batch;
-  auto opened = engine::open_sqlite_store(dir.dir->path().string(), so);
   if (!opened.ok()) {
     log_line(opened.status.message);
     return 1;
@@ -225,7 +242,7 @@ int run_daemon(const daemon::run_flags& flags) {
   poller.start();
   ready = true;
   auto head = db.head();
-  log_line("listening on " + ctx.base_url + "; data " + dir.dir->path().string() + "; " +
+  log_line("listening on " + ctx.base_url + "; store " + store_name + "; " +
            std::to_string(file_outlets.size()) + " outlets from the file, " + std::to_string(api_outlets) +
            " from the API; " + std::to_string(poller.list().size()) + " sources; log head " +
            std::to_string(head.ok() ? head.value : 0));
