@@ -1,5 +1,7 @@
-// Leases and fencing tokens. The clock is the test's (sqlite_options::clock): expiry is reached
-// by moving it, never by sleeping. Two store objects on one file stand for two processes.
+// Leases and fencing tokens, on each backend. The clock is the test's (options::clock, passed to
+// the store: with it PostgreSQL judges expiry by it too, not by the server's): expiry is reached
+// by moving it, never by sleeping. Two store objects on one file (one schema) stand for two
+// processes.
 
 #include "store_test_support.hpp"
 
@@ -9,18 +11,24 @@ namespace {
 using namespace store_test;
 using namespace std::chrono_literals;
 
-struct StoreLease : ::testing::Test {
-  temp_dir dir;
+struct StoreLease : backend_test {
   manual_clock clock;
-  std::unique_ptr<store> db = open_or_fail(dir.path, options());
-  sqlite_options options() {
-    sqlite_options o;
+  std::unique_ptr<store> db;
+  void SetUp() override {
+    backend_test::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    db = open(with_clock());
+    ASSERT_TRUE(db);
+  }
+  options with_clock() {
+    options o;
     o.clock = clock.fn();
     return o;
   }
 };
+SYNDIC_STORE_BACKENDS(StoreLease);
 
-TEST_F(StoreLease, AcquireFreeLeaseThenOthersAreRefused) {
+TEST_P(StoreLease, AcquireFreeLeaseThenOthersAreRefused) {
   auto a = db->acquire_lease_sync("partition/1", "node-a", 10s);
   ASSERT_TRUE(a.ok() && a.value) << a.status.message;
   EXPECT_EQ(a.value->token, 1u);
@@ -37,7 +45,7 @@ TEST_F(StoreLease, AcquireFreeLeaseThenOthersAreRefused) {
   EXPECT_EQ(again.value->expires, clock.now() + 10s);
 }
 
-TEST_F(StoreLease, ExpiredLeaseIsTakenOverWithAGreaterToken) {
+TEST_P(StoreLease, ExpiredLeaseIsTakenOverWithAGreaterToken) {
   auto a = db->acquire_lease_sync("p", "node-a", 10s).value;
   ASSERT_TRUE(a);
   clock.advance(9s);
@@ -56,7 +64,7 @@ TEST_F(StoreLease, ExpiredLeaseIsTakenOverWithAGreaterToken) {
   EXPECT_GT(b2->token, b->token);
 }
 
-TEST_F(StoreLease, RenewKeepsTheTokenAndExtends) {
+TEST_P(StoreLease, RenewKeepsTheTokenAndExtends) {
   auto a = db->acquire_lease_sync("p", "node-a", 10s).value;
   ASSERT_TRUE(a);
   clock.advance(8s);
@@ -71,7 +79,7 @@ TEST_F(StoreLease, RenewKeepsTheTokenAndExtends) {
   EXPECT_FALSE(db->renew_lease_sync(*r, 10s).value.has_value());
 }
 
-TEST_F(StoreLease, ReleaseFreesAndTheTokenStillGrows) {
+TEST_P(StoreLease, ReleaseFreesAndTheTokenStillGrows) {
   auto a = db->acquire_lease_sync("p", "node-a", 10s).value;
   ASSERT_TRUE(a);
   lease wrong = *a;
@@ -85,7 +93,7 @@ TEST_F(StoreLease, ReleaseFreesAndTheTokenStillGrows) {
   EXPECT_FALSE(db->renew_lease_sync(*a, 10s).value.has_value());
 }
 
-TEST_F(StoreLease, FencedWritesAreRefusedOnceTheTokenMoves) {
+TEST_P(StoreLease, FencedWritesAreRefusedOnceTheTokenMoves) {
   auto a = db->acquire_lease_sync("partition/3", "node-a", 10s).value;
   ASSERT_TRUE(a);
   const fence fa{"partition/3", a->token};
@@ -104,10 +112,10 @@ TEST_F(StoreLease, FencedWritesAreRefusedOnceTheTokenMoves) {
   EXPECT_EQ(db->write_sync({mark_done{"o", 3}}, fence{"nope", 1}).code, store_errc::fenced);
 }
 
-// Two store objects on one file, as two processes would be: SQLite's locks serialise their
-// writers, the lease decides who acts, and fencing stops the loser.
-TEST_F(StoreLease, TwoStoresOnOneFileShareLeasesAndTheLog) {
-  auto other = open_or_fail(dir.path, options());
+// Two store objects on one file (one schema), as two processes would be: the database's locks
+// serialise their writers, the lease decides who acts, and fencing stops the loser.
+TEST_P(StoreLease, TwoStoresOnOneFileShareLeasesAndTheLog) {
+  auto other = open(with_clock());
   auto a = db->acquire_lease_sync("p", "node-a", 10s).value;
   ASSERT_TRUE(a);
   EXPECT_FALSE(other->acquire_lease_sync("p", "node-b", 10s).value.has_value());
@@ -128,7 +136,7 @@ TEST_F(StoreLease, TwoStoresOnOneFileShareLeasesAndTheLog) {
   EXPECT_EQ(db->head().value, other->head().value);
 }
 
-TEST_F(StoreLease, LeasesAreListedByPrefixExpiredAndReleasedToo) {
+TEST_P(StoreLease, LeasesAreListedByPrefixExpiredAndReleasedToo) {
   auto m1 = db->acquire_lease_sync("member/a", "a", 10s).value;
   auto m2 = db->acquire_lease_sync("member/b", "b", 10s).value;
   ASSERT_TRUE(m1 && m2);

@@ -1,6 +1,7 @@
-// Opening a store: created on first start, reopened with everything in it, and clear errors
-// for a file that is not a store, a directory that cannot be written, and a schema from a
-// newer syndic. Migrations are exercised with a version 2 made up for the test.
+// Opening a store: reopened with everything in it (on each backend); and for SQLite: created on
+// first start, clear errors for a file that is not a store, a directory that cannot be written,
+// and a schema from a newer syndic. Migrations are exercised with a version 2 made up for the
+// test. (PostgreSQL's own opening errors and migrations: store_pg_test.cpp.)
 
 #include "store_test_support.hpp"
 
@@ -39,15 +40,18 @@ TEST(StoreOpen, CreatesTheDirectoryAndTheFile) {
   EXPECT_EQ(st.int64(0), 1);
 }
 
-TEST(StoreOpen, ReopenKeepsEverything) {
-  temp_dir dir;
+// On each backend: a store closed and opened again on the same data (directory, schema).
+struct StoreReopen : backend_test {};
+SYNDIC_STORE_BACKENDS(StoreReopen);
+
+TEST_P(StoreReopen, KeepsEverything) {
   manual_clock clock;
-  sqlite_options o;
+  options o;
   o.clock = clock.fn();
   const store_time at = clock.now();
   lease held;
   {
-    auto db = open_or_fail(dir.path, o);
+    auto db = open(o);
     ASSERT_TRUE(db->append_sync({{entry(1), entry(2), entry(3)}, "k1"}).ok());
     ASSERT_TRUE(db->write_sync({save_outlet{{"o", "cfg", {}}}, start_outlet{"o", 0}, mark_done{"o", 1},
                                 mark_done{"o", 3}, mark_retry{"o", {2, 1, at + 5s, "msg_2"}, "HTTP 500"},
@@ -57,7 +61,7 @@ TEST(StoreOpen, ReopenKeepsEverything) {
                     .ok());
     held = *db->acquire_lease_sync("p", "me", 30s).value;
   }  // closed by the destructor
-  auto db = open_or_fail(dir.path, o);
+  auto db = open(o);
   EXPECT_EQ(db->head().value, 3u);
   EXPECT_EQ(db->read(1, 10).value.size(), 3u);
   EXPECT_EQ(*db->lookup_idempotency("k1").value, (std::vector<seq_t>{1, 2, 3}));

@@ -1,5 +1,5 @@
 // Outlets' progress: the cursor advancing over done-above seqs, retries, dead letters,
-// replay, circuit state; on real SQLite files.
+// replay, circuit state; on each backend (real SQLite files, a real PostgreSQL server).
 
 #include "store_test_support.hpp"
 
@@ -14,6 +14,9 @@ namespace {
 using namespace store_test;
 using namespace std::chrono_literals;
 
+struct StoreProgress : backend_test {};
+SYNDIC_STORE_BACKENDS(StoreProgress);
+
 seq_t cursor_of(store& db, const std::string& outlet) {
   auto p = db.progress(outlet);
   EXPECT_TRUE(p.ok()) << p.status.message;
@@ -26,9 +29,8 @@ std::vector<seq_range> ranges_of(store& db, const std::string& outlet) {
   return r.value;
 }
 
-TEST(StoreProgress, StartOutletCreatesProgressOnce) {
-  temp_dir dir;
-  auto db = open_or_fail(dir.path);
+TEST_P(StoreProgress, StartOutletCreatesProgressOnce) {
+  auto db = open();
   EXPECT_FALSE(db->progress("o").value.has_value());
   ASSERT_TRUE(db->write_sync({start_outlet{"o", 40}}).ok());
   EXPECT_EQ(cursor_of(*db, "o"), 40u);
@@ -36,9 +38,8 @@ TEST(StoreProgress, StartOutletCreatesProgressOnce) {
   EXPECT_EQ(cursor_of(*db, "o"), 40u);
 }
 
-TEST(StoreProgress, DoneInOrderAdvancesTheCursor) {
-  temp_dir dir;
-  auto db = open_or_fail(dir.path);
+TEST_P(StoreProgress, DoneInOrderAdvancesTheCursor) {
+  auto db = open();
   ASSERT_TRUE(db->write_sync({start_outlet{"o", 0}, mark_done{"o", 1}, mark_done{"o", 2}}).ok());
   EXPECT_EQ(cursor_of(*db, "o"), 2u);
   ASSERT_TRUE(db->write_sync({mark_done{"o", 3, 10}}).ok());  // a range: 3..10
@@ -48,9 +49,8 @@ TEST(StoreProgress, DoneInOrderAdvancesTheCursor) {
   EXPECT_TRUE(ranges_of(*db, "o").empty());
 }
 
-TEST(StoreProgress, DoneAboveTheCursorIsHeldThenSwallowed) {
-  temp_dir dir;
-  auto db = open_or_fail(dir.path);
+TEST_P(StoreProgress, DoneAboveTheCursorIsHeldThenSwallowed) {
+  auto db = open();
   ASSERT_TRUE(db->write_sync({start_outlet{"o", 0}}).ok());
   ASSERT_TRUE(db->write_sync({mark_done{"o", 3}, mark_done{"o", 5}, mark_done{"o", 6}}).ok());
   EXPECT_EQ(cursor_of(*db, "o"), 0u);
@@ -66,9 +66,8 @@ TEST(StoreProgress, DoneAboveTheCursorIsHeldThenSwallowed) {
   EXPECT_EQ(db->progress("o").value->done_above, 0u);
 }
 
-TEST(StoreProgress, DoneAbovePagesFromAGivenSeq) {
-  temp_dir dir;
-  auto db = open_or_fail(dir.path);
+TEST_P(StoreProgress, DoneAbovePagesFromAGivenSeq) {
+  auto db = open();
   ASSERT_TRUE(db->write_sync({start_outlet{"o", 0}, mark_done{"o", 3, 5}, mark_done{"o", 8, 9},
                               mark_done{"o", 20, 30}})
                   .ok());
@@ -80,11 +79,10 @@ TEST(StoreProgress, DoneAbovePagesFromAGivenSeq) {
 
 // Against a model: seqs 1..N resolved in a random order, in random groups of marks and
 // transactions; after each write the cursor and the done ranges match the model's.
-TEST(StoreProgress, RandomOrderMatchesAModel) {
-  temp_dir dir;
-  sqlite_options o;
+TEST_P(StoreProgress, RandomOrderMatchesAModel) {
+  options o;
   o.commit_interval = 0ms;
-  auto db = open_or_fail(dir.path, o);
+  auto db = open(o);
   ASSERT_TRUE(db->write_sync({start_outlet{"o", 0}}).ok());
   std::mt19937 rng(12345);
   constexpr seq_t n = 600;
@@ -123,9 +121,8 @@ TEST(StoreProgress, RandomOrderMatchesAModel) {
   EXPECT_EQ(cursor_of(*db, "o"), n);
 }
 
-TEST(StoreProgress, ManyOutletsManyMarksInOneTransaction) {
-  temp_dir dir;
-  auto db = open_or_fail(dir.path);
+TEST_P(StoreProgress, ManyOutletsManyMarksInOneTransaction) {
+  auto db = open();
   std::vector<write_op> ops;
   for (int k = 0; k < 10; ++k) ops.push_back(start_outlet{"o" + std::to_string(k), 0});
   std::vector<write_op> marks;
@@ -141,12 +138,11 @@ TEST(StoreProgress, ManyOutletsManyMarksInOneTransaction) {
   EXPECT_EQ(db->all_progress().value.size(), 10u);
 }
 
-TEST(StoreProgress, RetryIsKeptUntilDone) {
-  temp_dir dir;
+TEST_P(StoreProgress, RetryIsKeptUntilDone) {
   manual_clock clock;
-  sqlite_options o;
+  options o;
   o.clock = clock.fn();
-  auto db = open_or_fail(dir.path, o);
+  auto db = open(o);
   const store_time at = clock.now() + 30s;
   ASSERT_TRUE(db->write_sync({start_outlet{"o", 0}, mark_done{"o", 2},
                               mark_retry{"o", {1, 2, at, "msg_1"}, "HTTP 503"}})
@@ -171,12 +167,11 @@ TEST(StoreProgress, RetryIsKeptUntilDone) {
   EXPECT_EQ(cursor_of(*db, "o"), 2u);
 }
 
-TEST(StoreProgress, DeadLetterResolvesItsSeqAndKeepsItsError) {
-  temp_dir dir;
+TEST_P(StoreProgress, DeadLetterResolvesItsSeqAndKeepsItsError) {
   manual_clock clock;
-  sqlite_options o;
+  options o;
   o.clock = clock.fn();
-  auto db = open_or_fail(dir.path, o);
+  auto db = open(o);
   const store_time at = clock.now();
   ASSERT_TRUE(db->write_sync({start_outlet{"o", 0}, mark_retry{"o", {1, 1, at, "msg_1"}, "timeout"},
                               mark_done{"o", 2},
@@ -197,12 +192,11 @@ TEST(StoreProgress, DeadLetterResolvesItsSeqAndKeepsItsError) {
   EXPECT_EQ(p->last_error, "HTTP 400: bad payload");
 }
 
-TEST(StoreProgress, RetryingDeadLettersMakesThemRetriesAgain) {
-  temp_dir dir;
+TEST_P(StoreProgress, RetryingDeadLettersMakesThemRetriesAgain) {
   manual_clock clock;
-  sqlite_options o;
+  options o;
   o.clock = clock.fn();
-  auto db = open_or_fail(dir.path, o);
+  auto db = open(o);
   const store_time at = clock.now();
   ASSERT_TRUE(db->write_sync({start_outlet{"o", 0}, mark_dead{"o", {1, 404, "gone?", 1, at, "msg_1"}},
                               mark_dead{"o", {2, 400, "bad", 1, at, "msg_2"}},
@@ -230,9 +224,8 @@ TEST(StoreProgress, RetryingDeadLettersMakesThemRetriesAgain) {
 // A dead letter above the cursor is resolved (in a done range); retried, it is owed again, so
 // it leaves the range: a restart that walks the log from the cursor, skipping done ranges,
 // meets it again (the owed pairs stay "above the cursor, not in a range" plus the retries).
-TEST(StoreProgress, RetriedDeadLetterAboveTheCursorLeavesItsDoneRange) {
-  temp_dir dir;
-  auto db = open_or_fail(dir.path);
+TEST_P(StoreProgress, RetriedDeadLetterAboveTheCursorLeavesItsDoneRange) {
+  auto db = open();
   const store_time at{};
   ASSERT_TRUE(db->write_sync({start_outlet{"o", 0}, mark_done{"o", 5}, mark_done{"o", 7},
                               mark_dead{"o", {3, 400, "bad", 1, at, "m3"}},
@@ -253,9 +246,8 @@ TEST(StoreProgress, RetriedDeadLetterAboveTheCursorLeavesItsDoneRange) {
   EXPECT_TRUE(ranges_of(*db, "o").empty());
 }
 
-TEST(StoreProgress, DroppingDeadLetters) {
-  temp_dir dir;
-  auto db = open_or_fail(dir.path);
+TEST_P(StoreProgress, DroppingDeadLetters) {
+  auto db = open();
   const store_time at{};
   ASSERT_TRUE(db->write_sync({start_outlet{"o", 0}, mark_dead{"o", {1, 400, "a", 1, at, "m1"}},
                               mark_dead{"o", {2, 400, "b", 1, at, "m2"}},
@@ -270,10 +262,9 @@ TEST(StoreProgress, DroppingDeadLetters) {
   EXPECT_EQ(cursor_of(*db, "o"), 3u);  // dropped pairs stay resolved
 }
 
-TEST(StoreProgress, ReplaySetsTheCursorBackAndForgetsWhatIsAbove) {
-  temp_dir dir;
+TEST_P(StoreProgress, ReplaySetsTheCursorBackAndForgetsWhatIsAbove) {
   const store_time at{};
-  auto db = open_or_fail(dir.path);
+  auto db = open();
   ASSERT_TRUE(db->write_sync({start_outlet{"o", 0}, mark_done{"o", 1, 10},
                               mark_dead{"o", {11, 400, "bad", 1, at, "m11"}}, mark_done{"o", 14},
                               mark_retry{"o", {12, 1, at, "m12"}, "e"},
@@ -292,10 +283,9 @@ TEST(StoreProgress, ReplaySetsTheCursorBackAndForgetsWhatIsAbove) {
   EXPECT_EQ(cursor_of(*db, "o"), 14u);
 }
 
-TEST(StoreProgress, CircuitStateRoundTrips) {
-  temp_dir dir;
+TEST_P(StoreProgress, CircuitStateRoundTrips) {
   manual_clock clock;
-  auto db = open_or_fail(dir.path);
+  auto db = open();
   circuit_state c{circuit_mode::open, 5, clock.now(), clock.now() + 30s};
   ASSERT_TRUE(db->write_sync({start_outlet{"o", 7}, set_circuit{"o", c}}).ok());
   auto p = db->progress("o").value;
@@ -306,10 +296,9 @@ TEST(StoreProgress, CircuitStateRoundTrips) {
   EXPECT_EQ(p->cursor, 7u);
 }
 
-TEST(StoreProgress, ForgetOutletRemovesEverything) {
-  temp_dir dir;
+TEST_P(StoreProgress, ForgetOutletRemovesEverything) {
   const store_time at{};
-  auto db = open_or_fail(dir.path);
+  auto db = open();
   ASSERT_TRUE(db->write_sync({start_outlet{"o", 0}, mark_done{"o", 5}, mark_retry{"o", {1, 1, at, "m"}, ""},
                               mark_dead{"o", {2, 400, "x", 1, at, "m2"}}, start_outlet{"p", 3}})
                   .ok());
@@ -325,11 +314,10 @@ TEST(StoreProgress, ForgetOutletRemovesEverything) {
 }
 
 // A write refused on its own (an invalid op) fails alone: the others in its group commit.
-TEST(StoreProgress, InvalidWriteFailsAloneInItsGroup) {
-  temp_dir dir;
-  sqlite_options o;
+TEST_P(StoreProgress, InvalidWriteFailsAloneInItsGroup) {
+  options o;
   o.commit_interval = 50ms;
-  auto db = open_or_fail(dir.path, o);
+  auto db = open(o);
   std::promise<store_status> a, b, c;
   db->write({start_outlet{"o", 0}, mark_done{"o", 1}}, [&](store_status s) { a.set_value(s); });
   db->write({mark_done{"o", 2}, mark_done{"", 3}}, [&](store_status s) { b.set_value(s); });

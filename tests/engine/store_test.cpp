@@ -1,5 +1,5 @@
-// The store's item log, outlets, keyed state, subscriptions and group commit, on real SQLite
-// files in temporary directories.
+// The store's item log, outlets, keyed state, subscriptions and group commit, on each backend:
+// real SQLite files in temporary directories, and a real PostgreSQL server (a schema per test).
 
 #include "store_test_support.hpp"
 
@@ -16,9 +16,11 @@ namespace {
 using namespace store_test;
 using namespace std::chrono_literals;
 
-TEST(Store, AppendAssignsAscendingSeqs) {
-  temp_dir dir;
-  auto db = open_or_fail(dir.path);
+struct Store : backend_test {};
+SYNDIC_STORE_BACKENDS(Store);
+
+TEST_P(Store, AppendAssignsAscendingSeqs) {
+  auto db = open();
   auto a = db->append_sync({{entry(1), entry(2), entry(3)}, ""});
   ASSERT_TRUE(a.ok()) << a.status.message;
   EXPECT_EQ(a.value.seqs, (std::vector<seq_t>{1, 2, 3}));
@@ -28,9 +30,8 @@ TEST(Store, AppendAssignsAscendingSeqs) {
   EXPECT_EQ(db->head().value, 5u);
 }
 
-TEST(Store, EmptyStoreHasHeadZero) {
-  temp_dir dir;
-  auto db = open_or_fail(dir.path);
+TEST_P(Store, EmptyStoreHasHeadZero) {
+  auto db = open();
   EXPECT_EQ(db->head().value, 0u);
   auto r = db->read(1, 10);
   ASSERT_TRUE(r.ok());
@@ -38,9 +39,8 @@ TEST(Store, EmptyStoreHasHeadZero) {
   EXPECT_FALSE(db->get(1).value.has_value());
 }
 
-TEST(Store, RecordRoundTripsEveryField) {
-  temp_dir dir;
-  auto db = open_or_fail(dir.path);
+TEST_P(Store, RecordRoundTripsEveryField) {
+  auto db = open();
   log_entry e = entry(7);
   e.payload = std::string("bin\0ary\xff\x00", 10);  // opaque bytes, NULs included
   e.channel = "sports";
@@ -59,9 +59,8 @@ TEST(Store, RecordRoundTripsEveryField) {
   EXPECT_EQ(got.idempotency_key, "key-7");
 }
 
-TEST(Store, ReadRangeIsBounded) {
-  temp_dir dir;
-  auto db = open_or_fail(dir.path);
+TEST_P(Store, ReadRangeIsBounded) {
+  auto db = open();
   append_request req;
   for (std::size_t i = 1; i <= 100; ++i) req.entries.push_back(entry(i, 1000));
   ASSERT_TRUE(db->append_sync(std::move(req)).ok());
@@ -81,9 +80,8 @@ TEST(Store, ReadRangeIsBounded) {
   EXPECT_EQ(db->read(1, 100, 1).value.size(), 1u);
 }
 
-TEST(Store, IdempotencyKeyReturnsTheFirstSeqsAndAppendsNothing) {
-  temp_dir dir;
-  auto db = open_or_fail(dir.path);
+TEST_P(Store, IdempotencyKeyReturnsTheFirstSeqsAndAppendsNothing) {
+  auto db = open();
   ASSERT_TRUE(db->append_sync({{entry(1)}, ""}).ok());
   auto first = db->append_sync({{entry(2), entry(3)}, "pub-abc"});
   ASSERT_TRUE(first.ok());
@@ -102,11 +100,10 @@ TEST(Store, IdempotencyKeyReturnsTheFirstSeqsAndAppendsNothing) {
   EXPECT_FALSE(db->lookup_idempotency("").value.has_value());
 }
 
-TEST(Store, IdempotencyHoldsWithinOneGroupCommit) {
-  temp_dir dir;
-  sqlite_options o;
+TEST_P(Store, IdempotencyHoldsWithinOneGroupCommit) {
+  options o;
   o.commit_interval = 50ms;  // both appends land in one transaction
-  auto db = open_or_fail(dir.path, o);
+  auto db = open(o);
   std::mutex m;
   std::vector<store_result<appended>> results;
   for (int i = 0; i < 2; ++i) {
@@ -124,9 +121,8 @@ TEST(Store, IdempotencyHoldsWithinOneGroupCommit) {
   EXPECT_EQ(db->head().value, 1u);
 }
 
-TEST(Store, LatestOfAChannelNewestFirst) {
-  temp_dir dir;
-  auto db = open_or_fail(dir.path);
+TEST_P(Store, LatestOfAChannelNewestFirst) {
+  auto db = open();
   append_request req;
   for (std::size_t i = 1; i <= 10; ++i) req.entries.push_back(entry(i, 64, i % 2 ? "odd" : "even"));
   ASSERT_TRUE(db->append_sync(std::move(req)).ok());
@@ -141,9 +137,8 @@ TEST(Store, LatestOfAChannelNewestFirst) {
 
 // The completion runs once the transaction is committed: a read from inside it already sees
 // the record (a 202 sent from there is never ahead of the disk).
-TEST(Store, CompletionSeesItsWriteCommitted) {
-  temp_dir dir;
-  auto db = open_or_fail(dir.path);
+TEST_P(Store, CompletionSeesItsWriteCommitted) {
+  auto db = open();
   std::promise<bool> seen;
   db->append({{entry(1)}, ""}, [&](store_result<appended> r) {
     auto rec = db->get(r.value.seqs.at(0));
@@ -152,9 +147,8 @@ TEST(Store, CompletionSeesItsWriteCommitted) {
   EXPECT_TRUE(seen.get_future().get());
 }
 
-TEST(Store, CompletionsRunInQueueOrder) {
-  temp_dir dir;
-  auto db = open_or_fail(dir.path);
+TEST_P(Store, CompletionsRunInQueueOrder) {
+  auto db = open();
   std::vector<int> order;  // written by the writer thread only
   for (int i = 0; i < 200; ++i) {
     if (i % 2) {
@@ -170,11 +164,10 @@ TEST(Store, CompletionsRunInQueueOrder) {
 }
 
 // Many writes queued at once become few transactions, not one each.
-TEST(Store, GroupCommitTakesManyWritesPerTransaction) {
-  temp_dir dir;
-  sqlite_options o;
+TEST_P(Store, GroupCommitTakesManyWritesPerTransaction) {
+  options o;
   o.commit_interval = 50ms;
-  auto db = open_or_fail(dir.path, o);
+  auto db = open(o);
   std::atomic<int> acked{0};
   for (std::size_t i = 0; i < 2000; ++i) {
     db->append({{entry(i)}, ""}, [&](store_result<appended> r) {
@@ -190,12 +183,11 @@ TEST(Store, GroupCommitTakesManyWritesPerTransaction) {
 
 // commit_max_ops closes a group early: 1,000 one-op writes with a 100-op cap are 10
 // transactions (the 10 s interval never elapses: each group fills first).
-TEST(Store, CommitMaxOpsClosesAGroup) {
-  temp_dir dir;
-  sqlite_options o;
+TEST_P(Store, CommitMaxOpsClosesAGroup) {
+  options o;
   o.commit_interval = 10s;
   o.commit_max_ops = 100;
-  auto db = open_or_fail(dir.path, o);
+  auto db = open(o);
   for (int i = 0; i < 1000; ++i) db->write({kv_put{"n", std::to_string(i), "v"}});
   ASSERT_TRUE(db->flush().ok());
   EXPECT_EQ(db->stats().transactions, 10u);
@@ -205,12 +197,11 @@ TEST(Store, CommitMaxOpsClosesAGroup) {
 // Appends beyond max_queued_entries are refused at once with `busy` (the publisher retries),
 // never queued without bound; other writes are not refused; once the queue drains, appends
 // are taken again.
-TEST(Store, AppendsPastTheQueueBoundAreRefusedWithBusy) {
-  temp_dir dir;
-  sqlite_options o;
+TEST_P(Store, AppendsPastTheQueueBoundAreRefusedWithBusy) {
+  options o;
   o.commit_interval = 10s;  // nothing leaves the queue until the flush
   o.max_queued_entries = 10;
-  auto db = open_or_fail(dir.path, o);
+  auto db = open(o);
   std::atomic<int> ok{0};
   for (std::size_t i = 0; i < 4; ++i)  // 8 entries queued
     db->append({{entry(2 * i), entry(2 * i + 1)}, ""}, [&](store_result<appended> r) { ok += r.ok(); });
@@ -236,9 +227,8 @@ TEST(Store, AppendsPastTheQueueBoundAreRefusedWithBusy) {
   EXPECT_EQ(db->head().value, 31u);
 }
 
-TEST(Store, WritesAfterCloseCompleteWithClosed) {
-  temp_dir dir;
-  auto db = open_or_fail(dir.path);
+TEST_P(Store, WritesAfterCloseCompleteWithClosed) {
+  auto db = open();
   ASSERT_TRUE(db->append_sync({{entry(1)}, ""}).ok());
   db->close();
   db->close();  // idempotent
@@ -250,28 +240,26 @@ TEST(Store, WritesAfterCloseCompleteWithClosed) {
 }
 
 // close() commits what is queued and runs its completions before it returns.
-TEST(Store, CloseCommitsWhatIsQueued) {
-  temp_dir dir;
+TEST_P(Store, CloseCommitsWhatIsQueued) {
   std::atomic<int> acked{0};
   {
-    sqlite_options o;
+    options o;
     o.commit_interval = 10s;
-    auto db = open_or_fail(dir.path, o);
+    auto db = open(o);
     for (std::size_t i = 0; i < 50; ++i)
       db->append({{entry(i)}, ""}, [&](store_result<appended> r) { acked += r.ok(); });
     db->close();
     EXPECT_EQ(acked.load(), 50);
   }
-  auto db = open_or_fail(dir.path);
+  auto db = open();
   EXPECT_EQ(db->head().value, 50u);
 }
 
-TEST(Store, OutletDefinitionsPutListRemove) {
-  temp_dir dir;
+TEST_P(Store, OutletDefinitionsPutListRemove) {
   manual_clock clock;
-  sqlite_options o;
+  options o;
   o.clock = clock.fn();
-  auto db = open_or_fail(dir.path, o);
+  auto db = open(o);
   ASSERT_TRUE(db->write_sync({save_outlet{{"b", "config-b", {}}}, save_outlet{{"a", "config-a", {}}}}).ok());
   ASSERT_TRUE(db->write_sync({save_outlet{{"a", "config-a2", {}}}}).ok());  // replaces
   auto all = db->outlets();
@@ -286,9 +274,8 @@ TEST(Store, OutletDefinitionsPutListRemove) {
   EXPECT_EQ(db->outlet("b").value->config, "config-b");
 }
 
-TEST(Store, KeyedStatePutGetListErase) {
-  temp_dir dir;
-  auto db = open_or_fail(dir.path);
+TEST_P(Store, KeyedStatePutGetListErase) {
+  auto db = open();
   std::vector<write_op> ops;
   for (int i = 0; i < 10; ++i) ops.push_back(kv_put{"seen/src1", "id-" + std::to_string(i), "1"});
   ops.push_back(kv_put{"validators", "src1", std::string("etag\0lm", 7)});
@@ -310,12 +297,11 @@ TEST(Store, KeyedStatePutGetListErase) {
   EXPECT_TRUE(db->kv_get("validators", "src1").value.has_value());
 }
 
-TEST(Store, SubscriptionsPutReplaceListExpire) {
-  temp_dir dir;
+TEST_P(Store, SubscriptionsPutReplaceListExpire) {
   manual_clock clock;
-  sqlite_options o;
+  options o;
   o.clock = clock.fn();
-  auto db = open_or_fail(dir.path, o);
+  auto db = open(o);
   const store_time t0 = clock.now();
   ASSERT_TRUE(db->write_sync({
                     put_subscription{{"http://t/1", "http://cb/a", "s1", t0 + 10s, {}}},
@@ -339,11 +325,10 @@ TEST(Store, SubscriptionsPutReplaceListExpire) {
   EXPECT_EQ(db->subscriptions("").value.size(), 1u);
 }
 
-TEST(Store, ReadsFromManyThreadsWhileWriting) {
-  temp_dir dir;
-  sqlite_options o;
+TEST_P(Store, ReadsFromManyThreadsWhileWriting) {
+  options o;
   o.read_connections = 2;  // fewer than the readers: some wait for a connection
-  auto db = open_or_fail(dir.path, o);
+  auto db = open(o);
   std::atomic<bool> stop{false};
   std::atomic<int> failures{0};
   std::vector<std::thread> readers;
@@ -371,7 +356,7 @@ TEST(Store, ReadsFromManyThreadsWhileWriting) {
 
 // The WAL is copied back into the database file by the store's checkpointer thread, not left
 // to grow (nor done by the writer's commits below 64 MB of WAL).
-TEST(Store, CheckpointsMoveTheWalIntoTheFile) {
+TEST(StoreSqlite, CheckpointsMoveTheWalIntoTheFile) {
   temp_dir dir;
   sqlite_options o;
   o.synchronous = sqlite_sync::normal;
@@ -390,9 +375,8 @@ TEST(Store, CheckpointsMoveTheWalIntoTheFile) {
 
 // The fault-injecting wrapper (for the daemon's tests): chosen writes fail with the chosen
 // error and never reach the file; the rest pass through.
-TEST(Store, FaultInjectionFailsTheChosenWrites) {
-  temp_dir dir;
-  faulty_store db(open_or_fail(dir.path));
+TEST_P(Store, FaultInjectionFailsTheChosenWrites) {
+  faulty_store db(open());
   ASSERT_TRUE(db.append_sync({{entry(1)}, ""}).ok());
   db.fail_writes(store_errc::io_error, 2);
   auto a = db.append_sync({{entry(2)}, ""});

@@ -1,6 +1,10 @@
 #pragma once
 // What the store's tests share: a temporary data directory (removed afterwards), a clock the
-// test moves by hand, and entries whose payload says which they are.
+// test moves by hand, entries whose payload says which they are, and the fixture that runs a
+// test on each backend (backend_test: SQLite in a temporary directory, PostgreSQL in a schema
+// of its own on the binary's test cluster, pg_test_cluster.hpp).
+
+#include "pg_test_cluster.hpp"
 
 #include <syndic/engine/store.hpp>
 
@@ -10,12 +14,15 @@
 
 #include <atomic>
 #include <filesystem>
+#include <optional>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 
 namespace syndic::engine {
 // gtest prints ranges as first..last rather than as bytes.
 inline void PrintTo(const seq_range& r, std::ostream* os) { *os << r.first << ".." << r.last; }
+inline void PrintTo(store_errc e, std::ostream* os) { *os << to_string(e); }
 }  // namespace syndic::engine
 
 namespace syndic::engine::store_test {
@@ -64,4 +71,97 @@ inline std::unique_ptr<store> open_or_fail(const std::string& dir, sqlite_option
   return std::move(r.value);
 }
 
+enum class backend { sqlite, postgres };
+
+// What a test sets, for either backend; unset fields keep the backend's default.
+// (SQLite-only knobs, such as `synchronous`, are set by SQLite-only tests on sqlite_options.)
+struct options {
+  std::optional<std::chrono::microseconds> commit_interval;
+  std::optional<std::size_t> commit_max_ops;
+  std::optional<std::size_t> read_connections;
+  std::optional<std::size_t> max_queued_entries;
+  std::function<store_time()> clock;  // empty: the backend's (PostgreSQL: the server's)
+};
+
+inline sqlite_options to_sqlite(const options& o) {
+  sqlite_options r;
+  if (o.commit_interval) r.commit_interval = *o.commit_interval;
+  if (o.commit_max_ops) r.commit_max_ops = *o.commit_max_ops;
+  if (o.read_connections) r.read_connections = *o.read_connections;
+  if (o.max_queued_entries) r.max_queued_entries = *o.max_queued_entries;
+  r.clock = o.clock;
+  return r;
+}
+
+inline postgres_options to_postgres(const options& o, std::string schema) {
+  postgres_options r;
+  r.schema = std::move(schema);
+  if (o.commit_interval) r.commit_interval = *o.commit_interval;
+  if (o.commit_max_ops) r.commit_max_ops = *o.commit_max_ops;
+  if (o.read_connections) r.read_connections = *o.read_connections;
+  if (o.max_queued_entries) r.max_queued_entries = *o.max_queued_entries;
+  r.clock = o.clock;
+  return r;
+}
+
+// The fixture of the tests that run on both backends (TEST_P, instantiated by
+// SYNDIC_STORE_BACKENDS). Each test has data of its own: a temporary directory for SQLite, a
+// fresh schema for PostgreSQL. open() opens a store on it; a second open() is a second store
+// object on the same data, as a second process would have.
+// PostgreSQL missing: the postgres instances skip, naming the package to install.
+class backend_test : public ::testing::TestWithParam<backend> {
+protected:
+  void SetUp() override {
+    if (GetParam() != backend::postgres) return;
+    std::string why;
+    bool not_installed = false;
+    pg_ = pg_test::cluster::shared(why, not_installed);
+    if (!pg_) {
+      if (not_installed) GTEST_SKIP() << why;
+      FAIL() << why;
+    }
+    if (!pg_->running()) {  // an earlier test stopped it and failed before starting it again
+      std::string reason;
+      ASSERT_TRUE(pg_->start(&reason)) << reason;
+    }
+    schema_ = pg_->new_schema();
+  }
+
+  backend kind() const { return GetParam(); }
+  bool is_postgres() const { return GetParam() == backend::postgres; }
+
+  store_result<std::unique_ptr<store>> try_open(const options& o = {}) {
+    if (is_postgres()) return open_postgres_store(pg_->url(), to_postgres(o, schema_));
+    return open_sqlite_store(dir_.path, to_sqlite(o));
+  }
+
+  // Throws when the store cannot be opened: gtest reports the exception as the test's
+  // failure, with the message, and the test stops there (rather than at a null store).
+  std::unique_ptr<store> open(const options& o = {}) {
+    auto r = try_open(o);
+    if (!r.ok() || !r.value) {
+      throw std::runtime_error(std::string("cannot open the ") + (is_postgres() ? "PostgreSQL" : "SQLite") +
+                               " store: " + r.status.message);
+    }
+    return std::move(r.value);
+  }
+
+  temp_dir dir_;            // SQLite's data directory (empty, unused, for PostgreSQL)
+  pg_test::cluster* pg_ = nullptr;  // PostgreSQL: the binary's cluster
+  std::string schema_;      // PostgreSQL: this test's schema
+};
+
+inline std::string backend_name(const ::testing::TestParamInfo<backend>& info) {
+  return info.param == backend::sqlite ? "sqlite" : "postgres";
+}
+inline void PrintTo(backend b, std::ostream* os) { *os << (b == backend::sqlite ? "sqlite" : "postgres"); }
+
 }  // namespace syndic::engine::store_test
+
+// Runs every TEST_P of `suite` (a backend_test) on SQLite and on PostgreSQL:
+// Backends/Suite.Name/sqlite and Backends/Suite.Name/postgres.
+#define SYNDIC_STORE_BACKENDS(suite)                                                                   \
+  INSTANTIATE_TEST_SUITE_P(Backends, suite,                                                          \
+                           ::testing::Values(::syndic::engine::store_test::backend::sqlite,           \
+                                             ::syndic::engine::store_test::backend::postgres),        \
+                           ::syndic::engine::store_test::backend_name)

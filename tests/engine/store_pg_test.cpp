@@ -1,0 +1,446 @@
+// What only the PostgreSQL store has to show, on the binary's real test server
+// (pg_test_cluster.hpp): several store objects on one schema (several instances on one
+// database) appending at once while a tailer reads by seq and never skips one; a server
+// killed (pg_ctl stop -m immediate) and started again in the middle of appends, losing
+// nothing acknowledged; fences and leases across store objects; opening errors, concurrent
+// schema creation and migrations. The tests shared with SQLite are in store_test.cpp,
+// store_progress_test.cpp, store_lease_test.cpp and store_open_test.cpp (their /postgres
+// instances).
+
+#include "store_test_support.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace syndic::engine {
+namespace {
+
+using namespace store_test;
+using namespace std::chrono_literals;
+
+struct StorePg : ::testing::Test {
+  pg_test::cluster* pg = nullptr;
+  std::string schema;
+
+  void SetUp() override {
+    std::string why;
+    bool not_installed = false;
+    pg = pg_test::cluster::shared(why, not_installed);
+    if (!pg) {
+      if (not_installed) GTEST_SKIP() << why;
+      FAIL() << why;
+    }
+    if (!pg->running()) {
+      std::string reason;
+      ASSERT_TRUE(pg->start(&reason)) << reason;
+    }
+    schema = pg->new_schema();
+  }
+
+  postgres_options options(std::function<store_time()> clock = {}) const {
+    postgres_options o;
+    o.schema = schema;
+    o.clock = std::move(clock);
+    return o;
+  }
+
+  // Throws (gtest reports it) when the store cannot be opened.
+  std::unique_ptr<store> open(postgres_options o) const {
+    auto r = open_postgres_store(pg->url(), std::move(o));
+    if (!r.ok() || !r.value) throw std::runtime_error("cannot open the PostgreSQL store: " + r.status.message);
+    return std::move(r.value);
+  }
+  std::unique_ptr<store> open() const { return open(options()); }
+
+  // The whole log, seq -> item id.
+  static std::map<seq_t, std::string> whole_log(store& db) {
+    std::map<seq_t, std::string> all;
+    seq_t from = 1;
+    for (int pages = 0; pages < 10'000; ++pages) {
+      auto r = db.read(from, 1000);
+      EXPECT_TRUE(r.ok()) << r.status.message;
+      if (!r.ok() || r.value.empty()) break;
+      for (const auto& rec : r.value) all[rec.seq] = rec.item_id;
+      from = r.value.back().seq + 1;
+    }
+    return all;
+  }
+};
+
+// The fixture itself: the server takes connections, keeps a committed row across a crash
+// (stop -m immediate) and its recovery, refuses connections while stopped, and starts again on
+// the same port.
+TEST_F(StorePg, TheTestClusterStartsRestartsAndStops) {
+  std::string out;
+  ASSERT_EQ(pg->psql("SELECT 40 + 2", &out), 0) << out;
+  EXPECT_EQ(out, "42\n");
+  EXPECT_LT(pg->port(), 32768);
+  EXPECT_EQ(pg->url(), "postgres://postgres@127.0.0.1:" + std::to_string(pg->port()) + "/postgres");
+  ASSERT_EQ(pg->psql("SHOW fsync; SHOW synchronous_commit", &out), 0) << out;
+  EXPECT_EQ(out, "on\non\n");
+  ASSERT_EQ(pg->psql("CREATE SCHEMA " + schema + "; CREATE TABLE " + schema + ".t (x int); INSERT INTO " + schema +
+                         ".t VALUES (7)",
+                     &out),
+            0)
+      << out;
+  std::string why;
+  ASSERT_TRUE(pg->restart(&why)) << why;
+  ASSERT_EQ(pg->psql("SELECT x FROM " + schema + ".t", &out), 0) << out;
+  EXPECT_EQ(out, "7\n");
+  ASSERT_TRUE(pg->stop(false, &why)) << why;
+  EXPECT_FALSE(pg->running());
+  EXPECT_NE(pg->psql("SELECT 1", &out), 0) << out;
+  ASSERT_TRUE(pg->start(&why)) << why;
+  ASSERT_EQ(pg->psql("SELECT x FROM " + schema + ".t", &out), 0) << out;
+  EXPECT_EQ(out, "7\n");
+}
+
+// Sequence visibility (issue 11): three store objects append at once (three instances), while
+// a fourth tails the log by seq as a fan-out does, always asking for the records after the
+// last one it saw. A seq that commits after a higher one was already readable would be
+// skipped by the tailer for good: at the end, the tailer must have seen every seq in the log,
+// and every acknowledged append must be there with its own items.
+TEST_F(StorePg, ConcurrentAppendersNeverLetATailerSkipASeq) {
+  constexpr int appenders = 3;
+  constexpr std::size_t appends_each = 150;
+  std::vector<std::unique_ptr<store>> writers;
+  for (int k = 0; k < appenders; ++k) writers.push_back(open());
+  auto tail_store = open();
+
+  std::mutex m;
+  std::map<std::string, seq_t> acked;  // item id -> seq
+  std::atomic<int> failures{0};
+  std::atomic<int> appenders_done{0};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < appenders; ++k) {
+    threads.emplace_back([&, k] {
+      for (std::size_t j = 0; j < appends_each; ++j) {
+        append_request req;
+        const std::size_t n = 1 + j % 3;  // 1-3 entries per append
+        for (std::size_t e = 0; e < n; ++e) req.entries.push_back(entry(100'000 * (k + 1) + j * 10 + e));
+        std::vector<std::string> ids;
+        for (const auto& e : req.entries) ids.push_back(e.item_id);
+        // Mostly queued (group commits of several appends), every tenth waited for.
+        auto done = [&, ids](store_result<appended> r) {
+          if (!r.ok() || r.value.seqs.size() != ids.size()) {
+            ++failures;
+            return;
+          }
+          std::lock_guard lk(m);
+          for (std::size_t e = 0; e < ids.size(); ++e) acked[ids[e]] = r.value.seqs[e];
+        };
+        if (j % 10 == 9) {
+          done(writers[static_cast<std::size_t>(k)]->append_sync(std::move(req)));
+        } else {
+          writers[static_cast<std::size_t>(k)]->append(std::move(req), done);
+        }
+      }
+      EXPECT_TRUE(writers[static_cast<std::size_t>(k)]->flush().ok());
+      ++appenders_done;
+    });
+  }
+
+  // The tailer: reads from `next`, moves past what it got; never goes back.
+  std::vector<seq_t> seen;
+  int tail_errors = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  seq_t next = 1;
+  for (;;) {
+    const bool writers_done = appenders_done.load() == appenders;  // read before the last page
+    auto r = tail_store->read(next, 64);
+    if (!r.ok()) {
+      ++tail_errors;
+    } else {
+      for (const auto& rec : r.value) seen.push_back(rec.seq);
+      if (!r.value.empty()) next = r.value.back().seq + 1;
+    }
+    if (writers_done && r.ok() && r.value.empty()) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << "the tailer did not reach the end of the log in 120 s (at seq " << next << ")";
+      break;
+    }
+    if (r.ok() && r.value.empty()) std::this_thread::sleep_for(1ms);
+  }
+  for (auto& t : threads) t.join();
+
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(tail_errors, 0);
+  const auto log = whole_log(*tail_store);
+  std::size_t expected_items = 0;
+  for (std::size_t j = 0; j < appends_each; ++j) expected_items += 1 + j % 3;
+  EXPECT_EQ(acked.size(), appenders * expected_items);
+  EXPECT_EQ(log.size(), acked.size());
+  // Every acknowledged item is at its seq.
+  for (const auto& [id, seq] : acked) {
+    auto it = log.find(seq);
+    ASSERT_NE(it, log.end()) << id << " acknowledged at seq " << seq << " is not in the log";
+    EXPECT_EQ(it->second, id) << "seq " << seq;
+  }
+  // The tailer saw every seq of the log, each once, ascending: none was skipped.
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  std::vector<seq_t> all;
+  for (const auto& [seq, id] : log) all.push_back(seq);
+  EXPECT_EQ(seen.size(), all.size());
+  std::vector<seq_t> skipped;
+  std::set_difference(all.begin(), all.end(), seen.begin(), seen.end(), std::back_inserter(skipped));
+  EXPECT_TRUE(skipped.empty()) << skipped.size() << " seqs skipped by the tailer, the first " << skipped.at(0);
+  // And head() agrees with the log on every store object.
+  for (auto& w : writers) EXPECT_EQ(w->head().value, all.empty() ? 0 : all.back());
+}
+
+// The server is killed (pg_ctl stop -m immediate: no checkpoint, every connection cut) and
+// started again while two store objects append. Writes wait for it rather than fail; every
+// acknowledged append is in the log afterwards, exactly once (an ambiguous COMMIT is not
+// retried into a second copy); and the stores go on working, reads included.
+TEST_F(StorePg, ServerKilledMidAppendsLosesNothingAcknowledged) {
+  std::vector<std::unique_ptr<store>> stores;
+  stores.push_back(open());
+  stores.push_back(open());
+  std::mutex m;
+  std::condition_variable cv;
+  std::map<std::string, seq_t> acked;
+  std::vector<std::string> failed;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (std::size_t k = 0; k < stores.size(); ++k) {
+    threads.emplace_back([&, k] {
+      for (std::size_t j = 0; j < 100'000 && !stop; ++j) {
+        append_request req;
+        req.entries.push_back(entry(1'000'000 * (k + 1) + j));
+        const std::string id = req.entries[0].item_id;
+        // Bounded in flight: at most a few appends of each store wait for the server.
+        stores[k]->append(std::move(req), [&, id](store_result<appended> r) {
+          std::lock_guard lk(m);
+          if (r.ok() && r.value.seqs.size() == 1) {
+            acked[id] = r.value.seqs[0];
+          } else {
+            failed.push_back(id + ": " + std::string(to_string(r.status.code)) + " " + r.status.message);
+          }
+          cv.notify_all();
+        });
+        if (j % 20 == 19) stores[k]->flush();
+      }
+    });
+  }
+  auto wait_acked = [&](std::size_t n) {
+    std::unique_lock lk(m);
+    return cv.wait_for(lk, 60s, [&] { return acked.size() >= n; });
+  };
+  ASSERT_TRUE(wait_acked(200)) << "appends did not start";
+  std::string why;
+  ASSERT_TRUE(pg->restart(&why)) << why;
+  std::size_t at_restart = 0;
+  {
+    std::lock_guard lk(m);
+    at_restart = acked.size();
+  }
+  const bool resumed = wait_acked(at_restart + 400);
+  stop = true;
+  for (auto& t : threads) t.join();
+  for (auto& s : stores) EXPECT_TRUE(s->flush().ok());
+  ASSERT_TRUE(resumed) << "appends did not resume within 60 s of the server's restart; server log:\n"
+                       << pg->log_tail();
+
+  std::lock_guard lk(m);
+  EXPECT_TRUE(failed.empty()) << failed.size() << " appends failed, the first: " << failed.at(0);
+  auto log = whole_log(*stores[0]);
+  std::map<std::string, int> copies;
+  for (const auto& [seq, id] : log) ++copies[id];
+  for (const auto& [id, seq] : acked) {
+    auto it = log.find(seq);
+    ASSERT_NE(it, log.end()) << id << " acknowledged at seq " << seq << " is lost";
+    EXPECT_EQ(it->second, id);
+  }
+  for (const auto& [id, n] : copies) EXPECT_EQ(n, 1) << id << " is in the log " << n << " times";
+  // Every seq up to the head is there (one appender at a time: dense seqs).
+  const seq_t head = stores[1]->head().value;
+  EXPECT_EQ(log.size(), head);
+  EXPECT_EQ(log.empty() ? 0 : log.rbegin()->first, head);
+  // Still working: a write, a read, a lease, on both.
+  for (auto& s : stores) {
+    auto a = s->append_sync({{entry(9)}, ""});
+    ASSERT_TRUE(a.ok()) << a.status.message;
+    EXPECT_TRUE(s->get(a.value.seqs.at(0)).value.has_value());
+    EXPECT_TRUE(s->write_sync({kv_put{"after", "restart", "yes"}}).ok());
+  }
+}
+
+// Reads on connections the server dropped reconnect: a store idle across a restart answers
+// its next reads (each read connection reconnects once).
+TEST_F(StorePg, ReadsReconnectAfterARestart) {
+  auto db = open();
+  ASSERT_TRUE(db->append_sync({{entry(1), entry(2)}, "k"}).ok());
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(db->head().value, 2u);  // every pooled connection used
+  std::string why;
+  ASSERT_TRUE(pg->restart(&why)) << why;
+  for (int i = 0; i < 8; ++i) {
+    auto h = db->head();
+    ASSERT_TRUE(h.ok()) << "read " << i << " after the restart: " << h.status.message;
+    EXPECT_EQ(h.value, 2u);
+  }
+  EXPECT_EQ(db->read(1, 10).value.size(), 2u);
+  EXPECT_EQ(db->append_sync({{entry(3)}, ""}).value.seqs.at(0), 3u);
+}
+
+// Fencing across two instances: node-a writes progress under its lease; once node-b has taken
+// the lease, not one more of node-a's writes commits, however many it had queued. node-a
+// writes one kv row per write (under its fence): the rows node-b finds right after its
+// takeover are all node-a will ever have.
+TEST_F(StorePg, FencedWritesOfAnExOwnerStopAtTheTakeover) {
+  manual_clock clock;
+  auto a = open(options(clock.fn()));
+  auto b = open(options(clock.fn()));
+  auto held = a->acquire_lease_sync("partition/007", "node-a", 10s);
+  ASSERT_TRUE(held.ok() && held.value) << held.status.message;
+  const fence fa{"partition/007", held.value->token};
+  ASSERT_TRUE(a->write_sync({start_outlet{"o", 0}}, fa).ok());
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> a_ok{0}, a_fenced{0}, a_other{0};
+  std::thread writer([&] {
+    for (seq_t s = 1; s <= 100'000 && !stop; ++s) {
+      a->write({mark_done{"o", s}, kv_put{"a-writes", std::to_string(1'000'000 + s), "x"}}, fa, [&](store_status st) {
+        if (st.ok()) {
+          ++a_ok;
+        } else if (st.code == store_errc::fenced) {
+          ++a_fenced;
+        } else {
+          ++a_other;
+        }
+      });
+      if (s % 50 == 0) a->flush();
+    }
+    a->flush();
+  });
+  // Let node-a commit some, then node-b takes over the expired lease.
+  for (int i = 0; i < 2000 && a_ok.load() < 100; ++i) std::this_thread::sleep_for(5ms);
+  clock.advance(10s);
+  auto taken = b->acquire_lease_sync("partition/007", "node-b", 10s);
+  ASSERT_TRUE(taken.ok() && taken.value) << taken.status.message;
+  EXPECT_GT(taken.value->token, fa.token);
+  const auto rows_at_takeover = b->kv_list("a-writes", "", 1'000'000).value.size();
+  const seq_t cursor_at_takeover = b->progress("o").value->cursor;
+  // node-a keeps writing for a while: every one of those must be refused.
+  const int fenced_before = a_fenced.load();
+  for (int i = 0; i < 2000 && a_fenced.load() < fenced_before + 200; ++i) std::this_thread::sleep_for(5ms);
+  stop = true;
+  writer.join();
+
+  EXPECT_EQ(a_other.load(), 0);
+  EXPECT_GE(a_fenced.load(), 200) << "node-a's writes after the takeover were not refused";
+  EXPECT_GE(rows_at_takeover, 100u);
+  EXPECT_EQ(b->kv_list("a-writes", "", 1'000'000).value.size(), rows_at_takeover)
+      << "node-a wrote after node-b took its lease";
+  EXPECT_EQ(static_cast<std::size_t>(a_ok.load()), rows_at_takeover);  // acknowledged = committed
+  EXPECT_EQ(b->progress("o").value->cursor, cursor_at_takeover);
+  // node-b's own fenced writes go through; node-a cannot renew.
+  ASSERT_TRUE(b->write_sync({mark_done{"o", cursor_at_takeover + 1}}, fence{"partition/007", taken.value->token}).ok());
+  EXPECT_EQ(b->progress("o").value->cursor, cursor_at_takeover + 1);
+  EXPECT_FALSE(a->renew_lease_sync(*held.value, 10s).value.has_value());
+  EXPECT_EQ(a->get_lease("partition/007").value->owner, "node-b");
+}
+
+// Without a clock of the test's, lease expiry is judged by the server's clock, the one every
+// instance shares: a 300 ms lease cannot be taken by another owner at once, and can be once
+// it has expired (polled, bounded: no timing is asserted beyond "later, not at once").
+TEST_F(StorePg, LeaseExpiryIsJudgedByTheServerClock) {
+  auto a = open();
+  auto b = open();
+  auto first = a->acquire_lease_sync("member/a", "a", 300ms);
+  ASSERT_TRUE(first.ok() && first.value) << first.status.message;
+  EXPECT_FALSE(b->acquire_lease_sync("member/a", "b", 10s).value.has_value());
+  std::optional<lease> got;
+  for (int i = 0; i < 200 && !got; ++i) {
+    std::this_thread::sleep_for(50ms);
+    auto r = b->acquire_lease_sync("member/a", "b", 10s);
+    ASSERT_TRUE(r.ok()) << r.status.message;
+    got = r.value;
+  }
+  ASSERT_TRUE(got) << "the expired lease was never taken";
+  EXPECT_GT(got->token, first.value->token);
+  EXPECT_EQ(got->owner, "b");
+  EXPECT_FALSE(a->renew_lease_sync(*first.value, 10s).value.has_value());
+}
+
+// Two schemas on one server are two stores: nothing crosses.
+TEST_F(StorePg, SchemasAreSeparateStores) {
+  auto a = open();
+  auto o = options();
+  o.schema = pg->new_schema();
+  auto b = open(o);
+  ASSERT_TRUE(a->append_sync({{entry(1), entry(2)}, "k"}).ok());
+  ASSERT_TRUE(a->write_sync({kv_put{"n", "k", "v"}}).ok());
+  EXPECT_EQ(b->head().value, 0u);
+  EXPECT_FALSE(b->lookup_idempotency("k").value.has_value());
+  EXPECT_FALSE(b->kv_get("n", "k").value.has_value());
+  EXPECT_EQ(b->append_sync({{entry(3)}, "k"}).value.seqs, (std::vector<seq_t>{1}));
+}
+
+// Several instances starting at once on a new schema: every one opens (the creation is
+// serialised), and they share one log.
+TEST_F(StorePg, SeveralStoresCreatingTheSchemaAtOnceAllOpen) {
+  constexpr int n = 4;
+  std::vector<store_result<std::unique_ptr<store>>> opened(n);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i)
+    threads.emplace_back([&, i] { opened[static_cast<std::size_t>(i)] = open_postgres_store(pg->url(), options()); });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < n; ++i) {
+    auto& r = opened[static_cast<std::size_t>(i)];
+    ASSERT_TRUE(r.ok() && r.value) << "store " << i << ": " << r.status.message;
+    ASSERT_TRUE(r.value->append_sync({{entry(static_cast<std::size_t>(i))}, ""}).ok());
+  }
+  EXPECT_EQ(opened[0].value->head().value, static_cast<seq_t>(n));
+}
+
+// A server that is not there: a clear error naming the host and port and what to check, and
+// no wait past the connect timeout.
+TEST_F(StorePg, UnreachableServerNamesTheHostAndWhatToCheck) {
+  // A port nothing listens on: the kernel's choice, released.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  ::close(fd);
+  const std::string where = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  auto o = options();
+  o.connect_timeout = 2s;
+  auto r = open_postgres_store("postgres://postgres@" + where + "/postgres", o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_FALSE(r.value);
+  EXPECT_EQ(r.status.code, store_errc::io_error) << r.status.message;
+  EXPECT_NE(r.status.message.find(where), std::string::npos) << r.status.message;
+  auto m = migrate_postgres_store("postgres://postgres@" + where + "/postgres", schema);
+  EXPECT_FALSE(m.ok());
+  EXPECT_NE(m.status.message.find(where), std::string::npos) << m.status.message;
+}
+
+// `syndic store migrate`: from nothing to the current version, then nothing to do; a store
+// opens on the result.
+TEST_F(StorePg, MigrateCreatesTheSchemaThenHasNothingToDo) {
+  auto first = migrate_postgres_store(pg->url(), schema);
+  ASSERT_TRUE(first.ok()) << first.status.message;
+  EXPECT_EQ(first.value.from_version, 0);
+  EXPECT_GE(first.value.to_version, 1);
+  auto again = migrate_postgres_store(pg->url(), schema);
+  ASSERT_TRUE(again.ok()) << again.status.message;
+  EXPECT_EQ(again.value.from_version, first.value.to_version);
+  EXPECT_EQ(again.value.to_version, first.value.to_version);
+  auto db = open();
+  EXPECT_TRUE(db->append_sync({{entry(1)}, ""}).ok());
+}
+
+}  // namespace
+}  // namespace syndic::engine
