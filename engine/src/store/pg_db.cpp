@@ -282,6 +282,84 @@ store_result<result> connection::run(std::string_view sql, const params& values,
   return out;
 }
 
+store_status connection::copy_in(const std::string& sql, std::string_view data) {
+  sqlstate_.clear();
+  {
+    result r(PQexec(conn_, sql.c_str()));
+    if (r.status() != PGRES_COPY_IN) return fail("starting a COPY failed", r.handle());
+  }
+  bool sent = true;
+  // libpq takes int lengths: a big input goes in pieces.
+  constexpr std::size_t piece = 1u << 20;
+  for (std::size_t at = 0; at < data.size() && sent; at += piece) {
+    const std::size_t n = std::min(piece, data.size() - at);
+    sent = PQputCopyData(conn_, data.data() + at, static_cast<int>(n)) == 1;
+  }
+  const bool ended = PQputCopyEnd(conn_, sent ? nullptr : "sending failed") == 1;
+  // The COPY's outcome, then libpq's null that ends the results.
+  store_status s;
+  bool first = true;
+  while (PGresult* raw = PQgetResult(conn_)) {
+    result r(raw);
+    if (first && !r.ok()) s = fail("COPY failed", r.handle());
+    first = false;
+  }
+  if (s.ok() && (!sent || !ended)) s = fail("COPY failed", nullptr);
+  return s;
+}
+
+// ---- COPY (FORMAT binary) -----------------------------------------------------------------
+
+namespace {
+
+void put_be(std::string& out, std::uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+}  // namespace
+
+binary_copy::binary_copy() {
+  // Signature, flags (no OIDs), header extension length.
+  buf_.append("PGCOPY\n\xff\r\n\0", 11);
+  put_be(buf_, 0, 4);
+  put_be(buf_, 0, 4);
+}
+
+void binary_copy::row(int fields) {
+  put_be(buf_, static_cast<std::uint16_t>(fields), 2);
+  ++rows_;
+}
+
+void binary_copy::int8(std::int64_t v) {
+  put_be(buf_, 8, 4);
+  put_be(buf_, static_cast<std::uint64_t>(v), 8);
+}
+
+void binary_copy::int4(std::int32_t v) {
+  put_be(buf_, 4, 4);
+  put_be(buf_, static_cast<std::uint32_t>(v), 4);
+}
+
+void binary_copy::text(std::string_view s) {
+  if (s.find('\0') != std::string_view::npos || !formats::detail::is_valid_utf8(s)) {
+    bytes(valid_text(s));
+    return;
+  }
+  bytes(s);
+}
+
+void binary_copy::bytes(std::string_view b) {
+  put_be(buf_, static_cast<std::uint32_t>(b.size()), 4);
+  buf_.append(b);
+}
+
+void binary_copy::null() { put_be(buf_, 0xffffffffu, 4); }
+
+std::string_view binary_copy::finish() {
+  put_be(buf_, 0xffffu, 2);  // -1: the end
+  return buf_;
+}
+
 // ---- literals -----------------------------------------------------------------------------
 
 namespace {

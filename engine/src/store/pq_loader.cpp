@@ -49,6 +49,9 @@ namespace {
     (PGconn * c, const char* name, int n, const char* const* values, const int* lengths,       \
      const int* formats, int result_format),                                                   \
     (c, name, n, values, lengths, formats, result_format), nullptr)                            \
+  X(PQputCopyData, (PGconn * c, const char* buf, int n), (c, buf, n), -1)                    \
+  X(PQputCopyEnd, (PGconn * c, const char* err), (c, err), -1)                                 \
+  X(PQgetResult, (PGconn * c), (c), nullptr)                                                   \
   X(PQresultStatus, (const PGresult* r), (r), PGRES_FATAL_ERROR)                               \
   X(PQresultErrorMessage, (const PGresult* r), (r),                                            \
     const_cast<char*>("libpq could not be loaded"))                                            \
