@@ -137,6 +137,22 @@ void dispatch(api_context& ctx, server_request&& req, responder answer) {
                             : server_response::error(503, "polling is starting"));
     return;
   }
+  if (path == "/v1/cluster") {  // this instance's view of the cluster (admin)
+    if (auto r = refused(ctx, req)) {
+      answer.send(std::move(*r));
+      return;
+    }
+    if (method != "GET") {
+      answer.send(server_response::error(405, "the cluster view answers GET").set("Allow", "GET"));
+      return;
+    }
+    if (!ctx.cluster_json) {
+      answer.send(server_response::error(404, "not in a cluster: this instance's store is not shared (see --store)"));
+      return;
+    }
+    answer.send(server_response::json(200, ctx.cluster_json()));
+    return;
+  }
   if (path.starts_with("/v1/outlets")) {
     if (auto r = refused(ctx, req)) {
       answer.send(std::move(*r));

@@ -8,6 +8,7 @@
 //   POST /v1/outlets/{id}/dead-letters/retry                    admin
 //   GET|POST /v1/sources, GET|PUT|DELETE /v1/sources/{id}, POST /v1/sources/{id}/poll  admin
 //   GET|POST /websub/{source}         the WebSub subscriber's callback (intent check, content)
+//   GET /v1/cluster                   this instance's view of the cluster (admin; 404 alone)
 //   GET /metrics, /healthz, /readyz
 // Publish and admin need `Authorization: Bearer TOKEN`. Every error is a 4xx/5xx with
 // {"error":"..."}; client bytes are never echoed unescaped.
@@ -47,6 +48,8 @@ struct api_context {
   std::string base_url;  // "http://127.0.0.1:8080": self and hub links
   std::atomic<bool>* ready = nullptr;
   daemon_metrics* metrics = nullptr;
+  // GET /v1/cluster: the coordinator's view as JSON; empty when the store is not shared.
+  std::function<std::string()> cluster_json;
 
   // Served feeds, rendered once per log head: a feed is read far more often than items are
   // published. Keyed by "channel.ext"; bounded (cleared when full).

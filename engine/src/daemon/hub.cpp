@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <charconv>
+#include <set>
 #include <cstdio>
 #include <random>
 
@@ -106,7 +107,41 @@ std::string hub::add_subscription_outlet(const engine::subscription& s) {
   cfg.websub_topic = s.topic;
   cfg.websub_hub = options_.base_url + "/hub";
   cfg.public_only = !settings_.allow_private_targets;  // a stranger's callback
-  return fan_.add_outlet(std::move(cfg), std::move(channel));
+  std::string error = fan_.add_outlet(std::move(cfg), std::move(channel));
+  if (error.empty()) {
+    std::lock_guard lock(mutex_);
+    synced_[subscription_outlet_id(s.topic, s.callback)] = s.secret;
+  }
+  return error;
+}
+
+void hub::sync() {
+  auto subs = db_.subscriptions("");
+  if (!subs.ok()) return;  // the store is away for now: the next sync will do
+  auto now = engine::store_clock::now();
+  std::set<std::string> live;
+  for (const auto& s : subs.value) {
+    if (s.lease_expiry < now) continue;  // maintain() removes it
+    std::string id = subscription_outlet_id(s.topic, s.callback);
+    live.insert(id);
+    bool current;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = synced_.find(id);
+      current = it != synced_.end() && it->second == s.secret;
+    }
+    if (!current) add_subscription_outlet(s);  // a refusal leaves it out of synced_: tried again next time
+  }
+  std::vector<std::string> ended;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, secret] : synced_)
+      if (!live.count(id)) ended.push_back(id);
+    for (const auto& id : ended) synced_.erase(id);
+    active_ = synced_.size();
+  }
+  // Ended through another instance, which forgot its progress: here it only leaves the fan-out.
+  for (const auto& id : ended) fan_.remove_outlet(id);
 }
 
 std::string hub::load() {
@@ -208,6 +243,10 @@ void hub::apply(const request& r) {
   std::string id = subscription_outlet_id(r.topic, r.callback);
   if (r.mode == "unsubscribe") {
     fan_.remove_outlet(id, true);
+    {
+      std::lock_guard lock(mutex_);
+      synced_.erase(id);
+    }
     db_.write_sync({engine::remove_subscription{r.topic, r.callback}});
     std::lock_guard lock(mutex_);
     ++counters_.verified;
@@ -248,6 +287,8 @@ void hub::maintain() {
         fan_.remove_outlet(id, true);
         db_.write_sync({engine::remove_subscription{s.topic, s.callback}});
         (retired ? gone : expired) += 1;
+        std::lock_guard synced_lock(mutex_);
+        synced_.erase(id);
       }
     }
     lock.lock();

@@ -25,6 +25,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -49,6 +50,10 @@ public:
 
   // Puts every stored, unexpired subscription back into the fan-out.
   std::string load();
+  // Several instances on one store: subscriptions made (or renewed with a new secret) through
+  // another instance reach this one's fan-out, and those ended there leave it. Called every
+  // second by the outlet sync; a no-op read when nothing changed.
+  void sync();
   engine::http::server_response handle(const engine::http::server_request& req);
   void stop();
   hub_counters counters() const;
@@ -70,6 +75,7 @@ private:
   mutable std::mutex mutex_;
   hub_counters counters_;
   std::size_t active_ = 0;  // subscriptions in the fan-out
+  std::map<std::string, std::string> synced_;  // outlet id -> secret, as last put in the fan-out
   std::condition_variable wake_;
   bool quit_ = false;
   std::thread maintenance_;

@@ -39,6 +39,7 @@ void outlet_sync::run() {
     if (quit_) break;
     lock.unlock();
     sync_once();
+    if (options_.also) options_.also();
     lock.lock();
   }
 }

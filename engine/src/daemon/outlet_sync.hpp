@@ -35,6 +35,8 @@ struct outlet_sync_options {
   // private-target rule); "" or the reason it cannot be used.
   std::function<std::string(const engine::stored_outlet&, engine::outlet_config&)> parse;
   std::function<void(const std::string&)> log;
+  // Run after each read, on the sync's thread: the hub syncs its subscriptions the same way.
+  std::function<void()> also;
 };
 
 struct outlet_sync_counters {
