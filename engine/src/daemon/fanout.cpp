@@ -1,6 +1,7 @@
 #include "daemon/fanout.hpp"
 #include "delivery/payload.hpp"
 
+#include "cluster/partition.hpp"
 #include "daemon/item_codec.hpp"
 
 #include <algorithm>
@@ -32,7 +33,10 @@ void add_done_ranges(const std::string& outlet, std::vector<seq_t>& seqs, std::v
 }  // namespace
 
 fanout::fanout(engine::store& db, engine::engine& eng, fanout_options options)
-    : db_(db), engine_(eng), options_(options) {}
+    : db_(db), engine_(eng), options_(options) {
+  options_.partitions = std::min(options_.partitions, cluster::max_partitions);
+  by_partition_.resize(options_.partitions);
+}
 
 fanout::~fanout() {
   stop_feeding();
@@ -67,9 +71,13 @@ std::string fanout::load_progress(outlet_state& o) {
     if (!head.ok()) return head.status.message;
     // Queued, not waited for: the writer applies it before any mark of this outlet (queue
     // order), and a start with a thousand new outlets costs one commit, not a thousand.
-    db_.write({engine::start_outlet{id, head.value}}, [this](engine::store_status s) {
-      if (!s.ok()) ++write_errors_;
-    });
+    if (partitioned()) {
+      write_fenced(o.partition, {engine::start_outlet{id, head.value}});
+    } else {
+      db_.write({engine::start_outlet{id, head.value}}, [this](engine::store_status s) {
+        if (!s.ok()) ++write_errors_;
+      });
+    }
     o.next = head.value + 1;
     return {};
   }
@@ -102,7 +110,53 @@ std::string fanout::load_progress(outlet_state& o) {
 
 std::string fanout::add_outlet(engine::outlet_config cfg, std::string channel) {
   std::lock_guard lock(mutex_);
+  if (partitioned()) {
+    const std::uint32_t p = cluster::partition_of(cfg.id, options_.partitions);
+    auto owned = owned_.find(p);
+    const bool feeding = owned != owned_.end() && !owned->second.draining;
+    auto it = outlets_.find(cfg.id);
+    if (!feeding) {
+      // Parked: checked as the engine would, kept for when the partition comes our way.
+      engine::outlet_config checked = cfg;
+      if (std::string error = engine::prepare_outlet(checked); !error.empty()) return error;
+      if (it == outlets_.end()) {
+        // Its owner (maybe not us) owes it what comes after now: its progress starts at the
+        // head unless it has some. The one write for an outlet that carries no fence: it
+        // creates progress only where there is none, so it cannot undo an owner's.
+        auto head = db_.head();
+        if (!head.ok()) return head.status.message;
+        db_.write({engine::start_outlet{cfg.id, head.value}}, [this](engine::store_status s) {
+          if (!s.ok()) ++write_errors_;
+        });
+        auto fresh = std::make_unique<outlet_state>();
+        fresh->cfg = std::move(cfg);
+        fresh->channel = std::move(channel);
+        fresh->partition = p;
+        fresh->active = false;
+        members_of(p).push_back(fresh.get());
+        outlets_.emplace(fresh->cfg.id, std::move(fresh));
+      } else {
+        it->second->cfg = std::move(cfg);
+        it->second->channel = std::move(channel);
+      }
+      return {};
+    }
+    if (it != outlets_.end() && !it->second->active) {
+      // Known but parked while its partition was being handed over: start it as own() does.
+      outlet_state& o = *it->second;
+      o.cfg = cfg;
+      o.channel = std::move(channel);
+      reset_progress(o);
+      if (std::string error = load_progress(o); !error.empty()) return error;
+      if (std::string error = engine_.add_outlet(cfg); !error.empty()) return error;
+      o.active = true;
+      mark_dirty(o);
+      wake();
+      return {};
+    }
+  }
   auto fresh = std::make_unique<outlet_state>();
+  if (partitioned()) fresh->partition = cluster::partition_of(cfg.id, options_.partitions);
   fresh->cfg = cfg;
   fresh->channel = channel;
   auto it = outlets_.find(cfg.id);
@@ -111,6 +165,7 @@ std::string fanout::add_outlet(engine::outlet_config cfg, std::string channel) {
   }
   if (std::string error = engine_.add_outlet(cfg); !error.empty()) return error;
   if (it == outlets_.end()) {
+    if (partitioned()) members_of(fresh->partition).push_back(fresh.get());
     it = outlets_.emplace(cfg.id, std::move(fresh)).first;
   } else {  // a new configuration; its progress carries on
     it->second->cfg = std::move(cfg);
@@ -128,16 +183,42 @@ void fanout::remove_outlet(const std::string& id, bool forget) {
     outlet_state* o = it->second.get();
     std::erase(dirty_, o);
     std::erase(refused_, o);
+    if (partitioned()) std::erase(members_of(o->partition), o);
     outlets_.erase(it);
   }
-  if (forget) db_.write({engine::forget_outlet{id}});
+  if (!forget) return;
+  // The owner forgets under its fence; elsewhere (an admin call on another instance) the
+  // deletion goes unfenced: the owner is told of the removal by the caller.
+  if (partitioned()) {
+    const std::uint32_t p = cluster::partition_of(id, options_.partitions);
+    if (owned_.count(p)) {
+      write_fenced(p, {engine::forget_outlet{id}});
+      return;
+    }
+  }
+  db_.write({engine::forget_outlet{id}});
 }
+
+namespace {
+
+std::string not_ours(const std::string& id, std::uint32_t partition) {
+  return "outlet '" + id + "' is delivered by the instance holding " + cluster::partition_lease_name(partition) +
+         ", not this one";
+}
+
+}  // namespace
 
 std::string fanout::replay(const std::string& id, seq_t from) {
   std::lock_guard lock(mutex_);
   auto it = outlets_.find(id);
   if (it == outlets_.end()) return "no outlet '" + id + "'";
-  if (auto s = db_.write_sync({engine::replay_outlet{id, from}}); !s.ok()) return s.message;
+  std::optional<engine::fence> guard;
+  if (partitioned()) {
+    auto owned = owned_.find(it->second->partition);
+    if (owned == owned_.end() || !it->second->active) return not_ours(id, it->second->partition);
+    guard = owned->second.guard;
+  }
+  if (auto s = db_.write_sync({engine::replay_outlet{id, from}}, guard); !s.ok()) return s.message;
   outlet_state& o = *it->second;
   o.next = std::max<seq_t>(1, from);
   o.skip.clear();
@@ -145,7 +226,8 @@ std::string fanout::replay(const std::string& id, seq_t from) {
   o.resend.clear();
   if (o.retired) {  // a 410 retired it: the receiver is back, the engine takes it again
     o.retired = false;
-    db_.write({engine::kv_erase{"outlet-retired", id}});
+    if (guard) write_fenced(o.partition, {engine::kv_erase{"outlet-retired", id}});
+    else db_.write({engine::kv_erase{"outlet-retired", id}});
     engine_.add_outlet(o.cfg);
   }
   mark_dirty(o);
@@ -157,6 +239,12 @@ std::string fanout::retry_dead_letters(const std::string& id, std::vector<seq_t>
   std::lock_guard lock(mutex_);
   auto it = outlets_.find(id);
   if (it == outlets_.end()) return "no outlet '" + id + "'";
+  std::optional<engine::fence> guard;
+  if (partitioned()) {
+    auto owned = owned_.find(it->second->partition);
+    if (owned == owned_.end() || !it->second->active) return not_ours(id, it->second->partition);
+    guard = owned->second.guard;
+  }
   std::vector<seq_t> which = seqs;
   if (which.empty()) {
     for (seq_t after = 0;;) {
@@ -167,7 +255,8 @@ std::string fanout::retry_dead_letters(const std::string& id, std::vector<seq_t>
       after = dead.value.back().seq;
     }
   }
-  if (auto s = db_.write_sync({engine::retry_dead_letters{id, std::move(seqs), engine::store_clock::now()}}); !s.ok())
+  if (auto s = db_.write_sync({engine::retry_dead_letters{id, std::move(seqs), engine::store_clock::now()}}, guard);
+      !s.ok())
     return s.message;
   outlet_state& o = *it->second;
   for (seq_t s : which) {
@@ -219,18 +308,22 @@ void fanout::finish() {
   }
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
   // What came after the thread's last round.
+  {
+    std::lock_guard lock(mutex_);
+    record_inbox();
+  }
+  db_.flush();
+}
+
+void fanout::record_inbox() {
   std::vector<engine::delivery_outcome> outcomes;
   std::vector<engine::attempt_report> attempts;
   {
-    std::lock_guard lock(inbox_mutex_);
+    std::lock_guard inbox(inbox_mutex_);
     outcomes.swap(inbox_outcomes_);
     attempts.swap(inbox_attempts_);
   }
-  {
-    std::lock_guard lock(mutex_);
-    record_outcomes(outcomes, attempts);
-  }
-  db_.flush();
+  record_outcomes(outcomes, attempts);
 }
 
 void fanout::run() {
@@ -250,11 +343,17 @@ void fanout::run() {
       quit = quit_;
       appended = appended_;
       appended_ = false;
-      outcomes.swap(inbox_outcomes_);
-      attempts.swap(inbox_attempts_);
     }
     {
+      // The inbox is taken with mutex_ held, so that disown() (which records under mutex_)
+      // never misses outcomes this round took but has not recorded yet.
       std::lock_guard lock(mutex_);
+      take_fenced();
+      {
+        std::lock_guard inbox(inbox_mutex_);
+        outcomes.swap(inbox_outcomes_);
+        attempts.swap(inbox_attempts_);
+      }
       record_outcomes(outcomes, attempts);
       if (feeding_ && !quit) feed(appended);
       waiting_on_engine = !refused_.empty();
@@ -268,15 +367,17 @@ void fanout::run() {
 void fanout::record_outcomes(std::vector<engine::delivery_outcome>& outcomes,
                              std::vector<engine::attempt_report>& attempts) {
   if (outcomes.empty() && attempts.empty()) return;
-  std::vector<engine::write_op> ops;
+  round_writes w;
   for (const auto& a : attempts) {
     if (a.seq == 0) continue;
+    auto* ops = ops_for(w, a.outlet_id);
+    if (!ops) continue;
     engine::retry_entry r;
     r.seq = a.seq;
     r.attempts = a.attempt;
     r.next_attempt = a.retry_at;
     r.delivery_id = a.delivery_id;
-    ops.emplace_back(engine::mark_retry{a.outlet_id, std::move(r), a.reason});
+    ops->emplace_back(engine::mark_retry{a.outlet_id, std::move(r), a.reason});
     ++counters_.retries;
   }
   std::unordered_map<std::string, std::vector<seq_t>> done;
@@ -285,8 +386,15 @@ void fanout::record_outcomes(std::vector<engine::delivery_outcome>& outcomes,
     auto it = outlets_.find(o.outlet_id);
     outlet_state* st = it == outlets_.end() ? nullptr : it->second.get();
     if (st && st->in_engine > 0) --st->in_engine;
-    if (st) mark_dirty(*st);  // room in its window
+    if (st && st->active) mark_dirty(*st);  // room in its window
     if (o.seq == 0) continue;
+    auto* ops = st ? ops_for(w, *st) : ops_for(w, o.outlet_id);
+    if (!ops) {
+      // Its partition is no longer ours: the pair is owed to the new owner, who sends it
+      // again with the same delivery id.
+      ++counters_.dropped;
+      continue;
+    }
     switch (o.state) {
       case engine::final_state::delivered:
         done[o.outlet_id].push_back(o.seq);
@@ -302,7 +410,7 @@ void fanout::record_outcomes(std::vector<engine::delivery_outcome>& outcomes,
         d.attempts = o.attempts;
         d.at = now;
         d.delivery_id = o.delivery_id;
-        ops.emplace_back(engine::mark_dead{o.outlet_id, std::move(d)});
+        ops->emplace_back(engine::mark_dead{o.outlet_id, std::move(d)});
         ++counters_.dead;
         break;
       }
@@ -310,22 +418,201 @@ void fanout::record_outcomes(std::vector<engine::delivery_outcome>& outcomes,
         // 410: the outlet takes nothing more. Its pairs stay owed (a replay sends them once
         // the receiver is back); the outlet is reported retired.
         if (st) st->retired = true;
-        ops.emplace_back(engine::kv_put{"outlet-retired", o.outlet_id, o.reason});
+        ops->emplace_back(engine::kv_put{"outlet-retired", o.outlet_id, o.reason});
         break;
       case engine::final_state::cancelled:
         // The engine let go of it (outlet removed or replaced, engine stopping): still owed.
-        if (st && feeding_) st->resend.push_back(o.seq);
+        // (A parked outlet picks it up from its stored progress when fed again.)
+        if (st && feeding_ && st->active) st->resend.push_back(o.seq);
         break;
     }
   }
-  for (auto& [outlet, seqs] : done) add_done_ranges(outlet, seqs, ops);
-  if (!ops.empty())
-    db_.write(std::move(ops), [this](engine::store_status s) {
+  for (auto& [outlet, seqs] : done)
+    if (auto* ops = ops_for(w, outlet)) add_done_ranges(outlet, seqs, *ops);
+  issue(w);
+}
+
+std::vector<engine::write_op>* fanout::ops_for(round_writes& w, const std::string& outlet_id) {
+  if (!partitioned()) return &w.plain;
+  if (outlet_id.empty()) return nullptr;
+  auto it = outlets_.find(outlet_id);
+  if (it != outlets_.end()) return ops_for(w, *it->second);
+  const std::uint32_t p = cluster::partition_of(outlet_id, options_.partitions);
+  return owned_.count(p) ? &w.by_partition[p] : nullptr;
+}
+
+std::vector<engine::write_op>* fanout::ops_for(round_writes& w, const outlet_state& o) {
+  if (!partitioned()) return &w.plain;
+  return owned_.count(o.partition) ? &w.by_partition[o.partition] : nullptr;
+}
+
+void fanout::issue(round_writes& w) {
+  if (!w.plain.empty())
+    db_.write(std::move(w.plain), [this](engine::store_status s) {
       // The outcomes are not recorded: the pairs will be sent again after a restart (at
       // least once holds); the error is counted for /metrics. (The writer's thread: no
       // mutex_ here, whose holder may be waiting for the writer.)
       if (!s.ok()) ++write_errors_;
     });
+  for (auto& [p, ops] : w.by_partition)
+    if (!ops.empty()) write_fenced(p, std::move(ops));
+  w.by_partition.clear();
+}
+
+void fanout::write_fenced(std::uint32_t partition, std::vector<engine::write_op> ops) {
+  auto owned = owned_.find(partition);
+  if (owned == owned_.end()) return;
+  engine::fence guard = owned->second.guard;
+  {
+    std::lock_guard lock(writes_mutex_);
+    ++unflushed_[partition];
+  }
+  db_.write(std::move(ops), guard, [this, partition, guard](engine::store_status s) {
+    // The writer's thread: no mutex_ here (its holder may be waiting for the writer).
+    bool fenced = s.code == engine::store_errc::fenced;
+    if (!s.ok()) ++write_errors_;
+    if (fenced) ++fenced_writes_;
+    {
+      std::lock_guard lock(writes_mutex_);
+      if (fenced) refused_fences_.push_back(guard);
+      if (auto it = unflushed_.find(partition); it != unflushed_.end() && --it->second == 0) unflushed_.erase(it);
+      writes_done_.notify_all();
+    }
+    if (fenced) wake();  // the next round disowns the partition
+  });
+}
+
+void fanout::take_fenced() {
+  std::vector<engine::fence> refused;
+  {
+    std::lock_guard lock(writes_mutex_);
+    refused.swap(refused_fences_);
+  }
+  for (const auto& f : refused) {
+    auto p = cluster::parse_partition_lease(f.lease);
+    if (!p) continue;
+    // Only if still owned under that token (owned again since: a new fence, still good).
+    if (auto it = owned_.find(*p); it != owned_.end() && it->second.guard.token == f.token) drop_partition(*p);
+  }
+}
+
+std::vector<fanout::outlet_state*>& fanout::members_of(std::uint32_t partition) {
+  return by_partition_[partition % by_partition_.size()];
+}
+
+void fanout::reset_progress(outlet_state& o) {
+  o.next = 1;
+  o.in_engine = 0;
+  o.retired = false;
+  o.skip.clear();
+  o.attempts.clear();
+  o.resend.clear();
+}
+
+void fanout::drop_partition(std::uint32_t partition) {
+  for (outlet_state* o : members_of(partition)) {
+    if (o->active) engine_.remove_outlet(o->cfg.id);  // queued pairs end as cancelled: owed
+    o->active = false;
+    std::erase(dirty_, o);
+    std::erase(refused_, o);
+    o->dirty = false;
+    reset_progress(*o);
+  }
+  owned_.erase(partition);
+}
+
+std::string fanout::own(std::uint32_t partition, engine::fence guard) {
+  if (!partitioned() || partition >= options_.partitions) return {};
+  std::lock_guard lock(mutex_);
+  if (auto it = owned_.find(partition); it != owned_.end()) {
+    if (it->second.guard.token == guard.token && !it->second.draining) return {};
+    record_inbox();  // what arrived is recorded under the old fence (refused if it is gone)
+    drop_partition(partition);
+  }
+  owned_[partition] = owned_partition{std::move(guard), false};
+  std::string first_error;
+  for (outlet_state* o : members_of(partition)) {
+    // Progress as stored now: another instance may have moved it since we last fed it.
+    reset_progress(*o);
+    std::string error = load_progress(*o);
+    if (error.empty()) error = engine_.add_outlet(o->cfg);
+    if (!error.empty()) {
+      if (first_error.empty()) first_error = "outlet '" + o->cfg.id + "': " + error;
+      continue;
+    }
+    o->active = true;
+    mark_dirty(*o);
+  }
+  wake();
+  return first_error;
+}
+
+void fanout::disown(const std::vector<std::uint32_t>& partitions, std::chrono::milliseconds budget) {
+  if (!partitioned()) return;
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  std::vector<std::uint32_t> mine;
+  {
+    std::lock_guard lock(mutex_);
+    record_inbox();
+    for (auto p : partitions) {
+      auto it = owned_.find(p);
+      if (it == owned_.end()) continue;
+      mine.push_back(p);
+      if (budget.count() <= 0) {
+        drop_partition(p);
+        continue;
+      }
+      // Fed no more; pairs in flight end on their own and are recorded under the fence.
+      it->second.draining = true;
+      for (outlet_state* o : members_of(p)) {
+        if (o->active) engine_.remove_outlet(o->cfg.id);
+        o->active = false;
+        std::erase(dirty_, o);
+        std::erase(refused_, o);
+        o->dirty = false;
+        o->resend.clear();
+      }
+    }
+  }
+  if (mine.empty() || budget.count() <= 0) return;
+  auto in_flight = [&] {
+    for (auto p : mine)
+      for (outlet_state* o : members_of(p))
+        if (o->in_engine > 0) return true;
+    return false;
+  };
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      record_inbox();
+      if (!in_flight()) break;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) break;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(deadline - now, std::chrono::milliseconds(2)));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    record_inbox();
+    // From here their outcomes are dropped: the partitions are no longer ours.
+    for (auto p : mine)
+      if (auto it = owned_.find(p); it != owned_.end() && it->second.draining) drop_partition(p);
+  }
+  // Every write made under their fences durable (or refused) before the lease goes.
+  std::unique_lock lock(writes_mutex_);
+  writes_done_.wait_until(lock, deadline, [&] {
+    for (auto p : mine)
+      if (unflushed_.count(p)) return false;
+    return true;
+  });
+}
+
+std::vector<std::uint32_t> fanout::owned_partitions() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::uint32_t> out;
+  for (const auto& [p, o] : owned_)
+    if (!o.draining) out.push_back(p);
+  return out;
 }
 
 // The outlet's filters; its `sources` list also matches the id of the polled source an item
@@ -379,7 +666,8 @@ void fanout::feed(bool appended) {
     }
     if (head.value != head_) {
       head_ = head.value;
-      for (auto& [id, o] : outlets_) mark_dirty(*o);
+      for (auto& [id, o] : outlets_)
+        if (o->active) mark_dirty(*o);
     }
   }
   for (outlet_state* o : refused_) mark_dirty(*o);
@@ -387,20 +675,19 @@ void fanout::feed(bool appended) {
   if (dirty_.empty()) return;
   std::vector<outlet_state*> round;
   round.swap(dirty_);
-  std::vector<engine::write_op> ops;
+  round_writes w;
   for (outlet_state* o : round) {
     o->dirty = false;
-    if (!feed_outlet(*o, head_, ops)) refused_.push_back(o);
+    auto* ops = ops_for(w, *o);
+    if (!o->active || !ops) continue;
+    if (!feed_outlet(*o, head_, *ops)) refused_.push_back(o);
   }
-  if (!ops.empty())
-    db_.write(std::move(ops), [this](engine::store_status s) {
-      if (!s.ok()) ++write_errors_;
-    });
+  issue(w);
   trim_cache();
 }
 
 bool fanout::feed_outlet(outlet_state& o, seq_t head, std::vector<engine::write_op>& ops) {
-  if (o.retired || o.in_engine >= options_.window) return true;
+  if (!o.active || o.retired || o.in_engine >= options_.window) return true;
   if (o.resend.empty() && o.next > head) return true;
   std::size_t room = options_.window - o.in_engine;
   std::vector<engine::log_item> batch;
@@ -480,7 +767,7 @@ void fanout::trim_cache() {
   if (cache_.size() < std::max<std::size_t>(64, options_.cache_items / 8)) return;
   seq_t low = head_ + 1;
   for (const auto& [id, o] : outlets_)
-    if (!o->retired) low = std::min(low, o->next);
+    if (!o->retired && o->active) low = std::min(low, o->next);
   cache_.erase(cache_.begin(), cache_.lower_bound(low));
   while (cache_.size() > options_.cache_items) cache_.erase(cache_.begin());
 }
@@ -494,7 +781,9 @@ std::vector<fanout_outlet_view> fanout::outlets() const {
     v.next = o->next;
     v.in_engine = o->in_engine;
     v.retired = o->retired;
-    v.lag = o->in_engine + o->resend.size() + (head_ >= o->next ? head_ - o->next + 1 : 0);
+    v.partition = o->partition;
+    v.active = o->active;
+    v.lag = !o->active ? 0 : o->in_engine + o->resend.size() + (head_ >= o->next ? head_ - o->next + 1 : 0);
     out.push_back(std::move(v));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
@@ -505,6 +794,7 @@ fanout_counters fanout::counters() const {
   std::lock_guard lock(mutex_);
   fanout_counters c = counters_;
   c.store_errors += write_errors_.load();
+  c.fenced = fenced_writes_.load();
   return c;
 }
 

@@ -15,6 +15,26 @@
 //
 // Threads: every member function may be called from any thread (one mutex; the hot path,
 // the engine's callbacks, takes only the inbox's).
+//
+// Partitions (fanout_options::partitions > 0; docs/cluster.md). Several instances share one
+// store and each delivers for the outlets of the partitions it holds leases on
+// (cluster/coordinator.hpp says which):
+//  - add_outlet keeps every outlet's definition, but only outlets of owned partitions are in
+//    the engine and fed; the others are parked (checked with prepare_outlet, and their
+//    progress created at the log's head if they have none, so that their owner owes them what
+//    came after they were added);
+//  - own(partition, fence) loads the partition's outlets' progress again (another instance
+//    moved it) and starts feeding them; disown(partitions, budget) stops, lets the pairs in
+//    flight end within `budget`, records their outcomes, and returns once those writes are
+//    durable (or refused);
+//  - every store write for an outlet carries its partition's fence (one write per fence per
+//    round); an outcome for a partition no longer owned is dropped (its pair is owed to the
+//    new owner, who sends it again with the same delivery id); a write refused as `fenced`
+//    disowns the partition at once (the lease is gone);
+//  - replay and retry_dead_letters are the owner's: elsewhere they return an error naming the
+//    partition (the caller forwards the request to the owner).
+// With partitions = 0 (the default: one instance, SQLite) every outlet is fed, writes carry
+// no fence, and own/disown do nothing.
 
 #include <syndic/engine/engine.hpp>
 #include <syndic/engine/store.hpp>
@@ -49,6 +69,9 @@ struct fanout_options {
   // shards, and a round (a wake-up, a store write, a commit) per few outcomes costs more
   // context switches than the deliveries themselves. Appends do not wait.
   std::chrono::microseconds outcome_batching{2'000};
+  // 0: one instance feeds every outlet. P > 0: outlets hash into P partitions
+  // (cluster::partition_of) and only owned partitions are fed (see the top of this file).
+  std::uint32_t partitions = 0;
 };
 
 struct fanout_counters {
@@ -59,6 +82,8 @@ struct fanout_counters {
   std::uint64_t retries = 0;    // retry records written
   std::uint64_t undecodable = 0;
   std::uint64_t store_errors = 0;
+  std::uint64_t dropped = 0;  // outcomes of partitions no longer owned, not recorded (owed)
+  std::uint64_t fenced = 0;   // writes the store refused as fenced (the lease had moved on)
 };
 
 // One outlet as the fan-out sees it.
@@ -68,6 +93,8 @@ struct fanout_outlet_view {
   std::size_t in_engine = 0;   // pairs in the engine now
   std::size_t lag = 0;         // pairs owed: not yet handed, or in the engine
   bool retired = false;        // answered 410: takes nothing more
+  std::uint32_t partition = 0;  // 0 when not partitioned
+  bool active = true;           // fed by this instance (partition owned, or not partitioned)
 };
 
 class fanout {
@@ -102,6 +129,20 @@ public:
   // After the engine has drained: records the last outcomes, flushes the store, joins.
   void finish();
 
+  // Partitioned mode (options.partitions > 0); without it these do nothing and return "".
+  // Starts feeding the partition's outlets, each from its stored progress, every write for
+  // them fenced with `guard` (the partition's lease name and token). Owning a partition
+  // already owned under another token starts it afresh. Returns "" or the first outlet's
+  // error (that outlet stays parked; the others are fed).
+  std::string own(std::uint32_t partition, engine::fence guard);
+  // Stops feeding these partitions' outlets and takes them out of the engine (their queued
+  // pairs end as cancelled: still owed). With budget > 0 (a handback): waits up to `budget`
+  // for the pairs in flight to end, records every outcome that arrived, and returns once
+  // those writes are durable or refused (or the budget is spent). With budget 0 (the lease is
+  // lost): records what arrived, does not wait. Partitions not owned are ignored.
+  void disown(const std::vector<std::uint32_t>& partitions, std::chrono::milliseconds budget);
+  std::vector<std::uint32_t> owned_partitions() const;
+
   std::vector<fanout_outlet_view> outlets() const;
   fanout_counters counters() const;
   engine::seq_t head() const;
@@ -121,14 +162,35 @@ private:
     std::map<engine::seq_t, resumed> attempts;                // resumed retries: count and time
     std::deque<engine::seq_t> resend;                         // owed again, before `next`
     bool dirty = false;                                       // in dirty_
+    std::uint32_t partition = 0;
+    bool active = true;  // in the engine and fed (partitioned mode: its partition is owned)
+  };
+  struct owned_partition {
+    engine::fence guard;
+    bool draining = false;  // disown() under way: outcomes still recorded, nothing fed
+  };
+  // A round's store writes: one list per fence (partitioned) or one unfenced list.
+  struct round_writes {
+    std::vector<engine::write_op> plain;
+    std::map<std::uint32_t, std::vector<engine::write_op>> by_partition;
   };
 
   void run();
   void record_outcomes(std::vector<engine::delivery_outcome>& outcomes,
                        std::vector<engine::attempt_report>& attempts);
+  void record_inbox();  // mutex_ held: takes the inbox and records it
   void feed(bool appended);
   // Returns false when the engine refused some of what it was offered (its bounds).
   bool feed_outlet(outlet_state& o, engine::seq_t head, std::vector<engine::write_op>& ops);
+  bool partitioned() const { return options_.partitions > 0; }
+  // Where a write for this outlet goes this round; nullptr: its partition is not ours (drop).
+  std::vector<engine::write_op>* ops_for(round_writes& w, const std::string& outlet_id);
+  std::vector<engine::write_op>* ops_for(round_writes& w, const outlet_state& o);
+  void issue(round_writes& w);
+  void write_fenced(std::uint32_t partition, std::vector<engine::write_op> ops);
+  void take_fenced();                          // mutex_ held: disowns partitions refused as fenced
+  void drop_partition(std::uint32_t partition);  // mutex_ held: out of the engine, parked
+  void reset_progress(outlet_state& o);
   void mark_dirty(outlet_state& o);
   void wake();  // a round soon (never with inbox_mutex_ held)
   struct cached_item {
@@ -140,6 +202,7 @@ private:
   static bool outlet_wants_record(const engine::outlet_config& cfg, const cached_item& c);
   void trim_cache();
   std::string load_progress(outlet_state& o);
+  std::vector<outlet_state*>& members_of(std::uint32_t partition);
 
   engine::store& db_;
   engine::engine& engine_;
@@ -155,6 +218,16 @@ private:
   std::vector<outlet_state*> refused_;  // the engine was full for these: again shortly
   std::chrono::steady_clock::time_point last_head_read_{};
   std::atomic<std::uint64_t> write_errors_{0};  // counted by store completions
+  std::atomic<std::uint64_t> fenced_writes_{0};
+  std::map<std::uint32_t, owned_partition> owned_;
+  std::vector<std::vector<outlet_state*>> by_partition_;  // partitioned mode: P lists
+
+  // Fenced writes not yet completed, per partition, and fences the store refused; touched by
+  // the store's completions (never with mutex_).
+  std::mutex writes_mutex_;
+  std::condition_variable writes_done_;
+  std::map<std::uint32_t, std::size_t> unflushed_;
+  std::vector<engine::fence> refused_fences_;
 
   std::mutex inbox_mutex_;
   std::condition_variable wake_;
