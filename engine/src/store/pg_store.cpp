@@ -1,14 +1,660 @@
-// (being written: the PostgreSQL store. Until it lands, opening one says so.)
-#include <syndic/engine/store.hpp>
+#include "store/pg_store.hpp"
+
+#include "store/pg_apply.hpp"
+#include "store/pg_schema.hpp"
+
+#include <algorithm>
+#include <future>
+#include <map>
+#include <random>
+#include <unordered_map>
 
 namespace syndic::engine {
 
-store_result<std::unique_ptr<store>> open_postgres_store(const std::string&, postgres_options) {
-  return {{store_errc::invalid_argument, "the PostgreSQL store is not built yet"}, nullptr};
+store_result<std::unique_ptr<store>> open_postgres_store(const std::string& url, postgres_options options) {
+  return pg::open_store(url, std::move(options), {});
 }
 
-store_result<migration_report> migrate_postgres_store(const std::string&, const std::string&) {
-  return {{store_errc::invalid_argument, "the PostgreSQL store is not built yet"}, {}};
+store_result<migration_report> migrate_postgres_store(const std::string& url, const std::string& schema) {
+  store_result<migration_report> r;
+  auto db = pg::connection::open(url, std::chrono::milliseconds(5'000));
+  if (!db.ok()) {
+    r.status = std::move(db.status);
+    return r;
+  }
+  r.status = pg::migrate(*db.value, schema, pg::newest_schema_version(), r.value);
+  return r;
 }
 
 }  // namespace syndic::engine
+
+namespace syndic::engine::pg {
+
+namespace {
+
+store_result<std::unique_ptr<store>> open_error(store_status s) {
+  store_result<std::unique_ptr<store>> r;
+  r.status = std::move(s);
+  return r;
+}
+
+std::int64_t i64(std::uint64_t v) {
+  return static_cast<std::int64_t>(std::min<std::uint64_t>(v, std::numeric_limits<std::int64_t>::max()));
+}
+
+std::string num(std::int64_t v) { return std::to_string(v); }
+
+std::int64_t micros(std::chrono::milliseconds d) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+}
+
+// The server's clock, in the stored unit: lease expiry is judged by it, so that instances on
+// machines whose clocks differ agree on who holds what.
+constexpr const char* server_now_sql = "SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint";
+
+// A COPY carries at most about this many bytes: a round of 4096 big items is sent in several,
+// in one transaction, rather than copied whole into one more buffer.
+constexpr std::size_t max_copy_bytes = 64u << 20;
+
+std::string random_tag() {
+  std::random_device rd;
+  std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  char buf[17];
+  static const char digits[] = "0123456789abcdef";
+  for (int i = 15; i >= 0; --i) {
+    buf[i] = digits[v & 15];
+    v >>= 4;
+  }
+  buf[16] = 0;
+  return buf;
+}
+
+}  // namespace
+
+store_result<std::unique_ptr<store>> open_store(const std::string& url, postgres_options options, test_hooks hooks) {
+  if (url.empty()) return open_error({store_errc::invalid_argument, "no PostgreSQL URL given"});
+  if (options.schema.empty()) return open_error({store_errc::invalid_argument, "no PostgreSQL schema name given"});
+  if (options.commit_max_ops == 0) options.commit_max_ops = 1;
+  if (options.read_connections == 0) options.read_connections = 1;
+  auto db = connection::open(url, options.connect_timeout);
+  if (!db.ok()) return open_error(std::move(db.status));
+  migration_report report;
+  if (auto s = migrate(*db.value, options.schema, newest_schema_version(), report); !s.ok()) return open_error(s);
+  store_result<std::unique_ptr<store>> r;
+  r.value = std::make_unique<pg_store>(url, std::move(options), std::move(hooks), std::move(db.value));
+  return r;
+}
+
+// ---- queued writes ------------------------------------------------------------------------
+
+std::size_t queued_write::weight() const {
+  switch (what) {
+    case kind::append: return std::max<std::size_t>(1, append.entries.size());
+    case kind::ops: return std::max<std::size_t>(1, ops.size());
+    case kind::flush: return 0;
+    default: return 1;
+  }
+}
+
+void queued_write::complete() {
+  // A completion that throws must not take the writer thread down with it.
+  try {
+    switch (what) {
+      case kind::append:
+        if (on_append) on_append({std::move(status), std::move(appended_value)});
+        break;
+      case kind::acquire:
+      case kind::renew:
+        if (on_lease) on_lease({std::move(status), std::move(lease_value)});
+        break;
+      default:
+        if (on_status) on_status(std::move(status));
+        break;
+    }
+  } catch (...) {
+  }
+}
+
+// ---- the store ----------------------------------------------------------------------------
+
+pg_store::pg_store(std::string url, postgres_options options, test_hooks hooks, std::unique_ptr<connection> writer)
+    : url_(std::move(url)),
+      schema_(ident(options.schema)),
+      options_(std::move(options)),
+      hooks_(std::move(hooks)),
+      writer_db_(std::move(writer)),
+      clock_(options_.clock ? options_.clock : [] { return store_clock::now(); }),
+      instance_tag_(random_tag()) {
+  where_ = writer_db_->where() + " (schema " + options_.schema + ")";
+  applier_ = std::make_unique<applier>(*writer_db_, options_.schema, clock_);
+  writer_ = std::thread([this] { writer_loop(); });
+}
+
+pg_store::~pg_store() {
+  close();
+  std::lock_guard lk(readers_mutex_);
+  free_readers_.clear();
+}
+
+void pg_store::enqueue(queued_write w) {
+  w.queued_at = std::chrono::steady_clock::now();
+  const std::size_t entries = w.what == queued_write::kind::append ? w.append.entries.size() : 0;
+  {
+    std::unique_lock lk(mutex_);
+    if (!closing_ && entries > 0 && options_.max_queued_entries > 0 &&
+        queued_entries_ + entries > options_.max_queued_entries && queued_entries_ > 0) {
+      lk.unlock();
+      w.status = {store_errc::busy, writer_where() + ": write queue full (" +
+                                        std::to_string(options_.max_queued_entries) +
+                                        " items waiting for PostgreSQL)"};
+      w.complete();
+      return;
+    }
+    if (!closing_) {
+      queued_entries_ += entries;
+      const bool was_empty = queue_.empty();
+      const bool is_flush = w.what == queued_write::kind::flush;
+      if (is_flush) ++flushes_queued_;
+      queued_weight_ += w.weight();
+      queue_.push_back(std::move(w));
+      queued_count_.store(queue_.size(), std::memory_order_relaxed);
+      const bool wake = was_empty || is_flush || queued_weight_ >= options_.commit_max_ops;
+      lk.unlock();
+      if (wake) wake_writer_.notify_one();
+      return;
+    }
+  }
+  w.status = {store_errc::closed, writer_where() + ": the store is closed"};
+  w.complete();
+}
+
+void pg_store::append(append_request request, completion<appended> done) {
+  queued_write w;
+  w.what = queued_write::kind::append;
+  w.append = std::move(request);
+  w.on_append = std::move(done);
+  enqueue(std::move(w));
+}
+
+void pg_store::write(std::vector<write_op> ops, std::optional<fence> guard, status_completion done) {
+  queued_write w;
+  w.what = queued_write::kind::ops;
+  w.ops = std::move(ops);
+  w.guard = std::move(guard);
+  w.on_status = std::move(done);
+  enqueue(std::move(w));
+}
+
+void pg_store::acquire_lease(std::string name, std::string owner, std::chrono::milliseconds ttl,
+                             completion<std::optional<lease>> done) {
+  queued_write w;
+  w.what = queued_write::kind::acquire;
+  w.name = std::move(name);
+  w.owner = std::move(owner);
+  w.ttl = ttl;
+  w.on_lease = std::move(done);
+  enqueue(std::move(w));
+}
+
+void pg_store::renew_lease(lease held, std::chrono::milliseconds ttl, completion<std::optional<lease>> done) {
+  queued_write w;
+  w.what = queued_write::kind::renew;
+  w.held = std::move(held);
+  w.ttl = ttl;
+  w.on_lease = std::move(done);
+  enqueue(std::move(w));
+}
+
+void pg_store::release_lease(lease held, status_completion done) {
+  queued_write w;
+  w.what = queued_write::kind::release;
+  w.held = std::move(held);
+  w.on_status = std::move(done);
+  enqueue(std::move(w));
+}
+
+store_status pg_store::flush() {
+  if (std::this_thread::get_id() == writer_.get_id()) {
+    return {store_errc::invalid_argument, writer_where() + ": flush() called from a completion"};
+  }
+  std::promise<store_status> p;
+  auto f = p.get_future();
+  queued_write w;
+  w.what = queued_write::kind::flush;
+  w.on_status = [&p](store_status s) { p.set_value(std::move(s)); };
+  enqueue(std::move(w));
+  return f.get();
+}
+
+void pg_store::close() {
+  std::lock_guard closing(close_mutex_);
+  {
+    std::lock_guard lk(mutex_);
+    closing_ = true;
+  }
+  stopping_ = true;
+  wake_writer_.notify_one();
+  // From a completion (on the writer thread) close() only asks: a thread cannot join itself.
+  if (writer_.joinable() && std::this_thread::get_id() != writer_.get_id()) {
+    writer_.join();
+    closed_ = true;
+    applier_.reset();
+    writer_db_.reset();
+  }
+}
+
+const std::string& pg_store::writer_where() const { return where_; }
+
+// ---- the writer ---------------------------------------------------------------------------
+
+void pg_store::writer_loop() {
+  std::vector<queued_write> batch;
+  for (;;) {
+    batch.clear();
+    {
+      std::unique_lock lk(mutex_);
+      wake_writer_.wait(lk, [&] { return !queue_.empty() || closing_; });
+      if (queue_.empty()) return;  // closing, and everything is written
+      // Group commit: linger until the first write has waited commit_interval, unless the
+      // group is full. Under load the previous round took longer than that, and the group is
+      // whatever queued meanwhile.
+      const auto deadline = queue_.front().queued_at + options_.commit_interval;
+      while (!closing_ && flushes_queued_ == 0 && queued_weight_ < options_.commit_max_ops &&
+             std::chrono::steady_clock::now() < deadline) {
+        wake_writer_.wait_until(lk, deadline);
+      }
+      std::size_t weight = 0;
+      while (!queue_.empty()) {
+        const std::size_t w = queue_.front().weight();
+        if (!batch.empty() && weight + w > options_.commit_max_ops) break;
+        weight += w;
+        queued_weight_ -= w;
+        if (queue_.front().what == queued_write::kind::flush) --flushes_queued_;
+        if (queue_.front().what == queued_write::kind::append) queued_entries_ -= queue_.front().append.entries.size();
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queued_count_.store(queue_.size(), std::memory_order_relaxed);
+    }
+    commit_round(batch);
+  }
+}
+
+void pg_store::commit_round(std::vector<queued_write>& batch) {
+  std::vector<queued_write*> leases, appends, writes;
+  for (queued_write& w : batch) {
+    switch (w.what) {
+      case queued_write::kind::append: appends.push_back(&w); break;
+      case queued_write::kind::ops: writes.push_back(&w); break;
+      case queued_write::kind::acquire:
+      case queued_write::kind::renew:
+      case queued_write::kind::release: leases.push_back(&w); break;
+      case queued_write::kind::flush: break;
+    }
+  }
+  ++rounds_;
+  // The fixed order (see pg_store.hpp): leases, then appends, then data writes.
+  if (!leases.empty()) round_leases(leases);
+  if (!appends.empty()) round_appends(appends);
+  if (!writes.empty()) round_writes(writes);
+  // Operations committed: a write refused alone (fenced, invalid) was in a committed
+  // transaction too; a write whose transaction failed was not.
+  std::size_t applied = 0;
+  for (const queued_write& w : batch) {
+    if (w.status.ok() || w.status.code == store_errc::fenced || w.status.code == store_errc::invalid_argument)
+      applied += w.weight();
+  }
+  operations_.fetch_add(applied, std::memory_order_relaxed);
+  for (queued_write& w : batch) w.complete();
+}
+
+void pg_store::backoff(int attempt) {
+  const auto delay = std::min(std::chrono::milliseconds(1'000), std::chrono::milliseconds(50 << std::min(attempt, 5)));
+  std::this_thread::sleep_for(delay);
+}
+
+store_status pg_store::reconnect() {
+  // The applier holds the connection: it goes first, and is made again on the new one.
+  applier_.reset();
+  writer_db_.reset();
+  auto c = connection::open(url_, options_.connect_timeout);
+  if (!c.ok()) return c.status;
+  writer_db_ = std::move(c.value);
+  applier_ = std::make_unique<applier>(*writer_db_, options_.schema, clock_);
+  return {};
+}
+
+store_status pg_store::run_transaction(std::string_view kind, const std::function<store_status()>& body,
+                                       const std::function<bool()>& committed_anyway) {
+  // While the store is open a transient failure is waited out: writes wait, they do not fail
+  // (a restarted server loses nothing acknowledged, and nothing queued). Once close() is
+  // called, the wait is bounded, so that close() returns.
+  std::optional<std::chrono::steady_clock::time_point> give_up_at;
+  bool ambiguous = false;  // a COMMIT whose outcome is unknown: ask before running it again
+  store_status last;
+  for (int attempt = 0;; ++attempt) {
+    if (attempt > 0) {
+      if (stopping_.load() && !give_up_at) {
+        give_up_at = std::chrono::steady_clock::now() + std::max<std::chrono::milliseconds>(
+                                                            2 * options_.connect_timeout, std::chrono::seconds(5));
+      }
+      if (give_up_at && std::chrono::steady_clock::now() >= *give_up_at) {
+        failed_commits_.fetch_add(1, std::memory_order_relaxed);
+        last.message += " (gave up: the store is closing)";
+        return last;
+      }
+      backoff(attempt - 1);
+    }
+    if (!writer_db_ || writer_db_->broken()) {
+      if (auto s = reconnect(); !s.ok()) {
+        last = std::move(s);
+        continue;
+      }
+    }
+    if (ambiguous) {
+      if (!committed_anyway) {
+        ambiguous = false;
+      } else {
+        // The check reads on the new connection; if it fails too, ask again after a reconnect.
+        auto check = committed_anyway();
+        if (writer_db_->broken()) continue;
+        if (check) {
+          transactions_.fetch_add(1, std::memory_order_relaxed);
+          return {};
+        }
+        ambiguous = false;
+      }
+    }
+    if (auto s = writer_db_->exec("BEGIN"); !s.ok()) {
+      last = std::move(s);
+      if (writer_db_->transient()) continue;
+      failed_commits_.fetch_add(1, std::memory_order_relaxed);
+      return last;
+    }
+    if (auto s = body(); !s.ok()) {
+      last = std::move(s);
+      const bool transient = writer_db_->transient();
+      if (!writer_db_->broken()) writer_db_->exec("ROLLBACK");
+      if (transient) continue;
+      failed_commits_.fetch_add(1, std::memory_order_relaxed);
+      return last;
+    }
+    if (hooks_.before_commit) hooks_.before_commit(kind);
+    const auto t0 = std::chrono::steady_clock::now();
+    store_status s = writer_db_->exec("COMMIT");
+    if (s.ok()) {
+      last_commit_us_.store(
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count(),
+          std::memory_order_relaxed);
+      transactions_.fetch_add(1, std::memory_order_relaxed);
+      return {};
+    }
+    last = std::move(s);
+    if (writer_db_->broken()) {
+      ambiguous = true;
+      continue;
+    }
+    if (!writer_db_->transient()) {
+      writer_db_->exec("ROLLBACK");
+      failed_commits_.fetch_add(1, std::memory_order_relaxed);
+      return last;
+    }
+  }
+}
+
+// ---- leases -------------------------------------------------------------------------------
+
+void pg_store::round_leases(std::vector<queued_write*>& writes) {
+  // By name (stable: one lease's calls keep their queue order), so that two instances never
+  // wait for each other's lease rows in opposite orders.
+  auto name_of = [](const queued_write* w) -> const std::string& {
+    return w->what == queued_write::kind::acquire ? w->name : w->held.name;
+  };
+  std::stable_sort(writes.begin(), writes.end(),
+                   [&](const queued_write* a, const queued_write* b) { return name_of(a) < name_of(b); });
+  const std::string acquire_sql =
+      "INSERT INTO " + schema_ + ".leases AS l (name, owner, token, expires) VALUES ($1::text, $2::text, 1, "
+      "$3::bigint + $4::bigint) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires = excluded.expires, "
+      "token = CASE WHEN l.owner <> '' AND l.expires > $3::bigint THEN l.token ELSE l.token + 1 END "
+      "WHERE l.owner = excluded.owner OR l.owner = '' OR l.expires <= $3::bigint RETURNING token, expires";
+  const std::string renew_sql = "UPDATE " + schema_ +
+                                ".leases SET expires = $4::bigint + $5::bigint WHERE name = $1::text AND "
+                                "owner = $2::text AND token = $3::bigint AND expires > $4::bigint RETURNING expires";
+  const std::string release_sql = "UPDATE " + schema_ +
+                                  ".leases SET owner = '', expires = 0 WHERE name = $1::text AND owner = $2::text "
+                                  "AND token = $3::bigint";
+  auto body = [&]() -> store_status {
+    std::int64_t now = 0;
+    if (options_.clock) {
+      now = to_micros(options_.clock());
+    } else {
+      auto r = writer_db_->query(server_now_sql, {});
+      if (!r.ok()) return r.status;
+      now = r.value.int64(0, 0);
+    }
+    for (queued_write* w : writes) {
+      w->status = {};
+      w->lease_value.reset();
+      switch (w->what) {
+        case queued_write::kind::acquire: {
+          if (w->name.empty() || w->owner.empty()) break;
+          const std::string name = valid_text(w->name), owner = valid_text(w->owner);
+          auto r = writer_db_->query(acquire_sql, {name, owner, num(now), num(micros(w->ttl))});
+          if (!r.ok()) return r.status;
+          if (r.value.rows() == 1) {
+            w->lease_value = lease{w->name, w->owner, static_cast<std::uint64_t>(r.value.int64(0, 0)),
+                                   from_micros(r.value.int64(0, 1))};
+          }
+          break;
+        }
+        case queued_write::kind::renew: {
+          auto r = writer_db_->query(renew_sql, {valid_text(w->held.name), valid_text(w->held.owner),
+                                                 num(i64(w->held.token)), num(now), num(micros(w->ttl))});
+          if (!r.ok()) return r.status;
+          if (r.value.rows() == 1) {
+            w->lease_value = lease{w->held.name, w->held.owner, w->held.token, from_micros(r.value.int64(0, 0))};
+          }
+          break;
+        }
+        case queued_write::kind::release: {
+          auto r = writer_db_->query(release_sql,
+                                     {valid_text(w->held.name), valid_text(w->held.owner), num(i64(w->held.token))});
+          if (!r.ok()) return r.status;
+          break;
+        }
+        default: break;
+      }
+    }
+    return {};
+  };
+  // Each call is idempotent for its caller (a holder's acquire keeps its token, renew and
+  // release match the token): after a COMMIT of unknown outcome they simply run again.
+  store_status s = run_transaction("leases", body);
+  if (!s.ok()) {
+    for (queued_write* w : writes) {
+      w->status = s;
+      w->lease_value.reset();
+    }
+  }
+}
+
+// ---- appends ------------------------------------------------------------------------------
+
+store_status pg_store::appends_body(std::vector<queued_write*>& writes, const std::string& batch_id) {
+  for (queued_write* w : writes) {
+    w->status = {};
+    w->appended_value = {};
+  }
+  // The log's one appender at a time: every instance's appending transaction waits here for
+  // the one before to commit, so seqs commit in order and without gaps (pg_schema.cpp).
+  auto h = writer_db_->query("SELECT seq FROM " + schema_ + ".log_head WHERE id = 1 FOR UPDATE", {});
+  if (!h.ok()) return h.status;
+  if (h.value.rows() != 1) return {store_errc::not_a_store, writer_db_->where() + ": the log_head row is missing"};
+  const std::int64_t head = h.value.int64(0, 0);
+
+  // Idempotency keys: those already in the log, then those given earlier in this round.
+  std::unordered_map<std::string, std::vector<seq_t>> keys;
+  {
+    std::vector<std::string> wanted;
+    for (queued_write* w : writes) {
+      if (!w->append.idempotency_key.empty()) wanted.push_back(valid_text(w->append.idempotency_key));
+    }
+    if (!wanted.empty()) {
+      auto r = writer_db_->query("SELECT idem_key, seq FROM " + schema_ +
+                                     ".log WHERE idem_key = ANY($1::text[]) ORDER BY seq",
+                                 {array_literal(wanted)});
+      if (!r.ok()) return r.status;
+      for (int i = 0; i < r.value.rows(); ++i)
+        keys[std::string(r.value.text(i, 0))].push_back(static_cast<seq_t>(r.value.int64(i, 1)));
+    }
+  }
+
+  // The rows go in by COPY (binary): the fastest way in, several times a multi-row INSERT's
+  // rate for 1 KiB items; their seqs are the ones given here, under the head's lock.
+  const std::string copy_sql = "COPY " + schema_ +
+                               ".log (seq, item_id, source, channel, content_type, payload, received, idem_key) "
+                               "FROM STDIN (FORMAT binary)";
+  std::optional<binary_copy> rows;
+  rows.emplace();
+  std::int64_t next = head;  // the last seq given
+  auto flush_chunk = [&]() -> store_status {
+    if (rows->rows() == 0) return {};
+    if (auto s = writer_db_->copy_in(copy_sql, rows->finish()); !s.ok()) return s;
+    rows.emplace();
+    return {};
+  };
+  for (queued_write* w : writes) {
+    const append_request& a = w->append;
+    std::optional<std::string> key;
+    if (!a.idempotency_key.empty()) {
+      key = valid_text(a.idempotency_key);
+      if (auto it = keys.find(*key); it != keys.end()) {
+        w->appended_value.seqs = it->second;
+        w->appended_value.duplicate = true;
+        continue;
+      }
+    }
+    w->appended_value.seqs.reserve(a.entries.size());
+    for (const log_entry& e : a.entries) {
+      if (rows->rows() > 0 && rows->size() + e.payload.size() > max_copy_bytes) {
+        if (auto s = flush_chunk(); !s.ok()) return s;
+      }
+      ++next;
+      w->appended_value.seqs.push_back(static_cast<seq_t>(next));
+      rows->row(8);
+      rows->int8(next);
+      rows->text(e.item_id);
+      rows->text(e.source);
+      rows->text(e.channel);
+      rows->text(e.content_type);
+      rows->bytes(e.payload);
+      rows->int8(to_micros(e.received));
+      if (key) rows->text(*key);
+      else rows->null();
+    }
+    if (key && !a.entries.empty()) keys[*key] = w->appended_value.seqs;
+  }
+  if (auto s = flush_chunk(); !s.ok()) return s;
+  if (next == head) return {};  // nothing new: duplicates or empty appends only
+
+  // The head moves, and the batch is recorded (for a COMMIT whose outcome is unknown), in one
+  // statement. Old batch records go now and then (they matter for seconds).
+  std::string tail_sql = "WITH h AS (UPDATE " + schema_ + ".log_head SET seq = $1::bigint WHERE id = 1) ";
+  if (rounds_ % 256 == 0) tail_sql += ", d AS (DELETE FROM " + schema_ + ".append_batches WHERE at < $4::bigint - 600000000) ";
+  tail_sql += "INSERT INTO " + schema_ + ".append_batches (batch, first, last, at) VALUES ($2::text, $3::bigint, $1::bigint, $4::bigint)";
+  auto t = writer_db_->query(tail_sql, {num(next), batch_id, num(head + 1), num(to_micros(store_clock::now()))});
+  if (!t.ok()) return t.status;
+  return {};
+}
+
+void pg_store::round_appends(std::vector<queued_write*>& writes) {
+  const std::string batch_id = instance_tag_ + "-" + std::to_string(++batch_counter_);
+  const std::string check_sql = "SELECT 1 FROM " + schema_ + ".append_batches WHERE batch = $1::text";
+  auto committed = [&]() {
+    auto r = writer_db_->query(check_sql, {batch_id});
+    return r.ok() && r.value.rows() == 1;
+  };
+  store_status s = run_transaction("appends", [&] { return appends_body(writes, batch_id); }, committed);
+  if (s.ok()) return;
+  if (writes.size() > 1 && s.code != store_errc::closed && !stopping_.load()) {
+    // A failure that is not transient (a value PostgreSQL refuses): each append again on its
+    // own, so that one bad request fails alone rather than its whole group.
+    for (queued_write* w : writes) {
+      std::vector<queued_write*> one{w};
+      const std::string id = instance_tag_ + "-" + std::to_string(++batch_counter_);
+      auto check = [&]() {
+        auto r = writer_db_->query(check_sql, {id});
+        return r.ok() && r.value.rows() == 1;
+      };
+      store_status s1 = run_transaction("appends", [&] { return appends_body(one, id); }, check);
+      if (!s1.ok()) {
+        w->status = std::move(s1);
+        w->appended_value = {};
+      }
+    }
+    return;
+  }
+  for (queued_write* w : writes) {
+    w->status = s;
+    w->appended_value = {};
+  }
+}
+
+// ---- data writes --------------------------------------------------------------------------
+
+store_status pg_store::writes_body(std::vector<queued_write*>& writes) {
+  applier_->reset();
+  for (queued_write* w : writes) w->status = {};
+  // Fences first: the lease rows are held FOR SHARE until COMMIT, so no takeover can commit
+  // between the check and the writes; by name, as every instance takes them.
+  std::map<std::string, std::optional<std::int64_t>> tokens;
+  for (queued_write* w : writes) {
+    if (w->guard) tokens.emplace(w->guard->lease, std::nullopt);
+  }
+  if (!tokens.empty()) {
+    std::vector<std::string> names;
+    for (const auto& [name, _] : tokens) names.push_back(valid_text(name));
+    auto r = writer_db_->query("SELECT name, token FROM " + schema_ +
+                                   ".leases WHERE name = ANY($1::text[]) ORDER BY name FOR SHARE",
+                               {array_literal(names)});
+    if (!r.ok()) return r.status;
+    std::unordered_map<std::string, std::int64_t> found;
+    for (int i = 0; i < r.value.rows(); ++i) found[std::string(r.value.text(i, 0))] = r.value.int64(i, 1);
+    for (auto& [name, token] : tokens) {
+      if (auto it = found.find(valid_text(name)); it != found.end()) token = it->second;
+    }
+  }
+  for (queued_write* w : writes) {
+    if (w->guard) {
+      const auto& token = tokens[w->guard->lease];
+      if (!token || static_cast<std::uint64_t>(*token) != w->guard->token) {
+        w->status = {store_errc::fenced, writer_db_->where() + ": write fenced: lease '" + w->guard->lease +
+                                             "' has token " + (token ? std::to_string(*token) : std::string("none")) +
+                                             ", the write carries " + std::to_string(w->guard->token)};
+        continue;
+      }
+    }
+    if (auto s = applier_->ops(w->ops, w->status); !s.ok()) return s;
+  }
+  return applier_->flush();
+}
+
+void pg_store::round_writes(std::vector<queued_write*>& writes) {
+  store_status s = run_transaction("writes", [&] { return writes_body(writes); });
+  if (applier_) applier_->reset();
+  if (!s.ok()) {
+    for (queued_write* w : writes) w->status = s;
+  }
+}
+
+store_stats pg_store::stats() const {
+  store_stats s;
+  s.transactions = transactions_.load(std::memory_order_relaxed);
+  s.operations = operations_.load(std::memory_order_relaxed);
+  s.failed_commits = failed_commits_.load(std::memory_order_relaxed);
+  s.queued = queued_count_.load(std::memory_order_relaxed);
+  s.last_commit = std::chrono::microseconds(last_commit_us_.load(std::memory_order_relaxed));
+  return s;
+}
+
+}  // namespace syndic::engine::pg
