@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <string_view>
 
 #include "text.hpp"
@@ -11,2152 +12,4286 @@
 namespace syndic::formats::detail {
 namespace {
 
+// Each name (without '&' and ';') followed by its value (UTF-8; one or two code points).
+// Offsets into one pool rather than string_views: no pointers, so no load-time relocations.
+constexpr char pool[] =
+    "AElig" "\303\206"
+    "AMP" "\046"
+    "Aacute" "\303\201"
+    "Abreve" "\304\202"
+    "Acirc" "\303\202"
+    "Acy" "\320\220"
+    "Afr" "\360\235\224\204"
+    "Agrave" "\303\200"
+    "Alpha" "\316\221"
+    "Amacr" "\304\200"
+    "And" "\342\251\223"
+    "Aogon" "\304\204"
+    "Aopf" "\360\235\224\270"
+    "ApplyFunction" "\342\201\241"
+    "Aring" "\303\205"
+    "Ascr" "\360\235\222\234"
+    "Assign" "\342\211\224"
+    "Atilde" "\303\203"
+    "Auml" "\303\204"
+    "Backslash" "\342\210\226"
+    "Barv" "\342\253\247"
+    "Barwed" "\342\214\206"
+    "Bcy" "\320\221"
+    "Because" "\342\210\265"
+    "Bernoullis" "\342\204\254"
+    "Beta" "\316\222"
+    "Bfr" "\360\235\224\205"
+    "Bopf" "\360\235\224\271"
+    "Breve" "\313\230"
+    "Bscr" "\342\204\254"
+    "Bumpeq" "\342\211\216"
+    "CHcy" "\320\247"
+    "COPY" "\302\251"
+    "Cacute" "\304\206"
+    "Cap" "\342\213\222"
+    "CapitalDifferentialD" "\342\205\205"
+    "Cayleys" "\342\204\255"
+    "Ccaron" "\304\214"
+    "Ccedil" "\303\207"
+    "Ccirc" "\304\210"
+    "Cconint" "\342\210\260"
+    "Cdot" "\304\212"
+    "Cedilla" "\302\270"
+    "CenterDot" "\302\267"
+    "Cfr" "\342\204\255"
+    "Chi" "\316\247"
+    "CircleDot" "\342\212\231"
+    "CircleMinus" "\342\212\226"
+    "CirclePlus" "\342\212\225"
+    "CircleTimes" "\342\212\227"
+    "ClockwiseContourIntegral" "\342\210\262"
+    "CloseCurlyDoubleQuote" "\342\200\235"
+    "CloseCurlyQuote" "\342\200\231"
+    "Colon" "\342\210\267"
+    "Colone" "\342\251\264"
+    "Congruent" "\342\211\241"
+    "Conint" "\342\210\257"
+    "ContourIntegral" "\342\210\256"
+    "Copf" "\342\204\202"
+    "Coproduct" "\342\210\220"
+    "CounterClockwiseContourIntegral" "\342\210\263"
+    "Cross" "\342\250\257"
+    "Cscr" "\360\235\222\236"
+    "Cup" "\342\213\223"
+    "CupCap" "\342\211\215"
+    "DD" "\342\205\205"
+    "DDotrahd" "\342\244\221"
+    "DJcy" "\320\202"
+    "DScy" "\320\205"
+    "DZcy" "\320\217"
+    "Dagger" "\342\200\241"
+    "Darr" "\342\206\241"
+    "Dashv" "\342\253\244"
+    "Dcaron" "\304\216"
+    "Dcy" "\320\224"
+    "Del" "\342\210\207"
+    "Delta" "\316\224"
+    "Dfr" "\360\235\224\207"
+    "DiacriticalAcute" "\302\264"
+    "DiacriticalDot" "\313\231"
+    "DiacriticalDoubleAcute" "\313\235"
+    "DiacriticalGrave" "\140"
+    "DiacriticalTilde" "\313\234"
+    "Diamond" "\342\213\204"
+    "DifferentialD" "\342\205\206"
+    "Dopf" "\360\235\224\273"
+    "Dot" "\302\250"
+    "DotDot" "\342\203\234"
+    "DotEqual" "\342\211\220"
+    "DoubleContourIntegral" "\342\210\257"
+    "DoubleDot" "\302\250"
+    "DoubleDownArrow" "\342\207\223"
+    "DoubleLeftArrow" "\342\207\220"
+    "DoubleLeftRightArrow" "\342\207\224"
+    "DoubleLeftTee" "\342\253\244"
+    "DoubleLongLeftArrow" "\342\237\270"
+    "DoubleLongLeftRightArrow" "\342\237\272"
+    "DoubleLongRightArrow" "\342\237\271"
+    "DoubleRightArrow" "\342\207\222"
+    "DoubleRightTee" "\342\212\250"
+    "DoubleUpArrow" "\342\207\221"
+    "DoubleUpDownArrow" "\342\207\225"
+    "DoubleVerticalBar" "\342\210\245"
+    "DownArrow" "\342\206\223"
+    "DownArrowBar" "\342\244\223"
+    "DownArrowUpArrow" "\342\207\265"
+    "DownBreve" "\314\221"
+    "DownLeftRightVector" "\342\245\220"
+    "DownLeftTeeVector" "\342\245\236"
+    "DownLeftVector" "\342\206\275"
+    "DownLeftVectorBar" "\342\245\226"
+    "DownRightTeeVector" "\342\245\237"
+    "DownRightVector" "\342\207\201"
+    "DownRightVectorBar" "\342\245\227"
+    "DownTee" "\342\212\244"
+    "DownTeeArrow" "\342\206\247"
+    "Downarrow" "\342\207\223"
+    "Dscr" "\360\235\222\237"
+    "Dstrok" "\304\220"
+    "ENG" "\305\212"
+    "ETH" "\303\220"
+    "Eacute" "\303\211"
+    "Ecaron" "\304\232"
+    "Ecirc" "\303\212"
+    "Ecy" "\320\255"
+    "Edot" "\304\226"
+    "Efr" "\360\235\224\210"
+    "Egrave" "\303\210"
+    "Element" "\342\210\210"
+    "Emacr" "\304\222"
+    "EmptySmallSquare" "\342\227\273"
+    "EmptyVerySmallSquare" "\342\226\253"
+    "Eogon" "\304\230"
+    "Eopf" "\360\235\224\274"
+    "Epsilon" "\316\225"
+    "Equal" "\342\251\265"
+    "EqualTilde" "\342\211\202"
+    "Equilibrium" "\342\207\214"
+    "Escr" "\342\204\260"
+    "Esim" "\342\251\263"
+    "Eta" "\316\227"
+    "Euml" "\303\213"
+    "Exists" "\342\210\203"
+    "ExponentialE" "\342\205\207"
+    "Fcy" "\320\244"
+    "Ffr" "\360\235\224\211"
+    "FilledSmallSquare" "\342\227\274"
+    "FilledVerySmallSquare" "\342\226\252"
+    "Fopf" "\360\235\224\275"
+    "ForAll" "\342\210\200"
+    "Fouriertrf" "\342\204\261"
+    "Fscr" "\342\204\261"
+    "GJcy" "\320\203"
+    "GT" "\076"
+    "Gamma" "\316\223"
+    "Gammad" "\317\234"
+    "Gbreve" "\304\236"
+    "Gcedil" "\304\242"
+    "Gcirc" "\304\234"
+    "Gcy" "\320\223"
+    "Gdot" "\304\240"
+    "Gfr" "\360\235\224\212"
+    "Gg" "\342\213\231"
+    "Gopf" "\360\235\224\276"
+    "GreaterEqual" "\342\211\245"
+    "GreaterEqualLess" "\342\213\233"
+    "GreaterFullEqual" "\342\211\247"
+    "GreaterGreater" "\342\252\242"
+    "GreaterLess" "\342\211\267"
+    "GreaterSlantEqual" "\342\251\276"
+    "GreaterTilde" "\342\211\263"
+    "Gscr" "\360\235\222\242"
+    "Gt" "\342\211\253"
+    "HARDcy" "\320\252"
+    "Hacek" "\313\207"
+    "Hat" "\136"
+    "Hcirc" "\304\244"
+    "Hfr" "\342\204\214"
+    "HilbertSpace" "\342\204\213"
+    "Hopf" "\342\204\215"
+    "HorizontalLine" "\342\224\200"
+    "Hscr" "\342\204\213"
+    "Hstrok" "\304\246"
+    "HumpDownHump" "\342\211\216"
+    "HumpEqual" "\342\211\217"
+    "IEcy" "\320\225"
+    "IJlig" "\304\262"
+    "IOcy" "\320\201"
+    "Iacute" "\303\215"
+    "Icirc" "\303\216"
+    "Icy" "\320\230"
+    "Idot" "\304\260"
+    "Ifr" "\342\204\221"
+    "Igrave" "\303\214"
+    "Im" "\342\204\221"
+    "Imacr" "\304\252"
+    "ImaginaryI" "\342\205\210"
+    "Implies" "\342\207\222"
+    "Int" "\342\210\254"
+    "Integral" "\342\210\253"
+    "Intersection" "\342\213\202"
+    "InvisibleComma" "\342\201\243"
+    "InvisibleTimes" "\342\201\242"
+    "Iogon" "\304\256"
+    "Iopf" "\360\235\225\200"
+    "Iota" "\316\231"
+    "Iscr" "\342\204\220"
+    "Itilde" "\304\250"
+    "Iukcy" "\320\206"
+    "Iuml" "\303\217"
+    "Jcirc" "\304\264"
+    "Jcy" "\320\231"
+    "Jfr" "\360\235\224\215"
+    "Jopf" "\360\235\225\201"
+    "Jscr" "\360\235\222\245"
+    "Jsercy" "\320\210"
+    "Jukcy" "\320\204"
+    "KHcy" "\320\245"
+    "KJcy" "\320\214"
+    "Kappa" "\316\232"
+    "Kcedil" "\304\266"
+    "Kcy" "\320\232"
+    "Kfr" "\360\235\224\216"
+    "Kopf" "\360\235\225\202"
+    "Kscr" "\360\235\222\246"
+    "LJcy" "\320\211"
+    "LT" "\074"
+    "Lacute" "\304\271"
+    "Lambda" "\316\233"
+    "Lang" "\342\237\252"
+    "Laplacetrf" "\342\204\222"
+    "Larr" "\342\206\236"
+    "Lcaron" "\304\275"
+    "Lcedil" "\304\273"
+    "Lcy" "\320\233"
+    "LeftAngleBracket" "\342\237\250"
+    "LeftArrow" "\342\206\220"
+    "LeftArrowBar" "\342\207\244"
+    "LeftArrowRightArrow" "\342\207\206"
+    "LeftCeiling" "\342\214\210"
+    "LeftDoubleBracket" "\342\237\246"
+    "LeftDownTeeVector" "\342\245\241"
+    "LeftDownVector" "\342\207\203"
+    "LeftDownVectorBar" "\342\245\231"
+    "LeftFloor" "\342\214\212"
+    "LeftRightArrow" "\342\206\224"
+    "LeftRightVector" "\342\245\216"
+    "LeftTee" "\342\212\243"
+    "LeftTeeArrow" "\342\206\244"
+    "LeftTeeVector" "\342\245\232"
+    "LeftTriangle" "\342\212\262"
+    "LeftTriangleBar" "\342\247\217"
+    "LeftTriangleEqual" "\342\212\264"
+    "LeftUpDownVector" "\342\245\221"
+    "LeftUpTeeVector" "\342\245\240"
+    "LeftUpVector" "\342\206\277"
+    "LeftUpVectorBar" "\342\245\230"
+    "LeftVector" "\342\206\274"
+    "LeftVectorBar" "\342\245\222"
+    "Leftarrow" "\342\207\220"
+    "Leftrightarrow" "\342\207\224"
+    "LessEqualGreater" "\342\213\232"
+    "LessFullEqual" "\342\211\246"
+    "LessGreater" "\342\211\266"
+    "LessLess" "\342\252\241"
+    "LessSlantEqual" "\342\251\275"
+    "LessTilde" "\342\211\262"
+    "Lfr" "\360\235\224\217"
+    "Ll" "\342\213\230"
+    "Lleftarrow" "\342\207\232"
+    "Lmidot" "\304\277"
+    "LongLeftArrow" "\342\237\265"
+    "LongLeftRightArrow" "\342\237\267"
+    "LongRightArrow" "\342\237\266"
+    "Longleftarrow" "\342\237\270"
+    "Longleftrightarrow" "\342\237\272"
+    "Longrightarrow" "\342\237\271"
+    "Lopf" "\360\235\225\203"
+    "LowerLeftArrow" "\342\206\231"
+    "LowerRightArrow" "\342\206\230"
+    "Lscr" "\342\204\222"
+    "Lsh" "\342\206\260"
+    "Lstrok" "\305\201"
+    "Lt" "\342\211\252"
+    "Map" "\342\244\205"
+    "Mcy" "\320\234"
+    "MediumSpace" "\342\201\237"
+    "Mellintrf" "\342\204\263"
+    "Mfr" "\360\235\224\220"
+    "MinusPlus" "\342\210\223"
+    "Mopf" "\360\235\225\204"
+    "Mscr" "\342\204\263"
+    "Mu" "\316\234"
+    "NJcy" "\320\212"
+    "Nacute" "\305\203"
+    "Ncaron" "\305\207"
+    "Ncedil" "\305\205"
+    "Ncy" "\320\235"
+    "NegativeMediumSpace" "\342\200\213"
+    "NegativeThickSpace" "\342\200\213"
+    "NegativeThinSpace" "\342\200\213"
+    "NegativeVeryThinSpace" "\342\200\213"
+    "NestedGreaterGreater" "\342\211\253"
+    "NestedLessLess" "\342\211\252"
+    "NewLine" "\012"
+    "Nfr" "\360\235\224\221"
+    "NoBreak" "\342\201\240"
+    "NonBreakingSpace" "\302\240"
+    "Nopf" "\342\204\225"
+    "Not" "\342\253\254"
+    "NotCongruent" "\342\211\242"
+    "NotCupCap" "\342\211\255"
+    "NotDoubleVerticalBar" "\342\210\246"
+    "NotElement" "\342\210\211"
+    "NotEqual" "\342\211\240"
+    "NotEqualTilde" "\342\211\202\314\270"
+    "NotExists" "\342\210\204"
+    "NotGreater" "\342\211\257"
+    "NotGreaterEqual" "\342\211\261"
+    "NotGreaterFullEqual" "\342\211\247\314\270"
+    "NotGreaterGreater" "\342\211\253\314\270"
+    "NotGreaterLess" "\342\211\271"
+    "NotGreaterSlantEqual" "\342\251\276\314\270"
+    "NotGreaterTilde" "\342\211\265"
+    "NotHumpDownHump" "\342\211\216\314\270"
+    "NotHumpEqual" "\342\211\217\314\270"
+    "NotLeftTriangle" "\342\213\252"
+    "NotLeftTriangleBar" "\342\247\217\314\270"
+    "NotLeftTriangleEqual" "\342\213\254"
+    "NotLess" "\342\211\256"
+    "NotLessEqual" "\342\211\260"
+    "NotLessGreater" "\342\211\270"
+    "NotLessLess" "\342\211\252\314\270"
+    "NotLessSlantEqual" "\342\251\275\314\270"
+    "NotLessTilde" "\342\211\264"
+    "NotNestedGreaterGreater" "\342\252\242\314\270"
+    "NotNestedLessLess" "\342\252\241\314\270"
+    "NotPrecedes" "\342\212\200"
+    "NotPrecedesEqual" "\342\252\257\314\270"
+    "NotPrecedesSlantEqual" "\342\213\240"
+    "NotReverseElement" "\342\210\214"
+    "NotRightTriangle" "\342\213\253"
+    "NotRightTriangleBar" "\342\247\220\314\270"
+    "NotRightTriangleEqual" "\342\213\255"
+    "NotSquareSubset" "\342\212\217\314\270"
+    "NotSquareSubsetEqual" "\342\213\242"
+    "NotSquareSuperset" "\342\212\220\314\270"
+    "NotSquareSupersetEqual" "\342\213\243"
+    "NotSubset" "\342\212\202\342\203\222"
+    "NotSubsetEqual" "\342\212\210"
+    "NotSucceeds" "\342\212\201"
+    "NotSucceedsEqual" "\342\252\260\314\270"
+    "NotSucceedsSlantEqual" "\342\213\241"
+    "NotSucceedsTilde" "\342\211\277\314\270"
+    "NotSuperset" "\342\212\203\342\203\222"
+    "NotSupersetEqual" "\342\212\211"
+    "NotTilde" "\342\211\201"
+    "NotTildeEqual" "\342\211\204"
+    "NotTildeFullEqual" "\342\211\207"
+    "NotTildeTilde" "\342\211\211"
+    "NotVerticalBar" "\342\210\244"
+    "Nscr" "\360\235\222\251"
+    "Ntilde" "\303\221"
+    "Nu" "\316\235"
+    "OElig" "\305\222"
+    "Oacute" "\303\223"
+    "Ocirc" "\303\224"
+    "Ocy" "\320\236"
+    "Odblac" "\305\220"
+    "Ofr" "\360\235\224\222"
+    "Ograve" "\303\222"
+    "Omacr" "\305\214"
+    "Omega" "\316\251"
+    "Omicron" "\316\237"
+    "Oopf" "\360\235\225\206"
+    "OpenCurlyDoubleQuote" "\342\200\234"
+    "OpenCurlyQuote" "\342\200\230"
+    "Or" "\342\251\224"
+    "Oscr" "\360\235\222\252"
+    "Oslash" "\303\230"
+    "Otilde" "\303\225"
+    "Otimes" "\342\250\267"
+    "Ouml" "\303\226"
+    "OverBar" "\342\200\276"
+    "OverBrace" "\342\217\236"
+    "OverBracket" "\342\216\264"
+    "OverParenthesis" "\342\217\234"
+    "PartialD" "\342\210\202"
+    "Pcy" "\320\237"
+    "Pfr" "\360\235\224\223"
+    "Phi" "\316\246"
+    "Pi" "\316\240"
+    "PlusMinus" "\302\261"
+    "Poincareplane" "\342\204\214"
+    "Popf" "\342\204\231"
+    "Pr" "\342\252\273"
+    "Precedes" "\342\211\272"
+    "PrecedesEqual" "\342\252\257"
+    "PrecedesSlantEqual" "\342\211\274"
+    "PrecedesTilde" "\342\211\276"
+    "Prime" "\342\200\263"
+    "Product" "\342\210\217"
+    "Proportion" "\342\210\267"
+    "Proportional" "\342\210\235"
+    "Pscr" "\360\235\222\253"
+    "Psi" "\316\250"
+    "QUOT" "\042"
+    "Qfr" "\360\235\224\224"
+    "Qopf" "\342\204\232"
+    "Qscr" "\360\235\222\254"
+    "RBarr" "\342\244\220"
+    "REG" "\302\256"
+    "Racute" "\305\224"
+    "Rang" "\342\237\253"
+    "Rarr" "\342\206\240"
+    "Rarrtl" "\342\244\226"
+    "Rcaron" "\305\230"
+    "Rcedil" "\305\226"
+    "Rcy" "\320\240"
+    "Re" "\342\204\234"
+    "ReverseElement" "\342\210\213"
+    "ReverseEquilibrium" "\342\207\213"
+    "ReverseUpEquilibrium" "\342\245\257"
+    "Rfr" "\342\204\234"
+    "Rho" "\316\241"
+    "RightAngleBracket" "\342\237\251"
+    "RightArrow" "\342\206\222"
+    "RightArrowBar" "\342\207\245"
+    "RightArrowLeftArrow" "\342\207\204"
+    "RightCeiling" "\342\214\211"
+    "RightDoubleBracket" "\342\237\247"
+    "RightDownTeeVector" "\342\245\235"
+    "RightDownVector" "\342\207\202"
+    "RightDownVectorBar" "\342\245\225"
+    "RightFloor" "\342\214\213"
+    "RightTee" "\342\212\242"
+    "RightTeeArrow" "\342\206\246"
+    "RightTeeVector" "\342\245\233"
+    "RightTriangle" "\342\212\263"
+    "RightTriangleBar" "\342\247\220"
+    "RightTriangleEqual" "\342\212\265"
+    "RightUpDownVector" "\342\245\217"
+    "RightUpTeeVector" "\342\245\234"
+    "RightUpVector" "\342\206\276"
+    "RightUpVectorBar" "\342\245\224"
+    "RightVector" "\342\207\200"
+    "RightVectorBar" "\342\245\223"
+    "Rightarrow" "\342\207\222"
+    "Ropf" "\342\204\235"
+    "RoundImplies" "\342\245\260"
+    "Rrightarrow" "\342\207\233"
+    "Rscr" "\342\204\233"
+    "Rsh" "\342\206\261"
+    "RuleDelayed" "\342\247\264"
+    "SHCHcy" "\320\251"
+    "SHcy" "\320\250"
+    "SOFTcy" "\320\254"
+    "Sacute" "\305\232"
+    "Sc" "\342\252\274"
+    "Scaron" "\305\240"
+    "Scedil" "\305\236"
+    "Scirc" "\305\234"
+    "Scy" "\320\241"
+    "Sfr" "\360\235\224\226"
+    "ShortDownArrow" "\342\206\223"
+    "ShortLeftArrow" "\342\206\220"
+    "ShortRightArrow" "\342\206\222"
+    "ShortUpArrow" "\342\206\221"
+    "Sigma" "\316\243"
+    "SmallCircle" "\342\210\230"
+    "Sopf" "\360\235\225\212"
+    "Sqrt" "\342\210\232"
+    "Square" "\342\226\241"
+    "SquareIntersection" "\342\212\223"
+    "SquareSubset" "\342\212\217"
+    "SquareSubsetEqual" "\342\212\221"
+    "SquareSuperset" "\342\212\220"
+    "SquareSupersetEqual" "\342\212\222"
+    "SquareUnion" "\342\212\224"
+    "Sscr" "\360\235\222\256"
+    "Star" "\342\213\206"
+    "Sub" "\342\213\220"
+    "Subset" "\342\213\220"
+    "SubsetEqual" "\342\212\206"
+    "Succeeds" "\342\211\273"
+    "SucceedsEqual" "\342\252\260"
+    "SucceedsSlantEqual" "\342\211\275"
+    "SucceedsTilde" "\342\211\277"
+    "SuchThat" "\342\210\213"
+    "Sum" "\342\210\221"
+    "Sup" "\342\213\221"
+    "Superset" "\342\212\203"
+    "SupersetEqual" "\342\212\207"
+    "Supset" "\342\213\221"
+    "THORN" "\303\236"
+    "TRADE" "\342\204\242"
+    "TSHcy" "\320\213"
+    "TScy" "\320\246"
+    "Tab" "\011"
+    "Tau" "\316\244"
+    "Tcaron" "\305\244"
+    "Tcedil" "\305\242"
+    "Tcy" "\320\242"
+    "Tfr" "\360\235\224\227"
+    "Therefore" "\342\210\264"
+    "Theta" "\316\230"
+    "ThickSpace" "\342\201\237\342\200\212"
+    "ThinSpace" "\342\200\211"
+    "Tilde" "\342\210\274"
+    "TildeEqual" "\342\211\203"
+    "TildeFullEqual" "\342\211\205"
+    "TildeTilde" "\342\211\210"
+    "Topf" "\360\235\225\213"
+    "TripleDot" "\342\203\233"
+    "Tscr" "\360\235\222\257"
+    "Tstrok" "\305\246"
+    "Uacute" "\303\232"
+    "Uarr" "\342\206\237"
+    "Uarrocir" "\342\245\211"
+    "Ubrcy" "\320\216"
+    "Ubreve" "\305\254"
+    "Ucirc" "\303\233"
+    "Ucy" "\320\243"
+    "Udblac" "\305\260"
+    "Ufr" "\360\235\224\230"
+    "Ugrave" "\303\231"
+    "Umacr" "\305\252"
+    "UnderBar" "\137"
+    "UnderBrace" "\342\217\237"
+    "UnderBracket" "\342\216\265"
+    "UnderParenthesis" "\342\217\235"
+    "Union" "\342\213\203"
+    "UnionPlus" "\342\212\216"
+    "Uogon" "\305\262"
+    "Uopf" "\360\235\225\214"
+    "UpArrow" "\342\206\221"
+    "UpArrowBar" "\342\244\222"
+    "UpArrowDownArrow" "\342\207\205"
+    "UpDownArrow" "\342\206\225"
+    "UpEquilibrium" "\342\245\256"
+    "UpTee" "\342\212\245"
+    "UpTeeArrow" "\342\206\245"
+    "Uparrow" "\342\207\221"
+    "Updownarrow" "\342\207\225"
+    "UpperLeftArrow" "\342\206\226"
+    "UpperRightArrow" "\342\206\227"
+    "Upsi" "\317\222"
+    "Upsilon" "\316\245"
+    "Uring" "\305\256"
+    "Uscr" "\360\235\222\260"
+    "Utilde" "\305\250"
+    "Uuml" "\303\234"
+    "VDash" "\342\212\253"
+    "Vbar" "\342\253\253"
+    "Vcy" "\320\222"
+    "Vdash" "\342\212\251"
+    "Vdashl" "\342\253\246"
+    "Vee" "\342\213\201"
+    "Verbar" "\342\200\226"
+    "Vert" "\342\200\226"
+    "VerticalBar" "\342\210\243"
+    "VerticalLine" "\174"
+    "VerticalSeparator" "\342\235\230"
+    "VerticalTilde" "\342\211\200"
+    "VeryThinSpace" "\342\200\212"
+    "Vfr" "\360\235\224\231"
+    "Vopf" "\360\235\225\215"
+    "Vscr" "\360\235\222\261"
+    "Vvdash" "\342\212\252"
+    "Wcirc" "\305\264"
+    "Wedge" "\342\213\200"
+    "Wfr" "\360\235\224\232"
+    "Wopf" "\360\235\225\216"
+    "Wscr" "\360\235\222\262"
+    "Xfr" "\360\235\224\233"
+    "Xi" "\316\236"
+    "Xopf" "\360\235\225\217"
+    "Xscr" "\360\235\222\263"
+    "YAcy" "\320\257"
+    "YIcy" "\320\207"
+    "YUcy" "\320\256"
+    "Yacute" "\303\235"
+    "Ycirc" "\305\266"
+    "Ycy" "\320\253"
+    "Yfr" "\360\235\224\234"
+    "Yopf" "\360\235\225\220"
+    "Yscr" "\360\235\222\264"
+    "Yuml" "\305\270"
+    "ZHcy" "\320\226"
+    "Zacute" "\305\271"
+    "Zcaron" "\305\275"
+    "Zcy" "\320\227"
+    "Zdot" "\305\273"
+    "ZeroWidthSpace" "\342\200\213"
+    "Zeta" "\316\226"
+    "Zfr" "\342\204\250"
+    "Zopf" "\342\204\244"
+    "Zscr" "\360\235\222\265"
+    "aacute" "\303\241"
+    "abreve" "\304\203"
+    "ac" "\342\210\276"
+    "acE" "\342\210\276\314\263"
+    "acd" "\342\210\277"
+    "acirc" "\303\242"
+    "acute" "\302\264"
+    "acy" "\320\260"
+    "aelig" "\303\246"
+    "af" "\342\201\241"
+    "afr" "\360\235\224\236"
+    "agrave" "\303\240"
+    "alefsym" "\342\204\265"
+    "aleph" "\342\204\265"
+    "alpha" "\316\261"
+    "amacr" "\304\201"
+    "amalg" "\342\250\277"
+    "amp" "\046"
+    "and" "\342\210\247"
+    "andand" "\342\251\225"
+    "andd" "\342\251\234"
+    "andslope" "\342\251\230"
+    "andv" "\342\251\232"
+    "ang" "\342\210\240"
+    "ange" "\342\246\244"
+    "angle" "\342\210\240"
+    "angmsd" "\342\210\241"
+    "angmsdaa" "\342\246\250"
+    "angmsdab" "\342\246\251"
+    "angmsdac" "\342\246\252"
+    "angmsdad" "\342\246\253"
+    "angmsdae" "\342\246\254"
+    "angmsdaf" "\342\246\255"
+    "angmsdag" "\342\246\256"
+    "angmsdah" "\342\246\257"
+    "angrt" "\342\210\237"
+    "angrtvb" "\342\212\276"
+    "angrtvbd" "\342\246\235"
+    "angsph" "\342\210\242"
+    "angst" "\303\205"
+    "angzarr" "\342\215\274"
+    "aogon" "\304\205"
+    "aopf" "\360\235\225\222"
+    "ap" "\342\211\210"
+    "apE" "\342\251\260"
+    "apacir" "\342\251\257"
+    "ape" "\342\211\212"
+    "apid" "\342\211\213"
+    "apos" "\047"
+    "approx" "\342\211\210"
+    "approxeq" "\342\211\212"
+    "aring" "\303\245"
+    "ascr" "\360\235\222\266"
+    "ast" "\052"
+    "asymp" "\342\211\210"
+    "asympeq" "\342\211\215"
+    "atilde" "\303\243"
+    "auml" "\303\244"
+    "awconint" "\342\210\263"
+    "awint" "\342\250\221"
+    "bNot" "\342\253\255"
+    "backcong" "\342\211\214"
+    "backepsilon" "\317\266"
+    "backprime" "\342\200\265"
+    "backsim" "\342\210\275"
+    "backsimeq" "\342\213\215"
+    "barvee" "\342\212\275"
+    "barwed" "\342\214\205"
+    "barwedge" "\342\214\205"
+    "bbrk" "\342\216\265"
+    "bbrktbrk" "\342\216\266"
+    "bcong" "\342\211\214"
+    "bcy" "\320\261"
+    "bdquo" "\342\200\236"
+    "becaus" "\342\210\265"
+    "because" "\342\210\265"
+    "bemptyv" "\342\246\260"
+    "bepsi" "\317\266"
+    "bernou" "\342\204\254"
+    "beta" "\316\262"
+    "beth" "\342\204\266"
+    "between" "\342\211\254"
+    "bfr" "\360\235\224\237"
+    "bigcap" "\342\213\202"
+    "bigcirc" "\342\227\257"
+    "bigcup" "\342\213\203"
+    "bigodot" "\342\250\200"
+    "bigoplus" "\342\250\201"
+    "bigotimes" "\342\250\202"
+    "bigsqcup" "\342\250\206"
+    "bigstar" "\342\230\205"
+    "bigtriangledown" "\342\226\275"
+    "bigtriangleup" "\342\226\263"
+    "biguplus" "\342\250\204"
+    "bigvee" "\342\213\201"
+    "bigwedge" "\342\213\200"
+    "bkarow" "\342\244\215"
+    "blacklozenge" "\342\247\253"
+    "blacksquare" "\342\226\252"
+    "blacktriangle" "\342\226\264"
+    "blacktriangledown" "\342\226\276"
+    "blacktriangleleft" "\342\227\202"
+    "blacktriangleright" "\342\226\270"
+    "blank" "\342\220\243"
+    "blk12" "\342\226\222"
+    "blk14" "\342\226\221"
+    "blk34" "\342\226\223"
+    "block" "\342\226\210"
+    "bne" "\075\342\203\245"
+    "bnequiv" "\342\211\241\342\203\245"
+    "bnot" "\342\214\220"
+    "bopf" "\360\235\225\223"
+    "bot" "\342\212\245"
+    "bottom" "\342\212\245"
+    "bowtie" "\342\213\210"
+    "boxDL" "\342\225\227"
+    "boxDR" "\342\225\224"
+    "boxDl" "\342\225\226"
+    "boxDr" "\342\225\223"
+    "boxH" "\342\225\220"
+    "boxHD" "\342\225\246"
+    "boxHU" "\342\225\251"
+    "boxHd" "\342\225\244"
+    "boxHu" "\342\225\247"
+    "boxUL" "\342\225\235"
+    "boxUR" "\342\225\232"
+    "boxUl" "\342\225\234"
+    "boxUr" "\342\225\231"
+    "boxV" "\342\225\221"
+    "boxVH" "\342\225\254"
+    "boxVL" "\342\225\243"
+    "boxVR" "\342\225\240"
+    "boxVh" "\342\225\253"
+    "boxVl" "\342\225\242"
+    "boxVr" "\342\225\237"
+    "boxbox" "\342\247\211"
+    "boxdL" "\342\225\225"
+    "boxdR" "\342\225\222"
+    "boxdl" "\342\224\220"
+    "boxdr" "\342\224\214"
+    "boxh" "\342\224\200"
+    "boxhD" "\342\225\245"
+    "boxhU" "\342\225\250"
+    "boxhd" "\342\224\254"
+    "boxhu" "\342\224\264"
+    "boxminus" "\342\212\237"
+    "boxplus" "\342\212\236"
+    "boxtimes" "\342\212\240"
+    "boxuL" "\342\225\233"
+    "boxuR" "\342\225\230"
+    "boxul" "\342\224\230"
+    "boxur" "\342\224\224"
+    "boxv" "\342\224\202"
+    "boxvH" "\342\225\252"
+    "boxvL" "\342\225\241"
+    "boxvR" "\342\225\236"
+    "boxvh" "\342\224\274"
+    "boxvl" "\342\224\244"
+    "boxvr" "\342\224\234"
+    "bprime" "\342\200\265"
+    "breve" "\313\230"
+    "brvbar" "\302\246"
+    "bscr" "\360\235\222\267"
+    "bsemi" "\342\201\217"
+    "bsim" "\342\210\275"
+    "bsime" "\342\213\215"
+    "bsol" "\134"
+    "bsolb" "\342\247\205"
+    "bsolhsub" "\342\237\210"
+    "bull" "\342\200\242"
+    "bullet" "\342\200\242"
+    "bump" "\342\211\216"
+    "bumpE" "\342\252\256"
+    "bumpe" "\342\211\217"
+    "bumpeq" "\342\211\217"
+    "cacute" "\304\207"
+    "cap" "\342\210\251"
+    "capand" "\342\251\204"
+    "capbrcup" "\342\251\211"
+    "capcap" "\342\251\213"
+    "capcup" "\342\251\207"
+    "capdot" "\342\251\200"
+    "caps" "\342\210\251\357\270\200"
+    "caret" "\342\201\201"
+    "caron" "\313\207"
+    "ccaps" "\342\251\215"
+    "ccaron" "\304\215"
+    "ccedil" "\303\247"
+    "ccirc" "\304\211"
+    "ccups" "\342\251\214"
+    "ccupssm" "\342\251\220"
+    "cdot" "\304\213"
+    "cedil" "\302\270"
+    "cemptyv" "\342\246\262"
+    "cent" "\302\242"
+    "centerdot" "\302\267"
+    "cfr" "\360\235\224\240"
+    "chcy" "\321\207"
+    "check" "\342\234\223"
+    "checkmark" "\342\234\223"
+    "chi" "\317\207"
+    "cir" "\342\227\213"
+    "cirE" "\342\247\203"
+    "circ" "\313\206"
+    "circeq" "\342\211\227"
+    "circlearrowleft" "\342\206\272"
+    "circlearrowright" "\342\206\273"
+    "circledR" "\302\256"
+    "circledS" "\342\223\210"
+    "circledast" "\342\212\233"
+    "circledcirc" "\342\212\232"
+    "circleddash" "\342\212\235"
+    "cire" "\342\211\227"
+    "cirfnint" "\342\250\220"
+    "cirmid" "\342\253\257"
+    "cirscir" "\342\247\202"
+    "clubs" "\342\231\243"
+    "clubsuit" "\342\231\243"
+    "colon" "\072"
+    "colone" "\342\211\224"
+    "coloneq" "\342\211\224"
+    "comma" "\054"
+    "commat" "\100"
+    "comp" "\342\210\201"
+    "compfn" "\342\210\230"
+    "complement" "\342\210\201"
+    "complexes" "\342\204\202"
+    "cong" "\342\211\205"
+    "congdot" "\342\251\255"
+    "conint" "\342\210\256"
+    "copf" "\360\235\225\224"
+    "coprod" "\342\210\220"
+    "copy" "\302\251"
+    "copysr" "\342\204\227"
+    "crarr" "\342\206\265"
+    "cross" "\342\234\227"
+    "cscr" "\360\235\222\270"
+    "csub" "\342\253\217"
+    "csube" "\342\253\221"
+    "csup" "\342\253\220"
+    "csupe" "\342\253\222"
+    "ctdot" "\342\213\257"
+    "cudarrl" "\342\244\270"
+    "cudarrr" "\342\244\265"
+    "cuepr" "\342\213\236"
+    "cuesc" "\342\213\237"
+    "cularr" "\342\206\266"
+    "cularrp" "\342\244\275"
+    "cup" "\342\210\252"
+    "cupbrcap" "\342\251\210"
+    "cupcap" "\342\251\206"
+    "cupcup" "\342\251\212"
+    "cupdot" "\342\212\215"
+    "cupor" "\342\251\205"
+    "cups" "\342\210\252\357\270\200"
+    "curarr" "\342\206\267"
+    "curarrm" "\342\244\274"
+    "curlyeqprec" "\342\213\236"
+    "curlyeqsucc" "\342\213\237"
+    "curlyvee" "\342\213\216"
+    "curlywedge" "\342\213\217"
+    "curren" "\302\244"
+    "curvearrowleft" "\342\206\266"
+    "curvearrowright" "\342\206\267"
+    "cuvee" "\342\213\216"
+    "cuwed" "\342\213\217"
+    "cwconint" "\342\210\262"
+    "cwint" "\342\210\261"
+    "cylcty" "\342\214\255"
+    "dArr" "\342\207\223"
+    "dHar" "\342\245\245"
+    "dagger" "\342\200\240"
+    "daleth" "\342\204\270"
+    "darr" "\342\206\223"
+    "dash" "\342\200\220"
+    "dashv" "\342\212\243"
+    "dbkarow" "\342\244\217"
+    "dblac" "\313\235"
+    "dcaron" "\304\217"
+    "dcy" "\320\264"
+    "dd" "\342\205\206"
+    "ddagger" "\342\200\241"
+    "ddarr" "\342\207\212"
+    "ddotseq" "\342\251\267"
+    "deg" "\302\260"
+    "delta" "\316\264"
+    "demptyv" "\342\246\261"
+    "dfisht" "\342\245\277"
+    "dfr" "\360\235\224\241"
+    "dharl" "\342\207\203"
+    "dharr" "\342\207\202"
+    "diam" "\342\213\204"
+    "diamond" "\342\213\204"
+    "diamondsuit" "\342\231\246"
+    "diams" "\342\231\246"
+    "die" "\302\250"
+    "digamma" "\317\235"
+    "disin" "\342\213\262"
+    "div" "\303\267"
+    "divide" "\303\267"
+    "divideontimes" "\342\213\207"
+    "divonx" "\342\213\207"
+    "djcy" "\321\222"
+    "dlcorn" "\342\214\236"
+    "dlcrop" "\342\214\215"
+    "dollar" "\044"
+    "dopf" "\360\235\225\225"
+    "dot" "\313\231"
+    "doteq" "\342\211\220"
+    "doteqdot" "\342\211\221"
+    "dotminus" "\342\210\270"
+    "dotplus" "\342\210\224"
+    "dotsquare" "\342\212\241"
+    "doublebarwedge" "\342\214\206"
+    "downarrow" "\342\206\223"
+    "downdownarrows" "\342\207\212"
+    "downharpoonleft" "\342\207\203"
+    "downharpoonright" "\342\207\202"
+    "drbkarow" "\342\244\220"
+    "drcorn" "\342\214\237"
+    "drcrop" "\342\214\214"
+    "dscr" "\360\235\222\271"
+    "dscy" "\321\225"
+    "dsol" "\342\247\266"
+    "dstrok" "\304\221"
+    "dtdot" "\342\213\261"
+    "dtri" "\342\226\277"
+    "dtrif" "\342\226\276"
+    "duarr" "\342\207\265"
+    "duhar" "\342\245\257"
+    "dwangle" "\342\246\246"
+    "dzcy" "\321\237"
+    "dzigrarr" "\342\237\277"
+    "eDDot" "\342\251\267"
+    "eDot" "\342\211\221"
+    "eacute" "\303\251"
+    "easter" "\342\251\256"
+    "ecaron" "\304\233"
+    "ecir" "\342\211\226"
+    "ecirc" "\303\252"
+    "ecolon" "\342\211\225"
+    "ecy" "\321\215"
+    "edot" "\304\227"
+    "ee" "\342\205\207"
+    "efDot" "\342\211\222"
+    "efr" "\360\235\224\242"
+    "eg" "\342\252\232"
+    "egrave" "\303\250"
+    "egs" "\342\252\226"
+    "egsdot" "\342\252\230"
+    "el" "\342\252\231"
+    "elinters" "\342\217\247"
+    "ell" "\342\204\223"
+    "els" "\342\252\225"
+    "elsdot" "\342\252\227"
+    "emacr" "\304\223"
+    "empty" "\342\210\205"
+    "emptyset" "\342\210\205"
+    "emptyv" "\342\210\205"
+    "emsp" "\342\200\203"
+    "emsp13" "\342\200\204"
+    "emsp14" "\342\200\205"
+    "eng" "\305\213"
+    "ensp" "\342\200\202"
+    "eogon" "\304\231"
+    "eopf" "\360\235\225\226"
+    "epar" "\342\213\225"
+    "eparsl" "\342\247\243"
+    "eplus" "\342\251\261"
+    "epsi" "\316\265"
+    "epsilon" "\316\265"
+    "epsiv" "\317\265"
+    "eqcirc" "\342\211\226"
+    "eqcolon" "\342\211\225"
+    "eqsim" "\342\211\202"
+    "eqslantgtr" "\342\252\226"
+    "eqslantless" "\342\252\225"
+    "equals" "\075"
+    "equest" "\342\211\237"
+    "equiv" "\342\211\241"
+    "equivDD" "\342\251\270"
+    "eqvparsl" "\342\247\245"
+    "erDot" "\342\211\223"
+    "erarr" "\342\245\261"
+    "escr" "\342\204\257"
+    "esdot" "\342\211\220"
+    "esim" "\342\211\202"
+    "eta" "\316\267"
+    "eth" "\303\260"
+    "euml" "\303\253"
+    "euro" "\342\202\254"
+    "excl" "\041"
+    "exist" "\342\210\203"
+    "expectation" "\342\204\260"
+    "exponentiale" "\342\205\207"
+    "fallingdotseq" "\342\211\222"
+    "fcy" "\321\204"
+    "female" "\342\231\200"
+    "ffilig" "\357\254\203"
+    "fflig" "\357\254\200"
+    "ffllig" "\357\254\204"
+    "ffr" "\360\235\224\243"
+    "filig" "\357\254\201"
+    "fjlig" "\146\152"
+    "flat" "\342\231\255"
+    "fllig" "\357\254\202"
+    "fltns" "\342\226\261"
+    "fnof" "\306\222"
+    "fopf" "\360\235\225\227"
+    "forall" "\342\210\200"
+    "fork" "\342\213\224"
+    "forkv" "\342\253\231"
+    "fpartint" "\342\250\215"
+    "frac12" "\302\275"
+    "frac13" "\342\205\223"
+    "frac14" "\302\274"
+    "frac15" "\342\205\225"
+    "frac16" "\342\205\231"
+    "frac18" "\342\205\233"
+    "frac23" "\342\205\224"
+    "frac25" "\342\205\226"
+    "frac34" "\302\276"
+    "frac35" "\342\205\227"
+    "frac38" "\342\205\234"
+    "frac45" "\342\205\230"
+    "frac56" "\342\205\232"
+    "frac58" "\342\205\235"
+    "frac78" "\342\205\236"
+    "frasl" "\342\201\204"
+    "frown" "\342\214\242"
+    "fscr" "\360\235\222\273"
+    "gE" "\342\211\247"
+    "gEl" "\342\252\214"
+    "gacute" "\307\265"
+    "gamma" "\316\263"
+    "gammad" "\317\235"
+    "gap" "\342\252\206"
+    "gbreve" "\304\237"
+    "gcirc" "\304\235"
+    "gcy" "\320\263"
+    "gdot" "\304\241"
+    "ge" "\342\211\245"
+    "gel" "\342\213\233"
+    "geq" "\342\211\245"
+    "geqq" "\342\211\247"
+    "geqslant" "\342\251\276"
+    "ges" "\342\251\276"
+    "gescc" "\342\252\251"
+    "gesdot" "\342\252\200"
+    "gesdoto" "\342\252\202"
+    "gesdotol" "\342\252\204"
+    "gesl" "\342\213\233\357\270\200"
+    "gesles" "\342\252\224"
+    "gfr" "\360\235\224\244"
+    "gg" "\342\211\253"
+    "ggg" "\342\213\231"
+    "gimel" "\342\204\267"
+    "gjcy" "\321\223"
+    "gl" "\342\211\267"
+    "glE" "\342\252\222"
+    "gla" "\342\252\245"
+    "glj" "\342\252\244"
+    "gnE" "\342\211\251"
+    "gnap" "\342\252\212"
+    "gnapprox" "\342\252\212"
+    "gne" "\342\252\210"
+    "gneq" "\342\252\210"
+    "gneqq" "\342\211\251"
+    "gnsim" "\342\213\247"
+    "gopf" "\360\235\225\230"
+    "grave" "\140"
+    "gscr" "\342\204\212"
+    "gsim" "\342\211\263"
+    "gsime" "\342\252\216"
+    "gsiml" "\342\252\220"
+    "gt" "\076"
+    "gtcc" "\342\252\247"
+    "gtcir" "\342\251\272"
+    "gtdot" "\342\213\227"
+    "gtlPar" "\342\246\225"
+    "gtquest" "\342\251\274"
+    "gtrapprox" "\342\252\206"
+    "gtrarr" "\342\245\270"
+    "gtrdot" "\342\213\227"
+    "gtreqless" "\342\213\233"
+    "gtreqqless" "\342\252\214"
+    "gtrless" "\342\211\267"
+    "gtrsim" "\342\211\263"
+    "gvertneqq" "\342\211\251\357\270\200"
+    "gvnE" "\342\211\251\357\270\200"
+    "hArr" "\342\207\224"
+    "hairsp" "\342\200\212"
+    "half" "\302\275"
+    "hamilt" "\342\204\213"
+    "hardcy" "\321\212"
+    "harr" "\342\206\224"
+    "harrcir" "\342\245\210"
+    "harrw" "\342\206\255"
+    "hbar" "\342\204\217"
+    "hcirc" "\304\245"
+    "hearts" "\342\231\245"
+    "heartsuit" "\342\231\245"
+    "hellip" "\342\200\246"
+    "hercon" "\342\212\271"
+    "hfr" "\360\235\224\245"
+    "hksearow" "\342\244\245"
+    "hkswarow" "\342\244\246"
+    "hoarr" "\342\207\277"
+    "homtht" "\342\210\273"
+    "hookleftarrow" "\342\206\251"
+    "hookrightarrow" "\342\206\252"
+    "hopf" "\360\235\225\231"
+    "horbar" "\342\200\225"
+    "hscr" "\360\235\222\275"
+    "hslash" "\342\204\217"
+    "hstrok" "\304\247"
+    "hybull" "\342\201\203"
+    "hyphen" "\342\200\220"
+    "iacute" "\303\255"
+    "ic" "\342\201\243"
+    "icirc" "\303\256"
+    "icy" "\320\270"
+    "iecy" "\320\265"
+    "iexcl" "\302\241"
+    "iff" "\342\207\224"
+    "ifr" "\360\235\224\246"
+    "igrave" "\303\254"
+    "ii" "\342\205\210"
+    "iiiint" "\342\250\214"
+    "iiint" "\342\210\255"
+    "iinfin" "\342\247\234"
+    "iiota" "\342\204\251"
+    "ijlig" "\304\263"
+    "imacr" "\304\253"
+    "image" "\342\204\221"
+    "imagline" "\342\204\220"
+    "imagpart" "\342\204\221"
+    "imath" "\304\261"
+    "imof" "\342\212\267"
+    "imped" "\306\265"
+    "in" "\342\210\210"
+    "incare" "\342\204\205"
+    "infin" "\342\210\236"
+    "infintie" "\342\247\235"
+    "inodot" "\304\261"
+    "int" "\342\210\253"
+    "intcal" "\342\212\272"
+    "integers" "\342\204\244"
+    "intercal" "\342\212\272"
+    "intlarhk" "\342\250\227"
+    "intprod" "\342\250\274"
+    "iocy" "\321\221"
+    "iogon" "\304\257"
+    "iopf" "\360\235\225\232"
+    "iota" "\316\271"
+    "iprod" "\342\250\274"
+    "iquest" "\302\277"
+    "iscr" "\360\235\222\276"
+    "isin" "\342\210\210"
+    "isinE" "\342\213\271"
+    "isindot" "\342\213\265"
+    "isins" "\342\213\264"
+    "isinsv" "\342\213\263"
+    "isinv" "\342\210\210"
+    "it" "\342\201\242"
+    "itilde" "\304\251"
+    "iukcy" "\321\226"
+    "iuml" "\303\257"
+    "jcirc" "\304\265"
+    "jcy" "\320\271"
+    "jfr" "\360\235\224\247"
+    "jmath" "\310\267"
+    "jopf" "\360\235\225\233"
+    "jscr" "\360\235\222\277"
+    "jsercy" "\321\230"
+    "jukcy" "\321\224"
+    "kappa" "\316\272"
+    "kappav" "\317\260"
+    "kcedil" "\304\267"
+    "kcy" "\320\272"
+    "kfr" "\360\235\224\250"
+    "kgreen" "\304\270"
+    "khcy" "\321\205"
+    "kjcy" "\321\234"
+    "kopf" "\360\235\225\234"
+    "kscr" "\360\235\223\200"
+    "lAarr" "\342\207\232"
+    "lArr" "\342\207\220"
+    "lAtail" "\342\244\233"
+    "lBarr" "\342\244\216"
+    "lE" "\342\211\246"
+    "lEg" "\342\252\213"
+    "lHar" "\342\245\242"
+    "lacute" "\304\272"
+    "laemptyv" "\342\246\264"
+    "lagran" "\342\204\222"
+    "lambda" "\316\273"
+    "lang" "\342\237\250"
+    "langd" "\342\246\221"
+    "langle" "\342\237\250"
+    "lap" "\342\252\205"
+    "laquo" "\302\253"
+    "larr" "\342\206\220"
+    "larrb" "\342\207\244"
+    "larrbfs" "\342\244\237"
+    "larrfs" "\342\244\235"
+    "larrhk" "\342\206\251"
+    "larrlp" "\342\206\253"
+    "larrpl" "\342\244\271"
+    "larrsim" "\342\245\263"
+    "larrtl" "\342\206\242"
+    "lat" "\342\252\253"
+    "latail" "\342\244\231"
+    "late" "\342\252\255"
+    "lates" "\342\252\255\357\270\200"
+    "lbarr" "\342\244\214"
+    "lbbrk" "\342\235\262"
+    "lbrace" "\173"
+    "lbrack" "\133"
+    "lbrke" "\342\246\213"
+    "lbrksld" "\342\246\217"
+    "lbrkslu" "\342\246\215"
+    "lcaron" "\304\276"
+    "lcedil" "\304\274"
+    "lceil" "\342\214\210"
+    "lcub" "\173"
+    "lcy" "\320\273"
+    "ldca" "\342\244\266"
+    "ldquo" "\342\200\234"
+    "ldquor" "\342\200\236"
+    "ldrdhar" "\342\245\247"
+    "ldrushar" "\342\245\213"
+    "ldsh" "\342\206\262"
+    "le" "\342\211\244"
+    "leftarrow" "\342\206\220"
+    "leftarrowtail" "\342\206\242"
+    "leftharpoondown" "\342\206\275"
+    "leftharpoonup" "\342\206\274"
+    "leftleftarrows" "\342\207\207"
+    "leftrightarrow" "\342\206\224"
+    "leftrightarrows" "\342\207\206"
+    "leftrightharpoons" "\342\207\213"
+    "leftrightsquigarrow" "\342\206\255"
+    "leftthreetimes" "\342\213\213"
+    "leg" "\342\213\232"
+    "leq" "\342\211\244"
+    "leqq" "\342\211\246"
+    "leqslant" "\342\251\275"
+    "les" "\342\251\275"
+    "lescc" "\342\252\250"
+    "lesdot" "\342\251\277"
+    "lesdoto" "\342\252\201"
+    "lesdotor" "\342\252\203"
+    "lesg" "\342\213\232\357\270\200"
+    "lesges" "\342\252\223"
+    "lessapprox" "\342\252\205"
+    "lessdot" "\342\213\226"
+    "lesseqgtr" "\342\213\232"
+    "lesseqqgtr" "\342\252\213"
+    "lessgtr" "\342\211\266"
+    "lesssim" "\342\211\262"
+    "lfisht" "\342\245\274"
+    "lfloor" "\342\214\212"
+    "lfr" "\360\235\224\251"
+    "lg" "\342\211\266"
+    "lgE" "\342\252\221"
+    "lhard" "\342\206\275"
+    "lharu" "\342\206\274"
+    "lharul" "\342\245\252"
+    "lhblk" "\342\226\204"
+    "ljcy" "\321\231"
+    "ll" "\342\211\252"
+    "llarr" "\342\207\207"
+    "llcorner" "\342\214\236"
+    "llhard" "\342\245\253"
+    "lltri" "\342\227\272"
+    "lmidot" "\305\200"
+    "lmoust" "\342\216\260"
+    "lmoustache" "\342\216\260"
+    "lnE" "\342\211\250"
+    "lnap" "\342\252\211"
+    "lnapprox" "\342\252\211"
+    "lne" "\342\252\207"
+    "lneq" "\342\252\207"
+    "lneqq" "\342\211\250"
+    "lnsim" "\342\213\246"
+    "loang" "\342\237\254"
+    "loarr" "\342\207\275"
+    "lobrk" "\342\237\246"
+    "longleftarrow" "\342\237\265"
+    "longleftrightarrow" "\342\237\267"
+    "longmapsto" "\342\237\274"
+    "longrightarrow" "\342\237\266"
+    "looparrowleft" "\342\206\253"
+    "looparrowright" "\342\206\254"
+    "lopar" "\342\246\205"
+    "lopf" "\360\235\225\235"
+    "loplus" "\342\250\255"
+    "lotimes" "\342\250\264"
+    "lowast" "\342\210\227"
+    "lowbar" "\137"
+    "loz" "\342\227\212"
+    "lozenge" "\342\227\212"
+    "lozf" "\342\247\253"
+    "lpar" "\050"
+    "lparlt" "\342\246\223"
+    "lrarr" "\342\207\206"
+    "lrcorner" "\342\214\237"
+    "lrhar" "\342\207\213"
+    "lrhard" "\342\245\255"
+    "lrm" "\342\200\216"
+    "lrtri" "\342\212\277"
+    "lsaquo" "\342\200\271"
+    "lscr" "\360\235\223\201"
+    "lsh" "\342\206\260"
+    "lsim" "\342\211\262"
+    "lsime" "\342\252\215"
+    "lsimg" "\342\252\217"
+    "lsqb" "\133"
+    "lsquo" "\342\200\230"
+    "lsquor" "\342\200\232"
+    "lstrok" "\305\202"
+    "lt" "\074"
+    "ltcc" "\342\252\246"
+    "ltcir" "\342\251\271"
+    "ltdot" "\342\213\226"
+    "lthree" "\342\213\213"
+    "ltimes" "\342\213\211"
+    "ltlarr" "\342\245\266"
+    "ltquest" "\342\251\273"
+    "ltrPar" "\342\246\226"
+    "ltri" "\342\227\203"
+    "ltrie" "\342\212\264"
+    "ltrif" "\342\227\202"
+    "lurdshar" "\342\245\212"
+    "luruhar" "\342\245\246"
+    "lvertneqq" "\342\211\250\357\270\200"
+    "lvnE" "\342\211\250\357\270\200"
+    "mDDot" "\342\210\272"
+    "macr" "\302\257"
+    "male" "\342\231\202"
+    "malt" "\342\234\240"
+    "maltese" "\342\234\240"
+    "map" "\342\206\246"
+    "mapsto" "\342\206\246"
+    "mapstodown" "\342\206\247"
+    "mapstoleft" "\342\206\244"
+    "mapstoup" "\342\206\245"
+    "marker" "\342\226\256"
+    "mcomma" "\342\250\251"
+    "mcy" "\320\274"
+    "mdash" "\342\200\224"
+    "measuredangle" "\342\210\241"
+    "mfr" "\360\235\224\252"
+    "mho" "\342\204\247"
+    "micro" "\302\265"
+    "mid" "\342\210\243"
+    "midast" "\052"
+    "midcir" "\342\253\260"
+    "middot" "\302\267"
+    "minus" "\342\210\222"
+    "minusb" "\342\212\237"
+    "minusd" "\342\210\270"
+    "minusdu" "\342\250\252"
+    "mlcp" "\342\253\233"
+    "mldr" "\342\200\246"
+    "mnplus" "\342\210\223"
+    "models" "\342\212\247"
+    "mopf" "\360\235\225\236"
+    "mp" "\342\210\223"
+    "mscr" "\360\235\223\202"
+    "mstpos" "\342\210\276"
+    "mu" "\316\274"
+    "multimap" "\342\212\270"
+    "mumap" "\342\212\270"
+    "nGg" "\342\213\231\314\270"
+    "nGt" "\342\211\253\342\203\222"
+    "nGtv" "\342\211\253\314\270"
+    "nLeftarrow" "\342\207\215"
+    "nLeftrightarrow" "\342\207\216"
+    "nLl" "\342\213\230\314\270"
+    "nLt" "\342\211\252\342\203\222"
+    "nLtv" "\342\211\252\314\270"
+    "nRightarrow" "\342\207\217"
+    "nVDash" "\342\212\257"
+    "nVdash" "\342\212\256"
+    "nabla" "\342\210\207"
+    "nacute" "\305\204"
+    "nang" "\342\210\240\342\203\222"
+    "nap" "\342\211\211"
+    "napE" "\342\251\260\314\270"
+    "napid" "\342\211\213\314\270"
+    "napos" "\305\211"
+    "napprox" "\342\211\211"
+    "natur" "\342\231\256"
+    "natural" "\342\231\256"
+    "naturals" "\342\204\225"
+    "nbsp" "\302\240"
+    "nbump" "\342\211\216\314\270"
+    "nbumpe" "\342\211\217\314\270"
+    "ncap" "\342\251\203"
+    "ncaron" "\305\210"
+    "ncedil" "\305\206"
+    "ncong" "\342\211\207"
+    "ncongdot" "\342\251\255\314\270"
+    "ncup" "\342\251\202"
+    "ncy" "\320\275"
+    "ndash" "\342\200\223"
+    "ne" "\342\211\240"
+    "neArr" "\342\207\227"
+    "nearhk" "\342\244\244"
+    "nearr" "\342\206\227"
+    "nearrow" "\342\206\227"
+    "nedot" "\342\211\220\314\270"
+    "nequiv" "\342\211\242"
+    "nesear" "\342\244\250"
+    "nesim" "\342\211\202\314\270"
+    "nexist" "\342\210\204"
+    "nexists" "\342\210\204"
+    "nfr" "\360\235\224\253"
+    "ngE" "\342\211\247\314\270"
+    "nge" "\342\211\261"
+    "ngeq" "\342\211\261"
+    "ngeqq" "\342\211\247\314\270"
+    "ngeqslant" "\342\251\276\314\270"
+    "nges" "\342\251\276\314\270"
+    "ngsim" "\342\211\265"
+    "ngt" "\342\211\257"
+    "ngtr" "\342\211\257"
+    "nhArr" "\342\207\216"
+    "nharr" "\342\206\256"
+    "nhpar" "\342\253\262"
+    "ni" "\342\210\213"
+    "nis" "\342\213\274"
+    "nisd" "\342\213\272"
+    "niv" "\342\210\213"
+    "njcy" "\321\232"
+    "nlArr" "\342\207\215"
+    "nlE" "\342\211\246\314\270"
+    "nlarr" "\342\206\232"
+    "nldr" "\342\200\245"
+    "nle" "\342\211\260"
+    "nleftarrow" "\342\206\232"
+    "nleftrightarrow" "\342\206\256"
+    "nleq" "\342\211\260"
+    "nleqq" "\342\211\246\314\270"
+    "nleqslant" "\342\251\275\314\270"
+    "nles" "\342\251\275\314\270"
+    "nless" "\342\211\256"
+    "nlsim" "\342\211\264"
+    "nlt" "\342\211\256"
+    "nltri" "\342\213\252"
+    "nltrie" "\342\213\254"
+    "nmid" "\342\210\244"
+    "nopf" "\360\235\225\237"
+    "not" "\302\254"
+    "notin" "\342\210\211"
+    "notinE" "\342\213\271\314\270"
+    "notindot" "\342\213\265\314\270"
+    "notinva" "\342\210\211"
+    "notinvb" "\342\213\267"
+    "notinvc" "\342\213\266"
+    "notni" "\342\210\214"
+    "notniva" "\342\210\214"
+    "notnivb" "\342\213\276"
+    "notnivc" "\342\213\275"
+    "npar" "\342\210\246"
+    "nparallel" "\342\210\246"
+    "nparsl" "\342\253\275\342\203\245"
+    "npart" "\342\210\202\314\270"
+    "npolint" "\342\250\224"
+    "npr" "\342\212\200"
+    "nprcue" "\342\213\240"
+    "npre" "\342\252\257\314\270"
+    "nprec" "\342\212\200"
+    "npreceq" "\342\252\257\314\270"
+    "nrArr" "\342\207\217"
+    "nrarr" "\342\206\233"
+    "nrarrc" "\342\244\263\314\270"
+    "nrarrw" "\342\206\235\314\270"
+    "nrightarrow" "\342\206\233"
+    "nrtri" "\342\213\253"
+    "nrtrie" "\342\213\255"
+    "nsc" "\342\212\201"
+    "nsccue" "\342\213\241"
+    "nsce" "\342\252\260\314\270"
+    "nscr" "\360\235\223\203"
+    "nshortmid" "\342\210\244"
+    "nshortparallel" "\342\210\246"
+    "nsim" "\342\211\201"
+    "nsime" "\342\211\204"
+    "nsimeq" "\342\211\204"
+    "nsmid" "\342\210\244"
+    "nspar" "\342\210\246"
+    "nsqsube" "\342\213\242"
+    "nsqsupe" "\342\213\243"
+    "nsub" "\342\212\204"
+    "nsubE" "\342\253\205\314\270"
+    "nsube" "\342\212\210"
+    "nsubset" "\342\212\202\342\203\222"
+    "nsubseteq" "\342\212\210"
+    "nsubseteqq" "\342\253\205\314\270"
+    "nsucc" "\342\212\201"
+    "nsucceq" "\342\252\260\314\270"
+    "nsup" "\342\212\205"
+    "nsupE" "\342\253\206\314\270"
+    "nsupe" "\342\212\211"
+    "nsupset" "\342\212\203\342\203\222"
+    "nsupseteq" "\342\212\211"
+    "nsupseteqq" "\342\253\206\314\270"
+    "ntgl" "\342\211\271"
+    "ntilde" "\303\261"
+    "ntlg" "\342\211\270"
+    "ntriangleleft" "\342\213\252"
+    "ntrianglelefteq" "\342\213\254"
+    "ntriangleright" "\342\213\253"
+    "ntrianglerighteq" "\342\213\255"
+    "nu" "\316\275"
+    "num" "\043"
+    "numero" "\342\204\226"
+    "numsp" "\342\200\207"
+    "nvDash" "\342\212\255"
+    "nvHarr" "\342\244\204"
+    "nvap" "\342\211\215\342\203\222"
+    "nvdash" "\342\212\254"
+    "nvge" "\342\211\245\342\203\222"
+    "nvgt" "\076\342\203\222"
+    "nvinfin" "\342\247\236"
+    "nvlArr" "\342\244\202"
+    "nvle" "\342\211\244\342\203\222"
+    "nvlt" "\074\342\203\222"
+    "nvltrie" "\342\212\264\342\203\222"
+    "nvrArr" "\342\244\203"
+    "nvrtrie" "\342\212\265\342\203\222"
+    "nvsim" "\342\210\274\342\203\222"
+    "nwArr" "\342\207\226"
+    "nwarhk" "\342\244\243"
+    "nwarr" "\342\206\226"
+    "nwarrow" "\342\206\226"
+    "nwnear" "\342\244\247"
+    "oS" "\342\223\210"
+    "oacute" "\303\263"
+    "oast" "\342\212\233"
+    "ocir" "\342\212\232"
+    "ocirc" "\303\264"
+    "ocy" "\320\276"
+    "odash" "\342\212\235"
+    "odblac" "\305\221"
+    "odiv" "\342\250\270"
+    "odot" "\342\212\231"
+    "odsold" "\342\246\274"
+    "oelig" "\305\223"
+    "ofcir" "\342\246\277"
+    "ofr" "\360\235\224\254"
+    "ogon" "\313\233"
+    "ograve" "\303\262"
+    "ogt" "\342\247\201"
+    "ohbar" "\342\246\265"
+    "ohm" "\316\251"
+    "oint" "\342\210\256"
+    "olarr" "\342\206\272"
+    "olcir" "\342\246\276"
+    "olcross" "\342\246\273"
+    "oline" "\342\200\276"
+    "olt" "\342\247\200"
+    "omacr" "\305\215"
+    "omega" "\317\211"
+    "omicron" "\316\277"
+    "omid" "\342\246\266"
+    "ominus" "\342\212\226"
+    "oopf" "\360\235\225\240"
+    "opar" "\342\246\267"
+    "operp" "\342\246\271"
+    "oplus" "\342\212\225"
+    "or" "\342\210\250"
+    "orarr" "\342\206\273"
+    "ord" "\342\251\235"
+    "order" "\342\204\264"
+    "orderof" "\342\204\264"
+    "ordf" "\302\252"
+    "ordm" "\302\272"
+    "origof" "\342\212\266"
+    "oror" "\342\251\226"
+    "orslope" "\342\251\227"
+    "orv" "\342\251\233"
+    "oscr" "\342\204\264"
+    "oslash" "\303\270"
+    "osol" "\342\212\230"
+    "otilde" "\303\265"
+    "otimes" "\342\212\227"
+    "otimesas" "\342\250\266"
+    "ouml" "\303\266"
+    "ovbar" "\342\214\275"
+    "par" "\342\210\245"
+    "para" "\302\266"
+    "parallel" "\342\210\245"
+    "parsim" "\342\253\263"
+    "parsl" "\342\253\275"
+    "part" "\342\210\202"
+    "pcy" "\320\277"
+    "percnt" "\045"
+    "period" "\056"
+    "permil" "\342\200\260"
+    "perp" "\342\212\245"
+    "pertenk" "\342\200\261"
+    "pfr" "\360\235\224\255"
+    "phi" "\317\206"
+    "phiv" "\317\225"
+    "phmmat" "\342\204\263"
+    "phone" "\342\230\216"
+    "pi" "\317\200"
+    "pitchfork" "\342\213\224"
+    "piv" "\317\226"
+    "planck" "\342\204\217"
+    "planckh" "\342\204\216"
+    "plankv" "\342\204\217"
+    "plus" "\053"
+    "plusacir" "\342\250\243"
+    "plusb" "\342\212\236"
+    "pluscir" "\342\250\242"
+    "plusdo" "\342\210\224"
+    "plusdu" "\342\250\245"
+    "pluse" "\342\251\262"
+    "plusmn" "\302\261"
+    "plussim" "\342\250\246"
+    "plustwo" "\342\250\247"
+    "pm" "\302\261"
+    "pointint" "\342\250\225"
+    "popf" "\360\235\225\241"
+    "pound" "\302\243"
+    "pr" "\342\211\272"
+    "prE" "\342\252\263"
+    "prap" "\342\252\267"
+    "prcue" "\342\211\274"
+    "pre" "\342\252\257"
+    "prec" "\342\211\272"
+    "precapprox" "\342\252\267"
+    "preccurlyeq" "\342\211\274"
+    "preceq" "\342\252\257"
+    "precnapprox" "\342\252\271"
+    "precneqq" "\342\252\265"
+    "precnsim" "\342\213\250"
+    "precsim" "\342\211\276"
+    "prime" "\342\200\262"
+    "primes" "\342\204\231"
+    "prnE" "\342\252\265"
+    "prnap" "\342\252\271"
+    "prnsim" "\342\213\250"
+    "prod" "\342\210\217"
+    "profalar" "\342\214\256"
+    "profline" "\342\214\222"
+    "profsurf" "\342\214\223"
+    "prop" "\342\210\235"
+    "propto" "\342\210\235"
+    "prsim" "\342\211\276"
+    "prurel" "\342\212\260"
+    "pscr" "\360\235\223\205"
+    "psi" "\317\210"
+    "puncsp" "\342\200\210"
+    "qfr" "\360\235\224\256"
+    "qint" "\342\250\214"
+    "qopf" "\360\235\225\242"
+    "qprime" "\342\201\227"
+    "qscr" "\360\235\223\206"
+    "quaternions" "\342\204\215"
+    "quatint" "\342\250\226"
+    "quest" "\077"
+    "questeq" "\342\211\237"
+    "quot" "\042"
+    "rAarr" "\342\207\233"
+    "rArr" "\342\207\222"
+    "rAtail" "\342\244\234"
+    "rBarr" "\342\244\217"
+    "rHar" "\342\245\244"
+    "race" "\342\210\275\314\261"
+    "racute" "\305\225"
+    "radic" "\342\210\232"
+    "raemptyv" "\342\246\263"
+    "rang" "\342\237\251"
+    "rangd" "\342\246\222"
+    "range" "\342\246\245"
+    "rangle" "\342\237\251"
+    "raquo" "\302\273"
+    "rarr" "\342\206\222"
+    "rarrap" "\342\245\265"
+    "rarrb" "\342\207\245"
+    "rarrbfs" "\342\244\240"
+    "rarrc" "\342\244\263"
+    "rarrfs" "\342\244\236"
+    "rarrhk" "\342\206\252"
+    "rarrlp" "\342\206\254"
+    "rarrpl" "\342\245\205"
+    "rarrsim" "\342\245\264"
+    "rarrtl" "\342\206\243"
+    "rarrw" "\342\206\235"
+    "ratail" "\342\244\232"
+    "ratio" "\342\210\266"
+    "rationals" "\342\204\232"
+    "rbarr" "\342\244\215"
+    "rbbrk" "\342\235\263"
+    "rbrace" "\175"
+    "rbrack" "\135"
+    "rbrke" "\342\246\214"
+    "rbrksld" "\342\246\216"
+    "rbrkslu" "\342\246\220"
+    "rcaron" "\305\231"
+    "rcedil" "\305\227"
+    "rceil" "\342\214\211"
+    "rcub" "\175"
+    "rcy" "\321\200"
+    "rdca" "\342\244\267"
+    "rdldhar" "\342\245\251"
+    "rdquo" "\342\200\235"
+    "rdquor" "\342\200\235"
+    "rdsh" "\342\206\263"
+    "real" "\342\204\234"
+    "realine" "\342\204\233"
+    "realpart" "\342\204\234"
+    "reals" "\342\204\235"
+    "rect" "\342\226\255"
+    "reg" "\302\256"
+    "rfisht" "\342\245\275"
+    "rfloor" "\342\214\213"
+    "rfr" "\360\235\224\257"
+    "rhard" "\342\207\201"
+    "rharu" "\342\207\200"
+    "rharul" "\342\245\254"
+    "rho" "\317\201"
+    "rhov" "\317\261"
+    "rightarrow" "\342\206\222"
+    "rightarrowtail" "\342\206\243"
+    "rightharpoondown" "\342\207\201"
+    "rightharpoonup" "\342\207\200"
+    "rightleftarrows" "\342\207\204"
+    "rightleftharpoons" "\342\207\214"
+    "rightrightarrows" "\342\207\211"
+    "rightsquigarrow" "\342\206\235"
+    "rightthreetimes" "\342\213\214"
+    "ring" "\313\232"
+    "risingdotseq" "\342\211\223"
+    "rlarr" "\342\207\204"
+    "rlhar" "\342\207\214"
+    "rlm" "\342\200\217"
+    "rmoust" "\342\216\261"
+    "rmoustache" "\342\216\261"
+    "rnmid" "\342\253\256"
+    "roang" "\342\237\255"
+    "roarr" "\342\207\276"
+    "robrk" "\342\237\247"
+    "ropar" "\342\246\206"
+    "ropf" "\360\235\225\243"
+    "roplus" "\342\250\256"
+    "rotimes" "\342\250\265"
+    "rpar" "\051"
+    "rpargt" "\342\246\224"
+    "rppolint" "\342\250\222"
+    "rrarr" "\342\207\211"
+    "rsaquo" "\342\200\272"
+    "rscr" "\360\235\223\207"
+    "rsh" "\342\206\261"
+    "rsqb" "\135"
+    "rsquo" "\342\200\231"
+    "rsquor" "\342\200\231"
+    "rthree" "\342\213\214"
+    "rtimes" "\342\213\212"
+    "rtri" "\342\226\271"
+    "rtrie" "\342\212\265"
+    "rtrif" "\342\226\270"
+    "rtriltri" "\342\247\216"
+    "ruluhar" "\342\245\250"
+    "rx" "\342\204\236"
+    "sacute" "\305\233"
+    "sbquo" "\342\200\232"
+    "sc" "\342\211\273"
+    "scE" "\342\252\264"
+    "scap" "\342\252\270"
+    "scaron" "\305\241"
+    "sccue" "\342\211\275"
+    "sce" "\342\252\260"
+    "scedil" "\305\237"
+    "scirc" "\305\235"
+    "scnE" "\342\252\266"
+    "scnap" "\342\252\272"
+    "scnsim" "\342\213\251"
+    "scpolint" "\342\250\223"
+    "scsim" "\342\211\277"
+    "scy" "\321\201"
+    "sdot" "\342\213\205"
+    "sdotb" "\342\212\241"
+    "sdote" "\342\251\246"
+    "seArr" "\342\207\230"
+    "searhk" "\342\244\245"
+    "searr" "\342\206\230"
+    "searrow" "\342\206\230"
+    "sect" "\302\247"
+    "semi" "\073"
+    "seswar" "\342\244\251"
+    "setminus" "\342\210\226"
+    "setmn" "\342\210\226"
+    "sext" "\342\234\266"
+    "sfr" "\360\235\224\260"
+    "sfrown" "\342\214\242"
+    "sharp" "\342\231\257"
+    "shchcy" "\321\211"
+    "shcy" "\321\210"
+    "shortmid" "\342\210\243"
+    "shortparallel" "\342\210\245"
+    "shy" "\302\255"
+    "sigma" "\317\203"
+    "sigmaf" "\317\202"
+    "sigmav" "\317\202"
+    "sim" "\342\210\274"
+    "simdot" "\342\251\252"
+    "sime" "\342\211\203"
+    "simeq" "\342\211\203"
+    "simg" "\342\252\236"
+    "simgE" "\342\252\240"
+    "siml" "\342\252\235"
+    "simlE" "\342\252\237"
+    "simne" "\342\211\206"
+    "simplus" "\342\250\244"
+    "simrarr" "\342\245\262"
+    "slarr" "\342\206\220"
+    "smallsetminus" "\342\210\226"
+    "smashp" "\342\250\263"
+    "smeparsl" "\342\247\244"
+    "smid" "\342\210\243"
+    "smile" "\342\214\243"
+    "smt" "\342\252\252"
+    "smte" "\342\252\254"
+    "smtes" "\342\252\254\357\270\200"
+    "softcy" "\321\214"
+    "sol" "\057"
+    "solb" "\342\247\204"
+    "solbar" "\342\214\277"
+    "sopf" "\360\235\225\244"
+    "spades" "\342\231\240"
+    "spadesuit" "\342\231\240"
+    "spar" "\342\210\245"
+    "sqcap" "\342\212\223"
+    "sqcaps" "\342\212\223\357\270\200"
+    "sqcup" "\342\212\224"
+    "sqcups" "\342\212\224\357\270\200"
+    "sqsub" "\342\212\217"
+    "sqsube" "\342\212\221"
+    "sqsubset" "\342\212\217"
+    "sqsubseteq" "\342\212\221"
+    "sqsup" "\342\212\220"
+    "sqsupe" "\342\212\222"
+    "sqsupset" "\342\212\220"
+    "sqsupseteq" "\342\212\222"
+    "squ" "\342\226\241"
+    "square" "\342\226\241"
+    "squarf" "\342\226\252"
+    "squf" "\342\226\252"
+    "srarr" "\342\206\222"
+    "sscr" "\360\235\223\210"
+    "ssetmn" "\342\210\226"
+    "ssmile" "\342\214\243"
+    "sstarf" "\342\213\206"
+    "star" "\342\230\206"
+    "starf" "\342\230\205"
+    "straightepsilon" "\317\265"
+    "straightphi" "\317\225"
+    "strns" "\302\257"
+    "sub" "\342\212\202"
+    "subE" "\342\253\205"
+    "subdot" "\342\252\275"
+    "sube" "\342\212\206"
+    "subedot" "\342\253\203"
+    "submult" "\342\253\201"
+    "subnE" "\342\253\213"
+    "subne" "\342\212\212"
+    "subplus" "\342\252\277"
+    "subrarr" "\342\245\271"
+    "subset" "\342\212\202"
+    "subseteq" "\342\212\206"
+    "subseteqq" "\342\253\205"
+    "subsetneq" "\342\212\212"
+    "subsetneqq" "\342\253\213"
+    "subsim" "\342\253\207"
+    "subsub" "\342\253\225"
+    "subsup" "\342\253\223"
+    "succ" "\342\211\273"
+    "succapprox" "\342\252\270"
+    "succcurlyeq" "\342\211\275"
+    "succeq" "\342\252\260"
+    "succnapprox" "\342\252\272"
+    "succneqq" "\342\252\266"
+    "succnsim" "\342\213\251"
+    "succsim" "\342\211\277"
+    "sum" "\342\210\221"
+    "sung" "\342\231\252"
+    "sup" "\342\212\203"
+    "sup1" "\302\271"
+    "sup2" "\302\262"
+    "sup3" "\302\263"
+    "supE" "\342\253\206"
+    "supdot" "\342\252\276"
+    "supdsub" "\342\253\230"
+    "supe" "\342\212\207"
+    "supedot" "\342\253\204"
+    "suphsol" "\342\237\211"
+    "suphsub" "\342\253\227"
+    "suplarr" "\342\245\273"
+    "supmult" "\342\253\202"
+    "supnE" "\342\253\214"
+    "supne" "\342\212\213"
+    "supplus" "\342\253\200"
+    "supset" "\342\212\203"
+    "supseteq" "\342\212\207"
+    "supseteqq" "\342\253\206"
+    "supsetneq" "\342\212\213"
+    "supsetneqq" "\342\253\214"
+    "supsim" "\342\253\210"
+    "supsub" "\342\253\224"
+    "supsup" "\342\253\226"
+    "swArr" "\342\207\231"
+    "swarhk" "\342\244\246"
+    "swarr" "\342\206\231"
+    "swarrow" "\342\206\231"
+    "swnwar" "\342\244\252"
+    "szlig" "\303\237"
+    "target" "\342\214\226"
+    "tau" "\317\204"
+    "tbrk" "\342\216\264"
+    "tcaron" "\305\245"
+    "tcedil" "\305\243"
+    "tcy" "\321\202"
+    "tdot" "\342\203\233"
+    "telrec" "\342\214\225"
+    "tfr" "\360\235\224\261"
+    "there4" "\342\210\264"
+    "therefore" "\342\210\264"
+    "theta" "\316\270"
+    "thetasym" "\317\221"
+    "thetav" "\317\221"
+    "thickapprox" "\342\211\210"
+    "thicksim" "\342\210\274"
+    "thinsp" "\342\200\211"
+    "thkap" "\342\211\210"
+    "thksim" "\342\210\274"
+    "thorn" "\303\276"
+    "tilde" "\313\234"
+    "times" "\303\227"
+    "timesb" "\342\212\240"
+    "timesbar" "\342\250\261"
+    "timesd" "\342\250\260"
+    "tint" "\342\210\255"
+    "toea" "\342\244\250"
+    "top" "\342\212\244"
+    "topbot" "\342\214\266"
+    "topcir" "\342\253\261"
+    "topf" "\360\235\225\245"
+    "topfork" "\342\253\232"
+    "tosa" "\342\244\251"
+    "tprime" "\342\200\264"
+    "trade" "\342\204\242"
+    "triangle" "\342\226\265"
+    "triangledown" "\342\226\277"
+    "triangleleft" "\342\227\203"
+    "trianglelefteq" "\342\212\264"
+    "triangleq" "\342\211\234"
+    "triangleright" "\342\226\271"
+    "trianglerighteq" "\342\212\265"
+    "tridot" "\342\227\254"
+    "trie" "\342\211\234"
+    "triminus" "\342\250\272"
+    "triplus" "\342\250\271"
+    "trisb" "\342\247\215"
+    "tritime" "\342\250\273"
+    "trpezium" "\342\217\242"
+    "tscr" "\360\235\223\211"
+    "tscy" "\321\206"
+    "tshcy" "\321\233"
+    "tstrok" "\305\247"
+    "twixt" "\342\211\254"
+    "twoheadleftarrow" "\342\206\236"
+    "twoheadrightarrow" "\342\206\240"
+    "uArr" "\342\207\221"
+    "uHar" "\342\245\243"
+    "uacute" "\303\272"
+    "uarr" "\342\206\221"
+    "ubrcy" "\321\236"
+    "ubreve" "\305\255"
+    "ucirc" "\303\273"
+    "ucy" "\321\203"
+    "udarr" "\342\207\205"
+    "udblac" "\305\261"
+    "udhar" "\342\245\256"
+    "ufisht" "\342\245\276"
+    "ufr" "\360\235\224\262"
+    "ugrave" "\303\271"
+    "uharl" "\342\206\277"
+    "uharr" "\342\206\276"
+    "uhblk" "\342\226\200"
+    "ulcorn" "\342\214\234"
+    "ulcorner" "\342\214\234"
+    "ulcrop" "\342\214\217"
+    "ultri" "\342\227\270"
+    "umacr" "\305\253"
+    "uml" "\302\250"
+    "uogon" "\305\263"
+    "uopf" "\360\235\225\246"
+    "uparrow" "\342\206\221"
+    "updownarrow" "\342\206\225"
+    "upharpoonleft" "\342\206\277"
+    "upharpoonright" "\342\206\276"
+    "uplus" "\342\212\216"
+    "upsi" "\317\205"
+    "upsih" "\317\222"
+    "upsilon" "\317\205"
+    "upuparrows" "\342\207\210"
+    "urcorn" "\342\214\235"
+    "urcorner" "\342\214\235"
+    "urcrop" "\342\214\216"
+    "uring" "\305\257"
+    "urtri" "\342\227\271"
+    "uscr" "\360\235\223\212"
+    "utdot" "\342\213\260"
+    "utilde" "\305\251"
+    "utri" "\342\226\265"
+    "utrif" "\342\226\264"
+    "uuarr" "\342\207\210"
+    "uuml" "\303\274"
+    "uwangle" "\342\246\247"
+    "vArr" "\342\207\225"
+    "vBar" "\342\253\250"
+    "vBarv" "\342\253\251"
+    "vDash" "\342\212\250"
+    "vangrt" "\342\246\234"
+    "varepsilon" "\317\265"
+    "varkappa" "\317\260"
+    "varnothing" "\342\210\205"
+    "varphi" "\317\225"
+    "varpi" "\317\226"
+    "varpropto" "\342\210\235"
+    "varr" "\342\206\225"
+    "varrho" "\317\261"
+    "varsigma" "\317\202"
+    "varsubsetneq" "\342\212\212\357\270\200"
+    "varsubsetneqq" "\342\253\213\357\270\200"
+    "varsupsetneq" "\342\212\213\357\270\200"
+    "varsupsetneqq" "\342\253\214\357\270\200"
+    "vartheta" "\317\221"
+    "vartriangleleft" "\342\212\262"
+    "vartriangleright" "\342\212\263"
+    "vcy" "\320\262"
+    "vdash" "\342\212\242"
+    "vee" "\342\210\250"
+    "veebar" "\342\212\273"
+    "veeeq" "\342\211\232"
+    "vellip" "\342\213\256"
+    "verbar" "\174"
+    "vert" "\174"
+    "vfr" "\360\235\224\263"
+    "vltri" "\342\212\262"
+    "vnsub" "\342\212\202\342\203\222"
+    "vnsup" "\342\212\203\342\203\222"
+    "vopf" "\360\235\225\247"
+    "vprop" "\342\210\235"
+    "vrtri" "\342\212\263"
+    "vscr" "\360\235\223\213"
+    "vsubnE" "\342\253\213\357\270\200"
+    "vsubne" "\342\212\212\357\270\200"
+    "vsupnE" "\342\253\214\357\270\200"
+    "vsupne" "\342\212\213\357\270\200"
+    "vzigzag" "\342\246\232"
+    "wcirc" "\305\265"
+    "wedbar" "\342\251\237"
+    "wedge" "\342\210\247"
+    "wedgeq" "\342\211\231"
+    "weierp" "\342\204\230"
+    "wfr" "\360\235\224\264"
+    "wopf" "\360\235\225\250"
+    "wp" "\342\204\230"
+    "wr" "\342\211\200"
+    "wreath" "\342\211\200"
+    "wscr" "\360\235\223\214"
+    "xcap" "\342\213\202"
+    "xcirc" "\342\227\257"
+    "xcup" "\342\213\203"
+    "xdtri" "\342\226\275"
+    "xfr" "\360\235\224\265"
+    "xhArr" "\342\237\272"
+    "xharr" "\342\237\267"
+    "xi" "\316\276"
+    "xlArr" "\342\237\270"
+    "xlarr" "\342\237\265"
+    "xmap" "\342\237\274"
+    "xnis" "\342\213\273"
+    "xodot" "\342\250\200"
+    "xopf" "\360\235\225\251"
+    "xoplus" "\342\250\201"
+    "xotime" "\342\250\202"
+    "xrArr" "\342\237\271"
+    "xrarr" "\342\237\266"
+    "xscr" "\360\235\223\215"
+    "xsqcup" "\342\250\206"
+    "xuplus" "\342\250\204"
+    "xutri" "\342\226\263"
+    "xvee" "\342\213\201"
+    "xwedge" "\342\213\200"
+    "yacute" "\303\275"
+    "yacy" "\321\217"
+    "ycirc" "\305\267"
+    "ycy" "\321\213"
+    "yen" "\302\245"
+    "yfr" "\360\235\224\266"
+    "yicy" "\321\227"
+    "yopf" "\360\235\225\252"
+    "yscr" "\360\235\223\216"
+    "yucy" "\321\216"
+    "yuml" "\303\277"
+    "zacute" "\305\272"
+    "zcaron" "\305\276"
+    "zcy" "\320\267"
+    "zdot" "\305\274"
+    "zeetrf" "\342\204\250"
+    "zeta" "\316\266"
+    "zfr" "\360\235\224\267"
+    "zhcy" "\320\266"
+    "zigrarr" "\342\207\235"
+    "zopf" "\360\235\225\253"
+    "zscr" "\360\235\223\217"
+    "zwj" "\342\200\215"
+    "zwnj" "\342\200\214";
+static_assert(sizeof(pool) == 20220 + 1);
+
 struct html_entity {
-  std::string_view name;   // without '&' and ';'
-  std::string_view value;  // UTF-8; one or two code points
-  bool legacy;             // HTML also accepts it without the ';'
+  std::uint16_t at;         // the name's offset in the pool; its value follows it
+  std::uint8_t name_size;
+  std::uint8_t value_size;
+  bool legacy;              // HTML also accepts it without the ';'
+
+  constexpr std::string_view name() const { return {pool + at, name_size}; }
+  constexpr std::string_view value() const { return {pool + at + name_size, value_size}; }
 };
 
 constexpr std::array<html_entity, 2125> entities{{
-    {"AElig", "\303\206", true},
-    {"AMP", "\046", true},
-    {"Aacute", "\303\201", true},
-    {"Abreve", "\304\202", false},
-    {"Acirc", "\303\202", true},
-    {"Acy", "\320\220", false},
-    {"Afr", "\360\235\224\204", false},
-    {"Agrave", "\303\200", true},
-    {"Alpha", "\316\221", false},
-    {"Amacr", "\304\200", false},
-    {"And", "\342\251\223", false},
-    {"Aogon", "\304\204", false},
-    {"Aopf", "\360\235\224\270", false},
-    {"ApplyFunction", "\342\201\241", false},
-    {"Aring", "\303\205", true},
-    {"Ascr", "\360\235\222\234", false},
-    {"Assign", "\342\211\224", false},
-    {"Atilde", "\303\203", true},
-    {"Auml", "\303\204", true},
-    {"Backslash", "\342\210\226", false},
-    {"Barv", "\342\253\247", false},
-    {"Barwed", "\342\214\206", false},
-    {"Bcy", "\320\221", false},
-    {"Because", "\342\210\265", false},
-    {"Bernoullis", "\342\204\254", false},
-    {"Beta", "\316\222", false},
-    {"Bfr", "\360\235\224\205", false},
-    {"Bopf", "\360\235\224\271", false},
-    {"Breve", "\313\230", false},
-    {"Bscr", "\342\204\254", false},
-    {"Bumpeq", "\342\211\216", false},
-    {"CHcy", "\320\247", false},
-    {"COPY", "\302\251", true},
-    {"Cacute", "\304\206", false},
-    {"Cap", "\342\213\222", false},
-    {"CapitalDifferentialD", "\342\205\205", false},
-    {"Cayleys", "\342\204\255", false},
-    {"Ccaron", "\304\214", false},
-    {"Ccedil", "\303\207", true},
-    {"Ccirc", "\304\210", false},
-    {"Cconint", "\342\210\260", false},
-    {"Cdot", "\304\212", false},
-    {"Cedilla", "\302\270", false},
-    {"CenterDot", "\302\267", false},
-    {"Cfr", "\342\204\255", false},
-    {"Chi", "\316\247", false},
-    {"CircleDot", "\342\212\231", false},
-    {"CircleMinus", "\342\212\226", false},
-    {"CirclePlus", "\342\212\225", false},
-    {"CircleTimes", "\342\212\227", false},
-    {"ClockwiseContourIntegral", "\342\210\262", false},
-    {"CloseCurlyDoubleQuote", "\342\200\235", false},
-    {"CloseCurlyQuote", "\342\200\231", false},
-    {"Colon", "\342\210\267", false},
-    {"Colone", "\342\251\264", false},
-    {"Congruent", "\342\211\241", false},
-    {"Conint", "\342\210\257", false},
-    {"ContourIntegral", "\342\210\256", false},
-    {"Copf", "\342\204\202", false},
-    {"Coproduct", "\342\210\220", false},
-    {"CounterClockwiseContourIntegral", "\342\210\263", false},
-    {"Cross", "\342\250\257", false},
-    {"Cscr", "\360\235\222\236", false},
-    {"Cup", "\342\213\223", false},
-    {"CupCap", "\342\211\215", false},
-    {"DD", "\342\205\205", false},
-    {"DDotrahd", "\342\244\221", false},
-    {"DJcy", "\320\202", false},
-    {"DScy", "\320\205", false},
-    {"DZcy", "\320\217", false},
-    {"Dagger", "\342\200\241", false},
-    {"Darr", "\342\206\241", false},
-    {"Dashv", "\342\253\244", false},
-    {"Dcaron", "\304\216", false},
-    {"Dcy", "\320\224", false},
-    {"Del", "\342\210\207", false},
-    {"Delta", "\316\224", false},
-    {"Dfr", "\360\235\224\207", false},
-    {"DiacriticalAcute", "\302\264", false},
-    {"DiacriticalDot", "\313\231", false},
-    {"DiacriticalDoubleAcute", "\313\235", false},
-    {"DiacriticalGrave", "\140", false},
-    {"DiacriticalTilde", "\313\234", false},
-    {"Diamond", "\342\213\204", false},
-    {"DifferentialD", "\342\205\206", false},
-    {"Dopf", "\360\235\224\273", false},
-    {"Dot", "\302\250", false},
-    {"DotDot", "\342\203\234", false},
-    {"DotEqual", "\342\211\220", false},
-    {"DoubleContourIntegral", "\342\210\257", false},
-    {"DoubleDot", "\302\250", false},
-    {"DoubleDownArrow", "\342\207\223", false},
-    {"DoubleLeftArrow", "\342\207\220", false},
-    {"DoubleLeftRightArrow", "\342\207\224", false},
-    {"DoubleLeftTee", "\342\253\244", false},
-    {"DoubleLongLeftArrow", "\342\237\270", false},
-    {"DoubleLongLeftRightArrow", "\342\237\272", false},
-    {"DoubleLongRightArrow", "\342\237\271", false},
-    {"DoubleRightArrow", "\342\207\222", false},
-    {"DoubleRightTee", "\342\212\250", false},
-    {"DoubleUpArrow", "\342\207\221", false},
-    {"DoubleUpDownArrow", "\342\207\225", false},
-    {"DoubleVerticalBar", "\342\210\245", false},
-    {"DownArrow", "\342\206\223", false},
-    {"DownArrowBar", "\342\244\223", false},
-    {"DownArrowUpArrow", "\342\207\265", false},
-    {"DownBreve", "\314\221", false},
-    {"DownLeftRightVector", "\342\245\220", false},
-    {"DownLeftTeeVector", "\342\245\236", false},
-    {"DownLeftVector", "\342\206\275", false},
-    {"DownLeftVectorBar", "\342\245\226", false},
-    {"DownRightTeeVector", "\342\245\237", false},
-    {"DownRightVector", "\342\207\201", false},
-    {"DownRightVectorBar", "\342\245\227", false},
-    {"DownTee", "\342\212\244", false},
-    {"DownTeeArrow", "\342\206\247", false},
-    {"Downarrow", "\342\207\223", false},
-    {"Dscr", "\360\235\222\237", false},
-    {"Dstrok", "\304\220", false},
-    {"ENG", "\305\212", false},
-    {"ETH", "\303\220", true},
-    {"Eacute", "\303\211", true},
-    {"Ecaron", "\304\232", false},
-    {"Ecirc", "\303\212", true},
-    {"Ecy", "\320\255", false},
-    {"Edot", "\304\226", false},
-    {"Efr", "\360\235\224\210", false},
-    {"Egrave", "\303\210", true},
-    {"Element", "\342\210\210", false},
-    {"Emacr", "\304\222", false},
-    {"EmptySmallSquare", "\342\227\273", false},
-    {"EmptyVerySmallSquare", "\342\226\253", false},
-    {"Eogon", "\304\230", false},
-    {"Eopf", "\360\235\224\274", false},
-    {"Epsilon", "\316\225", false},
-    {"Equal", "\342\251\265", false},
-    {"EqualTilde", "\342\211\202", false},
-    {"Equilibrium", "\342\207\214", false},
-    {"Escr", "\342\204\260", false},
-    {"Esim", "\342\251\263", false},
-    {"Eta", "\316\227", false},
-    {"Euml", "\303\213", true},
-    {"Exists", "\342\210\203", false},
-    {"ExponentialE", "\342\205\207", false},
-    {"Fcy", "\320\244", false},
-    {"Ffr", "\360\235\224\211", false},
-    {"FilledSmallSquare", "\342\227\274", false},
-    {"FilledVerySmallSquare", "\342\226\252", false},
-    {"Fopf", "\360\235\224\275", false},
-    {"ForAll", "\342\210\200", false},
-    {"Fouriertrf", "\342\204\261", false},
-    {"Fscr", "\342\204\261", false},
-    {"GJcy", "\320\203", false},
-    {"GT", "\076", true},
-    {"Gamma", "\316\223", false},
-    {"Gammad", "\317\234", false},
-    {"Gbreve", "\304\236", false},
-    {"Gcedil", "\304\242", false},
-    {"Gcirc", "\304\234", false},
-    {"Gcy", "\320\223", false},
-    {"Gdot", "\304\240", false},
-    {"Gfr", "\360\235\224\212", false},
-    {"Gg", "\342\213\231", false},
-    {"Gopf", "\360\235\224\276", false},
-    {"GreaterEqual", "\342\211\245", false},
-    {"GreaterEqualLess", "\342\213\233", false},
-    {"GreaterFullEqual", "\342\211\247", false},
-    {"GreaterGreater", "\342\252\242", false},
-    {"GreaterLess", "\342\211\267", false},
-    {"GreaterSlantEqual", "\342\251\276", false},
-    {"GreaterTilde", "\342\211\263", false},
-    {"Gscr", "\360\235\222\242", false},
-    {"Gt", "\342\211\253", false},
-    {"HARDcy", "\320\252", false},
-    {"Hacek", "\313\207", false},
-    {"Hat", "\136", false},
-    {"Hcirc", "\304\244", false},
-    {"Hfr", "\342\204\214", false},
-    {"HilbertSpace", "\342\204\213", false},
-    {"Hopf", "\342\204\215", false},
-    {"HorizontalLine", "\342\224\200", false},
-    {"Hscr", "\342\204\213", false},
-    {"Hstrok", "\304\246", false},
-    {"HumpDownHump", "\342\211\216", false},
-    {"HumpEqual", "\342\211\217", false},
-    {"IEcy", "\320\225", false},
-    {"IJlig", "\304\262", false},
-    {"IOcy", "\320\201", false},
-    {"Iacute", "\303\215", true},
-    {"Icirc", "\303\216", true},
-    {"Icy", "\320\230", false},
-    {"Idot", "\304\260", false},
-    {"Ifr", "\342\204\221", false},
-    {"Igrave", "\303\214", true},
-    {"Im", "\342\204\221", false},
-    {"Imacr", "\304\252", false},
-    {"ImaginaryI", "\342\205\210", false},
-    {"Implies", "\342\207\222", false},
-    {"Int", "\342\210\254", false},
-    {"Integral", "\342\210\253", false},
-    {"Intersection", "\342\213\202", false},
-    {"InvisibleComma", "\342\201\243", false},
-    {"InvisibleTimes", "\342\201\242", false},
-    {"Iogon", "\304\256", false},
-    {"Iopf", "\360\235\225\200", false},
-    {"Iota", "\316\231", false},
-    {"Iscr", "\342\204\220", false},
-    {"Itilde", "\304\250", false},
-    {"Iukcy", "\320\206", false},
-    {"Iuml", "\303\217", true},
-    {"Jcirc", "\304\264", false},
-    {"Jcy", "\320\231", false},
-    {"Jfr", "\360\235\224\215", false},
-    {"Jopf", "\360\235\225\201", false},
-    {"Jscr", "\360\235\222\245", false},
-    {"Jsercy", "\320\210", false},
-    {"Jukcy", "\320\204", false},
-    {"KHcy", "\320\245", false},
-    {"KJcy", "\320\214", false},
-    {"Kappa", "\316\232", false},
-    {"Kcedil", "\304\266", false},
-    {"Kcy", "\320\232", false},
-    {"Kfr", "\360\235\224\216", false},
-    {"Kopf", "\360\235\225\202", false},
-    {"Kscr", "\360\235\222\246", false},
-    {"LJcy", "\320\211", false},
-    {"LT", "\074", true},
-    {"Lacute", "\304\271", false},
-    {"Lambda", "\316\233", false},
-    {"Lang", "\342\237\252", false},
-    {"Laplacetrf", "\342\204\222", false},
-    {"Larr", "\342\206\236", false},
-    {"Lcaron", "\304\275", false},
-    {"Lcedil", "\304\273", false},
-    {"Lcy", "\320\233", false},
-    {"LeftAngleBracket", "\342\237\250", false},
-    {"LeftArrow", "\342\206\220", false},
-    {"LeftArrowBar", "\342\207\244", false},
-    {"LeftArrowRightArrow", "\342\207\206", false},
-    {"LeftCeiling", "\342\214\210", false},
-    {"LeftDoubleBracket", "\342\237\246", false},
-    {"LeftDownTeeVector", "\342\245\241", false},
-    {"LeftDownVector", "\342\207\203", false},
-    {"LeftDownVectorBar", "\342\245\231", false},
-    {"LeftFloor", "\342\214\212", false},
-    {"LeftRightArrow", "\342\206\224", false},
-    {"LeftRightVector", "\342\245\216", false},
-    {"LeftTee", "\342\212\243", false},
-    {"LeftTeeArrow", "\342\206\244", false},
-    {"LeftTeeVector", "\342\245\232", false},
-    {"LeftTriangle", "\342\212\262", false},
-    {"LeftTriangleBar", "\342\247\217", false},
-    {"LeftTriangleEqual", "\342\212\264", false},
-    {"LeftUpDownVector", "\342\245\221", false},
-    {"LeftUpTeeVector", "\342\245\240", false},
-    {"LeftUpVector", "\342\206\277", false},
-    {"LeftUpVectorBar", "\342\245\230", false},
-    {"LeftVector", "\342\206\274", false},
-    {"LeftVectorBar", "\342\245\222", false},
-    {"Leftarrow", "\342\207\220", false},
-    {"Leftrightarrow", "\342\207\224", false},
-    {"LessEqualGreater", "\342\213\232", false},
-    {"LessFullEqual", "\342\211\246", false},
-    {"LessGreater", "\342\211\266", false},
-    {"LessLess", "\342\252\241", false},
-    {"LessSlantEqual", "\342\251\275", false},
-    {"LessTilde", "\342\211\262", false},
-    {"Lfr", "\360\235\224\217", false},
-    {"Ll", "\342\213\230", false},
-    {"Lleftarrow", "\342\207\232", false},
-    {"Lmidot", "\304\277", false},
-    {"LongLeftArrow", "\342\237\265", false},
-    {"LongLeftRightArrow", "\342\237\267", false},
-    {"LongRightArrow", "\342\237\266", false},
-    {"Longleftarrow", "\342\237\270", false},
-    {"Longleftrightarrow", "\342\237\272", false},
-    {"Longrightarrow", "\342\237\271", false},
-    {"Lopf", "\360\235\225\203", false},
-    {"LowerLeftArrow", "\342\206\231", false},
-    {"LowerRightArrow", "\342\206\230", false},
-    {"Lscr", "\342\204\222", false},
-    {"Lsh", "\342\206\260", false},
-    {"Lstrok", "\305\201", false},
-    {"Lt", "\342\211\252", false},
-    {"Map", "\342\244\205", false},
-    {"Mcy", "\320\234", false},
-    {"MediumSpace", "\342\201\237", false},
-    {"Mellintrf", "\342\204\263", false},
-    {"Mfr", "\360\235\224\220", false},
-    {"MinusPlus", "\342\210\223", false},
-    {"Mopf", "\360\235\225\204", false},
-    {"Mscr", "\342\204\263", false},
-    {"Mu", "\316\234", false},
-    {"NJcy", "\320\212", false},
-    {"Nacute", "\305\203", false},
-    {"Ncaron", "\305\207", false},
-    {"Ncedil", "\305\205", false},
-    {"Ncy", "\320\235", false},
-    {"NegativeMediumSpace", "\342\200\213", false},
-    {"NegativeThickSpace", "\342\200\213", false},
-    {"NegativeThinSpace", "\342\200\213", false},
-    {"NegativeVeryThinSpace", "\342\200\213", false},
-    {"NestedGreaterGreater", "\342\211\253", false},
-    {"NestedLessLess", "\342\211\252", false},
-    {"NewLine", "\012", false},
-    {"Nfr", "\360\235\224\221", false},
-    {"NoBreak", "\342\201\240", false},
-    {"NonBreakingSpace", "\302\240", false},
-    {"Nopf", "\342\204\225", false},
-    {"Not", "\342\253\254", false},
-    {"NotCongruent", "\342\211\242", false},
-    {"NotCupCap", "\342\211\255", false},
-    {"NotDoubleVerticalBar", "\342\210\246", false},
-    {"NotElement", "\342\210\211", false},
-    {"NotEqual", "\342\211\240", false},
-    {"NotEqualTilde", "\342\211\202\314\270", false},
-    {"NotExists", "\342\210\204", false},
-    {"NotGreater", "\342\211\257", false},
-    {"NotGreaterEqual", "\342\211\261", false},
-    {"NotGreaterFullEqual", "\342\211\247\314\270", false},
-    {"NotGreaterGreater", "\342\211\253\314\270", false},
-    {"NotGreaterLess", "\342\211\271", false},
-    {"NotGreaterSlantEqual", "\342\251\276\314\270", false},
-    {"NotGreaterTilde", "\342\211\265", false},
-    {"NotHumpDownHump", "\342\211\216\314\270", false},
-    {"NotHumpEqual", "\342\211\217\314\270", false},
-    {"NotLeftTriangle", "\342\213\252", false},
-    {"NotLeftTriangleBar", "\342\247\217\314\270", false},
-    {"NotLeftTriangleEqual", "\342\213\254", false},
-    {"NotLess", "\342\211\256", false},
-    {"NotLessEqual", "\342\211\260", false},
-    {"NotLessGreater", "\342\211\270", false},
-    {"NotLessLess", "\342\211\252\314\270", false},
-    {"NotLessSlantEqual", "\342\251\275\314\270", false},
-    {"NotLessTilde", "\342\211\264", false},
-    {"NotNestedGreaterGreater", "\342\252\242\314\270", false},
-    {"NotNestedLessLess", "\342\252\241\314\270", false},
-    {"NotPrecedes", "\342\212\200", false},
-    {"NotPrecedesEqual", "\342\252\257\314\270", false},
-    {"NotPrecedesSlantEqual", "\342\213\240", false},
-    {"NotReverseElement", "\342\210\214", false},
-    {"NotRightTriangle", "\342\213\253", false},
-    {"NotRightTriangleBar", "\342\247\220\314\270", false},
-    {"NotRightTriangleEqual", "\342\213\255", false},
-    {"NotSquareSubset", "\342\212\217\314\270", false},
-    {"NotSquareSubsetEqual", "\342\213\242", false},
-    {"NotSquareSuperset", "\342\212\220\314\270", false},
-    {"NotSquareSupersetEqual", "\342\213\243", false},
-    {"NotSubset", "\342\212\202\342\203\222", false},
-    {"NotSubsetEqual", "\342\212\210", false},
-    {"NotSucceeds", "\342\212\201", false},
-    {"NotSucceedsEqual", "\342\252\260\314\270", false},
-    {"NotSucceedsSlantEqual", "\342\213\241", false},
-    {"NotSucceedsTilde", "\342\211\277\314\270", false},
-    {"NotSuperset", "\342\212\203\342\203\222", false},
-    {"NotSupersetEqual", "\342\212\211", false},
-    {"NotTilde", "\342\211\201", false},
-    {"NotTildeEqual", "\342\211\204", false},
-    {"NotTildeFullEqual", "\342\211\207", false},
-    {"NotTildeTilde", "\342\211\211", false},
-    {"NotVerticalBar", "\342\210\244", false},
-    {"Nscr", "\360\235\222\251", false},
-    {"Ntilde", "\303\221", true},
-    {"Nu", "\316\235", false},
-    {"OElig", "\305\222", false},
-    {"Oacute", "\303\223", true},
-    {"Ocirc", "\303\224", true},
-    {"Ocy", "\320\236", false},
-    {"Odblac", "\305\220", false},
-    {"Ofr", "\360\235\224\222", false},
-    {"Ograve", "\303\222", true},
-    {"Omacr", "\305\214", false},
-    {"Omega", "\316\251", false},
-    {"Omicron", "\316\237", false},
-    {"Oopf", "\360\235\225\206", false},
-    {"OpenCurlyDoubleQuote", "\342\200\234", false},
-    {"OpenCurlyQuote", "\342\200\230", false},
-    {"Or", "\342\251\224", false},
-    {"Oscr", "\360\235\222\252", false},
-    {"Oslash", "\303\230", true},
-    {"Otilde", "\303\225", true},
-    {"Otimes", "\342\250\267", false},
-    {"Ouml", "\303\226", true},
-    {"OverBar", "\342\200\276", false},
-    {"OverBrace", "\342\217\236", false},
-    {"OverBracket", "\342\216\264", false},
-    {"OverParenthesis", "\342\217\234", false},
-    {"PartialD", "\342\210\202", false},
-    {"Pcy", "\320\237", false},
-    {"Pfr", "\360\235\224\223", false},
-    {"Phi", "\316\246", false},
-    {"Pi", "\316\240", false},
-    {"PlusMinus", "\302\261", false},
-    {"Poincareplane", "\342\204\214", false},
-    {"Popf", "\342\204\231", false},
-    {"Pr", "\342\252\273", false},
-    {"Precedes", "\342\211\272", false},
-    {"PrecedesEqual", "\342\252\257", false},
-    {"PrecedesSlantEqual", "\342\211\274", false},
-    {"PrecedesTilde", "\342\211\276", false},
-    {"Prime", "\342\200\263", false},
-    {"Product", "\342\210\217", false},
-    {"Proportion", "\342\210\267", false},
-    {"Proportional", "\342\210\235", false},
-    {"Pscr", "\360\235\222\253", false},
-    {"Psi", "\316\250", false},
-    {"QUOT", "\042", true},
-    {"Qfr", "\360\235\224\224", false},
-    {"Qopf", "\342\204\232", false},
-    {"Qscr", "\360\235\222\254", false},
-    {"RBarr", "\342\244\220", false},
-    {"REG", "\302\256", true},
-    {"Racute", "\305\224", false},
-    {"Rang", "\342\237\253", false},
-    {"Rarr", "\342\206\240", false},
-    {"Rarrtl", "\342\244\226", false},
-    {"Rcaron", "\305\230", false},
-    {"Rcedil", "\305\226", false},
-    {"Rcy", "\320\240", false},
-    {"Re", "\342\204\234", false},
-    {"ReverseElement", "\342\210\213", false},
-    {"ReverseEquilibrium", "\342\207\213", false},
-    {"ReverseUpEquilibrium", "\342\245\257", false},
-    {"Rfr", "\342\204\234", false},
-    {"Rho", "\316\241", false},
-    {"RightAngleBracket", "\342\237\251", false},
-    {"RightArrow", "\342\206\222", false},
-    {"RightArrowBar", "\342\207\245", false},
-    {"RightArrowLeftArrow", "\342\207\204", false},
-    {"RightCeiling", "\342\214\211", false},
-    {"RightDoubleBracket", "\342\237\247", false},
-    {"RightDownTeeVector", "\342\245\235", false},
-    {"RightDownVector", "\342\207\202", false},
-    {"RightDownVectorBar", "\342\245\225", false},
-    {"RightFloor", "\342\214\213", false},
-    {"RightTee", "\342\212\242", false},
-    {"RightTeeArrow", "\342\206\246", false},
-    {"RightTeeVector", "\342\245\233", false},
-    {"RightTriangle", "\342\212\263", false},
-    {"RightTriangleBar", "\342\247\220", false},
-    {"RightTriangleEqual", "\342\212\265", false},
-    {"RightUpDownVector", "\342\245\217", false},
-    {"RightUpTeeVector", "\342\245\234", false},
-    {"RightUpVector", "\342\206\276", false},
-    {"RightUpVectorBar", "\342\245\224", false},
-    {"RightVector", "\342\207\200", false},
-    {"RightVectorBar", "\342\245\223", false},
-    {"Rightarrow", "\342\207\222", false},
-    {"Ropf", "\342\204\235", false},
-    {"RoundImplies", "\342\245\260", false},
-    {"Rrightarrow", "\342\207\233", false},
-    {"Rscr", "\342\204\233", false},
-    {"Rsh", "\342\206\261", false},
-    {"RuleDelayed", "\342\247\264", false},
-    {"SHCHcy", "\320\251", false},
-    {"SHcy", "\320\250", false},
-    {"SOFTcy", "\320\254", false},
-    {"Sacute", "\305\232", false},
-    {"Sc", "\342\252\274", false},
-    {"Scaron", "\305\240", false},
-    {"Scedil", "\305\236", false},
-    {"Scirc", "\305\234", false},
-    {"Scy", "\320\241", false},
-    {"Sfr", "\360\235\224\226", false},
-    {"ShortDownArrow", "\342\206\223", false},
-    {"ShortLeftArrow", "\342\206\220", false},
-    {"ShortRightArrow", "\342\206\222", false},
-    {"ShortUpArrow", "\342\206\221", false},
-    {"Sigma", "\316\243", false},
-    {"SmallCircle", "\342\210\230", false},
-    {"Sopf", "\360\235\225\212", false},
-    {"Sqrt", "\342\210\232", false},
-    {"Square", "\342\226\241", false},
-    {"SquareIntersection", "\342\212\223", false},
-    {"SquareSubset", "\342\212\217", false},
-    {"SquareSubsetEqual", "\342\212\221", false},
-    {"SquareSuperset", "\342\212\220", false},
-    {"SquareSupersetEqual", "\342\212\222", false},
-    {"SquareUnion", "\342\212\224", false},
-    {"Sscr", "\360\235\222\256", false},
-    {"Star", "\342\213\206", false},
-    {"Sub", "\342\213\220", false},
-    {"Subset", "\342\213\220", false},
-    {"SubsetEqual", "\342\212\206", false},
-    {"Succeeds", "\342\211\273", false},
-    {"SucceedsEqual", "\342\252\260", false},
-    {"SucceedsSlantEqual", "\342\211\275", false},
-    {"SucceedsTilde", "\342\211\277", false},
-    {"SuchThat", "\342\210\213", false},
-    {"Sum", "\342\210\221", false},
-    {"Sup", "\342\213\221", false},
-    {"Superset", "\342\212\203", false},
-    {"SupersetEqual", "\342\212\207", false},
-    {"Supset", "\342\213\221", false},
-    {"THORN", "\303\236", true},
-    {"TRADE", "\342\204\242", false},
-    {"TSHcy", "\320\213", false},
-    {"TScy", "\320\246", false},
-    {"Tab", "\011", false},
-    {"Tau", "\316\244", false},
-    {"Tcaron", "\305\244", false},
-    {"Tcedil", "\305\242", false},
-    {"Tcy", "\320\242", false},
-    {"Tfr", "\360\235\224\227", false},
-    {"Therefore", "\342\210\264", false},
-    {"Theta", "\316\230", false},
-    {"ThickSpace", "\342\201\237\342\200\212", false},
-    {"ThinSpace", "\342\200\211", false},
-    {"Tilde", "\342\210\274", false},
-    {"TildeEqual", "\342\211\203", false},
-    {"TildeFullEqual", "\342\211\205", false},
-    {"TildeTilde", "\342\211\210", false},
-    {"Topf", "\360\235\225\213", false},
-    {"TripleDot", "\342\203\233", false},
-    {"Tscr", "\360\235\222\257", false},
-    {"Tstrok", "\305\246", false},
-    {"Uacute", "\303\232", true},
-    {"Uarr", "\342\206\237", false},
-    {"Uarrocir", "\342\245\211", false},
-    {"Ubrcy", "\320\216", false},
-    {"Ubreve", "\305\254", false},
-    {"Ucirc", "\303\233", true},
-    {"Ucy", "\320\243", false},
-    {"Udblac", "\305\260", false},
-    {"Ufr", "\360\235\224\230", false},
-    {"Ugrave", "\303\231", true},
-    {"Umacr", "\305\252", false},
-    {"UnderBar", "\137", false},
-    {"UnderBrace", "\342\217\237", false},
-    {"UnderBracket", "\342\216\265", false},
-    {"UnderParenthesis", "\342\217\235", false},
-    {"Union", "\342\213\203", false},
-    {"UnionPlus", "\342\212\216", false},
-    {"Uogon", "\305\262", false},
-    {"Uopf", "\360\235\225\214", false},
-    {"UpArrow", "\342\206\221", false},
-    {"UpArrowBar", "\342\244\222", false},
-    {"UpArrowDownArrow", "\342\207\205", false},
-    {"UpDownArrow", "\342\206\225", false},
-    {"UpEquilibrium", "\342\245\256", false},
-    {"UpTee", "\342\212\245", false},
-    {"UpTeeArrow", "\342\206\245", false},
-    {"Uparrow", "\342\207\221", false},
-    {"Updownarrow", "\342\207\225", false},
-    {"UpperLeftArrow", "\342\206\226", false},
-    {"UpperRightArrow", "\342\206\227", false},
-    {"Upsi", "\317\222", false},
-    {"Upsilon", "\316\245", false},
-    {"Uring", "\305\256", false},
-    {"Uscr", "\360\235\222\260", false},
-    {"Utilde", "\305\250", false},
-    {"Uuml", "\303\234", true},
-    {"VDash", "\342\212\253", false},
-    {"Vbar", "\342\253\253", false},
-    {"Vcy", "\320\222", false},
-    {"Vdash", "\342\212\251", false},
-    {"Vdashl", "\342\253\246", false},
-    {"Vee", "\342\213\201", false},
-    {"Verbar", "\342\200\226", false},
-    {"Vert", "\342\200\226", false},
-    {"VerticalBar", "\342\210\243", false},
-    {"VerticalLine", "\174", false},
-    {"VerticalSeparator", "\342\235\230", false},
-    {"VerticalTilde", "\342\211\200", false},
-    {"VeryThinSpace", "\342\200\212", false},
-    {"Vfr", "\360\235\224\231", false},
-    {"Vopf", "\360\235\225\215", false},
-    {"Vscr", "\360\235\222\261", false},
-    {"Vvdash", "\342\212\252", false},
-    {"Wcirc", "\305\264", false},
-    {"Wedge", "\342\213\200", false},
-    {"Wfr", "\360\235\224\232", false},
-    {"Wopf", "\360\235\225\216", false},
-    {"Wscr", "\360\235\222\262", false},
-    {"Xfr", "\360\235\224\233", false},
-    {"Xi", "\316\236", false},
-    {"Xopf", "\360\235\225\217", false},
-    {"Xscr", "\360\235\222\263", false},
-    {"YAcy", "\320\257", false},
-    {"YIcy", "\320\207", false},
-    {"YUcy", "\320\256", false},
-    {"Yacute", "\303\235", true},
-    {"Ycirc", "\305\266", false},
-    {"Ycy", "\320\253", false},
-    {"Yfr", "\360\235\224\234", false},
-    {"Yopf", "\360\235\225\220", false},
-    {"Yscr", "\360\235\222\264", false},
-    {"Yuml", "\305\270", false},
-    {"ZHcy", "\320\226", false},
-    {"Zacute", "\305\271", false},
-    {"Zcaron", "\305\275", false},
-    {"Zcy", "\320\227", false},
-    {"Zdot", "\305\273", false},
-    {"ZeroWidthSpace", "\342\200\213", false},
-    {"Zeta", "\316\226", false},
-    {"Zfr", "\342\204\250", false},
-    {"Zopf", "\342\204\244", false},
-    {"Zscr", "\360\235\222\265", false},
-    {"aacute", "\303\241", true},
-    {"abreve", "\304\203", false},
-    {"ac", "\342\210\276", false},
-    {"acE", "\342\210\276\314\263", false},
-    {"acd", "\342\210\277", false},
-    {"acirc", "\303\242", true},
-    {"acute", "\302\264", true},
-    {"acy", "\320\260", false},
-    {"aelig", "\303\246", true},
-    {"af", "\342\201\241", false},
-    {"afr", "\360\235\224\236", false},
-    {"agrave", "\303\240", true},
-    {"alefsym", "\342\204\265", false},
-    {"aleph", "\342\204\265", false},
-    {"alpha", "\316\261", false},
-    {"amacr", "\304\201", false},
-    {"amalg", "\342\250\277", false},
-    {"amp", "\046", true},
-    {"and", "\342\210\247", false},
-    {"andand", "\342\251\225", false},
-    {"andd", "\342\251\234", false},
-    {"andslope", "\342\251\230", false},
-    {"andv", "\342\251\232", false},
-    {"ang", "\342\210\240", false},
-    {"ange", "\342\246\244", false},
-    {"angle", "\342\210\240", false},
-    {"angmsd", "\342\210\241", false},
-    {"angmsdaa", "\342\246\250", false},
-    {"angmsdab", "\342\246\251", false},
-    {"angmsdac", "\342\246\252", false},
-    {"angmsdad", "\342\246\253", false},
-    {"angmsdae", "\342\246\254", false},
-    {"angmsdaf", "\342\246\255", false},
-    {"angmsdag", "\342\246\256", false},
-    {"angmsdah", "\342\246\257", false},
-    {"angrt", "\342\210\237", false},
-    {"angrtvb", "\342\212\276", false},
-    {"angrtvbd", "\342\246\235", false},
-    {"angsph", "\342\210\242", false},
-    {"angst", "\303\205", false},
-    {"angzarr", "\342\215\274", false},
-    {"aogon", "\304\205", false},
-    {"aopf", "\360\235\225\222", false},
-    {"ap", "\342\211\210", false},
-    {"apE", "\342\251\260", false},
-    {"apacir", "\342\251\257", false},
-    {"ape", "\342\211\212", false},
-    {"apid", "\342\211\213", false},
-    {"apos", "\047", false},
-    {"approx", "\342\211\210", false},
-    {"approxeq", "\342\211\212", false},
-    {"aring", "\303\245", true},
-    {"ascr", "\360\235\222\266", false},
-    {"ast", "\052", false},
-    {"asymp", "\342\211\210", false},
-    {"asympeq", "\342\211\215", false},
-    {"atilde", "\303\243", true},
-    {"auml", "\303\244", true},
-    {"awconint", "\342\210\263", false},
-    {"awint", "\342\250\221", false},
-    {"bNot", "\342\253\255", false},
-    {"backcong", "\342\211\214", false},
-    {"backepsilon", "\317\266", false},
-    {"backprime", "\342\200\265", false},
-    {"backsim", "\342\210\275", false},
-    {"backsimeq", "\342\213\215", false},
-    {"barvee", "\342\212\275", false},
-    {"barwed", "\342\214\205", false},
-    {"barwedge", "\342\214\205", false},
-    {"bbrk", "\342\216\265", false},
-    {"bbrktbrk", "\342\216\266", false},
-    {"bcong", "\342\211\214", false},
-    {"bcy", "\320\261", false},
-    {"bdquo", "\342\200\236", false},
-    {"becaus", "\342\210\265", false},
-    {"because", "\342\210\265", false},
-    {"bemptyv", "\342\246\260", false},
-    {"bepsi", "\317\266", false},
-    {"bernou", "\342\204\254", false},
-    {"beta", "\316\262", false},
-    {"beth", "\342\204\266", false},
-    {"between", "\342\211\254", false},
-    {"bfr", "\360\235\224\237", false},
-    {"bigcap", "\342\213\202", false},
-    {"bigcirc", "\342\227\257", false},
-    {"bigcup", "\342\213\203", false},
-    {"bigodot", "\342\250\200", false},
-    {"bigoplus", "\342\250\201", false},
-    {"bigotimes", "\342\250\202", false},
-    {"bigsqcup", "\342\250\206", false},
-    {"bigstar", "\342\230\205", false},
-    {"bigtriangledown", "\342\226\275", false},
-    {"bigtriangleup", "\342\226\263", false},
-    {"biguplus", "\342\250\204", false},
-    {"bigvee", "\342\213\201", false},
-    {"bigwedge", "\342\213\200", false},
-    {"bkarow", "\342\244\215", false},
-    {"blacklozenge", "\342\247\253", false},
-    {"blacksquare", "\342\226\252", false},
-    {"blacktriangle", "\342\226\264", false},
-    {"blacktriangledown", "\342\226\276", false},
-    {"blacktriangleleft", "\342\227\202", false},
-    {"blacktriangleright", "\342\226\270", false},
-    {"blank", "\342\220\243", false},
-    {"blk12", "\342\226\222", false},
-    {"blk14", "\342\226\221", false},
-    {"blk34", "\342\226\223", false},
-    {"block", "\342\226\210", false},
-    {"bne", "\075\342\203\245", false},
-    {"bnequiv", "\342\211\241\342\203\245", false},
-    {"bnot", "\342\214\220", false},
-    {"bopf", "\360\235\225\223", false},
-    {"bot", "\342\212\245", false},
-    {"bottom", "\342\212\245", false},
-    {"bowtie", "\342\213\210", false},
-    {"boxDL", "\342\225\227", false},
-    {"boxDR", "\342\225\224", false},
-    {"boxDl", "\342\225\226", false},
-    {"boxDr", "\342\225\223", false},
-    {"boxH", "\342\225\220", false},
-    {"boxHD", "\342\225\246", false},
-    {"boxHU", "\342\225\251", false},
-    {"boxHd", "\342\225\244", false},
-    {"boxHu", "\342\225\247", false},
-    {"boxUL", "\342\225\235", false},
-    {"boxUR", "\342\225\232", false},
-    {"boxUl", "\342\225\234", false},
-    {"boxUr", "\342\225\231", false},
-    {"boxV", "\342\225\221", false},
-    {"boxVH", "\342\225\254", false},
-    {"boxVL", "\342\225\243", false},
-    {"boxVR", "\342\225\240", false},
-    {"boxVh", "\342\225\253", false},
-    {"boxVl", "\342\225\242", false},
-    {"boxVr", "\342\225\237", false},
-    {"boxbox", "\342\247\211", false},
-    {"boxdL", "\342\225\225", false},
-    {"boxdR", "\342\225\222", false},
-    {"boxdl", "\342\224\220", false},
-    {"boxdr", "\342\224\214", false},
-    {"boxh", "\342\224\200", false},
-    {"boxhD", "\342\225\245", false},
-    {"boxhU", "\342\225\250", false},
-    {"boxhd", "\342\224\254", false},
-    {"boxhu", "\342\224\264", false},
-    {"boxminus", "\342\212\237", false},
-    {"boxplus", "\342\212\236", false},
-    {"boxtimes", "\342\212\240", false},
-    {"boxuL", "\342\225\233", false},
-    {"boxuR", "\342\225\230", false},
-    {"boxul", "\342\224\230", false},
-    {"boxur", "\342\224\224", false},
-    {"boxv", "\342\224\202", false},
-    {"boxvH", "\342\225\252", false},
-    {"boxvL", "\342\225\241", false},
-    {"boxvR", "\342\225\236", false},
-    {"boxvh", "\342\224\274", false},
-    {"boxvl", "\342\224\244", false},
-    {"boxvr", "\342\224\234", false},
-    {"bprime", "\342\200\265", false},
-    {"breve", "\313\230", false},
-    {"brvbar", "\302\246", true},
-    {"bscr", "\360\235\222\267", false},
-    {"bsemi", "\342\201\217", false},
-    {"bsim", "\342\210\275", false},
-    {"bsime", "\342\213\215", false},
-    {"bsol", "\134", false},
-    {"bsolb", "\342\247\205", false},
-    {"bsolhsub", "\342\237\210", false},
-    {"bull", "\342\200\242", false},
-    {"bullet", "\342\200\242", false},
-    {"bump", "\342\211\216", false},
-    {"bumpE", "\342\252\256", false},
-    {"bumpe", "\342\211\217", false},
-    {"bumpeq", "\342\211\217", false},
-    {"cacute", "\304\207", false},
-    {"cap", "\342\210\251", false},
-    {"capand", "\342\251\204", false},
-    {"capbrcup", "\342\251\211", false},
-    {"capcap", "\342\251\213", false},
-    {"capcup", "\342\251\207", false},
-    {"capdot", "\342\251\200", false},
-    {"caps", "\342\210\251\357\270\200", false},
-    {"caret", "\342\201\201", false},
-    {"caron", "\313\207", false},
-    {"ccaps", "\342\251\215", false},
-    {"ccaron", "\304\215", false},
-    {"ccedil", "\303\247", true},
-    {"ccirc", "\304\211", false},
-    {"ccups", "\342\251\214", false},
-    {"ccupssm", "\342\251\220", false},
-    {"cdot", "\304\213", false},
-    {"cedil", "\302\270", true},
-    {"cemptyv", "\342\246\262", false},
-    {"cent", "\302\242", true},
-    {"centerdot", "\302\267", false},
-    {"cfr", "\360\235\224\240", false},
-    {"chcy", "\321\207", false},
-    {"check", "\342\234\223", false},
-    {"checkmark", "\342\234\223", false},
-    {"chi", "\317\207", false},
-    {"cir", "\342\227\213", false},
-    {"cirE", "\342\247\203", false},
-    {"circ", "\313\206", false},
-    {"circeq", "\342\211\227", false},
-    {"circlearrowleft", "\342\206\272", false},
-    {"circlearrowright", "\342\206\273", false},
-    {"circledR", "\302\256", false},
-    {"circledS", "\342\223\210", false},
-    {"circledast", "\342\212\233", false},
-    {"circledcirc", "\342\212\232", false},
-    {"circleddash", "\342\212\235", false},
-    {"cire", "\342\211\227", false},
-    {"cirfnint", "\342\250\220", false},
-    {"cirmid", "\342\253\257", false},
-    {"cirscir", "\342\247\202", false},
-    {"clubs", "\342\231\243", false},
-    {"clubsuit", "\342\231\243", false},
-    {"colon", "\072", false},
-    {"colone", "\342\211\224", false},
-    {"coloneq", "\342\211\224", false},
-    {"comma", "\054", false},
-    {"commat", "\100", false},
-    {"comp", "\342\210\201", false},
-    {"compfn", "\342\210\230", false},
-    {"complement", "\342\210\201", false},
-    {"complexes", "\342\204\202", false},
-    {"cong", "\342\211\205", false},
-    {"congdot", "\342\251\255", false},
-    {"conint", "\342\210\256", false},
-    {"copf", "\360\235\225\224", false},
-    {"coprod", "\342\210\220", false},
-    {"copy", "\302\251", true},
-    {"copysr", "\342\204\227", false},
-    {"crarr", "\342\206\265", false},
-    {"cross", "\342\234\227", false},
-    {"cscr", "\360\235\222\270", false},
-    {"csub", "\342\253\217", false},
-    {"csube", "\342\253\221", false},
-    {"csup", "\342\253\220", false},
-    {"csupe", "\342\253\222", false},
-    {"ctdot", "\342\213\257", false},
-    {"cudarrl", "\342\244\270", false},
-    {"cudarrr", "\342\244\265", false},
-    {"cuepr", "\342\213\236", false},
-    {"cuesc", "\342\213\237", false},
-    {"cularr", "\342\206\266", false},
-    {"cularrp", "\342\244\275", false},
-    {"cup", "\342\210\252", false},
-    {"cupbrcap", "\342\251\210", false},
-    {"cupcap", "\342\251\206", false},
-    {"cupcup", "\342\251\212", false},
-    {"cupdot", "\342\212\215", false},
-    {"cupor", "\342\251\205", false},
-    {"cups", "\342\210\252\357\270\200", false},
-    {"curarr", "\342\206\267", false},
-    {"curarrm", "\342\244\274", false},
-    {"curlyeqprec", "\342\213\236", false},
-    {"curlyeqsucc", "\342\213\237", false},
-    {"curlyvee", "\342\213\216", false},
-    {"curlywedge", "\342\213\217", false},
-    {"curren", "\302\244", true},
-    {"curvearrowleft", "\342\206\266", false},
-    {"curvearrowright", "\342\206\267", false},
-    {"cuvee", "\342\213\216", false},
-    {"cuwed", "\342\213\217", false},
-    {"cwconint", "\342\210\262", false},
-    {"cwint", "\342\210\261", false},
-    {"cylcty", "\342\214\255", false},
-    {"dArr", "\342\207\223", false},
-    {"dHar", "\342\245\245", false},
-    {"dagger", "\342\200\240", false},
-    {"daleth", "\342\204\270", false},
-    {"darr", "\342\206\223", false},
-    {"dash", "\342\200\220", false},
-    {"dashv", "\342\212\243", false},
-    {"dbkarow", "\342\244\217", false},
-    {"dblac", "\313\235", false},
-    {"dcaron", "\304\217", false},
-    {"dcy", "\320\264", false},
-    {"dd", "\342\205\206", false},
-    {"ddagger", "\342\200\241", false},
-    {"ddarr", "\342\207\212", false},
-    {"ddotseq", "\342\251\267", false},
-    {"deg", "\302\260", true},
-    {"delta", "\316\264", false},
-    {"demptyv", "\342\246\261", false},
-    {"dfisht", "\342\245\277", false},
-    {"dfr", "\360\235\224\241", false},
-    {"dharl", "\342\207\203", false},
-    {"dharr", "\342\207\202", false},
-    {"diam", "\342\213\204", false},
-    {"diamond", "\342\213\204", false},
-    {"diamondsuit", "\342\231\246", false},
-    {"diams", "\342\231\246", false},
-    {"die", "\302\250", false},
-    {"digamma", "\317\235", false},
-    {"disin", "\342\213\262", false},
-    {"div", "\303\267", false},
-    {"divide", "\303\267", true},
-    {"divideontimes", "\342\213\207", false},
-    {"divonx", "\342\213\207", false},
-    {"djcy", "\321\222", false},
-    {"dlcorn", "\342\214\236", false},
-    {"dlcrop", "\342\214\215", false},
-    {"dollar", "\044", false},
-    {"dopf", "\360\235\225\225", false},
-    {"dot", "\313\231", false},
-    {"doteq", "\342\211\220", false},
-    {"doteqdot", "\342\211\221", false},
-    {"dotminus", "\342\210\270", false},
-    {"dotplus", "\342\210\224", false},
-    {"dotsquare", "\342\212\241", false},
-    {"doublebarwedge", "\342\214\206", false},
-    {"downarrow", "\342\206\223", false},
-    {"downdownarrows", "\342\207\212", false},
-    {"downharpoonleft", "\342\207\203", false},
-    {"downharpoonright", "\342\207\202", false},
-    {"drbkarow", "\342\244\220", false},
-    {"drcorn", "\342\214\237", false},
-    {"drcrop", "\342\214\214", false},
-    {"dscr", "\360\235\222\271", false},
-    {"dscy", "\321\225", false},
-    {"dsol", "\342\247\266", false},
-    {"dstrok", "\304\221", false},
-    {"dtdot", "\342\213\261", false},
-    {"dtri", "\342\226\277", false},
-    {"dtrif", "\342\226\276", false},
-    {"duarr", "\342\207\265", false},
-    {"duhar", "\342\245\257", false},
-    {"dwangle", "\342\246\246", false},
-    {"dzcy", "\321\237", false},
-    {"dzigrarr", "\342\237\277", false},
-    {"eDDot", "\342\251\267", false},
-    {"eDot", "\342\211\221", false},
-    {"eacute", "\303\251", true},
-    {"easter", "\342\251\256", false},
-    {"ecaron", "\304\233", false},
-    {"ecir", "\342\211\226", false},
-    {"ecirc", "\303\252", true},
-    {"ecolon", "\342\211\225", false},
-    {"ecy", "\321\215", false},
-    {"edot", "\304\227", false},
-    {"ee", "\342\205\207", false},
-    {"efDot", "\342\211\222", false},
-    {"efr", "\360\235\224\242", false},
-    {"eg", "\342\252\232", false},
-    {"egrave", "\303\250", true},
-    {"egs", "\342\252\226", false},
-    {"egsdot", "\342\252\230", false},
-    {"el", "\342\252\231", false},
-    {"elinters", "\342\217\247", false},
-    {"ell", "\342\204\223", false},
-    {"els", "\342\252\225", false},
-    {"elsdot", "\342\252\227", false},
-    {"emacr", "\304\223", false},
-    {"empty", "\342\210\205", false},
-    {"emptyset", "\342\210\205", false},
-    {"emptyv", "\342\210\205", false},
-    {"emsp", "\342\200\203", false},
-    {"emsp13", "\342\200\204", false},
-    {"emsp14", "\342\200\205", false},
-    {"eng", "\305\213", false},
-    {"ensp", "\342\200\202", false},
-    {"eogon", "\304\231", false},
-    {"eopf", "\360\235\225\226", false},
-    {"epar", "\342\213\225", false},
-    {"eparsl", "\342\247\243", false},
-    {"eplus", "\342\251\261", false},
-    {"epsi", "\316\265", false},
-    {"epsilon", "\316\265", false},
-    {"epsiv", "\317\265", false},
-    {"eqcirc", "\342\211\226", false},
-    {"eqcolon", "\342\211\225", false},
-    {"eqsim", "\342\211\202", false},
-    {"eqslantgtr", "\342\252\226", false},
-    {"eqslantless", "\342\252\225", false},
-    {"equals", "\075", false},
-    {"equest", "\342\211\237", false},
-    {"equiv", "\342\211\241", false},
-    {"equivDD", "\342\251\270", false},
-    {"eqvparsl", "\342\247\245", false},
-    {"erDot", "\342\211\223", false},
-    {"erarr", "\342\245\261", false},
-    {"escr", "\342\204\257", false},
-    {"esdot", "\342\211\220", false},
-    {"esim", "\342\211\202", false},
-    {"eta", "\316\267", false},
-    {"eth", "\303\260", true},
-    {"euml", "\303\253", true},
-    {"euro", "\342\202\254", false},
-    {"excl", "\041", false},
-    {"exist", "\342\210\203", false},
-    {"expectation", "\342\204\260", false},
-    {"exponentiale", "\342\205\207", false},
-    {"fallingdotseq", "\342\211\222", false},
-    {"fcy", "\321\204", false},
-    {"female", "\342\231\200", false},
-    {"ffilig", "\357\254\203", false},
-    {"fflig", "\357\254\200", false},
-    {"ffllig", "\357\254\204", false},
-    {"ffr", "\360\235\224\243", false},
-    {"filig", "\357\254\201", false},
-    {"fjlig", "\146\152", false},
-    {"flat", "\342\231\255", false},
-    {"fllig", "\357\254\202", false},
-    {"fltns", "\342\226\261", false},
-    {"fnof", "\306\222", false},
-    {"fopf", "\360\235\225\227", false},
-    {"forall", "\342\210\200", false},
-    {"fork", "\342\213\224", false},
-    {"forkv", "\342\253\231", false},
-    {"fpartint", "\342\250\215", false},
-    {"frac12", "\302\275", true},
-    {"frac13", "\342\205\223", false},
-    {"frac14", "\302\274", true},
-    {"frac15", "\342\205\225", false},
-    {"frac16", "\342\205\231", false},
-    {"frac18", "\342\205\233", false},
-    {"frac23", "\342\205\224", false},
-    {"frac25", "\342\205\226", false},
-    {"frac34", "\302\276", true},
-    {"frac35", "\342\205\227", false},
-    {"frac38", "\342\205\234", false},
-    {"frac45", "\342\205\230", false},
-    {"frac56", "\342\205\232", false},
-    {"frac58", "\342\205\235", false},
-    {"frac78", "\342\205\236", false},
-    {"frasl", "\342\201\204", false},
-    {"frown", "\342\214\242", false},
-    {"fscr", "\360\235\222\273", false},
-    {"gE", "\342\211\247", false},
-    {"gEl", "\342\252\214", false},
-    {"gacute", "\307\265", false},
-    {"gamma", "\316\263", false},
-    {"gammad", "\317\235", false},
-    {"gap", "\342\252\206", false},
-    {"gbreve", "\304\237", false},
-    {"gcirc", "\304\235", false},
-    {"gcy", "\320\263", false},
-    {"gdot", "\304\241", false},
-    {"ge", "\342\211\245", false},
-    {"gel", "\342\213\233", false},
-    {"geq", "\342\211\245", false},
-    {"geqq", "\342\211\247", false},
-    {"geqslant", "\342\251\276", false},
-    {"ges", "\342\251\276", false},
-    {"gescc", "\342\252\251", false},
-    {"gesdot", "\342\252\200", false},
-    {"gesdoto", "\342\252\202", false},
-    {"gesdotol", "\342\252\204", false},
-    {"gesl", "\342\213\233\357\270\200", false},
-    {"gesles", "\342\252\224", false},
-    {"gfr", "\360\235\224\244", false},
-    {"gg", "\342\211\253", false},
-    {"ggg", "\342\213\231", false},
-    {"gimel", "\342\204\267", false},
-    {"gjcy", "\321\223", false},
-    {"gl", "\342\211\267", false},
-    {"glE", "\342\252\222", false},
-    {"gla", "\342\252\245", false},
-    {"glj", "\342\252\244", false},
-    {"gnE", "\342\211\251", false},
-    {"gnap", "\342\252\212", false},
-    {"gnapprox", "\342\252\212", false},
-    {"gne", "\342\252\210", false},
-    {"gneq", "\342\252\210", false},
-    {"gneqq", "\342\211\251", false},
-    {"gnsim", "\342\213\247", false},
-    {"gopf", "\360\235\225\230", false},
-    {"grave", "\140", false},
-    {"gscr", "\342\204\212", false},
-    {"gsim", "\342\211\263", false},
-    {"gsime", "\342\252\216", false},
-    {"gsiml", "\342\252\220", false},
-    {"gt", "\076", true},
-    {"gtcc", "\342\252\247", false},
-    {"gtcir", "\342\251\272", false},
-    {"gtdot", "\342\213\227", false},
-    {"gtlPar", "\342\246\225", false},
-    {"gtquest", "\342\251\274", false},
-    {"gtrapprox", "\342\252\206", false},
-    {"gtrarr", "\342\245\270", false},
-    {"gtrdot", "\342\213\227", false},
-    {"gtreqless", "\342\213\233", false},
-    {"gtreqqless", "\342\252\214", false},
-    {"gtrless", "\342\211\267", false},
-    {"gtrsim", "\342\211\263", false},
-    {"gvertneqq", "\342\211\251\357\270\200", false},
-    {"gvnE", "\342\211\251\357\270\200", false},
-    {"hArr", "\342\207\224", false},
-    {"hairsp", "\342\200\212", false},
-    {"half", "\302\275", false},
-    {"hamilt", "\342\204\213", false},
-    {"hardcy", "\321\212", false},
-    {"harr", "\342\206\224", false},
-    {"harrcir", "\342\245\210", false},
-    {"harrw", "\342\206\255", false},
-    {"hbar", "\342\204\217", false},
-    {"hcirc", "\304\245", false},
-    {"hearts", "\342\231\245", false},
-    {"heartsuit", "\342\231\245", false},
-    {"hellip", "\342\200\246", false},
-    {"hercon", "\342\212\271", false},
-    {"hfr", "\360\235\224\245", false},
-    {"hksearow", "\342\244\245", false},
-    {"hkswarow", "\342\244\246", false},
-    {"hoarr", "\342\207\277", false},
-    {"homtht", "\342\210\273", false},
-    {"hookleftarrow", "\342\206\251", false},
-    {"hookrightarrow", "\342\206\252", false},
-    {"hopf", "\360\235\225\231", false},
-    {"horbar", "\342\200\225", false},
-    {"hscr", "\360\235\222\275", false},
-    {"hslash", "\342\204\217", false},
-    {"hstrok", "\304\247", false},
-    {"hybull", "\342\201\203", false},
-    {"hyphen", "\342\200\220", false},
-    {"iacute", "\303\255", true},
-    {"ic", "\342\201\243", false},
-    {"icirc", "\303\256", true},
-    {"icy", "\320\270", false},
-    {"iecy", "\320\265", false},
-    {"iexcl", "\302\241", true},
-    {"iff", "\342\207\224", false},
-    {"ifr", "\360\235\224\246", false},
-    {"igrave", "\303\254", true},
-    {"ii", "\342\205\210", false},
-    {"iiiint", "\342\250\214", false},
-    {"iiint", "\342\210\255", false},
-    {"iinfin", "\342\247\234", false},
-    {"iiota", "\342\204\251", false},
-    {"ijlig", "\304\263", false},
-    {"imacr", "\304\253", false},
-    {"image", "\342\204\221", false},
-    {"imagline", "\342\204\220", false},
-    {"imagpart", "\342\204\221", false},
-    {"imath", "\304\261", false},
-    {"imof", "\342\212\267", false},
-    {"imped", "\306\265", false},
-    {"in", "\342\210\210", false},
-    {"incare", "\342\204\205", false},
-    {"infin", "\342\210\236", false},
-    {"infintie", "\342\247\235", false},
-    {"inodot", "\304\261", false},
-    {"int", "\342\210\253", false},
-    {"intcal", "\342\212\272", false},
-    {"integers", "\342\204\244", false},
-    {"intercal", "\342\212\272", false},
-    {"intlarhk", "\342\250\227", false},
-    {"intprod", "\342\250\274", false},
-    {"iocy", "\321\221", false},
-    {"iogon", "\304\257", false},
-    {"iopf", "\360\235\225\232", false},
-    {"iota", "\316\271", false},
-    {"iprod", "\342\250\274", false},
-    {"iquest", "\302\277", true},
-    {"iscr", "\360\235\222\276", false},
-    {"isin", "\342\210\210", false},
-    {"isinE", "\342\213\271", false},
-    {"isindot", "\342\213\265", false},
-    {"isins", "\342\213\264", false},
-    {"isinsv", "\342\213\263", false},
-    {"isinv", "\342\210\210", false},
-    {"it", "\342\201\242", false},
-    {"itilde", "\304\251", false},
-    {"iukcy", "\321\226", false},
-    {"iuml", "\303\257", true},
-    {"jcirc", "\304\265", false},
-    {"jcy", "\320\271", false},
-    {"jfr", "\360\235\224\247", false},
-    {"jmath", "\310\267", false},
-    {"jopf", "\360\235\225\233", false},
-    {"jscr", "\360\235\222\277", false},
-    {"jsercy", "\321\230", false},
-    {"jukcy", "\321\224", false},
-    {"kappa", "\316\272", false},
-    {"kappav", "\317\260", false},
-    {"kcedil", "\304\267", false},
-    {"kcy", "\320\272", false},
-    {"kfr", "\360\235\224\250", false},
-    {"kgreen", "\304\270", false},
-    {"khcy", "\321\205", false},
-    {"kjcy", "\321\234", false},
-    {"kopf", "\360\235\225\234", false},
-    {"kscr", "\360\235\223\200", false},
-    {"lAarr", "\342\207\232", false},
-    {"lArr", "\342\207\220", false},
-    {"lAtail", "\342\244\233", false},
-    {"lBarr", "\342\244\216", false},
-    {"lE", "\342\211\246", false},
-    {"lEg", "\342\252\213", false},
-    {"lHar", "\342\245\242", false},
-    {"lacute", "\304\272", false},
-    {"laemptyv", "\342\246\264", false},
-    {"lagran", "\342\204\222", false},
-    {"lambda", "\316\273", false},
-    {"lang", "\342\237\250", false},
-    {"langd", "\342\246\221", false},
-    {"langle", "\342\237\250", false},
-    {"lap", "\342\252\205", false},
-    {"laquo", "\302\253", true},
-    {"larr", "\342\206\220", false},
-    {"larrb", "\342\207\244", false},
-    {"larrbfs", "\342\244\237", false},
-    {"larrfs", "\342\244\235", false},
-    {"larrhk", "\342\206\251", false},
-    {"larrlp", "\342\206\253", false},
-    {"larrpl", "\342\244\271", false},
-    {"larrsim", "\342\245\263", false},
-    {"larrtl", "\342\206\242", false},
-    {"lat", "\342\252\253", false},
-    {"latail", "\342\244\231", false},
-    {"late", "\342\252\255", false},
-    {"lates", "\342\252\255\357\270\200", false},
-    {"lbarr", "\342\244\214", false},
-    {"lbbrk", "\342\235\262", false},
-    {"lbrace", "\173", false},
-    {"lbrack", "\133", false},
-    {"lbrke", "\342\246\213", false},
-    {"lbrksld", "\342\246\217", false},
-    {"lbrkslu", "\342\246\215", false},
-    {"lcaron", "\304\276", false},
-    {"lcedil", "\304\274", false},
-    {"lceil", "\342\214\210", false},
-    {"lcub", "\173", false},
-    {"lcy", "\320\273", false},
-    {"ldca", "\342\244\266", false},
-    {"ldquo", "\342\200\234", false},
-    {"ldquor", "\342\200\236", false},
-    {"ldrdhar", "\342\245\247", false},
-    {"ldrushar", "\342\245\213", false},
-    {"ldsh", "\342\206\262", false},
-    {"le", "\342\211\244", false},
-    {"leftarrow", "\342\206\220", false},
-    {"leftarrowtail", "\342\206\242", false},
-    {"leftharpoondown", "\342\206\275", false},
-    {"leftharpoonup", "\342\206\274", false},
-    {"leftleftarrows", "\342\207\207", false},
-    {"leftrightarrow", "\342\206\224", false},
-    {"leftrightarrows", "\342\207\206", false},
-    {"leftrightharpoons", "\342\207\213", false},
-    {"leftrightsquigarrow", "\342\206\255", false},
-    {"leftthreetimes", "\342\213\213", false},
-    {"leg", "\342\213\232", false},
-    {"leq", "\342\211\244", false},
-    {"leqq", "\342\211\246", false},
-    {"leqslant", "\342\251\275", false},
-    {"les", "\342\251\275", false},
-    {"lescc", "\342\252\250", false},
-    {"lesdot", "\342\251\277", false},
-    {"lesdoto", "\342\252\201", false},
-    {"lesdotor", "\342\252\203", false},
-    {"lesg", "\342\213\232\357\270\200", false},
-    {"lesges", "\342\252\223", false},
-    {"lessapprox", "\342\252\205", false},
-    {"lessdot", "\342\213\226", false},
-    {"lesseqgtr", "\342\213\232", false},
-    {"lesseqqgtr", "\342\252\213", false},
-    {"lessgtr", "\342\211\266", false},
-    {"lesssim", "\342\211\262", false},
-    {"lfisht", "\342\245\274", false},
-    {"lfloor", "\342\214\212", false},
-    {"lfr", "\360\235\224\251", false},
-    {"lg", "\342\211\266", false},
-    {"lgE", "\342\252\221", false},
-    {"lhard", "\342\206\275", false},
-    {"lharu", "\342\206\274", false},
-    {"lharul", "\342\245\252", false},
-    {"lhblk", "\342\226\204", false},
-    {"ljcy", "\321\231", false},
-    {"ll", "\342\211\252", false},
-    {"llarr", "\342\207\207", false},
-    {"llcorner", "\342\214\236", false},
-    {"llhard", "\342\245\253", false},
-    {"lltri", "\342\227\272", false},
-    {"lmidot", "\305\200", false},
-    {"lmoust", "\342\216\260", false},
-    {"lmoustache", "\342\216\260", false},
-    {"lnE", "\342\211\250", false},
-    {"lnap", "\342\252\211", false},
-    {"lnapprox", "\342\252\211", false},
-    {"lne", "\342\252\207", false},
-    {"lneq", "\342\252\207", false},
-    {"lneqq", "\342\211\250", false},
-    {"lnsim", "\342\213\246", false},
-    {"loang", "\342\237\254", false},
-    {"loarr", "\342\207\275", false},
-    {"lobrk", "\342\237\246", false},
-    {"longleftarrow", "\342\237\265", false},
-    {"longleftrightarrow", "\342\237\267", false},
-    {"longmapsto", "\342\237\274", false},
-    {"longrightarrow", "\342\237\266", false},
-    {"looparrowleft", "\342\206\253", false},
-    {"looparrowright", "\342\206\254", false},
-    {"lopar", "\342\246\205", false},
-    {"lopf", "\360\235\225\235", false},
-    {"loplus", "\342\250\255", false},
-    {"lotimes", "\342\250\264", false},
-    {"lowast", "\342\210\227", false},
-    {"lowbar", "\137", false},
-    {"loz", "\342\227\212", false},
-    {"lozenge", "\342\227\212", false},
-    {"lozf", "\342\247\253", false},
-    {"lpar", "\050", false},
-    {"lparlt", "\342\246\223", false},
-    {"lrarr", "\342\207\206", false},
-    {"lrcorner", "\342\214\237", false},
-    {"lrhar", "\342\207\213", false},
-    {"lrhard", "\342\245\255", false},
-    {"lrm", "\342\200\216", false},
-    {"lrtri", "\342\212\277", false},
-    {"lsaquo", "\342\200\271", false},
-    {"lscr", "\360\235\223\201", false},
-    {"lsh", "\342\206\260", false},
-    {"lsim", "\342\211\262", false},
-    {"lsime", "\342\252\215", false},
-    {"lsimg", "\342\252\217", false},
-    {"lsqb", "\133", false},
-    {"lsquo", "\342\200\230", false},
-    {"lsquor", "\342\200\232", false},
-    {"lstrok", "\305\202", false},
-    {"lt", "\074", true},
-    {"ltcc", "\342\252\246", false},
-    {"ltcir", "\342\251\271", false},
-    {"ltdot", "\342\213\226", false},
-    {"lthree", "\342\213\213", false},
-    {"ltimes", "\342\213\211", false},
-    {"ltlarr", "\342\245\266", false},
-    {"ltquest", "\342\251\273", false},
-    {"ltrPar", "\342\246\226", false},
-    {"ltri", "\342\227\203", false},
-    {"ltrie", "\342\212\264", false},
-    {"ltrif", "\342\227\202", false},
-    {"lurdshar", "\342\245\212", false},
-    {"luruhar", "\342\245\246", false},
-    {"lvertneqq", "\342\211\250\357\270\200", false},
-    {"lvnE", "\342\211\250\357\270\200", false},
-    {"mDDot", "\342\210\272", false},
-    {"macr", "\302\257", true},
-    {"male", "\342\231\202", false},
-    {"malt", "\342\234\240", false},
-    {"maltese", "\342\234\240", false},
-    {"map", "\342\206\246", false},
-    {"mapsto", "\342\206\246", false},
-    {"mapstodown", "\342\206\247", false},
-    {"mapstoleft", "\342\206\244", false},
-    {"mapstoup", "\342\206\245", false},
-    {"marker", "\342\226\256", false},
-    {"mcomma", "\342\250\251", false},
-    {"mcy", "\320\274", false},
-    {"mdash", "\342\200\224", false},
-    {"measuredangle", "\342\210\241", false},
-    {"mfr", "\360\235\224\252", false},
-    {"mho", "\342\204\247", false},
-    {"micro", "\302\265", true},
-    {"mid", "\342\210\243", false},
-    {"midast", "\052", false},
-    {"midcir", "\342\253\260", false},
-    {"middot", "\302\267", true},
-    {"minus", "\342\210\222", false},
-    {"minusb", "\342\212\237", false},
-    {"minusd", "\342\210\270", false},
-    {"minusdu", "\342\250\252", false},
-    {"mlcp", "\342\253\233", false},
-    {"mldr", "\342\200\246", false},
-    {"mnplus", "\342\210\223", false},
-    {"models", "\342\212\247", false},
-    {"mopf", "\360\235\225\236", false},
-    {"mp", "\342\210\223", false},
-    {"mscr", "\360\235\223\202", false},
-    {"mstpos", "\342\210\276", false},
-    {"mu", "\316\274", false},
-    {"multimap", "\342\212\270", false},
-    {"mumap", "\342\212\270", false},
-    {"nGg", "\342\213\231\314\270", false},
-    {"nGt", "\342\211\253\342\203\222", false},
-    {"nGtv", "\342\211\253\314\270", false},
-    {"nLeftarrow", "\342\207\215", false},
-    {"nLeftrightarrow", "\342\207\216", false},
-    {"nLl", "\342\213\230\314\270", false},
-    {"nLt", "\342\211\252\342\203\222", false},
-    {"nLtv", "\342\211\252\314\270", false},
-    {"nRightarrow", "\342\207\217", false},
-    {"nVDash", "\342\212\257", false},
-    {"nVdash", "\342\212\256", false},
-    {"nabla", "\342\210\207", false},
-    {"nacute", "\305\204", false},
-    {"nang", "\342\210\240\342\203\222", false},
-    {"nap", "\342\211\211", false},
-    {"napE", "\342\251\260\314\270", false},
-    {"napid", "\342\211\213\314\270", false},
-    {"napos", "\305\211", false},
-    {"napprox", "\342\211\211", false},
-    {"natur", "\342\231\256", false},
-    {"natural", "\342\231\256", false},
-    {"naturals", "\342\204\225", false},
-    {"nbsp", "\302\240", true},
-    {"nbump", "\342\211\216\314\270", false},
-    {"nbumpe", "\342\211\217\314\270", false},
-    {"ncap", "\342\251\203", false},
-    {"ncaron", "\305\210", false},
-    {"ncedil", "\305\206", false},
-    {"ncong", "\342\211\207", false},
-    {"ncongdot", "\342\251\255\314\270", false},
-    {"ncup", "\342\251\202", false},
-    {"ncy", "\320\275", false},
-    {"ndash", "\342\200\223", false},
-    {"ne", "\342\211\240", false},
-    {"neArr", "\342\207\227", false},
-    {"nearhk", "\342\244\244", false},
-    {"nearr", "\342\206\227", false},
-    {"nearrow", "\342\206\227", false},
-    {"nedot", "\342\211\220\314\270", false},
-    {"nequiv", "\342\211\242", false},
-    {"nesear", "\342\244\250", false},
-    {"nesim", "\342\211\202\314\270", false},
-    {"nexist", "\342\210\204", false},
-    {"nexists", "\342\210\204", false},
-    {"nfr", "\360\235\224\253", false},
-    {"ngE", "\342\211\247\314\270", false},
-    {"nge", "\342\211\261", false},
-    {"ngeq", "\342\211\261", false},
-    {"ngeqq", "\342\211\247\314\270", false},
-    {"ngeqslant", "\342\251\276\314\270", false},
-    {"nges", "\342\251\276\314\270", false},
-    {"ngsim", "\342\211\265", false},
-    {"ngt", "\342\211\257", false},
-    {"ngtr", "\342\211\257", false},
-    {"nhArr", "\342\207\216", false},
-    {"nharr", "\342\206\256", false},
-    {"nhpar", "\342\253\262", false},
-    {"ni", "\342\210\213", false},
-    {"nis", "\342\213\274", false},
-    {"nisd", "\342\213\272", false},
-    {"niv", "\342\210\213", false},
-    {"njcy", "\321\232", false},
-    {"nlArr", "\342\207\215", false},
-    {"nlE", "\342\211\246\314\270", false},
-    {"nlarr", "\342\206\232", false},
-    {"nldr", "\342\200\245", false},
-    {"nle", "\342\211\260", false},
-    {"nleftarrow", "\342\206\232", false},
-    {"nleftrightarrow", "\342\206\256", false},
-    {"nleq", "\342\211\260", false},
-    {"nleqq", "\342\211\246\314\270", false},
-    {"nleqslant", "\342\251\275\314\270", false},
-    {"nles", "\342\251\275\314\270", false},
-    {"nless", "\342\211\256", false},
-    {"nlsim", "\342\211\264", false},
-    {"nlt", "\342\211\256", false},
-    {"nltri", "\342\213\252", false},
-    {"nltrie", "\342\213\254", false},
-    {"nmid", "\342\210\244", false},
-    {"nopf", "\360\235\225\237", false},
-    {"not", "\302\254", true},
-    {"notin", "\342\210\211", false},
-    {"notinE", "\342\213\271\314\270", false},
-    {"notindot", "\342\213\265\314\270", false},
-    {"notinva", "\342\210\211", false},
-    {"notinvb", "\342\213\267", false},
-    {"notinvc", "\342\213\266", false},
-    {"notni", "\342\210\214", false},
-    {"notniva", "\342\210\214", false},
-    {"notnivb", "\342\213\276", false},
-    {"notnivc", "\342\213\275", false},
-    {"npar", "\342\210\246", false},
-    {"nparallel", "\342\210\246", false},
-    {"nparsl", "\342\253\275\342\203\245", false},
-    {"npart", "\342\210\202\314\270", false},
-    {"npolint", "\342\250\224", false},
-    {"npr", "\342\212\200", false},
-    {"nprcue", "\342\213\240", false},
-    {"npre", "\342\252\257\314\270", false},
-    {"nprec", "\342\212\200", false},
-    {"npreceq", "\342\252\257\314\270", false},
-    {"nrArr", "\342\207\217", false},
-    {"nrarr", "\342\206\233", false},
-    {"nrarrc", "\342\244\263\314\270", false},
-    {"nrarrw", "\342\206\235\314\270", false},
-    {"nrightarrow", "\342\206\233", false},
-    {"nrtri", "\342\213\253", false},
-    {"nrtrie", "\342\213\255", false},
-    {"nsc", "\342\212\201", false},
-    {"nsccue", "\342\213\241", false},
-    {"nsce", "\342\252\260\314\270", false},
-    {"nscr", "\360\235\223\203", false},
-    {"nshortmid", "\342\210\244", false},
-    {"nshortparallel", "\342\210\246", false},
-    {"nsim", "\342\211\201", false},
-    {"nsime", "\342\211\204", false},
-    {"nsimeq", "\342\211\204", false},
-    {"nsmid", "\342\210\244", false},
-    {"nspar", "\342\210\246", false},
-    {"nsqsube", "\342\213\242", false},
-    {"nsqsupe", "\342\213\243", false},
-    {"nsub", "\342\212\204", false},
-    {"nsubE", "\342\253\205\314\270", false},
-    {"nsube", "\342\212\210", false},
-    {"nsubset", "\342\212\202\342\203\222", false},
-    {"nsubseteq", "\342\212\210", false},
-    {"nsubseteqq", "\342\253\205\314\270", false},
-    {"nsucc", "\342\212\201", false},
-    {"nsucceq", "\342\252\260\314\270", false},
-    {"nsup", "\342\212\205", false},
-    {"nsupE", "\342\253\206\314\270", false},
-    {"nsupe", "\342\212\211", false},
-    {"nsupset", "\342\212\203\342\203\222", false},
-    {"nsupseteq", "\342\212\211", false},
-    {"nsupseteqq", "\342\253\206\314\270", false},
-    {"ntgl", "\342\211\271", false},
-    {"ntilde", "\303\261", true},
-    {"ntlg", "\342\211\270", false},
-    {"ntriangleleft", "\342\213\252", false},
-    {"ntrianglelefteq", "\342\213\254", false},
-    {"ntriangleright", "\342\213\253", false},
-    {"ntrianglerighteq", "\342\213\255", false},
-    {"nu", "\316\275", false},
-    {"num", "\043", false},
-    {"numero", "\342\204\226", false},
-    {"numsp", "\342\200\207", false},
-    {"nvDash", "\342\212\255", false},
-    {"nvHarr", "\342\244\204", false},
-    {"nvap", "\342\211\215\342\203\222", false},
-    {"nvdash", "\342\212\254", false},
-    {"nvge", "\342\211\245\342\203\222", false},
-    {"nvgt", "\076\342\203\222", false},
-    {"nvinfin", "\342\247\236", false},
-    {"nvlArr", "\342\244\202", false},
-    {"nvle", "\342\211\244\342\203\222", false},
-    {"nvlt", "\074\342\203\222", false},
-    {"nvltrie", "\342\212\264\342\203\222", false},
-    {"nvrArr", "\342\244\203", false},
-    {"nvrtrie", "\342\212\265\342\203\222", false},
-    {"nvsim", "\342\210\274\342\203\222", false},
-    {"nwArr", "\342\207\226", false},
-    {"nwarhk", "\342\244\243", false},
-    {"nwarr", "\342\206\226", false},
-    {"nwarrow", "\342\206\226", false},
-    {"nwnear", "\342\244\247", false},
-    {"oS", "\342\223\210", false},
-    {"oacute", "\303\263", true},
-    {"oast", "\342\212\233", false},
-    {"ocir", "\342\212\232", false},
-    {"ocirc", "\303\264", true},
-    {"ocy", "\320\276", false},
-    {"odash", "\342\212\235", false},
-    {"odblac", "\305\221", false},
-    {"odiv", "\342\250\270", false},
-    {"odot", "\342\212\231", false},
-    {"odsold", "\342\246\274", false},
-    {"oelig", "\305\223", false},
-    {"ofcir", "\342\246\277", false},
-    {"ofr", "\360\235\224\254", false},
-    {"ogon", "\313\233", false},
-    {"ograve", "\303\262", true},
-    {"ogt", "\342\247\201", false},
-    {"ohbar", "\342\246\265", false},
-    {"ohm", "\316\251", false},
-    {"oint", "\342\210\256", false},
-    {"olarr", "\342\206\272", false},
-    {"olcir", "\342\246\276", false},
-    {"olcross", "\342\246\273", false},
-    {"oline", "\342\200\276", false},
-    {"olt", "\342\247\200", false},
-    {"omacr", "\305\215", false},
-    {"omega", "\317\211", false},
-    {"omicron", "\316\277", false},
-    {"omid", "\342\246\266", false},
-    {"ominus", "\342\212\226", false},
-    {"oopf", "\360\235\225\240", false},
-    {"opar", "\342\246\267", false},
-    {"operp", "\342\246\271", false},
-    {"oplus", "\342\212\225", false},
-    {"or", "\342\210\250", false},
-    {"orarr", "\342\206\273", false},
-    {"ord", "\342\251\235", false},
-    {"order", "\342\204\264", false},
-    {"orderof", "\342\204\264", false},
-    {"ordf", "\302\252", true},
-    {"ordm", "\302\272", true},
-    {"origof", "\342\212\266", false},
-    {"oror", "\342\251\226", false},
-    {"orslope", "\342\251\227", false},
-    {"orv", "\342\251\233", false},
-    {"oscr", "\342\204\264", false},
-    {"oslash", "\303\270", true},
-    {"osol", "\342\212\230", false},
-    {"otilde", "\303\265", true},
-    {"otimes", "\342\212\227", false},
-    {"otimesas", "\342\250\266", false},
-    {"ouml", "\303\266", true},
-    {"ovbar", "\342\214\275", false},
-    {"par", "\342\210\245", false},
-    {"para", "\302\266", true},
-    {"parallel", "\342\210\245", false},
-    {"parsim", "\342\253\263", false},
-    {"parsl", "\342\253\275", false},
-    {"part", "\342\210\202", false},
-    {"pcy", "\320\277", false},
-    {"percnt", "\045", false},
-    {"period", "\056", false},
-    {"permil", "\342\200\260", false},
-    {"perp", "\342\212\245", false},
-    {"pertenk", "\342\200\261", false},
-    {"pfr", "\360\235\224\255", false},
-    {"phi", "\317\206", false},
-    {"phiv", "\317\225", false},
-    {"phmmat", "\342\204\263", false},
-    {"phone", "\342\230\216", false},
-    {"pi", "\317\200", false},
-    {"pitchfork", "\342\213\224", false},
-    {"piv", "\317\226", false},
-    {"planck", "\342\204\217", false},
-    {"planckh", "\342\204\216", false},
-    {"plankv", "\342\204\217", false},
-    {"plus", "\053", false},
-    {"plusacir", "\342\250\243", false},
-    {"plusb", "\342\212\236", false},
-    {"pluscir", "\342\250\242", false},
-    {"plusdo", "\342\210\224", false},
-    {"plusdu", "\342\250\245", false},
-    {"pluse", "\342\251\262", false},
-    {"plusmn", "\302\261", true},
-    {"plussim", "\342\250\246", false},
-    {"plustwo", "\342\250\247", false},
-    {"pm", "\302\261", false},
-    {"pointint", "\342\250\225", false},
-    {"popf", "\360\235\225\241", false},
-    {"pound", "\302\243", true},
-    {"pr", "\342\211\272", false},
-    {"prE", "\342\252\263", false},
-    {"prap", "\342\252\267", false},
-    {"prcue", "\342\211\274", false},
-    {"pre", "\342\252\257", false},
-    {"prec", "\342\211\272", false},
-    {"precapprox", "\342\252\267", false},
-    {"preccurlyeq", "\342\211\274", false},
-    {"preceq", "\342\252\257", false},
-    {"precnapprox", "\342\252\271", false},
-    {"precneqq", "\342\252\265", false},
-    {"precnsim", "\342\213\250", false},
-    {"precsim", "\342\211\276", false},
-    {"prime", "\342\200\262", false},
-    {"primes", "\342\204\231", false},
-    {"prnE", "\342\252\265", false},
-    {"prnap", "\342\252\271", false},
-    {"prnsim", "\342\213\250", false},
-    {"prod", "\342\210\217", false},
-    {"profalar", "\342\214\256", false},
-    {"profline", "\342\214\222", false},
-    {"profsurf", "\342\214\223", false},
-    {"prop", "\342\210\235", false},
-    {"propto", "\342\210\235", false},
-    {"prsim", "\342\211\276", false},
-    {"prurel", "\342\212\260", false},
-    {"pscr", "\360\235\223\205", false},
-    {"psi", "\317\210", false},
-    {"puncsp", "\342\200\210", false},
-    {"qfr", "\360\235\224\256", false},
-    {"qint", "\342\250\214", false},
-    {"qopf", "\360\235\225\242", false},
-    {"qprime", "\342\201\227", false},
-    {"qscr", "\360\235\223\206", false},
-    {"quaternions", "\342\204\215", false},
-    {"quatint", "\342\250\226", false},
-    {"quest", "\077", false},
-    {"questeq", "\342\211\237", false},
-    {"quot", "\042", true},
-    {"rAarr", "\342\207\233", false},
-    {"rArr", "\342\207\222", false},
-    {"rAtail", "\342\244\234", false},
-    {"rBarr", "\342\244\217", false},
-    {"rHar", "\342\245\244", false},
-    {"race", "\342\210\275\314\261", false},
-    {"racute", "\305\225", false},
-    {"radic", "\342\210\232", false},
-    {"raemptyv", "\342\246\263", false},
-    {"rang", "\342\237\251", false},
-    {"rangd", "\342\246\222", false},
-    {"range", "\342\246\245", false},
-    {"rangle", "\342\237\251", false},
-    {"raquo", "\302\273", true},
-    {"rarr", "\342\206\222", false},
-    {"rarrap", "\342\245\265", false},
-    {"rarrb", "\342\207\245", false},
-    {"rarrbfs", "\342\244\240", false},
-    {"rarrc", "\342\244\263", false},
-    {"rarrfs", "\342\244\236", false},
-    {"rarrhk", "\342\206\252", false},
-    {"rarrlp", "\342\206\254", false},
-    {"rarrpl", "\342\245\205", false},
-    {"rarrsim", "\342\245\264", false},
-    {"rarrtl", "\342\206\243", false},
-    {"rarrw", "\342\206\235", false},
-    {"ratail", "\342\244\232", false},
-    {"ratio", "\342\210\266", false},
-    {"rationals", "\342\204\232", false},
-    {"rbarr", "\342\244\215", false},
-    {"rbbrk", "\342\235\263", false},
-    {"rbrace", "\175", false},
-    {"rbrack", "\135", false},
-    {"rbrke", "\342\246\214", false},
-    {"rbrksld", "\342\246\216", false},
-    {"rbrkslu", "\342\246\220", false},
-    {"rcaron", "\305\231", false},
-    {"rcedil", "\305\227", false},
-    {"rceil", "\342\214\211", false},
-    {"rcub", "\175", false},
-    {"rcy", "\321\200", false},
-    {"rdca", "\342\244\267", false},
-    {"rdldhar", "\342\245\251", false},
-    {"rdquo", "\342\200\235", false},
-    {"rdquor", "\342\200\235", false},
-    {"rdsh", "\342\206\263", false},
-    {"real", "\342\204\234", false},
-    {"realine", "\342\204\233", false},
-    {"realpart", "\342\204\234", false},
-    {"reals", "\342\204\235", false},
-    {"rect", "\342\226\255", false},
-    {"reg", "\302\256", true},
-    {"rfisht", "\342\245\275", false},
-    {"rfloor", "\342\214\213", false},
-    {"rfr", "\360\235\224\257", false},
-    {"rhard", "\342\207\201", false},
-    {"rharu", "\342\207\200", false},
-    {"rharul", "\342\245\254", false},
-    {"rho", "\317\201", false},
-    {"rhov", "\317\261", false},
-    {"rightarrow", "\342\206\222", false},
-    {"rightarrowtail", "\342\206\243", false},
-    {"rightharpoondown", "\342\207\201", false},
-    {"rightharpoonup", "\342\207\200", false},
-    {"rightleftarrows", "\342\207\204", false},
-    {"rightleftharpoons", "\342\207\214", false},
-    {"rightrightarrows", "\342\207\211", false},
-    {"rightsquigarrow", "\342\206\235", false},
-    {"rightthreetimes", "\342\213\214", false},
-    {"ring", "\313\232", false},
-    {"risingdotseq", "\342\211\223", false},
-    {"rlarr", "\342\207\204", false},
-    {"rlhar", "\342\207\214", false},
-    {"rlm", "\342\200\217", false},
-    {"rmoust", "\342\216\261", false},
-    {"rmoustache", "\342\216\261", false},
-    {"rnmid", "\342\253\256", false},
-    {"roang", "\342\237\255", false},
-    {"roarr", "\342\207\276", false},
-    {"robrk", "\342\237\247", false},
-    {"ropar", "\342\246\206", false},
-    {"ropf", "\360\235\225\243", false},
-    {"roplus", "\342\250\256", false},
-    {"rotimes", "\342\250\265", false},
-    {"rpar", "\051", false},
-    {"rpargt", "\342\246\224", false},
-    {"rppolint", "\342\250\222", false},
-    {"rrarr", "\342\207\211", false},
-    {"rsaquo", "\342\200\272", false},
-    {"rscr", "\360\235\223\207", false},
-    {"rsh", "\342\206\261", false},
-    {"rsqb", "\135", false},
-    {"rsquo", "\342\200\231", false},
-    {"rsquor", "\342\200\231", false},
-    {"rthree", "\342\213\214", false},
-    {"rtimes", "\342\213\212", false},
-    {"rtri", "\342\226\271", false},
-    {"rtrie", "\342\212\265", false},
-    {"rtrif", "\342\226\270", false},
-    {"rtriltri", "\342\247\216", false},
-    {"ruluhar", "\342\245\250", false},
-    {"rx", "\342\204\236", false},
-    {"sacute", "\305\233", false},
-    {"sbquo", "\342\200\232", false},
-    {"sc", "\342\211\273", false},
-    {"scE", "\342\252\264", false},
-    {"scap", "\342\252\270", false},
-    {"scaron", "\305\241", false},
-    {"sccue", "\342\211\275", false},
-    {"sce", "\342\252\260", false},
-    {"scedil", "\305\237", false},
-    {"scirc", "\305\235", false},
-    {"scnE", "\342\252\266", false},
-    {"scnap", "\342\252\272", false},
-    {"scnsim", "\342\213\251", false},
-    {"scpolint", "\342\250\223", false},
-    {"scsim", "\342\211\277", false},
-    {"scy", "\321\201", false},
-    {"sdot", "\342\213\205", false},
-    {"sdotb", "\342\212\241", false},
-    {"sdote", "\342\251\246", false},
-    {"seArr", "\342\207\230", false},
-    {"searhk", "\342\244\245", false},
-    {"searr", "\342\206\230", false},
-    {"searrow", "\342\206\230", false},
-    {"sect", "\302\247", true},
-    {"semi", "\073", false},
-    {"seswar", "\342\244\251", false},
-    {"setminus", "\342\210\226", false},
-    {"setmn", "\342\210\226", false},
-    {"sext", "\342\234\266", false},
-    {"sfr", "\360\235\224\260", false},
-    {"sfrown", "\342\214\242", false},
-    {"sharp", "\342\231\257", false},
-    {"shchcy", "\321\211", false},
-    {"shcy", "\321\210", false},
-    {"shortmid", "\342\210\243", false},
-    {"shortparallel", "\342\210\245", false},
-    {"shy", "\302\255", true},
-    {"sigma", "\317\203", false},
-    {"sigmaf", "\317\202", false},
-    {"sigmav", "\317\202", false},
-    {"sim", "\342\210\274", false},
-    {"simdot", "\342\251\252", false},
-    {"sime", "\342\211\203", false},
-    {"simeq", "\342\211\203", false},
-    {"simg", "\342\252\236", false},
-    {"simgE", "\342\252\240", false},
-    {"siml", "\342\252\235", false},
-    {"simlE", "\342\252\237", false},
-    {"simne", "\342\211\206", false},
-    {"simplus", "\342\250\244", false},
-    {"simrarr", "\342\245\262", false},
-    {"slarr", "\342\206\220", false},
-    {"smallsetminus", "\342\210\226", false},
-    {"smashp", "\342\250\263", false},
-    {"smeparsl", "\342\247\244", false},
-    {"smid", "\342\210\243", false},
-    {"smile", "\342\214\243", false},
-    {"smt", "\342\252\252", false},
-    {"smte", "\342\252\254", false},
-    {"smtes", "\342\252\254\357\270\200", false},
-    {"softcy", "\321\214", false},
-    {"sol", "\057", false},
-    {"solb", "\342\247\204", false},
-    {"solbar", "\342\214\277", false},
-    {"sopf", "\360\235\225\244", false},
-    {"spades", "\342\231\240", false},
-    {"spadesuit", "\342\231\240", false},
-    {"spar", "\342\210\245", false},
-    {"sqcap", "\342\212\223", false},
-    {"sqcaps", "\342\212\223\357\270\200", false},
-    {"sqcup", "\342\212\224", false},
-    {"sqcups", "\342\212\224\357\270\200", false},
-    {"sqsub", "\342\212\217", false},
-    {"sqsube", "\342\212\221", false},
-    {"sqsubset", "\342\212\217", false},
-    {"sqsubseteq", "\342\212\221", false},
-    {"sqsup", "\342\212\220", false},
-    {"sqsupe", "\342\212\222", false},
-    {"sqsupset", "\342\212\220", false},
-    {"sqsupseteq", "\342\212\222", false},
-    {"squ", "\342\226\241", false},
-    {"square", "\342\226\241", false},
-    {"squarf", "\342\226\252", false},
-    {"squf", "\342\226\252", false},
-    {"srarr", "\342\206\222", false},
-    {"sscr", "\360\235\223\210", false},
-    {"ssetmn", "\342\210\226", false},
-    {"ssmile", "\342\214\243", false},
-    {"sstarf", "\342\213\206", false},
-    {"star", "\342\230\206", false},
-    {"starf", "\342\230\205", false},
-    {"straightepsilon", "\317\265", false},
-    {"straightphi", "\317\225", false},
-    {"strns", "\302\257", false},
-    {"sub", "\342\212\202", false},
-    {"subE", "\342\253\205", false},
-    {"subdot", "\342\252\275", false},
-    {"sube", "\342\212\206", false},
-    {"subedot", "\342\253\203", false},
-    {"submult", "\342\253\201", false},
-    {"subnE", "\342\253\213", false},
-    {"subne", "\342\212\212", false},
-    {"subplus", "\342\252\277", false},
-    {"subrarr", "\342\245\271", false},
-    {"subset", "\342\212\202", false},
-    {"subseteq", "\342\212\206", false},
-    {"subseteqq", "\342\253\205", false},
-    {"subsetneq", "\342\212\212", false},
-    {"subsetneqq", "\342\253\213", false},
-    {"subsim", "\342\253\207", false},
-    {"subsub", "\342\253\225", false},
-    {"subsup", "\342\253\223", false},
-    {"succ", "\342\211\273", false},
-    {"succapprox", "\342\252\270", false},
-    {"succcurlyeq", "\342\211\275", false},
-    {"succeq", "\342\252\260", false},
-    {"succnapprox", "\342\252\272", false},
-    {"succneqq", "\342\252\266", false},
-    {"succnsim", "\342\213\251", false},
-    {"succsim", "\342\211\277", false},
-    {"sum", "\342\210\221", false},
-    {"sung", "\342\231\252", false},
-    {"sup", "\342\212\203", false},
-    {"sup1", "\302\271", true},
-    {"sup2", "\302\262", true},
-    {"sup3", "\302\263", true},
-    {"supE", "\342\253\206", false},
-    {"supdot", "\342\252\276", false},
-    {"supdsub", "\342\253\230", false},
-    {"supe", "\342\212\207", false},
-    {"supedot", "\342\253\204", false},
-    {"suphsol", "\342\237\211", false},
-    {"suphsub", "\342\253\227", false},
-    {"suplarr", "\342\245\273", false},
-    {"supmult", "\342\253\202", false},
-    {"supnE", "\342\253\214", false},
-    {"supne", "\342\212\213", false},
-    {"supplus", "\342\253\200", false},
-    {"supset", "\342\212\203", false},
-    {"supseteq", "\342\212\207", false},
-    {"supseteqq", "\342\253\206", false},
-    {"supsetneq", "\342\212\213", false},
-    {"supsetneqq", "\342\253\214", false},
-    {"supsim", "\342\253\210", false},
-    {"supsub", "\342\253\224", false},
-    {"supsup", "\342\253\226", false},
-    {"swArr", "\342\207\231", false},
-    {"swarhk", "\342\244\246", false},
-    {"swarr", "\342\206\231", false},
-    {"swarrow", "\342\206\231", false},
-    {"swnwar", "\342\244\252", false},
-    {"szlig", "\303\237", true},
-    {"target", "\342\214\226", false},
-    {"tau", "\317\204", false},
-    {"tbrk", "\342\216\264", false},
-    {"tcaron", "\305\245", false},
-    {"tcedil", "\305\243", false},
-    {"tcy", "\321\202", false},
-    {"tdot", "\342\203\233", false},
-    {"telrec", "\342\214\225", false},
-    {"tfr", "\360\235\224\261", false},
-    {"there4", "\342\210\264", false},
-    {"therefore", "\342\210\264", false},
-    {"theta", "\316\270", false},
-    {"thetasym", "\317\221", false},
-    {"thetav", "\317\221", false},
-    {"thickapprox", "\342\211\210", false},
-    {"thicksim", "\342\210\274", false},
-    {"thinsp", "\342\200\211", false},
-    {"thkap", "\342\211\210", false},
-    {"thksim", "\342\210\274", false},
-    {"thorn", "\303\276", true},
-    {"tilde", "\313\234", false},
-    {"times", "\303\227", true},
-    {"timesb", "\342\212\240", false},
-    {"timesbar", "\342\250\261", false},
-    {"timesd", "\342\250\260", false},
-    {"tint", "\342\210\255", false},
-    {"toea", "\342\244\250", false},
-    {"top", "\342\212\244", false},
-    {"topbot", "\342\214\266", false},
-    {"topcir", "\342\253\261", false},
-    {"topf", "\360\235\225\245", false},
-    {"topfork", "\342\253\232", false},
-    {"tosa", "\342\244\251", false},
-    {"tprime", "\342\200\264", false},
-    {"trade", "\342\204\242", false},
-    {"triangle", "\342\226\265", false},
-    {"triangledown", "\342\226\277", false},
-    {"triangleleft", "\342\227\203", false},
-    {"trianglelefteq", "\342\212\264", false},
-    {"triangleq", "\342\211\234", false},
-    {"triangleright", "\342\226\271", false},
-    {"trianglerighteq", "\342\212\265", false},
-    {"tridot", "\342\227\254", false},
-    {"trie", "\342\211\234", false},
-    {"triminus", "\342\250\272", false},
-    {"triplus", "\342\250\271", false},
-    {"trisb", "\342\247\215", false},
-    {"tritime", "\342\250\273", false},
-    {"trpezium", "\342\217\242", false},
-    {"tscr", "\360\235\223\211", false},
-    {"tscy", "\321\206", false},
-    {"tshcy", "\321\233", false},
-    {"tstrok", "\305\247", false},
-    {"twixt", "\342\211\254", false},
-    {"twoheadleftarrow", "\342\206\236", false},
-    {"twoheadrightarrow", "\342\206\240", false},
-    {"uArr", "\342\207\221", false},
-    {"uHar", "\342\245\243", false},
-    {"uacute", "\303\272", true},
-    {"uarr", "\342\206\221", false},
-    {"ubrcy", "\321\236", false},
-    {"ubreve", "\305\255", false},
-    {"ucirc", "\303\273", true},
-    {"ucy", "\321\203", false},
-    {"udarr", "\342\207\205", false},
-    {"udblac", "\305\261", false},
-    {"udhar", "\342\245\256", false},
-    {"ufisht", "\342\245\276", false},
-    {"ufr", "\360\235\224\262", false},
-    {"ugrave", "\303\271", true},
-    {"uharl", "\342\206\277", false},
-    {"uharr", "\342\206\276", false},
-    {"uhblk", "\342\226\200", false},
-    {"ulcorn", "\342\214\234", false},
-    {"ulcorner", "\342\214\234", false},
-    {"ulcrop", "\342\214\217", false},
-    {"ultri", "\342\227\270", false},
-    {"umacr", "\305\253", false},
-    {"uml", "\302\250", true},
-    {"uogon", "\305\263", false},
-    {"uopf", "\360\235\225\246", false},
-    {"uparrow", "\342\206\221", false},
-    {"updownarrow", "\342\206\225", false},
-    {"upharpoonleft", "\342\206\277", false},
-    {"upharpoonright", "\342\206\276", false},
-    {"uplus", "\342\212\216", false},
-    {"upsi", "\317\205", false},
-    {"upsih", "\317\222", false},
-    {"upsilon", "\317\205", false},
-    {"upuparrows", "\342\207\210", false},
-    {"urcorn", "\342\214\235", false},
-    {"urcorner", "\342\214\235", false},
-    {"urcrop", "\342\214\216", false},
-    {"uring", "\305\257", false},
-    {"urtri", "\342\227\271", false},
-    {"uscr", "\360\235\223\212", false},
-    {"utdot", "\342\213\260", false},
-    {"utilde", "\305\251", false},
-    {"utri", "\342\226\265", false},
-    {"utrif", "\342\226\264", false},
-    {"uuarr", "\342\207\210", false},
-    {"uuml", "\303\274", true},
-    {"uwangle", "\342\246\247", false},
-    {"vArr", "\342\207\225", false},
-    {"vBar", "\342\253\250", false},
-    {"vBarv", "\342\253\251", false},
-    {"vDash", "\342\212\250", false},
-    {"vangrt", "\342\246\234", false},
-    {"varepsilon", "\317\265", false},
-    {"varkappa", "\317\260", false},
-    {"varnothing", "\342\210\205", false},
-    {"varphi", "\317\225", false},
-    {"varpi", "\317\226", false},
-    {"varpropto", "\342\210\235", false},
-    {"varr", "\342\206\225", false},
-    {"varrho", "\317\261", false},
-    {"varsigma", "\317\202", false},
-    {"varsubsetneq", "\342\212\212\357\270\200", false},
-    {"varsubsetneqq", "\342\253\213\357\270\200", false},
-    {"varsupsetneq", "\342\212\213\357\270\200", false},
-    {"varsupsetneqq", "\342\253\214\357\270\200", false},
-    {"vartheta", "\317\221", false},
-    {"vartriangleleft", "\342\212\262", false},
-    {"vartriangleright", "\342\212\263", false},
-    {"vcy", "\320\262", false},
-    {"vdash", "\342\212\242", false},
-    {"vee", "\342\210\250", false},
-    {"veebar", "\342\212\273", false},
-    {"veeeq", "\342\211\232", false},
-    {"vellip", "\342\213\256", false},
-    {"verbar", "\174", false},
-    {"vert", "\174", false},
-    {"vfr", "\360\235\224\263", false},
-    {"vltri", "\342\212\262", false},
-    {"vnsub", "\342\212\202\342\203\222", false},
-    {"vnsup", "\342\212\203\342\203\222", false},
-    {"vopf", "\360\235\225\247", false},
-    {"vprop", "\342\210\235", false},
-    {"vrtri", "\342\212\263", false},
-    {"vscr", "\360\235\223\213", false},
-    {"vsubnE", "\342\253\213\357\270\200", false},
-    {"vsubne", "\342\212\212\357\270\200", false},
-    {"vsupnE", "\342\253\214\357\270\200", false},
-    {"vsupne", "\342\212\213\357\270\200", false},
-    {"vzigzag", "\342\246\232", false},
-    {"wcirc", "\305\265", false},
-    {"wedbar", "\342\251\237", false},
-    {"wedge", "\342\210\247", false},
-    {"wedgeq", "\342\211\231", false},
-    {"weierp", "\342\204\230", false},
-    {"wfr", "\360\235\224\264", false},
-    {"wopf", "\360\235\225\250", false},
-    {"wp", "\342\204\230", false},
-    {"wr", "\342\211\200", false},
-    {"wreath", "\342\211\200", false},
-    {"wscr", "\360\235\223\214", false},
-    {"xcap", "\342\213\202", false},
-    {"xcirc", "\342\227\257", false},
-    {"xcup", "\342\213\203", false},
-    {"xdtri", "\342\226\275", false},
-    {"xfr", "\360\235\224\265", false},
-    {"xhArr", "\342\237\272", false},
-    {"xharr", "\342\237\267", false},
-    {"xi", "\316\276", false},
-    {"xlArr", "\342\237\270", false},
-    {"xlarr", "\342\237\265", false},
-    {"xmap", "\342\237\274", false},
-    {"xnis", "\342\213\273", false},
-    {"xodot", "\342\250\200", false},
-    {"xopf", "\360\235\225\251", false},
-    {"xoplus", "\342\250\201", false},
-    {"xotime", "\342\250\202", false},
-    {"xrArr", "\342\237\271", false},
-    {"xrarr", "\342\237\266", false},
-    {"xscr", "\360\235\223\215", false},
-    {"xsqcup", "\342\250\206", false},
-    {"xuplus", "\342\250\204", false},
-    {"xutri", "\342\226\263", false},
-    {"xvee", "\342\213\201", false},
-    {"xwedge", "\342\213\200", false},
-    {"yacute", "\303\275", true},
-    {"yacy", "\321\217", false},
-    {"ycirc", "\305\267", false},
-    {"ycy", "\321\213", false},
-    {"yen", "\302\245", true},
-    {"yfr", "\360\235\224\266", false},
-    {"yicy", "\321\227", false},
-    {"yopf", "\360\235\225\252", false},
-    {"yscr", "\360\235\223\216", false},
-    {"yucy", "\321\216", false},
-    {"yuml", "\303\277", true},
-    {"zacute", "\305\272", false},
-    {"zcaron", "\305\276", false},
-    {"zcy", "\320\267", false},
-    {"zdot", "\305\274", false},
-    {"zeetrf", "\342\204\250", false},
-    {"zeta", "\316\266", false},
-    {"zfr", "\360\235\224\267", false},
-    {"zhcy", "\320\266", false},
-    {"zigrarr", "\342\207\235", false},
-    {"zopf", "\360\235\225\253", false},
-    {"zscr", "\360\235\223\217", false},
-    {"zwj", "\342\200\215", false},
-    {"zwnj", "\342\200\214", false},
+    {0, 5, 2, true},
+    {7, 3, 1, true},
+    {11, 6, 2, true},
+    {19, 6, 2, false},
+    {27, 5, 2, true},
+    {34, 3, 2, false},
+    {39, 3, 4, false},
+    {46, 6, 2, true},
+    {54, 5, 2, false},
+    {61, 5, 2, false},
+    {68, 3, 3, false},
+    {74, 5, 2, false},
+    {81, 4, 4, false},
+    {89, 13, 3, false},
+    {105, 5, 2, true},
+    {112, 4, 4, false},
+    {120, 6, 3, false},
+    {129, 6, 2, true},
+    {137, 4, 2, true},
+    {143, 9, 3, false},
+    {155, 4, 3, false},
+    {162, 6, 3, false},
+    {171, 3, 2, false},
+    {176, 7, 3, false},
+    {186, 10, 3, false},
+    {199, 4, 2, false},
+    {205, 3, 4, false},
+    {212, 4, 4, false},
+    {220, 5, 2, false},
+    {227, 4, 3, false},
+    {234, 6, 3, false},
+    {243, 4, 2, false},
+    {249, 4, 2, true},
+    {255, 6, 2, false},
+    {263, 3, 3, false},
+    {269, 20, 3, false},
+    {292, 7, 3, false},
+    {302, 6, 2, false},
+    {310, 6, 2, true},
+    {318, 5, 2, false},
+    {325, 7, 3, false},
+    {335, 4, 2, false},
+    {341, 7, 2, false},
+    {350, 9, 2, false},
+    {361, 3, 3, false},
+    {367, 3, 2, false},
+    {372, 9, 3, false},
+    {384, 11, 3, false},
+    {398, 10, 3, false},
+    {411, 11, 3, false},
+    {425, 24, 3, false},
+    {452, 21, 3, false},
+    {476, 15, 3, false},
+    {494, 5, 3, false},
+    {502, 6, 3, false},
+    {511, 9, 3, false},
+    {523, 6, 3, false},
+    {532, 15, 3, false},
+    {550, 4, 3, false},
+    {557, 9, 3, false},
+    {569, 31, 3, false},
+    {603, 5, 3, false},
+    {611, 4, 4, false},
+    {619, 3, 3, false},
+    {625, 6, 3, false},
+    {634, 2, 3, false},
+    {639, 8, 3, false},
+    {650, 4, 2, false},
+    {656, 4, 2, false},
+    {662, 4, 2, false},
+    {668, 6, 3, false},
+    {677, 4, 3, false},
+    {684, 5, 3, false},
+    {692, 6, 2, false},
+    {700, 3, 2, false},
+    {705, 3, 3, false},
+    {711, 5, 2, false},
+    {718, 3, 4, false},
+    {725, 16, 2, false},
+    {743, 14, 2, false},
+    {759, 22, 2, false},
+    {783, 16, 1, false},
+    {800, 16, 2, false},
+    {818, 7, 3, false},
+    {828, 13, 3, false},
+    {844, 4, 4, false},
+    {852, 3, 2, false},
+    {857, 6, 3, false},
+    {866, 8, 3, false},
+    {877, 21, 3, false},
+    {901, 9, 2, false},
+    {912, 15, 3, false},
+    {930, 15, 3, false},
+    {948, 20, 3, false},
+    {971, 13, 3, false},
+    {987, 19, 3, false},
+    {1009, 24, 3, false},
+    {1036, 20, 3, false},
+    {1059, 16, 3, false},
+    {1078, 14, 3, false},
+    {1095, 13, 3, false},
+    {1111, 17, 3, false},
+    {1131, 17, 3, false},
+    {1151, 9, 3, false},
+    {1163, 12, 3, false},
+    {1178, 16, 3, false},
+    {1197, 9, 2, false},
+    {1208, 19, 3, false},
+    {1230, 17, 3, false},
+    {1250, 14, 3, false},
+    {1267, 17, 3, false},
+    {1287, 18, 3, false},
+    {1308, 15, 3, false},
+    {1326, 18, 3, false},
+    {1347, 7, 3, false},
+    {1357, 12, 3, false},
+    {1372, 9, 3, false},
+    {1384, 4, 4, false},
+    {1392, 6, 2, false},
+    {1400, 3, 2, false},
+    {1405, 3, 2, true},
+    {1410, 6, 2, true},
+    {1418, 6, 2, false},
+    {1426, 5, 2, true},
+    {1433, 3, 2, false},
+    {1438, 4, 2, false},
+    {1444, 3, 4, false},
+    {1451, 6, 2, true},
+    {1459, 7, 3, false},
+    {1469, 5, 2, false},
+    {1476, 16, 3, false},
+    {1495, 20, 3, false},
+    {1518, 5, 2, false},
+    {1525, 4, 4, false},
+    {1533, 7, 2, false},
+    {1542, 5, 3, false},
+    {1550, 10, 3, false},
+    {1563, 11, 3, false},
+    {1577, 4, 3, false},
+    {1584, 4, 3, false},
+    {1591, 3, 2, false},
+    {1596, 4, 2, true},
+    {1602, 6, 3, false},
+    {1611, 12, 3, false},
+    {1626, 3, 2, false},
+    {1631, 3, 4, false},
+    {1638, 17, 3, false},
+    {1658, 21, 3, false},
+    {1682, 4, 4, false},
+    {1690, 6, 3, false},
+    {1699, 10, 3, false},
+    {1712, 4, 3, false},
+    {1719, 4, 2, false},
+    {1725, 2, 1, true},
+    {1728, 5, 2, false},
+    {1735, 6, 2, false},
+    {1743, 6, 2, false},
+    {1751, 6, 2, false},
+    {1759, 5, 2, false},
+    {1766, 3, 2, false},
+    {1771, 4, 2, false},
+    {1777, 3, 4, false},
+    {1784, 2, 3, false},
+    {1789, 4, 4, false},
+    {1797, 12, 3, false},
+    {1812, 16, 3, false},
+    {1831, 16, 3, false},
+    {1850, 14, 3, false},
+    {1867, 11, 3, false},
+    {1881, 17, 3, false},
+    {1901, 12, 3, false},
+    {1916, 4, 4, false},
+    {1924, 2, 3, false},
+    {1929, 6, 2, false},
+    {1937, 5, 2, false},
+    {1944, 3, 1, false},
+    {1948, 5, 2, false},
+    {1955, 3, 3, false},
+    {1961, 12, 3, false},
+    {1976, 4, 3, false},
+    {1983, 14, 3, false},
+    {2000, 4, 3, false},
+    {2007, 6, 2, false},
+    {2015, 12, 3, false},
+    {2030, 9, 3, false},
+    {2042, 4, 2, false},
+    {2048, 5, 2, false},
+    {2055, 4, 2, false},
+    {2061, 6, 2, true},
+    {2069, 5, 2, true},
+    {2076, 3, 2, false},
+    {2081, 4, 2, false},
+    {2087, 3, 3, false},
+    {2093, 6, 2, true},
+    {2101, 2, 3, false},
+    {2106, 5, 2, false},
+    {2113, 10, 3, false},
+    {2126, 7, 3, false},
+    {2136, 3, 3, false},
+    {2142, 8, 3, false},
+    {2153, 12, 3, false},
+    {2168, 14, 3, false},
+    {2185, 14, 3, false},
+    {2202, 5, 2, false},
+    {2209, 4, 4, false},
+    {2217, 4, 2, false},
+    {2223, 4, 3, false},
+    {2230, 6, 2, false},
+    {2238, 5, 2, false},
+    {2245, 4, 2, true},
+    {2251, 5, 2, false},
+    {2258, 3, 2, false},
+    {2263, 3, 4, false},
+    {2270, 4, 4, false},
+    {2278, 4, 4, false},
+    {2286, 6, 2, false},
+    {2294, 5, 2, false},
+    {2301, 4, 2, false},
+    {2307, 4, 2, false},
+    {2313, 5, 2, false},
+    {2320, 6, 2, false},
+    {2328, 3, 2, false},
+    {2333, 3, 4, false},
+    {2340, 4, 4, false},
+    {2348, 4, 4, false},
+    {2356, 4, 2, false},
+    {2362, 2, 1, true},
+    {2365, 6, 2, false},
+    {2373, 6, 2, false},
+    {2381, 4, 3, false},
+    {2388, 10, 3, false},
+    {2401, 4, 3, false},
+    {2408, 6, 2, false},
+    {2416, 6, 2, false},
+    {2424, 3, 2, false},
+    {2429, 16, 3, false},
+    {2448, 9, 3, false},
+    {2460, 12, 3, false},
+    {2475, 19, 3, false},
+    {2497, 11, 3, false},
+    {2511, 17, 3, false},
+    {2531, 17, 3, false},
+    {2551, 14, 3, false},
+    {2568, 17, 3, false},
+    {2588, 9, 3, false},
+    {2600, 14, 3, false},
+    {2617, 15, 3, false},
+    {2635, 7, 3, false},
+    {2645, 12, 3, false},
+    {2660, 13, 3, false},
+    {2676, 12, 3, false},
+    {2691, 15, 3, false},
+    {2709, 17, 3, false},
+    {2729, 16, 3, false},
+    {2748, 15, 3, false},
+    {2766, 12, 3, false},
+    {2781, 15, 3, false},
+    {2799, 10, 3, false},
+    {2812, 13, 3, false},
+    {2828, 9, 3, false},
+    {2840, 14, 3, false},
+    {2857, 16, 3, false},
+    {2876, 13, 3, false},
+    {2892, 11, 3, false},
+    {2906, 8, 3, false},
+    {2917, 14, 3, false},
+    {2934, 9, 3, false},
+    {2946, 3, 4, false},
+    {2953, 2, 3, false},
+    {2958, 10, 3, false},
+    {2971, 6, 2, false},
+    {2979, 13, 3, false},
+    {2995, 18, 3, false},
+    {3016, 14, 3, false},
+    {3033, 13, 3, false},
+    {3049, 18, 3, false},
+    {3070, 14, 3, false},
+    {3087, 4, 4, false},
+    {3095, 14, 3, false},
+    {3112, 15, 3, false},
+    {3130, 4, 3, false},
+    {3137, 3, 3, false},
+    {3143, 6, 2, false},
+    {3151, 2, 3, false},
+    {3156, 3, 3, false},
+    {3162, 3, 2, false},
+    {3167, 11, 3, false},
+    {3181, 9, 3, false},
+    {3193, 3, 4, false},
+    {3200, 9, 3, false},
+    {3212, 4, 4, false},
+    {3220, 4, 3, false},
+    {3227, 2, 2, false},
+    {3231, 4, 2, false},
+    {3237, 6, 2, false},
+    {3245, 6, 2, false},
+    {3253, 6, 2, false},
+    {3261, 3, 2, false},
+    {3266, 19, 3, false},
+    {3288, 18, 3, false},
+    {3309, 17, 3, false},
+    {3329, 21, 3, false},
+    {3353, 20, 3, false},
+    {3376, 14, 3, false},
+    {3393, 7, 1, false},
+    {3401, 3, 4, false},
+    {3408, 7, 3, false},
+    {3418, 16, 2, false},
+    {3436, 4, 3, false},
+    {3443, 3, 3, false},
+    {3449, 12, 3, false},
+    {3464, 9, 3, false},
+    {3476, 20, 3, false},
+    {3499, 10, 3, false},
+    {3512, 8, 3, false},
+    {3523, 13, 5, false},
+    {3541, 9, 3, false},
+    {3553, 10, 3, false},
+    {3566, 15, 3, false},
+    {3584, 19, 5, false},
+    {3608, 17, 5, false},
+    {3630, 14, 3, false},
+    {3647, 20, 5, false},
+    {3672, 15, 3, false},
+    {3690, 15, 5, false},
+    {3710, 12, 5, false},
+    {3727, 15, 3, false},
+    {3745, 18, 5, false},
+    {3768, 20, 3, false},
+    {3791, 7, 3, false},
+    {3801, 12, 3, false},
+    {3816, 14, 3, false},
+    {3833, 11, 5, false},
+    {3849, 17, 5, false},
+    {3871, 12, 3, false},
+    {3886, 23, 5, false},
+    {3914, 17, 5, false},
+    {3936, 11, 3, false},
+    {3950, 16, 5, false},
+    {3971, 21, 3, false},
+    {3995, 17, 3, false},
+    {4015, 16, 3, false},
+    {4034, 19, 5, false},
+    {4058, 21, 3, false},
+    {4082, 15, 5, false},
+    {4102, 20, 3, false},
+    {4125, 17, 5, false},
+    {4147, 22, 3, false},
+    {4172, 9, 6, false},
+    {4187, 14, 3, false},
+    {4204, 11, 3, false},
+    {4218, 16, 5, false},
+    {4239, 21, 3, false},
+    {4263, 16, 5, false},
+    {4284, 11, 6, false},
+    {4301, 16, 3, false},
+    {4320, 8, 3, false},
+    {4331, 13, 3, false},
+    {4347, 17, 3, false},
+    {4367, 13, 3, false},
+    {4383, 14, 3, false},
+    {4400, 4, 4, false},
+    {4408, 6, 2, true},
+    {4416, 2, 2, false},
+    {4420, 5, 2, false},
+    {4427, 6, 2, true},
+    {4435, 5, 2, true},
+    {4442, 3, 2, false},
+    {4447, 6, 2, false},
+    {4455, 3, 4, false},
+    {4462, 6, 2, true},
+    {4470, 5, 2, false},
+    {4477, 5, 2, false},
+    {4484, 7, 2, false},
+    {4493, 4, 4, false},
+    {4501, 20, 3, false},
+    {4524, 14, 3, false},
+    {4541, 2, 3, false},
+    {4546, 4, 4, false},
+    {4554, 6, 2, true},
+    {4562, 6, 2, true},
+    {4570, 6, 3, false},
+    {4579, 4, 2, true},
+    {4585, 7, 3, false},
+    {4595, 9, 3, false},
+    {4607, 11, 3, false},
+    {4621, 15, 3, false},
+    {4639, 8, 3, false},
+    {4650, 3, 2, false},
+    {4655, 3, 4, false},
+    {4662, 3, 2, false},
+    {4667, 2, 2, false},
+    {4671, 9, 2, false},
+    {4682, 13, 3, false},
+    {4698, 4, 3, false},
+    {4705, 2, 3, false},
+    {4710, 8, 3, false},
+    {4721, 13, 3, false},
+    {4737, 18, 3, false},
+    {4758, 13, 3, false},
+    {4774, 5, 3, false},
+    {4782, 7, 3, false},
+    {4792, 10, 3, false},
+    {4805, 12, 3, false},
+    {4820, 4, 4, false},
+    {4828, 3, 2, false},
+    {4833, 4, 1, true},
+    {4838, 3, 4, false},
+    {4845, 4, 3, false},
+    {4852, 4, 4, false},
+    {4860, 5, 3, false},
+    {4868, 3, 2, true},
+    {4873, 6, 2, false},
+    {4881, 4, 3, false},
+    {4888, 4, 3, false},
+    {4895, 6, 3, false},
+    {4904, 6, 2, false},
+    {4912, 6, 2, false},
+    {4920, 3, 2, false},
+    {4925, 2, 3, false},
+    {4930, 14, 3, false},
+    {4947, 18, 3, false},
+    {4968, 20, 3, false},
+    {4991, 3, 3, false},
+    {4997, 3, 2, false},
+    {5002, 17, 3, false},
+    {5022, 10, 3, false},
+    {5035, 13, 3, false},
+    {5051, 19, 3, false},
+    {5073, 12, 3, false},
+    {5088, 18, 3, false},
+    {5109, 18, 3, false},
+    {5130, 15, 3, false},
+    {5148, 18, 3, false},
+    {5169, 10, 3, false},
+    {5182, 8, 3, false},
+    {5193, 13, 3, false},
+    {5209, 14, 3, false},
+    {5226, 13, 3, false},
+    {5242, 16, 3, false},
+    {5261, 18, 3, false},
+    {5282, 17, 3, false},
+    {5302, 16, 3, false},
+    {5321, 13, 3, false},
+    {5337, 16, 3, false},
+    {5356, 11, 3, false},
+    {5370, 14, 3, false},
+    {5387, 10, 3, false},
+    {5400, 4, 3, false},
+    {5407, 12, 3, false},
+    {5422, 11, 3, false},
+    {5436, 4, 3, false},
+    {5443, 3, 3, false},
+    {5449, 11, 3, false},
+    {5463, 6, 2, false},
+    {5471, 4, 2, false},
+    {5477, 6, 2, false},
+    {5485, 6, 2, false},
+    {5493, 2, 3, false},
+    {5498, 6, 2, false},
+    {5506, 6, 2, false},
+    {5514, 5, 2, false},
+    {5521, 3, 2, false},
+    {5526, 3, 4, false},
+    {5533, 14, 3, false},
+    {5550, 14, 3, false},
+    {5567, 15, 3, false},
+    {5585, 12, 3, false},
+    {5600, 5, 2, false},
+    {5607, 11, 3, false},
+    {5621, 4, 4, false},
+    {5629, 4, 3, false},
+    {5636, 6, 3, false},
+    {5645, 18, 3, false},
+    {5666, 12, 3, false},
+    {5681, 17, 3, false},
+    {5701, 14, 3, false},
+    {5718, 19, 3, false},
+    {5740, 11, 3, false},
+    {5754, 4, 4, false},
+    {5762, 4, 3, false},
+    {5769, 3, 3, false},
+    {5775, 6, 3, false},
+    {5784, 11, 3, false},
+    {5798, 8, 3, false},
+    {5809, 13, 3, false},
+    {5825, 18, 3, false},
+    {5846, 13, 3, false},
+    {5862, 8, 3, false},
+    {5873, 3, 3, false},
+    {5879, 3, 3, false},
+    {5885, 8, 3, false},
+    {5896, 13, 3, false},
+    {5912, 6, 3, false},
+    {5921, 5, 2, true},
+    {5928, 5, 3, false},
+    {5936, 5, 2, false},
+    {5943, 4, 2, false},
+    {5949, 3, 1, false},
+    {5953, 3, 2, false},
+    {5958, 6, 2, false},
+    {5966, 6, 2, false},
+    {5974, 3, 2, false},
+    {5979, 3, 4, false},
+    {5986, 9, 3, false},
+    {5998, 5, 2, false},
+    {6005, 10, 6, false},
+    {6021, 9, 3, false},
+    {6033, 5, 3, false},
+    {6041, 10, 3, false},
+    {6054, 14, 3, false},
+    {6071, 10, 3, false},
+    {6084, 4, 4, false},
+    {6092, 9, 3, false},
+    {6104, 4, 4, false},
+    {6112, 6, 2, false},
+    {6120, 6, 2, true},
+    {6128, 4, 3, false},
+    {6135, 8, 3, false},
+    {6146, 5, 2, false},
+    {6153, 6, 2, false},
+    {6161, 5, 2, true},
+    {6168, 3, 2, false},
+    {6173, 6, 2, false},
+    {6181, 3, 4, false},
+    {6188, 6, 2, true},
+    {6196, 5, 2, false},
+    {6203, 8, 1, false},
+    {6212, 10, 3, false},
+    {6225, 12, 3, false},
+    {6240, 16, 3, false},
+    {6259, 5, 3, false},
+    {6267, 9, 3, false},
+    {6279, 5, 2, false},
+    {6286, 4, 4, false},
+    {6294, 7, 3, false},
+    {6304, 10, 3, false},
+    {6317, 16, 3, false},
+    {6336, 11, 3, false},
+    {6350, 13, 3, false},
+    {6366, 5, 3, false},
+    {6374, 10, 3, false},
+    {6387, 7, 3, false},
+    {6397, 11, 3, false},
+    {6411, 14, 3, false},
+    {6428, 15, 3, false},
+    {6446, 4, 2, false},
+    {6452, 7, 2, false},
+    {6461, 5, 2, false},
+    {6468, 4, 4, false},
+    {6476, 6, 2, false},
+    {6484, 4, 2, true},
+    {6490, 5, 3, false},
+    {6498, 4, 3, false},
+    {6505, 3, 2, false},
+    {6510, 5, 3, false},
+    {6518, 6, 3, false},
+    {6527, 3, 3, false},
+    {6533, 6, 3, false},
+    {6542, 4, 3, false},
+    {6549, 11, 3, false},
+    {6563, 12, 1, false},
+    {6576, 17, 3, false},
+    {6596, 13, 3, false},
+    {6612, 13, 3, false},
+    {6628, 3, 4, false},
+    {6635, 4, 4, false},
+    {6643, 4, 4, false},
+    {6651, 6, 3, false},
+    {6660, 5, 2, false},
+    {6667, 5, 3, false},
+    {6675, 3, 4, false},
+    {6682, 4, 4, false},
+    {6690, 4, 4, false},
+    {6698, 3, 4, false},
+    {6705, 2, 2, false},
+    {6709, 4, 4, false},
+    {6717, 4, 4, false},
+    {6725, 4, 2, false},
+    {6731, 4, 2, false},
+    {6737, 4, 2, false},
+    {6743, 6, 2, true},
+    {6751, 5, 2, false},
+    {6758, 3, 2, false},
+    {6763, 3, 4, false},
+    {6770, 4, 4, false},
+    {6778, 4, 4, false},
+    {6786, 4, 2, false},
+    {6792, 4, 2, false},
+    {6798, 6, 2, false},
+    {6806, 6, 2, false},
+    {6814, 3, 2, false},
+    {6819, 4, 2, false},
+    {6825, 14, 3, false},
+    {6842, 4, 2, false},
+    {6848, 3, 3, false},
+    {6854, 4, 3, false},
+    {6861, 4, 4, false},
+    {6869, 6, 2, true},
+    {6877, 6, 2, false},
+    {6885, 2, 3, false},
+    {6890, 3, 5, false},
+    {6898, 3, 3, false},
+    {6904, 5, 2, true},
+    {6911, 5, 2, true},
+    {6918, 3, 2, false},
+    {6923, 5, 2, true},
+    {6930, 2, 3, false},
+    {6935, 3, 4, false},
+    {6942, 6, 2, true},
+    {6950, 7, 3, false},
+    {6960, 5, 3, false},
+    {6968, 5, 2, false},
+    {6975, 5, 2, false},
+    {6982, 5, 3, false},
+    {6990, 3, 1, true},
+    {6994, 3, 3, false},
+    {7000, 6, 3, false},
+    {7009, 4, 3, false},
+    {7016, 8, 3, false},
+    {7027, 4, 3, false},
+    {7034, 3, 3, false},
+    {7040, 4, 3, false},
+    {7047, 5, 3, false},
+    {7055, 6, 3, false},
+    {7064, 8, 3, false},
+    {7075, 8, 3, false},
+    {7086, 8, 3, false},
+    {7097, 8, 3, false},
+    {7108, 8, 3, false},
+    {7119, 8, 3, false},
+    {7130, 8, 3, false},
+    {7141, 8, 3, false},
+    {7152, 5, 3, false},
+    {7160, 7, 3, false},
+    {7170, 8, 3, false},
+    {7181, 6, 3, false},
+    {7190, 5, 2, false},
+    {7197, 7, 3, false},
+    {7207, 5, 2, false},
+    {7214, 4, 4, false},
+    {7222, 2, 3, false},
+    {7227, 3, 3, false},
+    {7233, 6, 3, false},
+    {7242, 3, 3, false},
+    {7248, 4, 3, false},
+    {7255, 4, 1, false},
+    {7260, 6, 3, false},
+    {7269, 8, 3, false},
+    {7280, 5, 2, true},
+    {7287, 4, 4, false},
+    {7295, 3, 1, false},
+    {7299, 5, 3, false},
+    {7307, 7, 3, false},
+    {7317, 6, 2, true},
+    {7325, 4, 2, true},
+    {7331, 8, 3, false},
+    {7342, 5, 3, false},
+    {7350, 4, 3, false},
+    {7357, 8, 3, false},
+    {7368, 11, 2, false},
+    {7381, 9, 3, false},
+    {7393, 7, 3, false},
+    {7403, 9, 3, false},
+    {7415, 6, 3, false},
+    {7424, 6, 3, false},
+    {7433, 8, 3, false},
+    {7444, 4, 3, false},
+    {7451, 8, 3, false},
+    {7462, 5, 3, false},
+    {7470, 3, 2, false},
+    {7475, 5, 3, false},
+    {7483, 6, 3, false},
+    {7492, 7, 3, false},
+    {7502, 7, 3, false},
+    {7512, 5, 2, false},
+    {7519, 6, 3, false},
+    {7528, 4, 2, false},
+    {7534, 4, 3, false},
+    {7541, 7, 3, false},
+    {7551, 3, 4, false},
+    {7558, 6, 3, false},
+    {7567, 7, 3, false},
+    {7577, 6, 3, false},
+    {7586, 7, 3, false},
+    {7596, 8, 3, false},
+    {7607, 9, 3, false},
+    {7619, 8, 3, false},
+    {7630, 7, 3, false},
+    {7640, 15, 3, false},
+    {7658, 13, 3, false},
+    {7674, 8, 3, false},
+    {7685, 6, 3, false},
+    {7694, 8, 3, false},
+    {7705, 6, 3, false},
+    {7714, 12, 3, false},
+    {7729, 11, 3, false},
+    {7743, 13, 3, false},
+    {7759, 17, 3, false},
+    {7779, 17, 3, false},
+    {7799, 18, 3, false},
+    {7820, 5, 3, false},
+    {7828, 5, 3, false},
+    {7836, 5, 3, false},
+    {7844, 5, 3, false},
+    {7852, 5, 3, false},
+    {7860, 3, 4, false},
+    {7867, 7, 6, false},
+    {7880, 4, 3, false},
+    {7887, 4, 4, false},
+    {7895, 3, 3, false},
+    {7901, 6, 3, false},
+    {7910, 6, 3, false},
+    {7919, 5, 3, false},
+    {7927, 5, 3, false},
+    {7935, 5, 3, false},
+    {7943, 5, 3, false},
+    {7951, 4, 3, false},
+    {7958, 5, 3, false},
+    {7966, 5, 3, false},
+    {7974, 5, 3, false},
+    {7982, 5, 3, false},
+    {7990, 5, 3, false},
+    {7998, 5, 3, false},
+    {8006, 5, 3, false},
+    {8014, 5, 3, false},
+    {8022, 4, 3, false},
+    {8029, 5, 3, false},
+    {8037, 5, 3, false},
+    {8045, 5, 3, false},
+    {8053, 5, 3, false},
+    {8061, 5, 3, false},
+    {8069, 5, 3, false},
+    {8077, 6, 3, false},
+    {8086, 5, 3, false},
+    {8094, 5, 3, false},
+    {8102, 5, 3, false},
+    {8110, 5, 3, false},
+    {8118, 4, 3, false},
+    {8125, 5, 3, false},
+    {8133, 5, 3, false},
+    {8141, 5, 3, false},
+    {8149, 5, 3, false},
+    {8157, 8, 3, false},
+    {8168, 7, 3, false},
+    {8178, 8, 3, false},
+    {8189, 5, 3, false},
+    {8197, 5, 3, false},
+    {8205, 5, 3, false},
+    {8213, 5, 3, false},
+    {8221, 4, 3, false},
+    {8228, 5, 3, false},
+    {8236, 5, 3, false},
+    {8244, 5, 3, false},
+    {8252, 5, 3, false},
+    {8260, 5, 3, false},
+    {8268, 5, 3, false},
+    {8276, 6, 3, false},
+    {8285, 5, 2, false},
+    {8292, 6, 2, true},
+    {8300, 4, 4, false},
+    {8308, 5, 3, false},
+    {8316, 4, 3, false},
+    {8323, 5, 3, false},
+    {8331, 4, 1, false},
+    {8336, 5, 3, false},
+    {8344, 8, 3, false},
+    {8355, 4, 3, false},
+    {8362, 6, 3, false},
+    {8371, 4, 3, false},
+    {8378, 5, 3, false},
+    {8386, 5, 3, false},
+    {8394, 6, 3, false},
+    {8403, 6, 2, false},
+    {8411, 3, 3, false},
+    {8417, 6, 3, false},
+    {8426, 8, 3, false},
+    {8437, 6, 3, false},
+    {8446, 6, 3, false},
+    {8455, 6, 3, false},
+    {8464, 4, 6, false},
+    {8474, 5, 3, false},
+    {8482, 5, 2, false},
+    {8489, 5, 3, false},
+    {8497, 6, 2, false},
+    {8505, 6, 2, true},
+    {8513, 5, 2, false},
+    {8520, 5, 3, false},
+    {8528, 7, 3, false},
+    {8538, 4, 2, false},
+    {8544, 5, 2, true},
+    {8551, 7, 3, false},
+    {8561, 4, 2, true},
+    {8567, 9, 2, false},
+    {8578, 3, 4, false},
+    {8585, 4, 2, false},
+    {8591, 5, 3, false},
+    {8599, 9, 3, false},
+    {8611, 3, 2, false},
+    {8616, 3, 3, false},
+    {8622, 4, 3, false},
+    {8629, 4, 2, false},
+    {8635, 6, 3, false},
+    {8644, 15, 3, false},
+    {8662, 16, 3, false},
+    {8681, 8, 2, false},
+    {8691, 8, 3, false},
+    {8702, 10, 3, false},
+    {8715, 11, 3, false},
+    {8729, 11, 3, false},
+    {8743, 4, 3, false},
+    {8750, 8, 3, false},
+    {8761, 6, 3, false},
+    {8770, 7, 3, false},
+    {8780, 5, 3, false},
+    {8788, 8, 3, false},
+    {8799, 5, 1, false},
+    {8805, 6, 3, false},
+    {8814, 7, 3, false},
+    {8824, 5, 1, false},
+    {8830, 6, 1, false},
+    {8837, 4, 3, false},
+    {8844, 6, 3, false},
+    {8853, 10, 3, false},
+    {8866, 9, 3, false},
+    {8878, 4, 3, false},
+    {8885, 7, 3, false},
+    {8895, 6, 3, false},
+    {8904, 4, 4, false},
+    {8912, 6, 3, false},
+    {8921, 4, 2, true},
+    {8927, 6, 3, false},
+    {8936, 5, 3, false},
+    {8944, 5, 3, false},
+    {8952, 4, 4, false},
+    {8960, 4, 3, false},
+    {8967, 5, 3, false},
+    {8975, 4, 3, false},
+    {8982, 5, 3, false},
+    {8990, 5, 3, false},
+    {8998, 7, 3, false},
+    {9008, 7, 3, false},
+    {9018, 5, 3, false},
+    {9026, 5, 3, false},
+    {9034, 6, 3, false},
+    {9043, 7, 3, false},
+    {9053, 3, 3, false},
+    {9059, 8, 3, false},
+    {9070, 6, 3, false},
+    {9079, 6, 3, false},
+    {9088, 6, 3, false},
+    {9097, 5, 3, false},
+    {9105, 4, 6, false},
+    {9115, 6, 3, false},
+    {9124, 7, 3, false},
+    {9134, 11, 3, false},
+    {9148, 11, 3, false},
+    {9162, 8, 3, false},
+    {9173, 10, 3, false},
+    {9186, 6, 2, true},
+    {9194, 14, 3, false},
+    {9211, 15, 3, false},
+    {9229, 5, 3, false},
+    {9237, 5, 3, false},
+    {9245, 8, 3, false},
+    {9256, 5, 3, false},
+    {9264, 6, 3, false},
+    {9273, 4, 3, false},
+    {9280, 4, 3, false},
+    {9287, 6, 3, false},
+    {9296, 6, 3, false},
+    {9305, 4, 3, false},
+    {9312, 4, 3, false},
+    {9319, 5, 3, false},
+    {9327, 7, 3, false},
+    {9337, 5, 2, false},
+    {9344, 6, 2, false},
+    {9352, 3, 2, false},
+    {9357, 2, 3, false},
+    {9362, 7, 3, false},
+    {9372, 5, 3, false},
+    {9380, 7, 3, false},
+    {9390, 3, 2, true},
+    {9395, 5, 2, false},
+    {9402, 7, 3, false},
+    {9412, 6, 3, false},
+    {9421, 3, 4, false},
+    {9428, 5, 3, false},
+    {9436, 5, 3, false},
+    {9444, 4, 3, false},
+    {9451, 7, 3, false},
+    {9461, 11, 3, false},
+    {9475, 5, 3, false},
+    {9483, 3, 2, false},
+    {9488, 7, 2, false},
+    {9497, 5, 3, false},
+    {9505, 3, 2, false},
+    {9510, 6, 2, true},
+    {9518, 13, 3, false},
+    {9534, 6, 3, false},
+    {9543, 4, 2, false},
+    {9549, 6, 3, false},
+    {9558, 6, 3, false},
+    {9567, 6, 1, false},
+    {9574, 4, 4, false},
+    {9582, 3, 2, false},
+    {9587, 5, 3, false},
+    {9595, 8, 3, false},
+    {9606, 8, 3, false},
+    {9617, 7, 3, false},
+    {9627, 9, 3, false},
+    {9639, 14, 3, false},
+    {9656, 9, 3, false},
+    {9668, 14, 3, false},
+    {9685, 15, 3, false},
+    {9703, 16, 3, false},
+    {9722, 8, 3, false},
+    {9733, 6, 3, false},
+    {9742, 6, 3, false},
+    {9751, 4, 4, false},
+    {9759, 4, 2, false},
+    {9765, 4, 3, false},
+    {9772, 6, 2, false},
+    {9780, 5, 3, false},
+    {9788, 4, 3, false},
+    {9795, 5, 3, false},
+    {9803, 5, 3, false},
+    {9811, 5, 3, false},
+    {9819, 7, 3, false},
+    {9829, 4, 2, false},
+    {9835, 8, 3, false},
+    {9846, 5, 3, false},
+    {9854, 4, 3, false},
+    {9861, 6, 2, true},
+    {9869, 6, 3, false},
+    {9878, 6, 2, false},
+    {9886, 4, 3, false},
+    {9893, 5, 2, true},
+    {9900, 6, 3, false},
+    {9909, 3, 2, false},
+    {9914, 4, 2, false},
+    {9920, 2, 3, false},
+    {9925, 5, 3, false},
+    {9933, 3, 4, false},
+    {9940, 2, 3, false},
+    {9945, 6, 2, true},
+    {9953, 3, 3, false},
+    {9959, 6, 3, false},
+    {9968, 2, 3, false},
+    {9973, 8, 3, false},
+    {9984, 3, 3, false},
+    {9990, 3, 3, false},
+    {9996, 6, 3, false},
+    {10005, 5, 2, false},
+    {10012, 5, 3, false},
+    {10020, 8, 3, false},
+    {10031, 6, 3, false},
+    {10040, 4, 3, false},
+    {10047, 6, 3, false},
+    {10056, 6, 3, false},
+    {10065, 3, 2, false},
+    {10070, 4, 3, false},
+    {10077, 5, 2, false},
+    {10084, 4, 4, false},
+    {10092, 4, 3, false},
+    {10099, 6, 3, false},
+    {10108, 5, 3, false},
+    {10116, 4, 2, false},
+    {10122, 7, 2, false},
+    {10131, 5, 2, false},
+    {10138, 6, 3, false},
+    {10147, 7, 3, false},
+    {10157, 5, 3, false},
+    {10165, 10, 3, false},
+    {10178, 11, 3, false},
+    {10192, 6, 1, false},
+    {10199, 6, 3, false},
+    {10208, 5, 3, false},
+    {10216, 7, 3, false},
+    {10226, 8, 3, false},
+    {10237, 5, 3, false},
+    {10245, 5, 3, false},
+    {10253, 4, 3, false},
+    {10260, 5, 3, false},
+    {10268, 4, 3, false},
+    {10275, 3, 2, false},
+    {10280, 3, 2, true},
+    {10285, 4, 2, true},
+    {10291, 4, 3, false},
+    {10298, 4, 1, false},
+    {10303, 5, 3, false},
+    {10311, 11, 3, false},
+    {10325, 12, 3, false},
+    {10340, 13, 3, false},
+    {10356, 3, 2, false},
+    {10361, 6, 3, false},
+    {10370, 6, 3, false},
+    {10379, 5, 3, false},
+    {10387, 6, 3, false},
+    {10396, 3, 4, false},
+    {10403, 5, 3, false},
+    {10411, 5, 2, false},
+    {10418, 4, 3, false},
+    {10425, 5, 3, false},
+    {10433, 5, 3, false},
+    {10441, 4, 2, false},
+    {10447, 4, 4, false},
+    {10455, 6, 3, false},
+    {10464, 4, 3, false},
+    {10471, 5, 3, false},
+    {10479, 8, 3, false},
+    {10490, 6, 2, true},
+    {10498, 6, 3, false},
+    {10507, 6, 2, true},
+    {10515, 6, 3, false},
+    {10524, 6, 3, false},
+    {10533, 6, 3, false},
+    {10542, 6, 3, false},
+    {10551, 6, 3, false},
+    {10560, 6, 2, true},
+    {10568, 6, 3, false},
+    {10577, 6, 3, false},
+    {10586, 6, 3, false},
+    {10595, 6, 3, false},
+    {10604, 6, 3, false},
+    {10613, 6, 3, false},
+    {10622, 5, 3, false},
+    {10630, 5, 3, false},
+    {10638, 4, 4, false},
+    {10646, 2, 3, false},
+    {10651, 3, 3, false},
+    {10657, 6, 2, false},
+    {10665, 5, 2, false},
+    {10672, 6, 2, false},
+    {10680, 3, 3, false},
+    {10686, 6, 2, false},
+    {10694, 5, 2, false},
+    {10701, 3, 2, false},
+    {10706, 4, 2, false},
+    {10712, 2, 3, false},
+    {10717, 3, 3, false},
+    {10723, 3, 3, false},
+    {10729, 4, 3, false},
+    {10736, 8, 3, false},
+    {10747, 3, 3, false},
+    {10753, 5, 3, false},
+    {10761, 6, 3, false},
+    {10770, 7, 3, false},
+    {10780, 8, 3, false},
+    {10791, 4, 6, false},
+    {10801, 6, 3, false},
+    {10810, 3, 4, false},
+    {10817, 2, 3, false},
+    {10822, 3, 3, false},
+    {10828, 5, 3, false},
+    {10836, 4, 2, false},
+    {10842, 2, 3, false},
+    {10847, 3, 3, false},
+    {10853, 3, 3, false},
+    {10859, 3, 3, false},
+    {10865, 3, 3, false},
+    {10871, 4, 3, false},
+    {10878, 8, 3, false},
+    {10889, 3, 3, false},
+    {10895, 4, 3, false},
+    {10902, 5, 3, false},
+    {10910, 5, 3, false},
+    {10918, 4, 4, false},
+    {10926, 5, 1, false},
+    {10932, 4, 3, false},
+    {10939, 4, 3, false},
+    {10946, 5, 3, false},
+    {10954, 5, 3, false},
+    {10962, 2, 1, true},
+    {10965, 4, 3, false},
+    {10972, 5, 3, false},
+    {10980, 5, 3, false},
+    {10988, 6, 3, false},
+    {10997, 7, 3, false},
+    {11007, 9, 3, false},
+    {11019, 6, 3, false},
+    {11028, 6, 3, false},
+    {11037, 9, 3, false},
+    {11049, 10, 3, false},
+    {11062, 7, 3, false},
+    {11072, 6, 3, false},
+    {11081, 9, 6, false},
+    {11096, 4, 6, false},
+    {11106, 4, 3, false},
+    {11113, 6, 3, false},
+    {11122, 4, 2, false},
+    {11128, 6, 3, false},
+    {11137, 6, 2, false},
+    {11145, 4, 3, false},
+    {11152, 7, 3, false},
+    {11162, 5, 3, false},
+    {11170, 4, 3, false},
+    {11177, 5, 2, false},
+    {11184, 6, 3, false},
+    {11193, 9, 3, false},
+    {11205, 6, 3, false},
+    {11214, 6, 3, false},
+    {11223, 3, 4, false},
+    {11230, 8, 3, false},
+    {11241, 8, 3, false},
+    {11252, 5, 3, false},
+    {11260, 6, 3, false},
+    {11269, 13, 3, false},
+    {11285, 14, 3, false},
+    {11302, 4, 4, false},
+    {11310, 6, 3, false},
+    {11319, 4, 4, false},
+    {11327, 6, 3, false},
+    {11336, 6, 2, false},
+    {11344, 6, 3, false},
+    {11353, 6, 3, false},
+    {11362, 6, 2, true},
+    {11370, 2, 3, false},
+    {11375, 5, 2, true},
+    {11382, 3, 2, false},
+    {11387, 4, 2, false},
+    {11393, 5, 2, true},
+    {11400, 3, 3, false},
+    {11406, 3, 4, false},
+    {11413, 6, 2, true},
+    {11421, 2, 3, false},
+    {11426, 6, 3, false},
+    {11435, 5, 3, false},
+    {11443, 6, 3, false},
+    {11452, 5, 3, false},
+    {11460, 5, 2, false},
+    {11467, 5, 2, false},
+    {11474, 5, 3, false},
+    {11482, 8, 3, false},
+    {11493, 8, 3, false},
+    {11504, 5, 2, false},
+    {11511, 4, 3, false},
+    {11518, 5, 2, false},
+    {11525, 2, 3, false},
+    {11530, 6, 3, false},
+    {11539, 5, 3, false},
+    {11547, 8, 3, false},
+    {11558, 6, 2, false},
+    {11566, 3, 3, false},
+    {11572, 6, 3, false},
+    {11581, 8, 3, false},
+    {11592, 8, 3, false},
+    {11603, 8, 3, false},
+    {11614, 7, 3, false},
+    {11624, 4, 2, false},
+    {11630, 5, 2, false},
+    {11637, 4, 4, false},
+    {11645, 4, 2, false},
+    {11651, 5, 3, false},
+    {11659, 6, 2, true},
+    {11667, 4, 4, false},
+    {11675, 4, 3, false},
+    {11682, 5, 3, false},
+    {11690, 7, 3, false},
+    {11700, 5, 3, false},
+    {11708, 6, 3, false},
+    {11717, 5, 3, false},
+    {11725, 2, 3, false},
+    {11730, 6, 2, false},
+    {11738, 5, 2, false},
+    {11745, 4, 2, true},
+    {11751, 5, 2, false},
+    {11758, 3, 2, false},
+    {11763, 3, 4, false},
+    {11770, 5, 2, false},
+    {11777, 4, 4, false},
+    {11785, 4, 4, false},
+    {11793, 6, 2, false},
+    {11801, 5, 2, false},
+    {11808, 5, 2, false},
+    {11815, 6, 2, false},
+    {11823, 6, 2, false},
+    {11831, 3, 2, false},
+    {11836, 3, 4, false},
+    {11843, 6, 2, false},
+    {11851, 4, 2, false},
+    {11857, 4, 2, false},
+    {11863, 4, 4, false},
+    {11871, 4, 4, false},
+    {11879, 5, 3, false},
+    {11887, 4, 3, false},
+    {11894, 6, 3, false},
+    {11903, 5, 3, false},
+    {11911, 2, 3, false},
+    {11916, 3, 3, false},
+    {11922, 4, 3, false},
+    {11929, 6, 2, false},
+    {11937, 8, 3, false},
+    {11948, 6, 3, false},
+    {11957, 6, 2, false},
+    {11965, 4, 3, false},
+    {11972, 5, 3, false},
+    {11980, 6, 3, false},
+    {11989, 3, 3, false},
+    {11995, 5, 2, true},
+    {12002, 4, 3, false},
+    {12009, 5, 3, false},
+    {12017, 7, 3, false},
+    {12027, 6, 3, false},
+    {12036, 6, 3, false},
+    {12045, 6, 3, false},
+    {12054, 6, 3, false},
+    {12063, 7, 3, false},
+    {12073, 6, 3, false},
+    {12082, 3, 3, false},
+    {12088, 6, 3, false},
+    {12097, 4, 3, false},
+    {12104, 5, 6, false},
+    {12115, 5, 3, false},
+    {12123, 5, 3, false},
+    {12131, 6, 1, false},
+    {12138, 6, 1, false},
+    {12145, 5, 3, false},
+    {12153, 7, 3, false},
+    {12163, 7, 3, false},
+    {12173, 6, 2, false},
+    {12181, 6, 2, false},
+    {12189, 5, 3, false},
+    {12197, 4, 1, false},
+    {12202, 3, 2, false},
+    {12207, 4, 3, false},
+    {12214, 5, 3, false},
+    {12222, 6, 3, false},
+    {12231, 7, 3, false},
+    {12241, 8, 3, false},
+    {12252, 4, 3, false},
+    {12259, 2, 3, false},
+    {12264, 9, 3, false},
+    {12276, 13, 3, false},
+    {12292, 15, 3, false},
+    {12310, 13, 3, false},
+    {12326, 14, 3, false},
+    {12343, 14, 3, false},
+    {12360, 15, 3, false},
+    {12378, 17, 3, false},
+    {12398, 19, 3, false},
+    {12420, 14, 3, false},
+    {12437, 3, 3, false},
+    {12443, 3, 3, false},
+    {12449, 4, 3, false},
+    {12456, 8, 3, false},
+    {12467, 3, 3, false},
+    {12473, 5, 3, false},
+    {12481, 6, 3, false},
+    {12490, 7, 3, false},
+    {12500, 8, 3, false},
+    {12511, 4, 6, false},
+    {12521, 6, 3, false},
+    {12530, 10, 3, false},
+    {12543, 7, 3, false},
+    {12553, 9, 3, false},
+    {12565, 10, 3, false},
+    {12578, 7, 3, false},
+    {12588, 7, 3, false},
+    {12598, 6, 3, false},
+    {12607, 6, 3, false},
+    {12616, 3, 4, false},
+    {12623, 2, 3, false},
+    {12628, 3, 3, false},
+    {12634, 5, 3, false},
+    {12642, 5, 3, false},
+    {12650, 6, 3, false},
+    {12659, 5, 3, false},
+    {12667, 4, 2, false},
+    {12673, 2, 3, false},
+    {12678, 5, 3, false},
+    {12686, 8, 3, false},
+    {12697, 6, 3, false},
+    {12706, 5, 3, false},
+    {12714, 6, 2, false},
+    {12722, 6, 3, false},
+    {12731, 10, 3, false},
+    {12744, 3, 3, false},
+    {12750, 4, 3, false},
+    {12757, 8, 3, false},
+    {12768, 3, 3, false},
+    {12774, 4, 3, false},
+    {12781, 5, 3, false},
+    {12789, 5, 3, false},
+    {12797, 5, 3, false},
+    {12805, 5, 3, false},
+    {12813, 5, 3, false},
+    {12821, 13, 3, false},
+    {12837, 18, 3, false},
+    {12858, 10, 3, false},
+    {12871, 14, 3, false},
+    {12888, 13, 3, false},
+    {12904, 14, 3, false},
+    {12921, 5, 3, false},
+    {12929, 4, 4, false},
+    {12937, 6, 3, false},
+    {12946, 7, 3, false},
+    {12956, 6, 3, false},
+    {12965, 6, 1, false},
+    {12972, 3, 3, false},
+    {12978, 7, 3, false},
+    {12988, 4, 3, false},
+    {12995, 4, 1, false},
+    {13000, 6, 3, false},
+    {13009, 5, 3, false},
+    {13017, 8, 3, false},
+    {13028, 5, 3, false},
+    {13036, 6, 3, false},
+    {13045, 3, 3, false},
+    {13051, 5, 3, false},
+    {13059, 6, 3, false},
+    {13068, 4, 4, false},
+    {13076, 3, 3, false},
+    {13082, 4, 3, false},
+    {13089, 5, 3, false},
+    {13097, 5, 3, false},
+    {13105, 4, 1, false},
+    {13110, 5, 3, false},
+    {13118, 6, 3, false},
+    {13127, 6, 2, false},
+    {13135, 2, 1, true},
+    {13138, 4, 3, false},
+    {13145, 5, 3, false},
+    {13153, 5, 3, false},
+    {13161, 6, 3, false},
+    {13170, 6, 3, false},
+    {13179, 6, 3, false},
+    {13188, 7, 3, false},
+    {13198, 6, 3, false},
+    {13207, 4, 3, false},
+    {13214, 5, 3, false},
+    {13222, 5, 3, false},
+    {13230, 8, 3, false},
+    {13241, 7, 3, false},
+    {13251, 9, 6, false},
+    {13266, 4, 6, false},
+    {13276, 5, 3, false},
+    {13284, 4, 2, true},
+    {13290, 4, 3, false},
+    {13297, 4, 3, false},
+    {13304, 7, 3, false},
+    {13314, 3, 3, false},
+    {13320, 6, 3, false},
+    {13329, 10, 3, false},
+    {13342, 10, 3, false},
+    {13355, 8, 3, false},
+    {13366, 6, 3, false},
+    {13375, 6, 3, false},
+    {13384, 3, 2, false},
+    {13389, 5, 3, false},
+    {13397, 13, 3, false},
+    {13413, 3, 4, false},
+    {13420, 3, 3, false},
+    {13426, 5, 2, true},
+    {13433, 3, 3, false},
+    {13439, 6, 1, false},
+    {13446, 6, 3, false},
+    {13455, 6, 2, true},
+    {13463, 5, 3, false},
+    {13471, 6, 3, false},
+    {13480, 6, 3, false},
+    {13489, 7, 3, false},
+    {13499, 4, 3, false},
+    {13506, 4, 3, false},
+    {13513, 6, 3, false},
+    {13522, 6, 3, false},
+    {13531, 4, 4, false},
+    {13539, 2, 3, false},
+    {13544, 4, 4, false},
+    {13552, 6, 3, false},
+    {13561, 2, 2, false},
+    {13565, 8, 3, false},
+    {13576, 5, 3, false},
+    {13584, 3, 5, false},
+    {13592, 3, 6, false},
+    {13601, 4, 5, false},
+    {13610, 10, 3, false},
+    {13623, 15, 3, false},
+    {13641, 3, 5, false},
+    {13649, 3, 6, false},
+    {13658, 4, 5, false},
+    {13667, 11, 3, false},
+    {13681, 6, 3, false},
+    {13690, 6, 3, false},
+    {13699, 5, 3, false},
+    {13707, 6, 2, false},
+    {13715, 4, 6, false},
+    {13725, 3, 3, false},
+    {13731, 4, 5, false},
+    {13740, 5, 5, false},
+    {13750, 5, 2, false},
+    {13757, 7, 3, false},
+    {13767, 5, 3, false},
+    {13775, 7, 3, false},
+    {13785, 8, 3, false},
+    {13796, 4, 2, true},
+    {13802, 5, 5, false},
+    {13812, 6, 5, false},
+    {13823, 4, 3, false},
+    {13830, 6, 2, false},
+    {13838, 6, 2, false},
+    {13846, 5, 3, false},
+    {13854, 8, 5, false},
+    {13867, 4, 3, false},
+    {13874, 3, 2, false},
+    {13879, 5, 3, false},
+    {13887, 2, 3, false},
+    {13892, 5, 3, false},
+    {13900, 6, 3, false},
+    {13909, 5, 3, false},
+    {13917, 7, 3, false},
+    {13927, 5, 5, false},
+    {13937, 6, 3, false},
+    {13946, 6, 3, false},
+    {13955, 5, 5, false},
+    {13965, 6, 3, false},
+    {13974, 7, 3, false},
+    {13984, 3, 4, false},
+    {13991, 3, 5, false},
+    {13999, 3, 3, false},
+    {14005, 4, 3, false},
+    {14012, 5, 5, false},
+    {14022, 9, 5, false},
+    {14036, 4, 5, false},
+    {14045, 5, 3, false},
+    {14053, 3, 3, false},
+    {14059, 4, 3, false},
+    {14066, 5, 3, false},
+    {14074, 5, 3, false},
+    {14082, 5, 3, false},
+    {14090, 2, 3, false},
+    {14095, 3, 3, false},
+    {14101, 4, 3, false},
+    {14108, 3, 3, false},
+    {14114, 4, 2, false},
+    {14120, 5, 3, false},
+    {14128, 3, 5, false},
+    {14136, 5, 3, false},
+    {14144, 4, 3, false},
+    {14151, 3, 3, false},
+    {14157, 10, 3, false},
+    {14170, 15, 3, false},
+    {14188, 4, 3, false},
+    {14195, 5, 5, false},
+    {14205, 9, 5, false},
+    {14219, 4, 5, false},
+    {14228, 5, 3, false},
+    {14236, 5, 3, false},
+    {14244, 3, 3, false},
+    {14250, 5, 3, false},
+    {14258, 6, 3, false},
+    {14267, 4, 3, false},
+    {14274, 4, 4, false},
+    {14282, 3, 2, true},
+    {14287, 5, 3, false},
+    {14295, 6, 5, false},
+    {14306, 8, 5, false},
+    {14319, 7, 3, false},
+    {14329, 7, 3, false},
+    {14339, 7, 3, false},
+    {14349, 5, 3, false},
+    {14357, 7, 3, false},
+    {14367, 7, 3, false},
+    {14377, 7, 3, false},
+    {14387, 4, 3, false},
+    {14394, 9, 3, false},
+    {14406, 6, 6, false},
+    {14418, 5, 5, false},
+    {14428, 7, 3, false},
+    {14438, 3, 3, false},
+    {14444, 6, 3, false},
+    {14453, 4, 5, false},
+    {14462, 5, 3, false},
+    {14470, 7, 5, false},
+    {14482, 5, 3, false},
+    {14490, 5, 3, false},
+    {14498, 6, 5, false},
+    {14509, 6, 5, false},
+    {14520, 11, 3, false},
+    {14534, 5, 3, false},
+    {14542, 6, 3, false},
+    {14551, 3, 3, false},
+    {14557, 6, 3, false},
+    {14566, 4, 5, false},
+    {14575, 4, 4, false},
+    {14583, 9, 3, false},
+    {14595, 14, 3, false},
+    {14612, 4, 3, false},
+    {14619, 5, 3, false},
+    {14627, 6, 3, false},
+    {14636, 5, 3, false},
+    {14644, 5, 3, false},
+    {14652, 7, 3, false},
+    {14662, 7, 3, false},
+    {14672, 4, 3, false},
+    {14679, 5, 5, false},
+    {14689, 5, 3, false},
+    {14697, 7, 6, false},
+    {14710, 9, 3, false},
+    {14722, 10, 5, false},
+    {14737, 5, 3, false},
+    {14745, 7, 5, false},
+    {14757, 4, 3, false},
+    {14764, 5, 5, false},
+    {14774, 5, 3, false},
+    {14782, 7, 6, false},
+    {14795, 9, 3, false},
+    {14807, 10, 5, false},
+    {14822, 4, 3, false},
+    {14829, 6, 2, true},
+    {14837, 4, 3, false},
+    {14844, 13, 3, false},
+    {14860, 15, 3, false},
+    {14878, 14, 3, false},
+    {14895, 16, 3, false},
+    {14914, 2, 2, false},
+    {14918, 3, 1, false},
+    {14922, 6, 3, false},
+    {14931, 5, 3, false},
+    {14939, 6, 3, false},
+    {14948, 6, 3, false},
+    {14957, 4, 6, false},
+    {14967, 6, 3, false},
+    {14976, 4, 6, false},
+    {14986, 4, 4, false},
+    {14994, 7, 3, false},
+    {15004, 6, 3, false},
+    {15013, 4, 6, false},
+    {15023, 4, 4, false},
+    {15031, 7, 6, false},
+    {15044, 6, 3, false},
+    {15053, 7, 6, false},
+    {15066, 5, 6, false},
+    {15077, 5, 3, false},
+    {15085, 6, 3, false},
+    {15094, 5, 3, false},
+    {15102, 7, 3, false},
+    {15112, 6, 3, false},
+    {15121, 2, 3, false},
+    {15126, 6, 2, true},
+    {15134, 4, 3, false},
+    {15141, 4, 3, false},
+    {15148, 5, 2, true},
+    {15155, 3, 2, false},
+    {15160, 5, 3, false},
+    {15168, 6, 2, false},
+    {15176, 4, 3, false},
+    {15183, 4, 3, false},
+    {15190, 6, 3, false},
+    {15199, 5, 2, false},
+    {15206, 5, 3, false},
+    {15214, 3, 4, false},
+    {15221, 4, 2, false},
+    {15227, 6, 2, true},
+    {15235, 3, 3, false},
+    {15241, 5, 3, false},
+    {15249, 3, 2, false},
+    {15254, 4, 3, false},
+    {15261, 5, 3, false},
+    {15269, 5, 3, false},
+    {15277, 7, 3, false},
+    {15287, 5, 3, false},
+    {15295, 3, 3, false},
+    {15301, 5, 2, false},
+    {15308, 5, 2, false},
+    {15315, 7, 2, false},
+    {15324, 4, 3, false},
+    {15331, 6, 3, false},
+    {15340, 4, 4, false},
+    {15348, 4, 3, false},
+    {15355, 5, 3, false},
+    {15363, 5, 3, false},
+    {15371, 2, 3, false},
+    {15376, 5, 3, false},
+    {15384, 3, 3, false},
+    {15390, 5, 3, false},
+    {15398, 7, 3, false},
+    {15408, 4, 2, true},
+    {15414, 4, 2, true},
+    {15420, 6, 3, false},
+    {15429, 4, 3, false},
+    {15436, 7, 3, false},
+    {15446, 3, 3, false},
+    {15452, 4, 3, false},
+    {15459, 6, 2, true},
+    {15467, 4, 3, false},
+    {15474, 6, 2, true},
+    {15482, 6, 3, false},
+    {15491, 8, 3, false},
+    {15502, 4, 2, true},
+    {15508, 5, 3, false},
+    {15516, 3, 3, false},
+    {15522, 4, 2, true},
+    {15528, 8, 3, false},
+    {15539, 6, 3, false},
+    {15548, 5, 3, false},
+    {15556, 4, 3, false},
+    {15563, 3, 2, false},
+    {15568, 6, 1, false},
+    {15575, 6, 1, false},
+    {15582, 6, 3, false},
+    {15591, 4, 3, false},
+    {15598, 7, 3, false},
+    {15608, 3, 4, false},
+    {15615, 3, 2, false},
+    {15620, 4, 2, false},
+    {15626, 6, 3, false},
+    {15635, 5, 3, false},
+    {15643, 2, 2, false},
+    {15647, 9, 3, false},
+    {15659, 3, 2, false},
+    {15664, 6, 3, false},
+    {15673, 7, 3, false},
+    {15683, 6, 3, false},
+    {15692, 4, 1, false},
+    {15697, 8, 3, false},
+    {15708, 5, 3, false},
+    {15716, 7, 3, false},
+    {15726, 6, 3, false},
+    {15735, 6, 3, false},
+    {15744, 5, 3, false},
+    {15752, 6, 2, true},
+    {15760, 7, 3, false},
+    {15770, 7, 3, false},
+    {15780, 2, 2, false},
+    {15784, 8, 3, false},
+    {15795, 4, 4, false},
+    {15803, 5, 2, true},
+    {15810, 2, 3, false},
+    {15815, 3, 3, false},
+    {15821, 4, 3, false},
+    {15828, 5, 3, false},
+    {15836, 3, 3, false},
+    {15842, 4, 3, false},
+    {15849, 10, 3, false},
+    {15862, 11, 3, false},
+    {15876, 6, 3, false},
+    {15885, 11, 3, false},
+    {15899, 8, 3, false},
+    {15910, 8, 3, false},
+    {15921, 7, 3, false},
+    {15931, 5, 3, false},
+    {15939, 6, 3, false},
+    {15948, 4, 3, false},
+    {15955, 5, 3, false},
+    {15963, 6, 3, false},
+    {15972, 4, 3, false},
+    {15979, 8, 3, false},
+    {15990, 8, 3, false},
+    {16001, 8, 3, false},
+    {16012, 4, 3, false},
+    {16019, 6, 3, false},
+    {16028, 5, 3, false},
+    {16036, 6, 3, false},
+    {16045, 4, 4, false},
+    {16053, 3, 2, false},
+    {16058, 6, 3, false},
+    {16067, 3, 4, false},
+    {16074, 4, 3, false},
+    {16081, 4, 4, false},
+    {16089, 6, 3, false},
+    {16098, 4, 4, false},
+    {16106, 11, 3, false},
+    {16120, 7, 3, false},
+    {16130, 5, 1, false},
+    {16136, 7, 3, false},
+    {16146, 4, 1, true},
+    {16151, 5, 3, false},
+    {16159, 4, 3, false},
+    {16166, 6, 3, false},
+    {16175, 5, 3, false},
+    {16183, 4, 3, false},
+    {16190, 4, 5, false},
+    {16199, 6, 2, false},
+    {16207, 5, 3, false},
+    {16215, 8, 3, false},
+    {16226, 4, 3, false},
+    {16233, 5, 3, false},
+    {16241, 5, 3, false},
+    {16249, 6, 3, false},
+    {16258, 5, 2, true},
+    {16265, 4, 3, false},
+    {16272, 6, 3, false},
+    {16281, 5, 3, false},
+    {16289, 7, 3, false},
+    {16299, 5, 3, false},
+    {16307, 6, 3, false},
+    {16316, 6, 3, false},
+    {16325, 6, 3, false},
+    {16334, 6, 3, false},
+    {16343, 7, 3, false},
+    {16353, 6, 3, false},
+    {16362, 5, 3, false},
+    {16370, 6, 3, false},
+    {16379, 5, 3, false},
+    {16387, 9, 3, false},
+    {16399, 5, 3, false},
+    {16407, 5, 3, false},
+    {16415, 6, 1, false},
+    {16422, 6, 1, false},
+    {16429, 5, 3, false},
+    {16437, 7, 3, false},
+    {16447, 7, 3, false},
+    {16457, 6, 2, false},
+    {16465, 6, 2, false},
+    {16473, 5, 3, false},
+    {16481, 4, 1, false},
+    {16486, 3, 2, false},
+    {16491, 4, 3, false},
+    {16498, 7, 3, false},
+    {16508, 5, 3, false},
+    {16516, 6, 3, false},
+    {16525, 4, 3, false},
+    {16532, 4, 3, false},
+    {16539, 7, 3, false},
+    {16549, 8, 3, false},
+    {16560, 5, 3, false},
+    {16568, 4, 3, false},
+    {16575, 3, 2, true},
+    {16580, 6, 3, false},
+    {16589, 6, 3, false},
+    {16598, 3, 4, false},
+    {16605, 5, 3, false},
+    {16613, 5, 3, false},
+    {16621, 6, 3, false},
+    {16630, 3, 2, false},
+    {16635, 4, 2, false},
+    {16641, 10, 3, false},
+    {16654, 14, 3, false},
+    {16671, 16, 3, false},
+    {16690, 14, 3, false},
+    {16707, 15, 3, false},
+    {16725, 17, 3, false},
+    {16745, 16, 3, false},
+    {16764, 15, 3, false},
+    {16782, 15, 3, false},
+    {16800, 4, 2, false},
+    {16806, 12, 3, false},
+    {16821, 5, 3, false},
+    {16829, 5, 3, false},
+    {16837, 3, 3, false},
+    {16843, 6, 3, false},
+    {16852, 10, 3, false},
+    {16865, 5, 3, false},
+    {16873, 5, 3, false},
+    {16881, 5, 3, false},
+    {16889, 5, 3, false},
+    {16897, 5, 3, false},
+    {16905, 4, 4, false},
+    {16913, 6, 3, false},
+    {16922, 7, 3, false},
+    {16932, 4, 1, false},
+    {16937, 6, 3, false},
+    {16946, 8, 3, false},
+    {16957, 5, 3, false},
+    {16965, 6, 3, false},
+    {16974, 4, 4, false},
+    {16982, 3, 3, false},
+    {16988, 4, 1, false},
+    {16993, 5, 3, false},
+    {17001, 6, 3, false},
+    {17010, 6, 3, false},
+    {17019, 6, 3, false},
+    {17028, 4, 3, false},
+    {17035, 5, 3, false},
+    {17043, 5, 3, false},
+    {17051, 8, 3, false},
+    {17062, 7, 3, false},
+    {17072, 2, 3, false},
+    {17077, 6, 2, false},
+    {17085, 5, 3, false},
+    {17093, 2, 3, false},
+    {17098, 3, 3, false},
+    {17104, 4, 3, false},
+    {17111, 6, 2, false},
+    {17119, 5, 3, false},
+    {17127, 3, 3, false},
+    {17133, 6, 2, false},
+    {17141, 5, 2, false},
+    {17148, 4, 3, false},
+    {17155, 5, 3, false},
+    {17163, 6, 3, false},
+    {17172, 8, 3, false},
+    {17183, 5, 3, false},
+    {17191, 3, 2, false},
+    {17196, 4, 3, false},
+    {17203, 5, 3, false},
+    {17211, 5, 3, false},
+    {17219, 5, 3, false},
+    {17227, 6, 3, false},
+    {17236, 5, 3, false},
+    {17244, 7, 3, false},
+    {17254, 4, 2, true},
+    {17260, 4, 1, false},
+    {17265, 6, 3, false},
+    {17274, 8, 3, false},
+    {17285, 5, 3, false},
+    {17293, 4, 3, false},
+    {17300, 3, 4, false},
+    {17307, 6, 3, false},
+    {17316, 5, 3, false},
+    {17324, 6, 2, false},
+    {17332, 4, 2, false},
+    {17338, 8, 3, false},
+    {17349, 13, 3, false},
+    {17365, 3, 2, true},
+    {17370, 5, 2, false},
+    {17377, 6, 2, false},
+    {17385, 6, 2, false},
+    {17393, 3, 3, false},
+    {17399, 6, 3, false},
+    {17408, 4, 3, false},
+    {17415, 5, 3, false},
+    {17423, 4, 3, false},
+    {17430, 5, 3, false},
+    {17438, 4, 3, false},
+    {17445, 5, 3, false},
+    {17453, 5, 3, false},
+    {17461, 7, 3, false},
+    {17471, 7, 3, false},
+    {17481, 5, 3, false},
+    {17489, 13, 3, false},
+    {17505, 6, 3, false},
+    {17514, 8, 3, false},
+    {17525, 4, 3, false},
+    {17532, 5, 3, false},
+    {17540, 3, 3, false},
+    {17546, 4, 3, false},
+    {17553, 5, 6, false},
+    {17564, 6, 2, false},
+    {17572, 3, 1, false},
+    {17576, 4, 3, false},
+    {17583, 6, 3, false},
+    {17592, 4, 4, false},
+    {17600, 6, 3, false},
+    {17609, 9, 3, false},
+    {17621, 4, 3, false},
+    {17628, 5, 3, false},
+    {17636, 6, 6, false},
+    {17648, 5, 3, false},
+    {17656, 6, 6, false},
+    {17668, 5, 3, false},
+    {17676, 6, 3, false},
+    {17685, 8, 3, false},
+    {17696, 10, 3, false},
+    {17709, 5, 3, false},
+    {17717, 6, 3, false},
+    {17726, 8, 3, false},
+    {17737, 10, 3, false},
+    {17750, 3, 3, false},
+    {17756, 6, 3, false},
+    {17765, 6, 3, false},
+    {17774, 4, 3, false},
+    {17781, 5, 3, false},
+    {17789, 4, 4, false},
+    {17797, 6, 3, false},
+    {17806, 6, 3, false},
+    {17815, 6, 3, false},
+    {17824, 4, 3, false},
+    {17831, 5, 3, false},
+    {17839, 15, 2, false},
+    {17856, 11, 2, false},
+    {17869, 5, 2, false},
+    {17876, 3, 3, false},
+    {17882, 4, 3, false},
+    {17889, 6, 3, false},
+    {17898, 4, 3, false},
+    {17905, 7, 3, false},
+    {17915, 7, 3, false},
+    {17925, 5, 3, false},
+    {17933, 5, 3, false},
+    {17941, 7, 3, false},
+    {17951, 7, 3, false},
+    {17961, 6, 3, false},
+    {17970, 8, 3, false},
+    {17981, 9, 3, false},
+    {17993, 9, 3, false},
+    {18005, 10, 3, false},
+    {18018, 6, 3, false},
+    {18027, 6, 3, false},
+    {18036, 6, 3, false},
+    {18045, 4, 3, false},
+    {18052, 10, 3, false},
+    {18065, 11, 3, false},
+    {18079, 6, 3, false},
+    {18088, 11, 3, false},
+    {18102, 8, 3, false},
+    {18113, 8, 3, false},
+    {18124, 7, 3, false},
+    {18134, 3, 3, false},
+    {18140, 4, 3, false},
+    {18147, 3, 3, false},
+    {18153, 4, 2, true},
+    {18159, 4, 2, true},
+    {18165, 4, 2, true},
+    {18171, 4, 3, false},
+    {18178, 6, 3, false},
+    {18187, 7, 3, false},
+    {18197, 4, 3, false},
+    {18204, 7, 3, false},
+    {18214, 7, 3, false},
+    {18224, 7, 3, false},
+    {18234, 7, 3, false},
+    {18244, 7, 3, false},
+    {18254, 5, 3, false},
+    {18262, 5, 3, false},
+    {18270, 7, 3, false},
+    {18280, 6, 3, false},
+    {18289, 8, 3, false},
+    {18300, 9, 3, false},
+    {18312, 9, 3, false},
+    {18324, 10, 3, false},
+    {18337, 6, 3, false},
+    {18346, 6, 3, false},
+    {18355, 6, 3, false},
+    {18364, 5, 3, false},
+    {18372, 6, 3, false},
+    {18381, 5, 3, false},
+    {18389, 7, 3, false},
+    {18399, 6, 3, false},
+    {18408, 5, 2, true},
+    {18415, 6, 3, false},
+    {18424, 3, 2, false},
+    {18429, 4, 3, false},
+    {18436, 6, 2, false},
+    {18444, 6, 2, false},
+    {18452, 3, 2, false},
+    {18457, 4, 3, false},
+    {18464, 6, 3, false},
+    {18473, 3, 4, false},
+    {18480, 6, 3, false},
+    {18489, 9, 3, false},
+    {18501, 5, 2, false},
+    {18508, 8, 2, false},
+    {18518, 6, 2, false},
+    {18526, 11, 3, false},
+    {18540, 8, 3, false},
+    {18551, 6, 3, false},
+    {18560, 5, 3, false},
+    {18568, 6, 3, false},
+    {18577, 5, 2, true},
+    {18584, 5, 2, false},
+    {18591, 5, 2, true},
+    {18598, 6, 3, false},
+    {18607, 8, 3, false},
+    {18618, 6, 3, false},
+    {18627, 4, 3, false},
+    {18634, 4, 3, false},
+    {18641, 3, 3, false},
+    {18647, 6, 3, false},
+    {18656, 6, 3, false},
+    {18665, 4, 4, false},
+    {18673, 7, 3, false},
+    {18683, 4, 3, false},
+    {18690, 6, 3, false},
+    {18699, 5, 3, false},
+    {18707, 8, 3, false},
+    {18718, 12, 3, false},
+    {18733, 12, 3, false},
+    {18748, 14, 3, false},
+    {18765, 9, 3, false},
+    {18777, 13, 3, false},
+    {18793, 15, 3, false},
+    {18811, 6, 3, false},
+    {18820, 4, 3, false},
+    {18827, 8, 3, false},
+    {18838, 7, 3, false},
+    {18848, 5, 3, false},
+    {18856, 7, 3, false},
+    {18866, 8, 3, false},
+    {18877, 4, 4, false},
+    {18885, 4, 2, false},
+    {18891, 5, 2, false},
+    {18898, 6, 2, false},
+    {18906, 5, 3, false},
+    {18914, 16, 3, false},
+    {18933, 17, 3, false},
+    {18953, 4, 3, false},
+    {18960, 4, 3, false},
+    {18967, 6, 2, true},
+    {18975, 4, 3, false},
+    {18982, 5, 2, false},
+    {18989, 6, 2, false},
+    {18997, 5, 2, true},
+    {19004, 3, 2, false},
+    {19009, 5, 3, false},
+    {19017, 6, 2, false},
+    {19025, 5, 3, false},
+    {19033, 6, 3, false},
+    {19042, 3, 4, false},
+    {19049, 6, 2, true},
+    {19057, 5, 3, false},
+    {19065, 5, 3, false},
+    {19073, 5, 3, false},
+    {19081, 6, 3, false},
+    {19090, 8, 3, false},
+    {19101, 6, 3, false},
+    {19110, 5, 3, false},
+    {19118, 5, 2, false},
+    {19125, 3, 2, true},
+    {19130, 5, 2, false},
+    {19137, 4, 4, false},
+    {19145, 7, 3, false},
+    {19155, 11, 3, false},
+    {19169, 13, 3, false},
+    {19185, 14, 3, false},
+    {19202, 5, 3, false},
+    {19210, 4, 2, false},
+    {19216, 5, 2, false},
+    {19223, 7, 2, false},
+    {19232, 10, 3, false},
+    {19245, 6, 3, false},
+    {19254, 8, 3, false},
+    {19265, 6, 3, false},
+    {19274, 5, 2, false},
+    {19281, 5, 3, false},
+    {19289, 4, 4, false},
+    {19297, 5, 3, false},
+    {19305, 6, 2, false},
+    {19313, 4, 3, false},
+    {19320, 5, 3, false},
+    {19328, 5, 3, false},
+    {19336, 4, 2, true},
+    {19342, 7, 3, false},
+    {19352, 4, 3, false},
+    {19359, 4, 3, false},
+    {19366, 5, 3, false},
+    {19374, 5, 3, false},
+    {19382, 6, 3, false},
+    {19391, 10, 2, false},
+    {19403, 8, 2, false},
+    {19413, 10, 3, false},
+    {19426, 6, 2, false},
+    {19434, 5, 2, false},
+    {19441, 9, 3, false},
+    {19453, 4, 3, false},
+    {19460, 6, 2, false},
+    {19468, 8, 2, false},
+    {19478, 12, 6, false},
+    {19496, 13, 6, false},
+    {19515, 12, 6, false},
+    {19533, 13, 6, false},
+    {19552, 8, 2, false},
+    {19562, 15, 3, false},
+    {19580, 16, 3, false},
+    {19599, 3, 2, false},
+    {19604, 5, 3, false},
+    {19612, 3, 3, false},
+    {19618, 6, 3, false},
+    {19627, 5, 3, false},
+    {19635, 6, 3, false},
+    {19644, 6, 1, false},
+    {19651, 4, 1, false},
+    {19656, 3, 4, false},
+    {19663, 5, 3, false},
+    {19671, 5, 6, false},
+    {19682, 5, 6, false},
+    {19693, 4, 4, false},
+    {19701, 5, 3, false},
+    {19709, 5, 3, false},
+    {19717, 4, 4, false},
+    {19725, 6, 6, false},
+    {19737, 6, 6, false},
+    {19749, 6, 6, false},
+    {19761, 6, 6, false},
+    {19773, 7, 3, false},
+    {19783, 5, 2, false},
+    {19790, 6, 3, false},
+    {19799, 5, 3, false},
+    {19807, 6, 3, false},
+    {19816, 6, 3, false},
+    {19825, 3, 4, false},
+    {19832, 4, 4, false},
+    {19840, 2, 3, false},
+    {19845, 2, 3, false},
+    {19850, 6, 3, false},
+    {19859, 4, 4, false},
+    {19867, 4, 3, false},
+    {19874, 5, 3, false},
+    {19882, 4, 3, false},
+    {19889, 5, 3, false},
+    {19897, 3, 4, false},
+    {19904, 5, 3, false},
+    {19912, 5, 3, false},
+    {19920, 2, 2, false},
+    {19924, 5, 3, false},
+    {19932, 5, 3, false},
+    {19940, 4, 3, false},
+    {19947, 4, 3, false},
+    {19954, 5, 3, false},
+    {19962, 4, 4, false},
+    {19970, 6, 3, false},
+    {19979, 6, 3, false},
+    {19988, 5, 3, false},
+    {19996, 5, 3, false},
+    {20004, 4, 4, false},
+    {20012, 6, 3, false},
+    {20021, 6, 3, false},
+    {20030, 5, 3, false},
+    {20038, 4, 3, false},
+    {20045, 6, 3, false},
+    {20054, 6, 2, true},
+    {20062, 4, 2, false},
+    {20068, 5, 2, false},
+    {20075, 3, 2, false},
+    {20080, 3, 2, true},
+    {20085, 3, 4, false},
+    {20092, 4, 2, false},
+    {20098, 4, 4, false},
+    {20106, 4, 4, false},
+    {20114, 4, 2, false},
+    {20120, 4, 2, true},
+    {20126, 6, 2, false},
+    {20134, 6, 2, false},
+    {20142, 3, 2, false},
+    {20147, 4, 2, false},
+    {20153, 6, 3, false},
+    {20162, 4, 2, false},
+    {20168, 3, 4, false},
+    {20175, 4, 2, false},
+    {20181, 7, 3, false},
+    {20191, 4, 4, false},
+    {20199, 4, 4, false},
+    {20207, 3, 3, false},
+    {20213, 4, 3, false},
 }};
 
 // Binary search relies on this; checked at compile time so a hand edit cannot break it quietly.
 static_assert(std::is_sorted(entities.begin(), entities.end(),
                              [](const html_entity& a, const html_entity& b) {
-                               return a.name < b.name;
+                               return a.name() < b.name();
                              }));
 
 const html_entity* find(std::string_view name) {
   if (name.empty() || name.size() > max_html_entity_name) return nullptr;
   auto it = std::lower_bound(
       entities.begin(), entities.end(), name,
-      [](const html_entity& e, std::string_view n) { return e.name < n; });
-  return it != entities.end() && it->name == name ? &*it : nullptr;
+      [](const html_entity& e, std::string_view n) { return e.name() < n; });
+  return it != entities.end() && it->name() == name ? &*it : nullptr;
 }
 
 }  // namespace
@@ -2165,12 +4300,12 @@ static_assert(max_html_entity_name == 31, "update max_html_entity_name in text.h
 
 std::string_view lookup_html_entity(std::string_view name) {
   const html_entity* e = find(name);
-  return e ? e->value : std::string_view{};
+  return e ? e->value() : std::string_view{};
 }
 
 std::string_view lookup_legacy_html_entity(std::string_view name) {
   const html_entity* e = find(name);
-  return e && e->legacy ? e->value : std::string_view{};
+  return e && e->legacy ? e->value() : std::string_view{};
 }
 
 }  // namespace syndic::formats::detail
