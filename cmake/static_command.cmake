@@ -5,9 +5,11 @@
 #  - pugixml, Boost.URL, SQLite, zlib: Debian's static archives;
 #  - toml++'s compiled part built into the command (src/cli/toml_impl.cpp, from Debian's
 #    headers), and --as-needed drops the .so that its link interface still names;
-#  - libstdc++ stays shared: Debian ships simdjson only as a shared library, which loads
-#    libstdc++.so anyway (and two copies of the C++ runtime in one process are worse than one
-#    load). Every dependency comes from Debian's packages: no vendored copy of simdjson;
+#  - libstdc++ linked statically (-static-libstdc++; libstdc++.so was ~70 page faults and
+#    ~2,000 symbol lookups of every start), and simdjson, which Debian ships only as a shared
+#    library that needs libstdc++.so, loaded on the first JSON parse (src/cli/simdjson_loader.cpp
+#    says how, and why the two copies of the C++ runtime that a JSON command then holds do not
+#    meet). Every dependency comes from Debian's packages: no vendored copy of simdjson;
 #  - OpenSSL loaded on first use (a signature, an https connection) through generated
 #    trampolines (src/cli/openssl_loader.cpp says how); where they cannot be made (not
 #    x86-64, not OpenSSL 3), Debian's static archives instead.
@@ -70,6 +72,7 @@ endfunction()
 
 function(syndic_static_command target)
   set(SYNDIC_STATIC_COMMAND_IN_USE OFF CACHE INTERNAL "")
+  set(SYNDIC_STATIC_CXX_RUNTIME_IN_USE OFF CACHE INTERNAL "")
   if(NOT SYNDIC_STATIC_COMMAND)
     return()
   endif()
@@ -116,6 +119,39 @@ function(syndic_static_command target)
   if(trampolines)
     target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/engine/src/cli/openssl_loader.cpp
       ${trampolines})
+  endif()
+  # simdjson on first use, by the name its package gives it (libsimdjson.so.14); where it gives
+  # none, simdjson and libstdc++ stay shared.
+  get_target_property(simdjson_configs simdjson::simdjson IMPORTED_CONFIGURATIONS)
+  set(simdjson_soname "")
+  foreach(config "" ${simdjson_configs})
+    if(config)
+      set(config "_${config}")
+    endif()
+    get_target_property(soname simdjson::simdjson IMPORTED_SONAME${config})
+    if(soname AND NOT simdjson_soname)
+      set(simdjson_soname ${soname})
+    endif()
+  endforeach()
+  if(simdjson_soname)
+    # Compiled as formats' JSON code is (simdjson's definitions and headers); the command's
+    # other sources do not see them.
+    set(loader ${PROJECT_SOURCE_DIR}/engine/src/cli/simdjson_loader.cpp)
+    get_target_property(simdjson_definitions simdjson::simdjson INTERFACE_COMPILE_DEFINITIONS)
+    get_target_property(simdjson_includes simdjson::simdjson INTERFACE_INCLUDE_DIRECTORIES)
+    foreach(property simdjson_definitions simdjson_includes)
+      if(NOT ${property})
+        set(${property} "")
+      endif()
+    endforeach()
+    # Not the compiler's own include directories (as -I they break its #include_next).
+    list(REMOVE_ITEM simdjson_includes ${CMAKE_CXX_IMPLICIT_INCLUDE_DIRECTORIES})
+    target_sources(${target} PRIVATE ${loader})
+    set_source_files_properties(${loader} TARGET_DIRECTORY ${target} PROPERTIES
+      COMPILE_DEFINITIONS "SYNDIC_LIBSIMDJSON_SONAME=\"${simdjson_soname}\";${simdjson_definitions}"
+      INCLUDE_DIRECTORIES "${simdjson_includes}")
+    target_link_options(${target} PRIVATE -static-libstdc++)
+    set(SYNDIC_STATIC_CXX_RUNTIME_IN_USE ON CACHE INTERNAL "")
   endif()
   # tomlplusplus gives toml_impl.cpp its compile definitions; the static archives come after
   # libsyndic_*.a on the line, before the shared libraries they replace.

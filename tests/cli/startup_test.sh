@@ -30,7 +30,11 @@ loads_curl "$syndic" convert --to atom "$fixtures/rss20-full.xml" && fail "syndi
 # shared): each other shared library (OpenSSL, toml++, pugixml, Boost.URL...) cost 1-3 ms of
 # start-up here. And it exports no OpenSSL
 # symbol, so that the libssl.so that libcurl brings binds to itself, not to the command's copy.
-static=$(sed -n 's/^SYNDIC_STATIC_COMMAND_IN_USE:INTERNAL=//p' "$(dirname "$syndic")/../CMakeCache.txt" 2>/dev/null)
+cache="$(dirname "$syndic")/../CMakeCache.txt"
+static=$(sed -n 's/^SYNDIC_STATIC_COMMAND_IN_USE:INTERNAL=//p' "$cache" 2>/dev/null)
+# And where its C++ runtime is linked in too, simdjson (Debian ships it only shared, needing
+# libstdc++.so) is loaded on the first JSON parse (src/cli/simdjson_loader.cpp).
+static_cxx=$(sed -n 's/^SYNDIC_STATIC_CXX_RUNTIME_IN_USE:INTERNAL=//p' "$cache" 2>/dev/null)
 if [ "${SYNDIC_EXPECT_STATIC:-$static}" = ON ]; then
   start_libs() { LD_DEBUG=files "$@" 2>&1 >/dev/null | sed -n 's/.*file=\([^ ]*\) .*needed by.*/\1/p' | sort -u; }
   for args in "--version" "--help" "convert --to atom $fixtures/rss20-full.xml"; do
@@ -39,11 +43,34 @@ if [ "${SYNDIC_EXPECT_STATIC:-$static}" = ON ]; then
     [ -n "$libs" ] || fail "syndic $args: LD_DEBUG=files named no library (is the loader's output changed?)"
     for lib in $libs; do
       case $lib in
-        libc.so.6 | libm.so.6 | libstdc++.so.6 | libgcc_s.so.1 | libsimdjson.so.*) ;;
+        libc.so.6 | libm.so.6 | libgcc_s.so.1) ;;
+        libstdc++.so.6 | libsimdjson.so.*)
+          [ "${SYNDIC_EXPECT_STATIC_CXX:-$static_cxx}" = ON ] &&
+            fail "syndic $args loads $lib at start (the C++ runtime is linked in; simdjson loads on first use)" ;;
         *) fail "syndic $args loads $lib at start (only the C/C++ runtimes and simdjson expected)" ;;
       esac
     done
   done
+  if [ "${SYNDIC_EXPECT_STATIC_CXX:-$static_cxx}" = ON ]; then
+    # A JSON feed loads simdjson (and libstdc++.so for it) when it is parsed, and converts as
+    # it did linked. A malformed one gets simdjson's own message: the command's copy of its
+    # table of messages is filled from the library's.
+    LD_DEBUG=files expect 0 "" "$syndic" convert --to rss "$fixtures/jsonfeed11.json"
+    grep -q 'file=libsimdjson.so.* dynamically loaded by' "$tmp/err" ||
+      fail "convert of a JSON feed did not load simdjson on first use: $(grep 'file=' "$tmp/err" | head -5)"
+    grep -q '<rss' "$tmp/out" || fail "convert of a JSON feed wrote no RSS: $(head -c 300 "$tmp/out")"
+    printf '{"version":"https://jsonfeed.org/version/1.1","items":[' >"$tmp/broken.json"
+    expect 1 "malformed JSON: The JSON document has an improper structure" \
+      "$syndic" convert --to rss "$tmp/broken.json"
+    # When it cannot be loaded, the command stops saying so (exit 70), as for OpenSSL.
+    SYNDIC_LIBSIMDJSON=/nonexistent/libsimdjson.so.14 expect 70 \
+      "simdjson could not be loaded (/nonexistent/libsimdjson.so.14" \
+      "$syndic" convert --to rss "$fixtures/jsonfeed11.json"
+    # The command's copy of the C++ runtime stays its own: libsimdjson.so binds to
+    # libstdc++.so, not to symbols the command would export.
+    exported=$(nm -D --defined-only "$syndic" | grep -cE ' (_ZNS|_ZNKS|_ZSt|_Znw|_Znam|_Zdl|_Zda|__cxa_|__gxx_)')
+    [ "$exported" -eq 0 ] || fail "syndic exports $exported C++ runtime symbols"
+  fi
   exported=$(nm -D --defined-only "$syndic" | grep -cE ' (SSL|SSL_CTX|EVP|OPENSSL|CRYPTO|X509|BIO|ERR)_')
   [ "$exported" -eq 0 ] || fail "syndic exports $exported OpenSSL symbols (libcurl's libssl.so would bind to them)"
 fi
