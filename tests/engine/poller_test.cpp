@@ -403,5 +403,23 @@ TEST_F(poll_fixture, AnAbsurdlyLongValidatorIsNotStoredOrSentBack) {
   p->stop();
 }
 
+TEST_F(poll_fixture, OnlySourcesThisInstanceOwnsAreFetched) {
+  testkit::feeds server(feeds_with(4, 8));
+  server.start();
+  auto srcs = sources_of(server);
+  auto o = fast_options();
+  std::string other = srcs[1].id;  // another instance owns this one
+  o.owns = [other](const std::string& id) { return id != other; };
+  auto p = make(o);
+  p->set_file_sources(srcs);
+  p->start();
+  ASSERT_TRUE(wait_until([&] { return head(*db) == 6; })) << "head " << head(*db);
+  std::this_thread::sleep_for(200ms);  // the skipped source had the same chance
+  EXPECT_EQ(head(*db), 6u);
+  for (const auto& s : p->list()) EXPECT_EQ(s.polls, s.def.id == other ? 0u : 1u) << s.def.id;
+  EXPECT_EQ(server.stats().requests, 3u) << "no request for the source owned elsewhere";
+  p->stop();
+}
+
 }  // namespace
 }  // namespace syndic::poll

@@ -46,6 +46,10 @@ void daemon_metrics::collect(engine::engine& eng, fanout& fan, engine::store& db
     w.counter("syndic_pairs_handed_total", "Pairs handed to the delivery engine.", c.handed);
     w.counter("syndic_pairs_filtered_total", "Pairs resolved by an outlet's filters, not sent.", c.filtered);
     w.counter("syndic_store_errors_total", "Store reads and writes that failed.", c.store_errors);
+    w.counter("syndic_fenced_writes_total",
+              "Outcome writes the store refused: their partition's lease had moved to another instance.", c.fenced);
+    w.counter("syndic_outcomes_dropped_total",
+              "Outcomes of partitions no longer held, not recorded (the new holder sends those pairs again).", c.dropped);
 
     auto st = eng.stats();
     w.header("syndic_deliveries_total", "counter", "Pairs ended, by outcome.");

@@ -77,6 +77,10 @@ void poller::impl::start_due_locked(sys_time now, std::chrono::steady_clock::tim
     source_entry& e = it->second;
     if (e.generation != d.generation || !e.st.next_poll || *e.st.next_poll != d.at) continue;  // superseded
     if (e.polling || !e.def.enabled || e.st.gone) continue;
+    if (options.owns && !options.owns(e.def.id)) {  // another instance polls it
+      schedule_locked(e, now + e.def.min_interval);
+      continue;
+    }
     e.polling = true;
     if (e.host.empty()) {  // a file: no host to be polite to
       begin_fetch_locked(e);

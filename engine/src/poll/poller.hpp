@@ -54,6 +54,10 @@ struct poller_options {
   std::function<std::string(const sockaddr&)> refuse_address;
   // Sources added through the API are checked with it; those from files are trusted.
   bool check_api_addresses = true;
+  // Several instances on one store: a source is polled only by the instance that owns it (its
+  // id's partition); elsewhere it stays scheduled, at its min interval, without a fetch, so
+  // that it is polled soon after its partition moves here. Empty: every source is polled.
+  std::function<bool(const std::string& source_id)> owns;
 };
 
 // What the admin API shows of a source.
