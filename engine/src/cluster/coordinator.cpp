@@ -371,7 +371,10 @@ coordinator_view coordinator::view() const {
   std::lock_guard lock(mutex_);
   coordinator_view v = stats_;
   v.member = membership_.has_value();
-  for (const auto& [p, h] : held_) v.owned.push_back(p);
+  for (const auto& [p, h] : held_) {
+    v.owned.push_back(p);
+    if (v.good_until == steady_clock::time_point{} || h.valid_until < v.good_until) v.good_until = h.valid_until;
+  }
   return v;
 }
 

@@ -97,6 +97,9 @@ struct coordinator_view {
   std::uint32_t quota = 0;            // our share at the latest round
   bool member = false;                // our heartbeat lease is held
   std::vector<std::uint32_t> owned;   // ascending
+  // When the guard drops the first owned partition unless a renewal is confirmed before (our
+  // steady clock); the epoch when nothing is owned.
+  steady_clock::time_point good_until{};
   std::vector<std::string> members;   // live members at the latest round, ascending
   std::uint64_t rounds = 0, gained = 0, handed_back = 0, lost = 0, expired = 0, store_errors = 0;
 };
