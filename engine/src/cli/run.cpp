@@ -10,7 +10,10 @@
 #include "daemon/data_dir.hpp"
 #include "daemon/fanout.hpp"
 #include "daemon/hub.hpp"
+#include "cluster/coordinator.hpp"
 #include "daemon/outlet_json.hpp"
+#include "daemon/cluster_view.hpp"
+#include "daemon/outlet_sync.hpp"
 #include "daemon/settings.hpp"
 #include "daemon/text.hpp"
 #include "daemon/websub_subscriber.hpp"
@@ -27,6 +30,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <map>
@@ -148,7 +152,11 @@ int run_daemon(const daemon::run_flags& flags) {
   engine::engine_options eo;
   eo.shards = settings.shards;
   engine::engine eng(eo);
-  daemon::fanout fan(db, eng);
+  // A shared store: outlets hash into partitions, and this instance feeds those it holds.
+  const bool clustered = !settings.store_url.empty();
+  daemon::fanout_options fo;
+  if (clustered) fo.partitions = settings.cluster_partitions;
+  daemon::fanout fan(db, eng, fo);
   daemon::daemon_metrics metrics;
   auto& latency_delivered = metrics.delivery_latency.with({"delivered"});
   fan.attach(
@@ -168,18 +176,24 @@ int run_daemon(const daemon::run_flags& flags) {
       return 1;
     }
   std::size_t api_outlets = 0;
-  if (auto stored = db.outlets(); stored.ok()) {
-    for (const auto& s : stored.value) {
-      if (file_outlets.count(s.id)) continue;  // the operator's file wins
-      auto parsed = daemon::outlet_from_json(s.config, s.id);
-      parsed.outlet.public_only = !settings.allow_private_targets;
-      std::string e = parsed.error.empty() ? fan.add_outlet(parsed.outlet) : parsed.error;
-      if (!e.empty()) log_line("stored outlet '" + s.id + "' not loaded: " + e);
-      else ++api_outlets;
-    }
-  } else {
+  auto parse_stored = [&settings](const engine::stored_outlet& s, engine::outlet_config& out) {
+    auto parsed = daemon::outlet_from_json(s.config, s.id);
+    parsed.outlet.public_only = !settings.allow_private_targets;
+    out = std::move(parsed.outlet);
+    return parsed.error;
+  };
+  auto stored = db.outlets();
+  if (!stored.ok()) {
     log_line(stored.status.message);
     return 1;
+  }
+  for (const auto& s : stored.value) {
+    if (file_outlets.count(s.id)) continue;  // the operator's file wins
+    engine::outlet_config cfg;
+    std::string e = parse_stored(s, cfg);
+    if (e.empty()) e = fan.add_outlet(std::move(cfg));
+    if (!e.empty()) log_line("stored outlet '" + s.id + "' not loaded: " + e);
+    else ++api_outlets;
   }
 
   boost::asio::io_context io;
@@ -217,7 +231,46 @@ int run_daemon(const daemon::run_flags& flags) {
   ctx.websub = &websub;
   ctx.metrics = &metrics;
 
-  poll::poller poller(db, poller_options_of(settings), [&fan] { fan.notify(); });
+  // Several instances on one store: a coordinator takes this instance's share of the partition
+  // leases and tells the fan-out which outlets to feed; outlets and subscriptions changed
+  // through another instance's API are read back every second.
+  std::unique_ptr<cluster::coordinator> coord;
+  std::unique_ptr<daemon::outlet_sync> sync;
+  std::string instance_id = settings.instance_id.empty() ? daemon::default_instance_id() : settings.instance_id;
+  if (clustered) {
+    cluster::coordinator_options co;
+    co.instance_id = instance_id;
+    co.partitions = settings.cluster_partitions;
+    co.lease_ttl = settings.lease_ttl;
+    co.base_url = ctx.base_url;
+    cluster::coordinator_callbacks cb;
+    cb.on_gain = [&fan](const std::vector<cluster::partition_grant>& grants) {
+      for (const auto& g : grants)
+        if (std::string e = fan.own(g.partition, g.fence); !e.empty()) log_line("partition " + std::to_string(g.partition) + ": " + e);
+    };
+    cb.on_lose = [&fan](const std::vector<std::uint32_t>& parts, cluster::lose_reason why, std::chrono::milliseconds budget) {
+      fan.disown(parts, budget);
+      if (why != cluster::lose_reason::handback && why != cluster::lose_reason::stopping)
+        log_line(std::to_string(parts.size()) + " partition(s) " + std::string(cluster::to_string(why)) + ": no longer delivering for them");
+    };
+    coord = std::make_unique<cluster::coordinator>(db, co, std::move(cb));
+    ctx.cluster_json = [&coord] { return daemon::cluster_view_json(coord->view()); };
+    daemon::outlet_sync_options so;
+    for (const auto& [id, o] : file_outlets) so.file_ids.insert(id);
+    so.parse = parse_stored;
+    so.log = [](const std::string& l) { log_line(l); };
+    so.also = [&websub] { websub.sync(); };
+    sync = std::make_unique<daemon::outlet_sync>(db, fan, std::move(so));
+    sync->seed(stored.value);
+  }
+
+  auto po = poller_options_of(settings);
+  if (coord)  // a source is polled by the instance holding its id's partition
+    po.owns = [&coord, p = settings.cluster_partitions](const std::string& id) {
+      auto owned = coord->owned();
+      return std::binary_search(owned.begin(), owned.end(), cluster::partition_of("source/" + id, p));
+    };
+  poll::poller poller(db, po, [&fan] { fan.notify(); });
   for (const auto& e : poller.set_file_sources(file_sources)) log_line("source " + e);
   ctx.sources = &poller;
   metrics.collect_polling(poller);
@@ -238,11 +291,14 @@ int run_daemon(const daemon::run_flags& flags) {
   for (int i = 0; i < 2; ++i) io_threads.emplace_back([&io] { io.run(); });
 
   fan.start();
+  if (coord) coord->start();
+  if (sync) sync->start();
   fan.notify();
   poller.start();
   ready = true;
   auto head = db.head();
   log_line("listening on " + ctx.base_url + "; store " + store_name + "; " +
+           (clustered ? "instance " + instance_id + ", " + std::to_string(settings.cluster_partitions) + " partitions; " : std::string()) +
            std::to_string(file_outlets.size()) + " outlets from the file, " + std::to_string(api_outlets) +
            " from the API; " + std::to_string(poller.list().size()) + " sources; log head " +
            std::to_string(head.ok() ? head.value : 0));
@@ -296,6 +352,10 @@ int run_daemon(const daemon::run_flags& flags) {
   srv.stop(std::min<std::chrono::milliseconds>(2s, settings.shutdown_deadline / 4));
   websub.stop();
   poller.stop();
+  if (sync) sync->stop();
+  // Hands every partition back (their outcomes recorded first), so that the others take
+  // them at once rather than after the lease's expiry.
+  if (coord) coord->stop();
   subscriber.stop();
   fan.stop_feeding();
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
