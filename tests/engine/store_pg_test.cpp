@@ -9,6 +9,9 @@
 
 #include "store_test_support.hpp"
 
+#include "store/pg_db.hpp"
+#include "store/pg_schema.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -440,6 +443,82 @@ TEST_F(StorePg, MigrateCreatesTheSchemaThenHasNothingToDo) {
   EXPECT_EQ(again.value.to_version, first.value.to_version);
   auto db = open();
   EXPECT_TRUE(db->append_sync({{entry(1)}, ""}).ok());
+}
+
+// A schema written by a newer syndic is refused, by open and by migrate, saying which
+// versions; nothing is written to it.
+TEST_F(StorePg, NewerSchemaVersionIsRefused) {
+  auto m = migrate_postgres_store(pg->url(), schema);
+  ASSERT_TRUE(m.ok()) << m.status.message;
+  std::string out;
+  ASSERT_EQ(pg->psql("INSERT INTO " + schema + ".schema_version (version, applied) VALUES (999, 0)", &out), 0) << out;
+  auto r = open_postgres_store(pg->url(), options());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status.code, store_errc::newer_schema) << r.status.message;
+  EXPECT_NE(r.status.message.find("schema version 999 is newer than this syndic knows"), std::string::npos)
+      << r.status.message;
+  auto again = migrate_postgres_store(pg->url(), schema);
+  EXPECT_EQ(again.status.code, store_errc::newer_schema) << again.status.message;
+  ASSERT_EQ(pg->psql("SELECT count(*) FROM " + schema + ".schema_version WHERE version < 999", &out), 0) << out;
+  EXPECT_EQ(out, std::to_string(m.value.to_version) + "\n");
+}
+
+// A schema holding another program's tables is not taken over.
+TEST_F(StorePg, AnotherProgramsSchemaIsNotAStore) {
+  std::string out;
+  ASSERT_EQ(pg->psql("CREATE SCHEMA " + schema + "; CREATE TABLE " + schema + ".photos (id int)", &out), 0) << out;
+  auto r = open_postgres_store(pg->url(), options());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status.code, store_errc::not_a_store) << r.status.message;
+  EXPECT_NE(r.status.message.find("not a syndic store"), std::string::npos) << r.status.message;
+  ASSERT_EQ(pg->psql("SELECT count(*) FROM pg_tables WHERE schemaname = '" + schema + "'", &out), 0) << out;
+  EXPECT_EQ(out, "1\n");  // photos alone: nothing was created beside it
+}
+
+// The migration mechanism, with a version this binary does not have yet: applied once, in
+// order, recorded; then refused by the binary that knows only the versions before it.
+TEST_F(StorePg, MigratesToANewerVersionOnce) {
+  {
+    auto db = open();
+    ASSERT_TRUE(db->append_sync({{entry(1)}, ""}).ok());
+  }
+  const int next = pg::newest_schema_version() + 1;
+  std::vector<pg::migration> list(pg::migrations().begin(), pg::migrations().end());
+  list.push_back({next, "ALTER TABLE log ADD COLUMN lang text NOT NULL DEFAULT 'en'"});
+  auto c = pg::connection::open(pg->url(), 5s);
+  ASSERT_TRUE(c.ok()) << c.status.message;
+  migration_report report;
+  auto s = pg::migrate(*c.value, schema, next, list, report);
+  ASSERT_TRUE(s.ok()) << s.message;
+  EXPECT_EQ(report.from_version, next - 1);
+  EXPECT_EQ(report.to_version, next);
+  ASSERT_TRUE(pg::migrate(*c.value, schema, next, list, report).ok());  // nothing runs twice
+  EXPECT_EQ(report.from_version, next);
+  std::string out;
+  ASSERT_EQ(pg->psql("SELECT lang FROM " + schema + ".log WHERE seq = 1", &out), 0) << out;
+  EXPECT_EQ(out, "en\n");
+  EXPECT_EQ(open_postgres_store(pg->url(), options()).status.code, store_errc::newer_schema);
+}
+
+// A migration that fails leaves the schema as it was (its transaction rolls back).
+TEST_F(StorePg, FailedMigrationChangesNothing) {
+  open().reset();
+  const int next = pg::newest_schema_version() + 1;
+  std::vector<pg::migration> list(pg::migrations().begin(), pg::migrations().end());
+  list.push_back({next, "CREATE TABLE extra (x int); ALTER TABLE no_such_table ADD COLUMN y int"});
+  auto c = pg::connection::open(pg->url(), 5s);
+  ASSERT_TRUE(c.ok()) << c.status.message;
+  migration_report report;
+  auto s = pg::migrate(*c.value, schema, next, list, report);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message.find("schema version " + std::to_string(next)), std::string::npos) << s.message;
+  std::string out;
+  ASSERT_EQ(pg->psql("SELECT count(*) FROM pg_tables WHERE schemaname = '" + schema + "' AND tablename = 'extra'", &out),
+            0)
+      << out;
+  EXPECT_EQ(out, "0\n");
+  c.value.reset();
+  EXPECT_TRUE(open_postgres_store(pg->url(), options()).ok());
 }
 
 }  // namespace
