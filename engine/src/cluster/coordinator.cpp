@@ -109,7 +109,10 @@ void coordinator::guard_loop() {
 }
 
 void coordinator::expire_overdue() {
-  std::lock_guard callbacks(callback_mutex_);
+  // Not under callback_mutex_: a round stuck in a slow on_gain (loading progress) or in a
+  // handback's budget must not hold the guard past the margin. The partitions it drops are
+  // not those of the callback under way (those left held_ before it, or entered it with a
+  // fresh deadline).
   std::vector<std::uint32_t> overdue;
   {
     std::lock_guard lock(mutex_);

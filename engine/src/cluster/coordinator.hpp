@@ -18,7 +18,9 @@
 // The store's fencing (each fan-out write carries the partition's fence) covers the rest:
 // whatever a stalled ex-owner still sends to the store after a takeover is refused.
 //
-// Callbacks run one at a time (never concurrently), on the coordinator's threads:
+// Callbacks run on the coordinator's threads, one at a time, except on_lose(expired) from the
+// guard, which may overlap another callback (never for the same partitions): it must not
+// wait for a slow on_gain to finish (fanout's own/disown are thread-safe).
 //  - on_gain(grants): the leases are held; start delivering for these partitions with these
 //    fences (fanout::own);
 //  - on_lose(partitions, reason, budget): stop delivering for them now. For a handback (and
@@ -27,12 +29,17 @@
 //    the budget is 0 and nothing is released (the lease is gone).
 // A callback must not call the coordinator's stop().
 //
-// Wiring (syndic run):
-//   cluster::coordinator coord(store, {.instance_id = id, .base_url = url},
-//     {.on_gain = [&](const auto& grants) { fan.own(grants); },
-//      .on_lose = [&](const auto& parts, auto, auto budget) { fan.disown(parts, budget); }});
-//   fan.start(); coord.start();          // the fan-out in partitioned mode (fanout_options::partitions)
-//   ... on SIGTERM: coord.stop();  (hands every partition back, then leaves the cluster)
+// Wiring (syndic run), the fan-out in partitioned mode with the same partition count:
+//   daemon::fanout fan(store, eng, {.partitions = P});   // add every outlet, then fan.start()
+//   cluster::coordinator coord(store, {.instance_id = id, .partitions = P, .base_url = url},
+//     {.on_gain = [&](const std::vector<cluster::partition_grant>& grants) {
+//        for (const auto& g : grants) fan.own(g.partition, g.fence); },
+//      .on_lose = [&](const std::vector<std::uint32_t>& parts, cluster::lose_reason,
+//                     std::chrono::milliseconds budget) { fan.disown(parts, budget); }});
+//   coord.start();
+//   ... on SIGTERM: coord.stop() first (hands every partition back: in-flight pairs end and
+//   are recorded, then the leases go, so the others take over at once), then the fan-out's
+//   stop_feeding / engine drain / finish as today.
 //
 // Threads: every public member function may be called from any thread.
 

@@ -391,8 +391,8 @@ void fanout::record_outcomes(std::vector<engine::delivery_outcome>& outcomes,
     auto* ops = st ? ops_for(w, *st) : ops_for(w, o.outlet_id);
     if (!ops) {
       // Its partition is no longer ours: the pair is owed to the new owner, who sends it
-      // again with the same delivery id.
-      ++counters_.dropped;
+      // again with the same delivery id. (Cancelled pairs were never sent: nothing lost.)
+      if (o.state != engine::final_state::cancelled) ++counters_.dropped;
       continue;
     }
     switch (o.state) {

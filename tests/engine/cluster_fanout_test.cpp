@@ -1,0 +1,295 @@
+// Fan-outs in partitioned mode on ONE real SQLite store, each with its own real engine,
+// delivering to a loopback sink whose ledger counts every (item, outlet) pair and tells
+// duplicates with the same delivery id from those with another. The partition leases are
+// taken by the test itself (the coordinator's part is tested in cluster_coordinator_test):
+// what is checked here is the fan-out's side of a handover, takeover and fencing.
+
+#include "cluster/partition.hpp"
+#include "daemon/fanout.hpp"
+#include "daemon/item_codec.hpp"
+
+#include "store_test_support.hpp"
+
+#include <syndic/engine/engine.hpp>
+#include <syndic/testkit/sink.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <thread>
+
+namespace syndic::daemon {
+namespace {
+
+using namespace engine::store_test;
+using namespace std::chrono_literals;
+using cluster::partition_lease_name;
+using cluster::partition_of;
+
+constexpr std::uint32_t P = 8;
+constexpr std::size_t M = 24;  // outlets
+
+// Waits (10 ms steps, 20 s at most) until `done`; returns its last answer.
+template <class F>
+bool eventually(F done) {
+  for (int i = 0; i < 2000 && !done(); ++i) std::this_thread::sleep_for(10ms);
+  return done();
+}
+
+struct instance {
+  std::string id;
+  std::unique_ptr<engine::engine> eng;
+  std::unique_ptr<fanout> fan;
+  std::map<std::uint32_t, engine::lease> leases;
+};
+
+struct ClusterFanout : ::testing::Test {
+  temp_dir dir;
+  manual_clock clock;
+  std::unique_ptr<engine::store> db;
+  std::unique_ptr<testkit::sink> sink;
+  std::uint16_t port = 0;
+  std::size_t published = 0;
+  static constexpr std::size_t max_items = 200;
+
+  void start_sink(std::chrono::milliseconds latency) {
+    testkit::sink_options so;
+    so.default_behaviour.latency = testkit::latency_distribution(latency);
+    testkit::sink_ledger_options ledger;
+    ledger.items = max_items;
+    ledger.outlets = M;
+    ledger.path_prefix = "/o/";
+    so.ledger = ledger;
+    sink = std::make_unique<testkit::sink>(so);
+    sink->start();
+    port = sink->ports().front();
+  }
+
+  void SetUp() override {
+    engine::sqlite_options o;
+    o.clock = clock.fn();
+    o.synchronous = engine::sqlite_sync::normal;
+    db = open_or_fail(dir.path, o);
+  }
+
+  static std::string outlet_id(std::size_t j) { return "outlet-" + std::to_string(j); }
+
+  engine::outlet_config outlet(std::size_t j) const {
+    engine::outlet_config o;
+    o.id = outlet_id(j);
+    o.url = "http://127.0.0.1:" + std::to_string(port) + "/o/" + std::to_string(j);
+    o.timeout = 5000ms;
+    o.retry.base = 50ms;
+    o.retry.cap = 200ms;
+    return o;
+  }
+
+  std::unique_ptr<instance> make(const std::string& id) {
+    auto in = std::make_unique<instance>();
+    in->id = id;
+    engine::engine_options eo;
+    eo.shards = 1;
+    in->eng = std::make_unique<engine::engine>(eo);
+    fanout_options fo;
+    fo.partitions = P;
+    fo.idle_round = 50ms;
+    in->fan = std::make_unique<fanout>(*db, *in->eng, fo);
+    in->fan->attach();
+    for (std::size_t j = 0; j < M; ++j) EXPECT_EQ(in->fan->add_outlet(outlet(j)), "");
+    in->fan->start();
+    return in;
+  }
+
+  // The test takes the lease in the instance's name and hands the fan-out its fence.
+  void own(instance& in, std::uint32_t p, std::chrono::milliseconds ttl = 600s) {
+    auto l = db->acquire_lease_sync(partition_lease_name(p), in.id, ttl);
+    ASSERT_TRUE(l.ok() && l.value) << "partition " << p << " for " << in.id;
+    in.leases[p] = *l.value;
+    EXPECT_EQ(in.fan->own(p, engine::fence{l.value->name, l.value->token}), "");
+  }
+
+  void publish(std::size_t n, std::initializer_list<instance*> tell) {
+    formats::feed f;
+    f.title = "Wire";
+    f.self_link = "http://127.0.0.1/feed";
+    engine::append_request req;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    for (std::size_t i = 0; i < n; ++i, ++published) {
+      formats::item it;
+      it.id = "item-" + std::to_string(published);
+      it.title = "Item " + std::to_string(published);
+      // What the sink's ledger recognises: item K of run 1.
+      it.links.push_back({"http://127.0.0.1/items/1/" + std::to_string(published) + "?created_ms=" + std::to_string(ms),
+                          "alternate", "", "", "", std::nullopt});
+      req.entries.push_back(encode_item(f, it, "news", "publish"));
+    }
+    auto r = db->append_sync(std::move(req));
+    ASSERT_TRUE(r.ok()) << r.status.message;
+    for (auto* in : tell) in->fan->notify();
+  }
+
+  testkit::sink_ledger_snapshot ledger() const { return sink->ledger(); }
+
+  // Every outlet's stored cursor is at the log's head: every outcome recorded.
+  bool all_recorded() {
+    auto head = db->head().value;
+    for (std::size_t j = 0; j < M; ++j) {
+      auto p = db->progress(outlet_id(j));
+      if (!p.ok() || !p.value || p.value->cursor != head) return false;
+    }
+    return true;
+  }
+
+  std::vector<std::size_t> outlets_of(std::uint32_t p) const {
+    std::vector<std::size_t> out;
+    for (std::size_t j = 0; j < M; ++j)
+      if (partition_of(outlet_id(j), P) == p) out.push_back(j);
+    return out;
+  }
+};
+
+TEST_F(ClusterFanout, TwoInstancesOwningHalfThePartitionsDeliverEveryPairExactlyOnce) {
+  start_sink(0ms);
+  auto a = make("node-a");
+  auto b = make("node-b");
+  for (std::uint32_t p = 0; p < P; ++p) own(p < P / 2 ? *a : *b, p);
+  // Each feeds only its own partitions' outlets; the others are parked.
+  for (const auto& v : a->fan->outlets()) EXPECT_EQ(v.active, v.partition < P / 2) << v.id;
+  for (const auto& v : b->fan->outlets()) EXPECT_EQ(v.active, v.partition >= P / 2) << v.id;
+  publish(30, {a.get(), b.get()});
+  ASSERT_TRUE(eventually([&] { return ledger().delivered == 30 * M; })) << ledger().delivered;
+  ASSERT_TRUE(eventually([&] { return all_recorded(); }));
+  EXPECT_TRUE(a->eng->wait_idle(5s));
+  EXPECT_TRUE(b->eng->wait_idle(5s));
+  auto l = ledger();
+  EXPECT_EQ(l.duplicates, 0u);
+  EXPECT_EQ(l.stray, 0u);
+  for (std::size_t j = 0; j < M; ++j) EXPECT_EQ(l.delivered_per_outlet[j], 30u) << j;
+  EXPECT_EQ(a->fan->counters().handed + b->fan->counters().handed, 30 * M);
+  EXPECT_EQ(a->fan->counters().fenced + b->fan->counters().fenced, 0u);
+}
+
+TEST_F(ClusterFanout, WhenOneDiesTheOtherTakesItsPartitionsAndEveryPairArrivesWithItsFirstId) {
+  start_sink(15ms);  // pairs are in flight when the instance dies
+  auto a = make("node-a");
+  auto b = make("node-b");
+  for (std::uint32_t p = 0; p < P; ++p) {
+    if (p < P / 2) own(*a, p, 5s);  // node-a's leases run out 5 s after the test's clock
+    else own(*b, p, 600s);
+  }
+  publish(40, {a.get(), b.get()});
+  ASSERT_TRUE(eventually([&] { return ledger().delivered >= 40 * M / 4; }));
+  // node-a dies in the middle of the fan-out: its engine stops at once (whatever was in
+  // flight is abandoned, delivered or not) and it records nothing more.
+  a->fan->stop_feeding();
+  a->eng->stop();
+  const auto before = ledger().delivered;
+  EXPECT_LT(before, 40 * M) << "the fan-out ended before the death; nothing was in flight";
+  // Its leases expire; node-b takes them (new tokens) and resumes from the stored progress.
+  clock.advance(6s);
+  for (std::uint32_t p = 0; p < P / 2; ++p) own(*b, p);
+  for (std::uint32_t p = 0; p < P / 2; ++p) EXPECT_GT(b->leases[p].token, a->leases[p].token);
+  ASSERT_TRUE(eventually([&] { return ledger().delivered == 40 * M; })) << ledger().delivered;
+  ASSERT_TRUE(eventually([&] { return all_recorded(); }));
+  auto l = ledger();
+  // At least once: pairs node-a had sent without recording them come again, with the same
+  // delivery id (the receiver can drop them); never under another id.
+  EXPECT_EQ(l.duplicates_different_id, 0u);
+  EXPECT_EQ(l.duplicates, l.duplicates_same_id);
+  for (std::size_t j = 0; j < M; ++j) EXPECT_EQ(l.delivered_per_outlet[j], 40u) << j;
+  // What node-a would still write carries its old fences: refused.
+  a->fan->finish();
+  EXPECT_TRUE(all_recorded());
+}
+
+TEST_F(ClusterFanout, AHandbackLetsInFlightPairsEndSoTheNewOwnerSendsNothingTwice) {
+  start_sink(30ms);
+  auto a = make("node-a");
+  auto b = make("node-b");
+  for (std::uint32_t p = 0; p < P; ++p) own(*a, p);
+  publish(20, {a.get()});
+  ASSERT_TRUE(eventually([&] { return ledger().delivered >= M; }));
+  // node-a hands everything back (node-b joined): in-flight pairs end and are recorded, the
+  // queued ones are cancelled (owed), and their writes are durable when disown returns.
+  std::vector<std::uint32_t> all;
+  for (std::uint32_t p = 0; p < P; ++p) all.push_back(p);
+  a->fan->disown(all, 5s);
+  EXPECT_TRUE(a->fan->owned_partitions().empty());
+  EXPECT_EQ(a->eng->pending(), 0u);
+  const auto handed_back_at = ledger().delivered;
+  EXPECT_LT(handed_back_at, 20 * M) << "the fan-out ended before the handback";
+  for (std::uint32_t p = 0; p < P; ++p) ASSERT_TRUE(db->release_lease_sync(a->leases[p]).ok());
+  for (std::uint32_t p = 0; p < P; ++p) own(*b, p);
+  ASSERT_TRUE(eventually([&] { return ledger().delivered == 20 * M; })) << ledger().delivered;
+  ASSERT_TRUE(eventually([&] { return all_recorded(); }));
+  EXPECT_TRUE(b->eng->wait_idle(5s));
+  auto l = ledger();
+  EXPECT_EQ(l.duplicates, 0u);
+  EXPECT_EQ(a->fan->counters().dropped, 0u);
+  EXPECT_EQ(a->fan->counters().fenced, 0u);
+}
+
+TEST_F(ClusterFanout, AStalledOwnersWritesAreFencedAndItStopsFeedingThatPartition) {
+  start_sink(0ms);
+  auto a = make("node-a");
+  for (std::uint32_t p = 0; p < P; ++p) own(*a, p, 5s);
+  publish(5, {a.get()});
+  ASSERT_TRUE(eventually([&] { return ledger().delivered == 5 * M && all_recorded(); }));
+  // node-a stalls past its lease of partition `lost`; someone else takes it (new token).
+  const std::uint32_t lost = partition_of(outlet_id(0), P);
+  const auto victims = outlets_of(lost);
+  clock.advance(6s);
+  auto taken = db->acquire_lease_sync(partition_lease_name(lost), "node-b", 600s);
+  ASSERT_TRUE(taken.ok() && taken.value);
+  const auto cursor_before = db->progress(outlet_id(0)).value->cursor;
+  // node-a resumes unaware and delivers item 5 (what its own clock's guard exists to stop;
+  // here only the store stands in the way): its records for partition `lost` are refused,
+  // and the refusal takes the partition away from it.
+  publish(1, {a.get()});
+  ASSERT_TRUE(eventually([&] { return a->fan->counters().fenced > 0; }));
+  ASSERT_TRUE(eventually([&] {
+    auto owned = a->fan->owned_partitions();
+    return std::find(owned.begin(), owned.end(), lost) == owned.end();
+  }));
+  EXPECT_EQ(db->progress(outlet_id(0)).value->cursor, cursor_before);  // nothing moved it
+  for (const auto& v : a->fan->outlets()) EXPECT_EQ(v.active, v.partition != lost) << v.id;
+  // Item 6: node-a still delivers its other partitions (their tokens did not move), not this one.
+  publish(1, {a.get()});
+  ASSERT_TRUE(eventually([&] {
+    auto l = ledger();
+    for (std::size_t j = 0; j < M; ++j)
+      if (partition_of(outlet_id(j), P) != lost && l.delivered_per_outlet[j] != 7) return false;
+    return true;
+  }));
+  ASSERT_TRUE(a->eng->wait_idle(5s));
+  auto l = ledger();
+  for (auto j : victims) EXPECT_LE(l.delivered_per_outlet[j], 6u) << j;
+  // Admin calls for those outlets are the owner's now.
+  EXPECT_NE(a->fan->replay(outlet_id(0), 1).find("partition/"), std::string::npos);
+}
+
+TEST_F(ClusterFanout, AnOutletAddedWhereItIsNotOwnedStartsAtTheHeadForItsOwner) {
+  start_sink(0ms);
+  auto a = make("node-a");
+  publish(3, {a.get()});
+  // node-a owns nothing: a new outlet is parked, and its progress starts at the head, so
+  // that its owner owes it only what comes after.
+  engine::outlet_config late = outlet(0);
+  late.id = "late-outlet";
+  EXPECT_EQ(a->fan->add_outlet(late), "");
+  ASSERT_TRUE(db->flush().ok());
+  auto p = db->progress("late-outlet");
+  ASSERT_TRUE(p.ok() && p.value);
+  EXPECT_EQ(p.value->cursor, 3u);
+  // A bad outlet is refused even parked.
+  engine::outlet_config bad = outlet(1);
+  bad.id = "bad";
+  bad.url = "ftp://nowhere";
+  EXPECT_NE(a->fan->add_outlet(bad), "");
+}
+
+}  // namespace
+}  // namespace syndic::daemon
