@@ -4,6 +4,7 @@
 // taken by the test itself (the coordinator's part is tested in cluster_coordinator_test):
 // what is checked here is the fan-out's side of a handover, takeover and fencing.
 
+#include "cluster/coordinator.hpp"
 #include "cluster/partition.hpp"
 #include "daemon/fanout.hpp"
 #include "daemon/item_codec.hpp"
@@ -289,6 +290,98 @@ TEST_F(ClusterFanout, AnOutletAddedWhereItIsNotOwnedStartsAtTheHeadForItsOwner) 
   bad.id = "bad";
   bad.url = "ftp://nowhere";
   EXPECT_NE(a->fan->add_outlet(bad), "");
+}
+
+// The whole: coordinators (driven by hand on the test's clock) hand partitions to real
+// fan-outs. Three instances serve; a fourth joins while items flow, and nothing is lost or
+// sent twice (handbacks drain and record before the lease goes); then one dies mid-fan-out,
+// and the others take its partitions: every pair arrives, duplicates only with their first id.
+TEST_F(ClusterFanout, CoordinatedInstancesRebalanceWithoutDuplicatesAndSurviveADeath) {
+  start_sink(5ms);
+  struct node {
+    std::unique_ptr<instance> in;
+    std::unique_ptr<cluster::coordinator> c;
+    bool dead = false;
+  };
+  std::map<std::string, node> nodes;
+  auto steady_now = [this] { return cluster::steady_clock::time_point(std::chrono::microseconds(clock.us.load())); };
+  auto add = [&](const std::string& id) {
+    node& n = nodes[id];
+    n.in = make(id);
+    cluster::coordinator_options o;
+    o.instance_id = id;
+    o.partitions = P;
+    o.lease_ttl = 10s;
+    o.refresh = 2500ms;
+    o.handback_budget = 3s;
+    o.clock = steady_now;
+    o.store_clock = clock.fn();
+    fanout* fan = n.in->fan.get();
+    cluster::coordinator_callbacks cb;
+    cb.on_gain = [fan](const std::vector<cluster::partition_grant>& grants) {
+      for (const auto& g : grants) EXPECT_EQ(fan->own(g.partition, g.fence), "");
+    };
+    cb.on_lose = [fan](const std::vector<std::uint32_t>& parts, cluster::lose_reason, std::chrono::milliseconds budget) {
+      fan->disown(parts, budget);
+    };
+    n.c = std::make_unique<cluster::coordinator>(*db, o, cb);
+  };
+  auto round = [&] {
+    for (auto& [id, n] : nodes)
+      if (!n.dead) n.c->tick();
+    clock.advance(1s);
+    // No partition is fed by two live fan-outs at once.
+    std::map<std::uint32_t, std::string> fed_by;
+    for (auto& [id, n] : nodes) {
+      if (n.dead) continue;
+      for (auto p : n.in->fan->owned_partitions()) {
+        auto [it, fresh] = fed_by.emplace(p, id);
+        EXPECT_TRUE(fresh) << "partition " << p << " fed by " << it->second << " and " << id;
+      }
+    }
+  };
+  auto notify_all = [&] {
+    for (auto& [id, n] : nodes)
+      if (!n.dead) n.in->fan->notify();
+  };
+  auto publish_now = [&](std::size_t n) {
+    publish(n, {});
+    notify_all();
+  };
+
+  add("node-a");
+  add("node-b");
+  add("node-c");
+  for (int r = 0; r < 5; ++r) round();
+  publish_now(20);
+  add("node-d");
+  for (int r = 0; r < 6; ++r) {
+    publish_now(5);
+    round();
+  }
+  for (const char* id : {"node-a", "node-b", "node-c", "node-d"})
+    EXPECT_EQ(nodes[id].in->fan->owned_partitions().size(), P / 4) << id;
+  ASSERT_TRUE(eventually([&] { return ledger().delivered == published * M; })) << ledger().delivered;
+  ASSERT_TRUE(eventually([&] { return all_recorded(); }));
+  EXPECT_EQ(ledger().duplicates, 0u);
+
+  // node-b dies in the middle of a fan-out.
+  publish_now(40);
+  ASSERT_TRUE(eventually([&] { return ledger().delivered >= (published - 40) * M + 40 * M / 8; }));
+  nodes["node-b"].dead = true;
+  nodes["node-b"].in->fan->stop_feeding();
+  nodes["node-b"].in->eng->stop();
+  for (int r = 0; r < 16; ++r) round();
+  std::size_t owned = 0;
+  for (auto& [id, n] : nodes)
+    if (!n.dead) owned += n.in->fan->owned_partitions().size();
+  EXPECT_EQ(owned, P);
+  ASSERT_TRUE(eventually([&] { return ledger().delivered == published * M; })) << ledger().delivered;
+  ASSERT_TRUE(eventually([&] { return all_recorded(); }));
+  auto l = ledger();
+  EXPECT_EQ(l.duplicates_different_id, 0u);
+  for (std::size_t j = 0; j < M; ++j) EXPECT_EQ(l.delivered_per_outlet[j], published) << j;
+  for (auto& [id, n] : nodes) n.c->stop();
 }
 
 }  // namespace
