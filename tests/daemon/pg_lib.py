@@ -42,9 +42,10 @@ class NotInstalled(Exception):
 
 
 def bindir():
-    """Where initdb and pg_ctl are: SYNDIC_PG_BINDIR, `pg_config --bindir`, /usr/lib/postgresql/15/bin."""
+    """Where initdb and pg_ctl are: $SYNDIC_PG_BINDIR when set (only there), else `pg_config --bindir`, then
+    /usr/lib/postgresql/15/bin."""
     candidates = []
-    if os.environ.get("SYNDIC_PG_BINDIR"):
+    if os.environ.get("SYNDIC_PG_BINDIR"):  # set: that directory alone (how the skip is tried out)
         candidates.append(os.environ["SYNDIC_PG_BINDIR"])
     try:
         out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, timeout=10)
@@ -53,11 +54,13 @@ def bindir():
     except (OSError, subprocess.TimeoutExpired):
         pass
     candidates.append("/usr/lib/postgresql/15/bin")
+    if os.environ.get("SYNDIC_PG_BINDIR"):
+        candidates = candidates[:1]
     for d in candidates:
         if all(os.access(os.path.join(d, b), os.X_OK) for b in ("initdb", "pg_ctl", "psql")):
             return d
-    raise NotInstalled(f"PostgreSQL is not installed (no initdb in SYNDIC_PG_BINDIR, `pg_config --bindir` or "
-                       f"/usr/lib/postgresql/15/bin): apt-get install {PACKAGE}")
+    raise NotInstalled(f"PostgreSQL is not installed (no initdb, pg_ctl and psql in $SYNDIC_PG_BINDIR, or else in "
+                       f"`pg_config --bindir` or /usr/lib/postgresql/15/bin): apt-get install {PACKAGE}")
 
 
 def port_is_free(port):

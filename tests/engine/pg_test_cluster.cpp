@@ -117,7 +117,11 @@ struct teardown_environment : ::testing::Environment {
 
 std::string postgres_bindir() {
   std::vector<std::string> candidates;
-  if (const char* env = ::getenv("SYNDIC_PG_BINDIR"); env && *env) candidates.emplace_back(env);
+  if (const char* env = ::getenv("SYNDIC_PG_BINDIR"); env && *env) {
+    // Set: that directory alone (also how the "not installed" skip is tried out).
+    const std::string dir = env;
+    return executable(dir + "/initdb") && executable(dir + "/pg_ctl") ? dir : std::string();
+  }
   if (FILE* p = ::popen("pg_config --bindir 2>/dev/null", "r")) {
     char buf[512];
     std::string out;
@@ -159,8 +163,8 @@ bool cluster::init(std::string& why) {
   bindir_ = postgres_bindir();
   if (bindir_.empty()) {
     shared_not_installed = true;
-    why = "PostgreSQL is not installed (no initdb in SYNDIC_PG_BINDIR, `pg_config --bindir` or "
-          "/usr/lib/postgresql/15/bin): apt-get install postgresql-15";
+    why = "PostgreSQL is not installed (no initdb and pg_ctl in $SYNDIC_PG_BINDIR, or else in "
+          "`pg_config --bindir` or /usr/lib/postgresql/15/bin): apt-get install postgresql-15";
     return false;
   }
   as_root_ = ::geteuid() == 0;

@@ -84,8 +84,8 @@ private:
   int reaper_pid_ = -1;
 };
 
-// Where initdb and pg_ctl are (SYNDIC_PG_BINDIR, `pg_config --bindir`, then
-// /usr/lib/postgresql/15/bin); empty when none has initdb.
+// Where initdb and pg_ctl are: $SYNDIC_PG_BINDIR when set (and only there), else
+// `pg_config --bindir`, then /usr/lib/postgresql/15/bin; empty when none has them.
 std::string postgres_bindir();
 
 }  // namespace syndic::engine::pg_test
