@@ -261,6 +261,26 @@ TEST_F(StorePgWire, ArrayLiteralsRoundTrip) {
   EXPECT_EQ(raw.value.bytea(0, 0), std::string("\0\x01\xfe", 3));
 }
 
+// Results asked for in binary read as the text ones do: integers of every width (negative
+// too), booleans, bytea as its bytes, text, NULL.
+TEST_F(StorePgWire, BinaryResultsReadAsTextResultsDo) {
+  auto c = connect();
+  const std::string sql =
+      "SELECT -2::smallint, -70000::int, -5000000000::bigint, true, '\\x00ff41'::bytea, 'été'::text, NULL::bigint";
+  for (bool binary : {false, true}) {
+    auto r = c->query(sql, {}, {}, binary);
+    ASSERT_TRUE(r.ok()) << r.status.message;
+    EXPECT_EQ(r.value.binary(0), binary);
+    EXPECT_EQ(r.value.int64(0, 0), -2);
+    EXPECT_EQ(r.value.int64(0, 1), -70000);
+    EXPECT_EQ(r.value.int64(0, 2), -5000000000LL);
+    EXPECT_TRUE(r.value.boolean(0, 3));
+    EXPECT_EQ(r.value.bytea(0, 4), std::string("\0\xff" "A", 3));
+    EXPECT_EQ(r.value.text(0, 5), "été");
+    EXPECT_TRUE(r.value.is_null(0, 6));
+  }
+}
+
 // binary_copy rows land as given; text that PostgreSQL would refuse (invalid UTF-8, NUL) is
 // repaired rather than failing the whole COPY.
 TEST_F(StorePgWire, BinaryCopyLoadsRowsAndRepairsText) {

@@ -44,8 +44,18 @@ std::string_view result::text(int row, int col) const {
   return {v, static_cast<std::size_t>(PQgetlength(r_, row, col))};
 }
 
+bool result::binary(int col) const { return r_ && PQfformat(r_, col) == 1; }
+
 std::int64_t result::int64(int row, int col) const {
   std::string_view t = text(row, col);
+  if (binary(col)) {
+    std::uint64_t v = 0;
+    for (unsigned char c : t) v = (v << 8) | c;
+    // Sign-extend int2 and int4.
+    if (t.size() == 2) return static_cast<std::int16_t>(v);
+    if (t.size() == 4) return static_cast<std::int32_t>(v);
+    return static_cast<std::int64_t>(v);
+  }
   std::int64_t v = 0;
   std::from_chars(t.data(), t.data() + t.size(), v);
   return v;
@@ -64,6 +74,7 @@ int hex_value(char c) {
 
 std::string result::bytea(int row, int col) const {
   std::string_view t = text(row, col);
+  if (binary(col)) return std::string(t);
   std::string out;
   if (t.size() >= 2 && t[0] == '\\' && t[1] == 'x') {
     // bytea_output = hex, the default since PostgreSQL 9.0.
@@ -92,6 +103,7 @@ std::string result::bytea(int row, int col) const {
 
 bool result::boolean(int row, int col) const {
   std::string_view t = text(row, col);
+  if (binary(col)) return !t.empty() && t[0] != 0;
   return !t.empty() && t[0] == 't';
 }
 
@@ -252,8 +264,13 @@ store_result<result> connection::query(std::string_view sql, const params& value
   return run(sql, values, &binary);
 }
 
+store_result<result> connection::query(std::string_view sql, const params& values,
+                                       const std::vector<bool>& binary, bool binary_results) {
+  return run(sql, values, &binary, binary_results);
+}
+
 store_result<result> connection::run(std::string_view sql, const params& values,
-                                     const std::vector<bool>* binary) {
+                                     const std::vector<bool>* binary, bool binary_results) {
   store_result<result> out;
   sqlstate_.clear();
   std::string key(sql);
@@ -277,7 +294,7 @@ store_result<result> connection::run(std::string_view sql, const params& values,
     formats[i] = binary && i < binary->size() && (*binary)[i] ? 1 : 0;
   }
   out.value = result(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()), v.data(),
-                                    lengths.data(), formats.data(), 0));
+                                    lengths.data(), formats.data(), binary_results ? 1 : 0));
   if (!out.value.ok()) out.status = fail("query failed", out.value.handle());
   return out;
 }

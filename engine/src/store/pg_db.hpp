@@ -38,7 +38,8 @@ store_time from_micros(std::int64_t us);
 // be, as a sentence.
 const std::string& libpq_load_error();
 
-// A query's result; move-only. Values are text (libpq's text format).
+// A query's result; move-only. Values come in libpq's text format, or binary when the query
+// asked for it (connection::query's `binary_results`); the accessors read either.
 class result {
 public:
   result() = default;
@@ -54,12 +55,14 @@ public:
   bool is_null(int row, int col) const;
   // The value's text (empty for NULL); valid while the result lives.
   std::string_view text(int row, int col) const;
-  // An integer column (0 for NULL or text that is not a number).
+  // An integer column (0 for NULL or text that is not a number; binary: int2, int4, int8).
   std::int64_t int64(int row, int col) const;
-  // A bytea column's bytes (text format: "\x4142..." decoded).
+  // A bytea column's bytes (text format: "\x4142..." decoded; binary: as they are).
   std::string bytea(int row, int col) const;
   // A boolean column ("t"/"f").
   bool boolean(int row, int col) const;
+  // Whether column `col` came in binary format.
+  bool binary(int col) const;
   // Rows an INSERT/UPDATE/DELETE touched.
   std::int64_t affected() const;
 
@@ -99,6 +102,11 @@ public:
   // The same, with the parameters whose `binary[i]` is true sent in binary format: raw bytes
   // for a bytea parameter (no hex or escaping: payloads go this way).
   store_result<result> query(std::string_view sql, const params& values, const std::vector<bool>& binary);
+  // The same, with every result column in binary format when `binary_results`: bytea as raw
+  // bytes rather than hex (half the bytes on the wire, no encoding either side: the log's
+  // reads), integers as big-endian. Only for columns of types result's accessors read.
+  store_result<result> query(std::string_view sql, const params& values, const std::vector<bool>& binary,
+                             bool binary_results);
 
   // COPY ... FROM STDIN with `data` as its whole input (binary_copy builds it for
   // FORMAT binary): the fastest way in for many rows. `sql` is the COPY statement.
@@ -119,7 +127,8 @@ public:
 private:
   connection() = default;
   store_status fail(std::string_view what, pg_result* r);
-  store_result<result> run(std::string_view sql, const params& values, const std::vector<bool>* binary);
+  store_result<result> run(std::string_view sql, const params& values, const std::vector<bool>* binary,
+                           bool binary_results = false);
 
   pg_conn* conn_ = nullptr;
   std::string where_;

@@ -22,7 +22,8 @@ store_result<T> failed(store_status s) {
   return r;
 }
 
-// The columns of a log_record, in this order.
+// The columns of a log_record, in this order. Records are read with binary results: payloads
+// come as their bytes, not hex (half the bytes, no encoding on either side).
 #define SYNDIC_PG_RECORD_COLUMNS "seq, item_id, source, channel, content_type, payload, received, coalesce(idem_key, '')"
 
 log_record record_of(const result& r, int i) {
@@ -108,7 +109,7 @@ store_result<std::vector<log_record>> pg_store::read(seq_t from, std::size_t max
                          schema_ +
                          ".log WHERE seq >= $1::bigint ORDER BY seq LIMIT $2::bigint) t "
                          "WHERE before < $3::bigint ORDER BY seq",
-                     {num(from), num(max_records), num(max_bytes)});
+                     {num(from), num(max_records), num(max_bytes)}, {}, true);
     if (!q.ok()) return failed<R>(q.status);
     r.value.reserve(static_cast<std::size_t>(q.value.rows()));
     for (int i = 0; i < q.value.rows(); ++i) r.value.push_back(record_of(q.value, i));
@@ -119,7 +120,7 @@ store_result<std::vector<log_record>> pg_store::read(seq_t from, std::size_t max
 store_result<std::optional<log_record>> pg_store::get(seq_t seq) {
   using R = std::optional<log_record>;
   return with_reader<R>([&](connection& c) -> store_result<R> {
-    auto q = c.query("SELECT " SYNDIC_PG_RECORD_COLUMNS " FROM " + schema_ + ".log WHERE seq = $1::bigint", {num(seq)});
+    auto q = c.query("SELECT " SYNDIC_PG_RECORD_COLUMNS " FROM " + schema_ + ".log WHERE seq = $1::bigint", {num(seq)}, {}, true);
     if (!q.ok()) return failed<R>(q.status);
     store_result<R> r;
     if (q.value.rows() == 1) r.value = record_of(q.value, 0);
@@ -132,7 +133,7 @@ store_result<std::vector<log_record>> pg_store::latest(std::string_view channel,
   return with_reader<R>([&](connection& c) -> store_result<R> {
     auto q = c.query("SELECT " SYNDIC_PG_RECORD_COLUMNS " FROM " + schema_ +
                          ".log WHERE channel = $1::text ORDER BY seq DESC LIMIT $2::bigint",
-                     {valid_text(channel), num(n)});
+                     {valid_text(channel), num(n)}, {}, true);
     if (!q.ok()) return failed<R>(q.status);
     store_result<R> r;
     for (int i = 0; i < q.value.rows(); ++i) r.value.push_back(record_of(q.value, i));

@@ -61,6 +61,7 @@ namespace {
   X(PQnfields, (const PGresult* r), (r), 0)                                                    \
   X(PQgetvalue, (const PGresult* r, int row, int col), (r, row, col), nullptr)                 \
   X(PQgetlength, (const PGresult* r, int row, int col), (r, row, col), 0)                      \
+  X(PQfformat, (const PGresult* r, int col), (r, col), 0)                                     \
   X(PQgetisnull, (const PGresult* r, int row, int col), (r, row, col), 1)                      \
   X(PQcmdTuples, (PGresult * r), (r), const_cast<char*>(""))                                   \
   X(PQconninfoParse, (const char* s, char** err), (s, err), nullptr)                           \
