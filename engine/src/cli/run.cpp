@@ -297,7 +297,9 @@ int run_daemon(const daemon::run_flags& flags) {
   poller.start();
   ready = true;
   auto head = db.head();
-  log_line("listening on " + ctx.base_url + "; store " + store_name + "; " +
+  daemon::run_settings bound = settings;  // the address bound, whatever the public URL says
+  bound.public_url.clear();
+  log_line("listening on " + bound.base_url(port) + "; " + (settings.public_url.empty() ? "" : "public URL " + ctx.base_url + "; ") + "store " + store_name + "; " +
            (clustered ? "instance " + instance_id + ", " + std::to_string(settings.cluster_partitions) + " partitions; " : std::string()) +
            std::to_string(file_outlets.size()) + " outlets from the file, " + std::to_string(api_outlets) +
            " from the API; " + std::to_string(poller.list().size()) + " sources; log head " +
