@@ -10,7 +10,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
+#include <thread>
 
 namespace syndic::engine {
 namespace {
@@ -327,6 +329,55 @@ TEST(PgApplier, AnInvalidWriteIsRefusedAloneAndQueuesNothing) {
   EXPECT_NE(results[1].message.find("empty outlet id"), std::string::npos) << results[1].message;
   EXPECT_EQ(results[2].code, store_errc::invalid_argument);
   EXPECT_EQ(pg::read_progress(*f.db, f.schema, "o").value->cursor, 1u);
+}
+
+// Two writers (two instances, or an admin write from another one) on the same outlets at once:
+// each round loads the rows, changes them in memory and writes them back, so without the row
+// locks taken by the load one would write back what it read before the other's commit and
+// lose the other's marks. Odd seqs by one writer, even by the other, many small rounds each.
+TEST(PgApplier, TwoWritersOnTheSameOutletsLoseNoMark) {
+  SYNDIC_PG_SCHEMA(f);
+  std::string why;
+  bool not_installed = false;
+  pg_test::cluster* c = pg_test::cluster::shared(why, not_installed);
+  ASSERT_NE(c, nullptr) << why;
+  auto other = pg::connection::open(c->url(), 5s);
+  ASSERT_TRUE(other.ok()) << other.status.message;
+  pg::applier a(*f.db, f.schema, {});
+  pg::applier b(*other.value, f.schema, {});
+  std::vector<store_status> results;
+  ASSERT_TRUE(run_round(*f.db, a, {{start_outlet{"x", 0}, start_outlet{"y", 0}}}, results).ok());
+  constexpr seq_t n = 200;
+  auto writer = [&](pg::connection& db, pg::applier& ap, seq_t parity, store_status& out) {
+    std::vector<store_status> res;
+    for (seq_t s = 1 + parity; s <= n; s += 4) {
+      // Two seqs per round; "x" and "y" in opposite orders in the two writers' ops.
+      std::vector<write_op> ops{mark_done{"x", s}, mark_done{"y", s}, mark_done{"x", s + 2}, mark_done{"y", s + 2}};
+      if (parity) std::reverse(ops.begin(), ops.end());
+      store_status st;
+      for (int attempt = 0; attempt < 20; ++attempt) {  // a deadlock would be retried, as the writer does
+        st = run_round(db, ap, {ops}, res);
+        if (st.ok() || !db.transient()) break;
+      }
+      if (!st.ok()) {
+        out = st;
+        return;
+      }
+    }
+  };
+  store_status sa, sb;
+  std::thread ta([&] { writer(*f.db, a, 0, sa); });
+  std::thread tb([&] { writer(*other.value, b, 1, sb); });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(sa.ok()) << sa.message;
+  ASSERT_TRUE(sb.ok()) << sb.message;
+  for (const char* o : {"x", "y"}) {
+    auto p = pg::read_progress(*f.db, f.schema, o);
+    ASSERT_TRUE(p.ok() && p.value) << p.status.message;
+    EXPECT_EQ(p.value->cursor, n) << o;  // 1, 3 .. 199 and 2, 4 .. 200
+    EXPECT_EQ(p.value->done_above, 0u) << o;
+  }
 }
 
 }  // namespace
