@@ -360,5 +360,47 @@ TEST(ClusterCoordinatorThreads, TwoInstancesSplitThenOneStopsAndTheOtherTakesAll
   for (const auto& v : violations) ADD_FAILURE() << v;
 }
 
+TEST(ClusterCoordinatorThreads, InstancesStartedTogetherWithAJoinDelaySplitWithoutHandingBack) {
+  temp_dir dir;
+  engine::sqlite_options so;
+  so.synchronous = engine::sqlite_sync::normal;
+  auto db = open_or_fail(dir.path, so);
+  std::mutex mutex;
+  std::map<std::string, std::size_t> gained, handed;
+  std::vector<std::unique_ptr<coordinator>> nodes;
+  for (const char* id : {"node-a", "node-b", "node-c"}) {
+    coordinator_options o;
+    o.instance_id = id;
+    o.partitions = 64;
+    o.lease_ttl = 3s;
+    o.join_delay = 1s;  // every heartbeat is in long before anyone deals partitions
+    coordinator_callbacks cb;
+    cb.on_gain = [&, id = std::string(id)](const std::vector<partition_grant>& g) {
+      std::lock_guard lock(mutex);
+      gained[id] += g.size();
+    };
+    cb.on_lose = [&, id = std::string(id)](const std::vector<std::uint32_t>& p, lose_reason why, std::chrono::milliseconds) {
+      std::lock_guard lock(mutex);
+      if (why == lose_reason::handback) handed[id] += p.size();
+    };
+    nodes.push_back(std::make_unique<coordinator>(*db, o, cb));
+  }
+  for (auto& n : nodes) n->start();
+  auto split = [&] {
+    std::size_t total = 0;
+    for (auto& n : nodes) total += n->owned().size();
+    return total == 64;
+  };
+  for (int i = 0; i < 1000 && !split(); ++i) std::this_thread::sleep_for(10ms);  // 10 s at most
+  ASSERT_TRUE(split());
+  std::vector<std::size_t> counts;
+  for (auto& n : nodes) counts.push_back(n->owned().size());
+  std::sort(counts.begin(), counts.end());
+  EXPECT_EQ(counts, (std::vector<std::size_t>{21, 21, 22}));
+  for (auto& n : nodes) n->stop();
+  std::lock_guard lock(mutex);
+  for (const auto& [id, n] : handed) EXPECT_EQ(n, 0u) << id << " handed partitions back";
+}
+
 }  // namespace
 }  // namespace syndic::cluster

@@ -87,6 +87,11 @@ void coordinator::start() {
 }
 
 void coordinator::round_loop() {
+  if (options_.join_delay.count() > 0) {
+    renew_round();  // the heartbeat alone: others count us from now
+    std::unique_lock lock(mutex_);
+    if (wake_.wait_for(lock, options_.join_delay, [this] { return quit_; })) return;
+  }
   for (;;) {
     auto began = steady_clock::now();
     tick();

@@ -71,6 +71,11 @@ struct coordinator_options {
   std::chrono::milliseconds margin{0};           // 0: lease_ttl / 5 (stop this long before expiry)
   std::chrono::milliseconds handback_budget{0};  // 0: refresh / 2 (on_lose's time for a handback)
   std::string base_url;                          // published in cluster.members
+  // start(): the heartbeat goes first, and partitions are dealt only this long after it, so
+  // that instances started together see each other and split the partitions at once instead
+  // of the first taking them all and handing most back a round later. 0: no wait (a lone
+  // instance delivers at once). A refresh period is a good value for a cluster's start.
+  std::chrono::milliseconds join_delay{0};
   // Tests: our steady clock, and the clock that judges whether a lease row read is live
   // (default: the system clock; for PostgreSQL the server's clock decides when acquiring, so
   // a skew only costs a failed acquisition). With a substituted clock, drive the coordinator

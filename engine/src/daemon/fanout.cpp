@@ -522,7 +522,10 @@ void fanout::drop_partition(std::uint32_t partition) {
 }
 
 std::string fanout::own(std::uint32_t partition, engine::fence guard) {
-  if (!partitioned() || partition >= options_.partitions) return {};
+  if (!partitioned()) return {};
+  if (partition >= options_.partitions)
+    return "partition " + std::to_string(partition) + " is out of range: the fan-out has " +
+           std::to_string(options_.partitions) + " (every instance and its coordinator must agree)";
   std::lock_guard lock(mutex_);
   if (auto it = owned_.find(partition); it != owned_.end()) {
     if (it->second.guard.token == guard.token && !it->second.draining) return {};

@@ -133,7 +133,9 @@ public:
   // Starts feeding the partition's outlets, each from its stored progress, every write for
   // them fenced with `guard` (the partition's lease name and token). Owning a partition
   // already owned under another token starts it afresh. Returns "" or the first outlet's
-  // error (that outlet stays parked; the others are fed).
+  // error (that outlet stays parked; the others are fed), or says the partition is out of
+  // range (the coordinator's partition count differs). It reads each outlet's progress
+  // (a few reads per outlet) with the fan-out's lock held: call it off the shards' threads.
   std::string own(std::uint32_t partition, engine::fence guard);
   // Stops feeding these partitions' outlets and takes them out of the engine (their queued
   // pairs end as cancelled: still owed). With budget > 0 (a handback): waits up to `budget`
