@@ -151,6 +151,7 @@ int run_daemon(const daemon::run_flags& flags) {
 
   engine::engine_options eo;
   eo.shards = settings.shards;
+  eo.max_in_flight = settings.max_in_flight;
   engine::engine eng(eo);
   // A shared store: outlets hash into partitions, and this instance feeds those it holds.
   const bool clustered = !settings.store_url.empty();

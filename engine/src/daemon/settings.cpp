@@ -163,6 +163,9 @@ const std::vector<setting>& table() {
        [](layer& l, std::string_view v) -> std::string { return set_public_url(l.s, v); }},
       {"shards", "--shards", kind::integer, "N", "delivery threads (0: one per CPU available)",
        SYNDIC_UINT_SETTER(std::uint32_t, 0u, 1024u, "a number of shards", s.shards = *n)},
+      {"max_in_flight", "--max-in-flight", kind::integer, "N",
+       "requests in flight at once, all outlets together (each outlet also has its own cap)",
+       SYNDIC_UINT_SETTER(std::uint32_t, 1u, 1'000'000u, "a number of requests", s.max_in_flight = *n)},
       {"max_body_bytes", "--max-body-bytes", kind::integer, "BYTES",
        "largest request body accepted (larger: 413)",
        SYNDIC_UINT_SETTER(std::uint64_t, 1024ull, 1ull << 30, "a size in bytes", s.max_body_bytes = *n)},
@@ -671,6 +674,7 @@ std::string run_setting_default(std::string_view key) {
   if (key == "data") return d.data_dir;
   if (key == "listen") return d.listen.to_string();
   if (key == "shards") return std::to_string(d.shards);
+  if (key == "max_in_flight") return std::to_string(d.max_in_flight);
   if (key == "max_body_bytes") return std::to_string(d.max_body_bytes);
   if (key == "allow_private_targets") return d.allow_private_targets ? "true" : "false";
   if (key == "feed_items") return std::to_string(d.feed_items);
@@ -793,6 +797,7 @@ std::string to_toml(const run_settings& s) {
     << "token = " << str(s.token.empty() ? "" : "<redacted>") << "\n"
     << "public_url = " << str(s.public_url) << "\n"
     << "shards = " << s.shards << "\n"
+    << "max_in_flight = " << s.max_in_flight << "\n"
     << "max_body_bytes = " << s.max_body_bytes << "\n"
     << "allow_private_targets = " << (s.allow_private_targets ? "true" : "false") << "\n"
     << "feed_items = " << s.feed_items << "\n"

@@ -79,6 +79,7 @@ struct run_settings {
   std::chrono::milliseconds lease_ttl{10'000};   // a dead instance's partitions move after this
 
   std::uint32_t shards = 0;               // 0: one per CPU the process may run on
+  std::uint32_t max_in_flight = 4096;     // requests in flight at once, all outlets together
   std::uint64_t max_body_bytes = 4 << 20;  // a request body larger than this gets 413
   // Lets API-supplied URLs (hub callbacks, outlets added through the API) reach loopback,
   // private, link-local and metadata addresses (ssrf.hpp). Outlets from the operator's own
