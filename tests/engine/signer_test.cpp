@@ -80,5 +80,47 @@ TEST(DeliveryIds, SixteenHexDigitsAsPrintfWroteThem) {
   EXPECT_EQ(detail::delivery_id("", ""), "msg_" + printf_hex("", detail::fnv1a("", "")));
 }
 
+// A pair's id is held in place (no allocation) and says what the std::string forms say.
+TEST(DeliveryIds, KeyHeldInPlaceSaysWhatTheStringSays) {
+  for (std::string_view outlet : {"", "o", "outlet-with-a-long-name"}) {
+    std::string key = detail::item_key("item-1", 0x0123456789abcdefull);
+    detail::delivery_key k;
+    detail::delivery_id(outlet, key, k);
+    EXPECT_EQ(k.view(), detail::delivery_id(outlet, key));
+  }
+  detail::delivery_key batch;
+  detail::batch_delivery_id("msg_1msg_2", batch);
+  EXPECT_EQ(batch.view(), detail::batch_delivery_id("msg_1msg_2"));
+  EXPECT_EQ(batch.view().size(), 26u);
+  EXPECT_TRUE(detail::delivery_key().empty());
+}
+
+// An id longer than the key holds in place (none is made here; a store could hand one back)
+// is kept whole through copies, moves and reassignment, also from a view of itself.
+TEST(DeliveryIds, KeyKeepsALongIdWhole) {
+  const std::string long_id(40, 'x'), short_id = "msg_0123456789abcdef";
+  detail::delivery_key a(long_id);
+  EXPECT_EQ(a.view(), long_id);
+  detail::delivery_key b = a;  // copy
+  EXPECT_EQ(b.view(), long_id);
+  detail::delivery_key c = std::move(a);  // move
+  EXPECT_EQ(c.view(), long_id);
+  EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): a moved-from key is empty
+  b = std::string_view(b.view()).substr(1);  // long to long, from itself
+  EXPECT_EQ(b.view(), long_id.substr(1));
+  b = std::string_view(b.view()).substr(0, 5);  // long to short, from itself
+  EXPECT_EQ(b.view(), "xxxxx");
+  b = short_id;
+  c = b;  // short over long
+  EXPECT_EQ(c.view(), short_id);
+  c = long_id;  // and back
+  b = std::move(c);
+  EXPECT_EQ(b.view(), long_id);
+  std::vector<detail::delivery_key> many(100, detail::delivery_key(long_id));
+  many.resize(300, detail::delivery_key(short_id));  // moved as the vector grows
+  EXPECT_EQ(many.front().view(), long_id);
+  EXPECT_EQ(many.back().view(), short_id);
+}
+
 }  // namespace
 }  // namespace syndic::engine

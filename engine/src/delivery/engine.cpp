@@ -238,7 +238,7 @@ submit_result engine::submit(const formats::feed& source, std::span<const format
         --b.room;
         detail::delivery d;
         d.body = rendered.get(reg.cfg.format);
-        d.delivery_id = detail::delivery_id(id, key);
+        detail::delivery_id(id, key, d.delivery_id);
         d.submitted = now;
         d.queued = reg.queued;
         b.pairs.push_back(std::move(d));
@@ -312,7 +312,7 @@ submit_result engine::submit_to(const std::string& outlet_id, std::span<const lo
       auto [body, key] = impl_->prepare(li, reg.cfg.format, unix_now);
       detail::delivery d;
       d.body = std::move(body);
-      d.delivery_id = detail::delivery_id(outlet_id, key);
+      detail::delivery_id(outlet_id, key, d.delivery_id);
       d.seq = li.seq;
       d.submitted = now;
       // A pair resumed after a restart keeps its count; its retry window starts again here.

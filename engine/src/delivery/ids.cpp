@@ -8,7 +8,7 @@ namespace {
 
 // 16 lower-case hex digits, as "%016llx" wrote them (snprintf was 1,200 instructions of each
 // delivery's 2,000 on the submitting thread), a byte (two digits) at a time from a table.
-void append_hex16(std::string& out, std::uint64_t h) {
+void hex16(char* out, std::uint64_t h) {
   static constexpr auto pairs = [] {
     std::array<char, 512> t{};
     constexpr char digits[] = "0123456789abcdef";
@@ -18,9 +18,22 @@ void append_hex16(std::string& out, std::uint64_t h) {
     }
     return t;
   }();
+  for (int i = 7; i >= 0; --i, h >>= 8) std::memcpy(out + 2 * i, &pairs[2 * (h & 0xff)], 2);
+}
+
+void append_hex16(std::string& out, std::uint64_t h) {
   char buf[16];
-  for (int i = 7; i >= 0; --i, h >>= 8) std::memcpy(buf + 2 * i, &pairs[2 * (h & 0xff)], 2);
+  hex16(buf, h);
   out.append(buf, sizeof buf);
+}
+
+// PREFIX and 16 hex digits, into a key (every prefix here is short enough to stay inline).
+template <std::size_t N>
+void hex_key(const char (&prefix)[N], std::uint64_t h, delivery_key& out) {
+  char buf[N - 1 + 16];
+  std::memcpy(buf, prefix, N - 1);
+  hex16(buf + N - 1, h);
+  out = std::string_view(buf, sizeof buf);
 }
 
 std::string hex_id(std::string_view prefix, std::uint64_t h) {
@@ -132,8 +145,16 @@ std::string delivery_id(std::string_view outlet, std::string_view item_key) {
   return hex_id("msg_", fnv1a(outlet, item_key));
 }
 
+void delivery_id(std::string_view outlet, std::string_view item_key, delivery_key& out) {
+  hex_key("msg_", fnv1a(outlet, item_key), out);
+}
+
 std::string batch_delivery_id(std::string_view member_ids) {
   return hex_id("msg_batch_", fnv1a(member_ids));
+}
+
+void batch_delivery_id(std::string_view member_ids, delivery_key& out) {
+  hex_key("msg_batch_", fnv1a(member_ids), out);
 }
 
 }  // namespace syndic::engine::detail

@@ -345,12 +345,12 @@ delivery shard::make_batch(outlet_state& o, delivery d) {
   std::string ids;
   for (const auto& m : batch.members) {
     parts.push_back(m.body);
-    ids += m.delivery_id;
+    ids += m.delivery_id.view();
   }
   batch.body = render_batch(o.cfg.format, parts);
   // Stable across this batch's retries; derived from its members, so a different grouping
   // after a restart gets a different id (receivers de-duplicate on the items' own ids then).
-  batch.delivery_id = batch_delivery_id(ids);
+  batch_delivery_id(ids, batch.delivery_id);
   return batch;
 }
 
@@ -556,7 +556,7 @@ void shard::report_attempt(const std::string& outlet_id, const delivery& d, cons
   }
   // A batch's members are the pairs: each is reported, with its own id and seq.
   auto one = [&](const delivery& pair) {
-    a.delivery_id = pair.delivery_id;
+    a.delivery_id = pair.delivery_id.view();
     a.seq = pair.seq;
     callbacks_.attempt(a);
   };
@@ -725,7 +725,7 @@ void shard::finish_pair(const std::string& outlet_id, const delivery& d, final_s
     out.outlet_id = outlet_id;
     if (d.body) out.item_id = d.body->item_id;
     else out.item_id.clear();
-    out.delivery_id = d.delivery_id;
+    out.delivery_id = d.delivery_id.view();
     out.state = s;
     out.status = status;
     out.reason = std::move(reason);

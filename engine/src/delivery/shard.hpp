@@ -3,6 +3,7 @@
 // hashed to it. Everything below is touched by the shard's thread only; other threads `post`.
 
 #include "delivery/concurrency_limit.hpp"
+#include "delivery/ids.hpp"
 #include "delivery/lazy_deque.hpp"
 #include "delivery/payload.hpp"
 #include "http/h1_transport.hpp"
@@ -41,7 +42,7 @@ struct shared_counters {
 // One request's worth of work: a single (item, outlet) pair, or a batch of them.
 struct delivery {
   std::shared_ptr<const payload> body;
-  std::string delivery_id;
+  delivery_key delivery_id;  // delivery/ids.hpp: in place, no allocation
   std::uint64_t seq = 0;  // the item's log sequence (engine::submit_to); 0 otherwise
   std::chrono::steady_clock::time_point not_before{};  // a resumed retry waits in `retries` until then
   std::string url_override;  // after a 307/308
