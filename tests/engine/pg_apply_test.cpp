@@ -380,5 +380,50 @@ TEST(PgApplier, TwoWritersOnTheSameOutletsLoseNoMark) {
   }
 }
 
+// The same for outlets that have no progress row yet, so nothing to lock: two writers marking
+// the same new outlets at once. Without more, the second would write back a row (cursor 0,
+// a done range) made without seeing the first's, and lose the first's mark.
+TEST(PgApplier, TwoWritersCreatingTheSameOutletsLoseNoMark) {
+  SYNDIC_PG_SCHEMA(f);
+  std::string why;
+  bool not_installed = false;
+  pg_test::cluster* c = pg_test::cluster::shared(why, not_installed);
+  ASSERT_NE(c, nullptr) << why;
+  auto other = pg::connection::open(c->url(), 5s);
+  ASSERT_TRUE(other.ok()) << other.status.message;
+  pg::applier a(*f.db, f.schema, {});
+  pg::applier b(*other.value, f.schema, {});
+  constexpr int rounds = 60;
+  auto writer = [&](pg::connection& db, pg::applier& ap, seq_t seq, store_status& out) {
+    std::vector<store_status> res;
+    for (int k = 0; k < rounds; ++k) {
+      std::vector<write_op> ops{mark_done{"new-" + std::to_string(k), seq}};
+      store_status st;
+      for (int attempt = 0; attempt < 20; ++attempt) {
+        st = run_round(db, ap, {ops}, res);
+        if (st.ok() || !db.transient()) break;
+      }
+      if (!st.ok()) {
+        out = st;
+        return;
+      }
+    }
+  };
+  store_status sa, sb;
+  std::thread ta([&] { writer(*f.db, a, 1, sa); });
+  std::thread tb([&] { writer(*other.value, b, 2, sb); });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(sa.ok()) << sa.message;
+  ASSERT_TRUE(sb.ok()) << sb.message;
+  int lost = 0;
+  for (int k = 0; k < rounds; ++k) {
+    auto p = pg::read_progress(*f.db, f.schema, "new-" + std::to_string(k));
+    ASSERT_TRUE(p.ok() && p.value) << p.status.message;
+    if (p.value->cursor != 2u) ++lost;
+  }
+  EXPECT_EQ(lost, 0) << "outlets whose cursor is not 2, of " << rounds;
+}
+
 }  // namespace
 }  // namespace syndic::engine

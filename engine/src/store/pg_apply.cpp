@@ -79,7 +79,7 @@ struct bytea_col {
 }  // namespace
 
 applier::applier(connection& db, std::string schema, std::function<store_time()> clock)
-    : db_(db), schema_(ident(schema)), clock_(std::move(clock)) {
+    : db_(db), schema_(ident(schema)), create_lock_key_("syndic.progress-rows:" + schema), clock_(std::move(clock)) {
   if (!clock_) clock_ = [] { return store_clock::now(); };
 }
 
@@ -129,13 +129,10 @@ store_status applier::flush_progress() {
 
   std::map<std::string, progress::snapshot> snaps;
   for (const std::string& n : names) snaps[n];
-  {
-    result r;
-    if (auto s = run("SELECT outlet, cursor, circuit, failures, circuit_since, probe_at, last_error, last_error_at "
-                     "FROM " + S + ".progress WHERE outlet = ANY($1::text[]) ORDER BY outlet FOR UPDATE",
-                     {names_param}, &r);
-        !s.ok())
-      return s;
+  const std::string load_rows =
+      "SELECT outlet, cursor, circuit, failures, circuit_since, probe_at, last_error, last_error_at "
+      "FROM " + S + ".progress WHERE outlet = ANY($1::text[]) ORDER BY outlet FOR UPDATE";
+  auto read_rows = [&](const result& r) {
     for (int i = 0; i < r.rows(); ++i) {
       auto it = snaps.find(std::string(r.text(i, 0)));
       if (it == snaps.end()) continue;
@@ -149,6 +146,26 @@ store_status applier::flush_progress() {
       row.last_error_at = from_micros(r.int64(i, 7));
       it->second.stored = std::move(row);
     }
+  };
+  {
+    result r;
+    if (auto s = run(load_rows, {names_param}, &r); !s.ok()) return s;
+    read_rows(r);
+  }
+  // Outlets without a row have nothing to lock: two writers creating one would each write
+  // back a row made without the other's. Rounds that create rows take turns on one lock per
+  // schema (held to COMMIT; after the row locks, so only two creating rounds can meet on it),
+  // then read again the rows a round that held it before may have created meanwhile.
+  std::vector<std::string> missing;
+  for (const auto& [n, snap] : snaps) {
+    if (!snap.stored) missing.push_back(n);
+  }
+  if (!missing.empty()) {
+    if (auto s = run("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", {create_lock_key_}); !s.ok())
+      return s;
+    result r;
+    if (auto s = run(load_rows, {array_literal(missing)}, &r); !s.ok()) return s;
+    read_rows(r);
   }
   {
     result r;

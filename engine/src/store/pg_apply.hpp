@@ -6,7 +6,9 @@
 // database). flush(), before COMMIT, applies them all, in queue order, in a few statements
 // whatever their number:
 //  1. the progress rows of every outlet the round touches, locked (FOR UPDATE, by outlet, so
-//     instances lock in one order) and read in one statement;
+//     instances lock in one order) and read in one statement; when some have no row yet, an
+//     advisory lock per schema for rounds that create rows, and those rows read again (two
+//     more statements, in the rounds that start outlets only);
 //  2. their done ranges and whether they have retries or dead letters, in one statement (a
 //     new snapshot, taken once the locks are held, so nothing committed meanwhile is missed);
 //  3. only when the round retries dead letters: those outlets' dead letters' ids;
@@ -15,8 +17,8 @@
 //  first, then INSERT ... ON CONFLICT DO UPDATE. Keyed state, stored outlets and subscriptions
 //  are folded the same way (the last write to a key wins; a namespace erased or subscriptions
 //  expired apply before the round's later writes). A table the round does not change costs no
-//  statement: a round of mark_done on outlets without exceptions costs four statements (two
-//  reads, the range and progress writes).
+//  statement: a round of mark_done on started outlets without exceptions costs three statements
+//  (two reads, the progress write).
 //
 // Text sent to PostgreSQL is valid_text()'d (invalid UTF-8 and NUL repaired: an HTTP answer's
 // error can hold anything); keys too, as the reads do, so a key reads back as written.
@@ -61,6 +63,7 @@ private:
 
   connection& db_;
   std::string schema_;  // quoted
+  std::string create_lock_key_;  // of the advisory lock of rounds that create progress rows
   std::function<store_time()> clock_;
   std::vector<write_op> queued_;
   std::size_t statements_ = 0, last_statements_ = 0;
