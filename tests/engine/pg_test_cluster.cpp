@@ -293,6 +293,43 @@ bool cluster::stop(bool immediate, std::string* why) {
 
 bool cluster::restart(std::string* why) { return stop(true, why) && start(why); }
 
+bool cluster::kill9(std::string* why) {
+  std::ifstream pidfile(dir_ + "/data/postmaster.pid");
+  long postmaster = 0;
+  if (!(pidfile >> postmaster) || postmaster <= 0) {
+    if (why) *why = "no postmaster.pid in " + dir_ + "/data: is the server running?";
+    return false;
+  }
+  // The postmaster's children, from /proc (field 4 of /proc/PID/stat is the parent's pid).
+  std::vector<pid_t> victims{static_cast<pid_t>(postmaster)};
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string stat = read_file(e.path().string() + "/stat");
+    const auto close_paren = stat.rfind(')');
+    if (close_paren == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close_paren + 1));
+    std::string state;
+    long ppid = 0;
+    if (rest >> state >> ppid && ppid == postmaster) victims.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  for (pid_t p : victims) ::kill(p, SIGKILL);
+  // Gone means reaped (by init: they are not our children), not merely dead: a zombie's pid
+  // still answers kill(pid, 0), and the next postmaster would take it for a live one.
+  for (int i = 0; i < 3000; ++i) {
+    bool any = false;
+    for (pid_t p : victims) any = any || fs::exists("/proc/" + std::to_string(p));
+    if (!any) {
+      running_ = false;
+      return true;
+    }
+    ::usleep(10'000);
+  }
+  if (why) *why = "the killed server's processes were still there after 30 s";
+  return false;
+}
+
 int cluster::psql(const std::string& sql, std::string* out) const {
   return run({bindir_ + "/psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", url_, "-c", sql}, out);
 }

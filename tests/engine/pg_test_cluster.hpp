@@ -53,6 +53,10 @@ public:
   bool start(std::string* why = nullptr);
   // stop(immediate = true) then start(): a server crash and its recovery.
   bool restart(std::string* why = nullptr);
+  // kill -9 of the whole server: SIGKILL to the postmaster and every process it started, at
+  // once; returns once they are gone (reaped, so that the next start() finds no live pid in
+  // postmaster.pid). Then start() recovers it, as after a crash.
+  bool kill9(std::string* why = nullptr);
   bool running() const { return running_; }
 
   // Runs SQL with psql on the cluster (as superuser; -X -A -t -v ON_ERROR_STOP=1): its exit

@@ -199,10 +199,11 @@ TEST_F(StorePg, ConcurrentAppendersNeverLetATailerSkipASeq) {
   for (auto& w : writers) EXPECT_EQ(w->head().value, all.empty() ? 0 : all.back());
 }
 
-// The server is killed (pg_ctl stop -m immediate: no checkpoint, every connection cut) and
-// started again while two store objects append. Writes wait for it rather than fail; every
-// acknowledged append is in the log afterwards, exactly once (an ambiguous COMMIT is not
-// retried into a second copy); and the stores go on working, reads included.
+// The server is killed and started again while two store objects append: first with pg_ctl
+// stop -m immediate (no checkpoint, every connection cut), then with SIGKILL to every server
+// process. Writes wait for it rather than fail; every acknowledged append is in the log
+// afterwards, exactly once (an ambiguous COMMIT is not retried into a second copy); and the
+// stores go on working, reads included.
 TEST_F(StorePg, ServerKilledMidAppendsLosesNothingAcknowledged) {
   std::vector<std::unique_ptr<store>> stores;
   stores.push_back(open());
@@ -238,19 +239,32 @@ TEST_F(StorePg, ServerKilledMidAppendsLosesNothingAcknowledged) {
     return cv.wait_for(lk, 60s, [&] { return acked.size() >= n; });
   };
   ASSERT_TRUE(wait_acked(200)) << "appends did not start";
-  std::string why;
-  ASSERT_TRUE(pg->restart(&why)) << why;
-  std::size_t at_restart = 0;
-  {
-    std::lock_guard lk(m);
-    at_restart = acked.size();
+  bool resumed = true;
+  for (const bool sigkill : {false, true}) {
+    std::string why;
+    if (sigkill) {
+      ASSERT_TRUE(pg->kill9(&why)) << why;
+      ASSERT_TRUE(pg->start(&why)) << why;
+    } else {
+      ASSERT_TRUE(pg->restart(&why)) << why;
+    }
+    std::size_t at_restart = 0;
+    {
+      std::lock_guard lk(m);
+      at_restart = acked.size();
+    }
+    resumed = wait_acked(at_restart + 300);
+    if (!resumed) {
+      ADD_FAILURE() << "appends did not resume within 60 s of the server's restart"
+                    << (sigkill ? " after SIGKILL" : " after stop -m immediate") << "; server log:\n"
+                    << pg->log_tail();
+      break;
+    }
   }
-  const bool resumed = wait_acked(at_restart + 400);
   stop = true;
   for (auto& t : threads) t.join();
   for (auto& s : stores) EXPECT_TRUE(s->flush().ok());
-  ASSERT_TRUE(resumed) << "appends did not resume within 60 s of the server's restart; server log:\n"
-                       << pg->log_tail();
+  ASSERT_TRUE(resumed);
 
   std::lock_guard lk(m);
   EXPECT_TRUE(failed.empty()) << failed.size() << " appends failed, the first: " << failed.at(0);
