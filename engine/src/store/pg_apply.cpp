@@ -98,7 +98,11 @@ store_status applier::ops(const std::vector<write_op>& ops, store_status& result
 store_status applier::run(const std::string& sql, const params& values, result* out) {
   ++statements_;
   auto r = db_.query(sql, values);
-  if (!r.ok()) return r.status;
+  if (!r.ok()) {
+    // Which of the round's statements, for whoever reads the log.
+    r.status.message += " (applying writes: " + sql.substr(0, 80) + "...)";
+    return r.status;
+  }
   if (out) *out = std::move(r.value);
   return {};
 }
