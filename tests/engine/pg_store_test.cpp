@@ -15,7 +15,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -226,6 +228,70 @@ TEST_F(StorePgWire, AnAmbiguousCommitOfAppendsIsNotAppendedTwice) {
 // writer runs the appends again on a new connection; the publishers see only success.
 TEST_F(StorePgWire, AppendsCutBeforeTheirCommitRunAgain) {
   appends_survive_a_cut(commit_cutter::mode::before);
+}
+
+// A coordinator renews all its leases at once: the renewals of one round go in one statement,
+// and each still gets its own answer (renewed, or lost for a stale token or another owner);
+// a lease renewed and released in the same round has both calls applied in order.
+TEST_F(StorePgWire, RenewalsOfOneRoundEachGetTheirOwnAnswer) {
+  manual_clock clock;
+  postgres_options o;
+  o.schema = schema;
+  o.clock = clock.fn();
+  o.commit_interval = 50ms;  // one group for everything queued below
+  auto opened = open_postgres_store(pg->url(), o);
+  ASSERT_TRUE(opened.ok()) << opened.status.message;
+  store& db = *opened.value;
+  std::vector<lease> held;
+  for (int i = 0; i < 40; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "partition/%03d", i);
+    auto l = db.acquire_lease_sync(name, "node-a", 10s);
+    ASSERT_TRUE(l.ok() && l.value) << l.status.message;
+    held.push_back(*l.value);
+  }
+  ASSERT_TRUE(db.acquire_lease_sync("other", "node-b", 10s).value.has_value());
+  clock.advance(5s);
+  std::mutex m;
+  std::map<std::string, std::optional<lease>> answers;
+  auto keep = [&](std::string key) {
+    return [&, key](store_result<std::optional<lease>> r) {
+      ASSERT_TRUE(r.ok()) << r.status.message;
+      std::lock_guard lk(m);
+      answers[key] = r.value;
+    };
+  };
+  for (int i = 39; i >= 0; --i) {  // queued out of name order
+    lease l = held[static_cast<std::size_t>(i)];
+    if (i == 7) l.token += 1;           // stale
+    if (i == 8) l.owner = "node-c";     // not the holder
+    db.renew_lease(l, 10s, keep(l.name));
+  }
+  db.renew_lease(lease{"other", "node-a", 1, {}}, 10s, keep("other"));  // another's
+  std::promise<store_status> released;
+  db.renew_lease(held[20], 20s, keep("again/020"));  // partition/020 twice: renewed, then...
+  db.release_lease(held[20], [&](store_status s) { released.set_value(s); });  // ...released
+  ASSERT_TRUE(db.flush().ok());
+  EXPECT_TRUE(released.get_future().get().ok());
+  const store_time expected = clock.now() + 10s;
+  for (int i = 0; i < 40; ++i) {
+    const std::string& name = held[static_cast<std::size_t>(i)].name;
+    ASSERT_TRUE(answers.count(name)) << name;
+    if (i == 7 || i == 8) {
+      EXPECT_FALSE(answers[name].has_value()) << name;
+      continue;
+    }
+    ASSERT_TRUE(answers[name].has_value()) << name;
+    EXPECT_EQ(answers[name]->expires, expected) << name;
+    EXPECT_EQ(answers[name]->token, held[static_cast<std::size_t>(i)].token);
+  }
+  EXPECT_FALSE(answers["other"].has_value());
+  ASSERT_TRUE(answers["again/020"].has_value());
+  EXPECT_EQ(answers["again/020"]->expires, clock.now() + 20s);
+  EXPECT_EQ(db.get_lease("partition/020").value->owner, "");  // the release came after both renewals
+  EXPECT_EQ(db.get_lease("partition/007").value->expires, held[7].expires);  // not renewed
+  EXPECT_EQ(db.get_lease("partition/039").value->expires, expected);
+  EXPECT_EQ(db.get_lease("other").value->owner, "node-b");
 }
 
 // Array literals carry any text through unnest() unchanged: quotes, backslashes, commas,

@@ -45,6 +45,7 @@ CREATE TABLE append_batches (
   last  bigint NOT NULL,
   at    bigint NOT NULL
 );
+CREATE INDEX append_batches_by_at ON append_batches (at);
 
 CREATE TABLE outlets (
   id      text COLLATE "C" PRIMARY KEY,

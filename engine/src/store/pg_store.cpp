@@ -423,6 +423,24 @@ void pg_store::round_leases(std::vector<queued_write*>& writes) {
   const std::string release_sql = "UPDATE " + schema_ +
                                   ".leases SET owner = '', expires = 0 WHERE name = $1::text AND owner = $2::text "
                                   "AND token = $3::bigint";
+  // Renewals of leases named once in the round (a coordinator renews all its partitions at
+  // once) go in one statement; the other calls one by one, in name order.
+  const std::string lock_sql =
+      "SELECT name FROM " + schema_ + ".leases WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE";
+  const std::string renew_many_sql =
+      "UPDATE " + schema_ + ".leases AS l SET expires = $5::bigint + u.ttl FROM unnest($1::text[], $2::text[], "
+      "$3::bigint[], $4::bigint[]) WITH ORDINALITY AS u(name, owner, token, ttl, n) WHERE l.name = u.name AND "
+      "l.owner = u.owner AND l.token = u.token AND l.expires > $5::bigint RETURNING u.n, l.expires";
+  std::vector<bool> batched(writes.size(), false);
+  std::vector<std::size_t> renewals;
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    const bool alone = (i == 0 || name_of(writes[i - 1]) != name_of(writes[i])) &&
+                       (i + 1 == writes.size() || name_of(writes[i + 1]) != name_of(writes[i]));
+    if (alone && writes[i]->what == queued_write::kind::renew) {
+      batched[i] = true;
+      renewals.push_back(i);
+    }
+  }
   auto body = [&]() -> store_status {
     std::int64_t now = 0;
     if (options_.clock) {
@@ -435,6 +453,37 @@ void pg_store::round_leases(std::vector<queued_write*>& writes) {
     for (queued_write* w : writes) {
       w->status = {};
       w->lease_value.reset();
+    }
+    if (writes.size() > 1) {
+      // Every row the round touches, locked in name order before any is written: what every
+      // instance does, so lease rounds never wait for each other in a cycle.
+      std::vector<std::string> names;
+      for (queued_write* w : writes) names.push_back(valid_text(name_of(w)));
+      auto r = writer_db_->query(lock_sql, {array_literal(names)});
+      if (!r.ok()) return r.status;
+    }
+    if (!renewals.empty()) {
+      std::vector<std::string> names, owners;
+      std::vector<std::int64_t> tokens, ttls;
+      for (std::size_t i : renewals) {
+        names.push_back(valid_text(writes[i]->held.name));
+        owners.push_back(valid_text(writes[i]->held.owner));
+        tokens.push_back(i64(writes[i]->held.token));
+        ttls.push_back(micros(writes[i]->ttl));
+      }
+      auto r = writer_db_->query(renew_many_sql, {array_literal(names), array_literal(owners), array_literal(tokens),
+                                                  array_literal(ttls), num(now)});
+      if (!r.ok()) return r.status;
+      for (int row = 0; row < r.value.rows(); ++row) {
+        const auto n = static_cast<std::size_t>(r.value.int64(row, 0));
+        if (n < 1 || n > renewals.size()) continue;
+        queued_write* w = writes[renewals[n - 1]];
+        w->lease_value = lease{w->held.name, w->held.owner, w->held.token, from_micros(r.value.int64(row, 1))};
+      }
+    }
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      if (batched[i]) continue;
+      queued_write* w = writes[i];
       switch (w->what) {
         case queued_write::kind::acquire: {
           if (w->name.empty() || w->owner.empty()) break;
