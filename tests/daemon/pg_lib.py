@@ -85,11 +85,12 @@ class Cluster:
             try:
                 self.owner = pwd.getpwnam("postgres")
             except KeyError:
-                raise NotInstalled(f"running as root, the server must run as user `postgres`, and there is no such "
-                                   f"user: apt-get install {PACKAGE} (it creates it)")
+                raise NotInstalled(f"PostgreSQL is not installed as the tests need it: running as root, its server must "
+                                   f"run as user `postgres`, and there is no such user: apt-get install {PACKAGE}")
             self.runuser = shutil.which("runuser") or "/usr/sbin/runuser"
             if not os.access(self.runuser, os.X_OK):
-                raise NotInstalled("running as root, runuser (util-linux) is needed to run PostgreSQL as `postgres`")
+                raise NotInstalled("PostgreSQL is not installed as the tests need it: running as root, runuser "
+                                   "(util-linux) is needed to run its server as `postgres`")
         self.dir = tempfile.mkdtemp(prefix="syndic-pgtest-", dir=tmp)
         if self.as_root:
             os.chown(self.dir, self.owner.pw_uid, self.owner.pw_gid)

@@ -180,7 +180,8 @@ bool cluster::init(std::string& why) {
     }
     if (!pw || runuser_.empty()) {
       shared_not_installed = true;
-      why = std::string("running as root, PostgreSQL's server must run as user `postgres`, but ") +
+      why = std::string("PostgreSQL is not installed as the tests need it: running as root, its server must run "
+                        "as user `postgres`, but ") +
             (pw ? "runuser (util-linux) is missing" : "there is no such user") +
             ": apt-get install postgresql-15 (it creates the user)";
       return false;
