@@ -33,6 +33,13 @@ TTL_MS = 2000
 OUTLETS = 60
 
 
+def fnv1a64(s):
+    h = 0xcbf29ce484222325
+    for c in s.encode():
+        h = ((h ^ c) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
 def view(d):
     status, _, body = d.request("GET", "/v1/cluster")
     return json.loads(body) if status == 200 else None
@@ -170,6 +177,16 @@ def main():
             check(s["delivered"] - s["duplicates"] == total, f"nothing lost while rebalancing: {s['delivered'] - s['duplicates']} vs {total}")
             check(s["duplicates"] == dup_before, f"nothing sent twice while rebalancing: {s['duplicates'] - dup_before}")
             print(f"4. d joined: {counts} partitions; {len(more)} items delivered once", flush=True)
+
+            # Admin calls only the owner can carry out say where to send them.
+            part = fnv1a64("o7") % PARTITIONS
+            owner = next(d for d in (a, b, d4) if part in view(d)["owned"])
+            other = next(d for d in (a, b, d4) if d is not owner)
+            status, headers, body = other.request("POST", "/v1/outlets/o7/replay?from=1")
+            check(status == 409 and headers.get("Syndic-Owner") == f"http://127.0.0.1:{owner.port}",
+                  f"a replay on a non-owner is 409 naming the owner: {status} {headers.get('Syndic-Owner')} {body[:200]!r}")
+            status, _, body = owner.request("POST", f"/v1/outlets/o7/dead-letters/retry")
+            check(status in (200, 202), f"the owner takes it: {status} {body[:200]!r}")
 
             # 5. b paused past its lease, then resumed: fenced.
             b_parts = set(view(b)["owned"])

@@ -243,7 +243,7 @@ int run_daemon(const daemon::run_flags& flags) {
     co.instance_id = instance_id;
     co.partitions = settings.cluster_partitions;
     co.lease_ttl = settings.lease_ttl;
-    co.base_url = ctx.base_url;
+    co.base_url = daemon::instance_url(settings.listen, port);  // where the others reach this one
     cluster::coordinator_callbacks cb;
     cb.on_gain = [&fan](const std::vector<cluster::partition_grant>& grants) {
       for (const auto& g : grants)
@@ -256,6 +256,9 @@ int run_daemon(const daemon::run_flags& flags) {
     };
     coord = std::make_unique<cluster::coordinator>(db, co, std::move(cb));
     ctx.cluster_json = [&coord] { return daemon::cluster_view_json(coord->view()); };
+    ctx.owner_url = [&db, p = settings.cluster_partitions](const std::string& outlet) {
+      return daemon::owner_url(db, outlet, p);
+    };
     daemon::outlet_sync_options so;
     for (const auto& [id, o] : file_outlets) so.file_ids.insert(id);
     so.parse = parse_stored;

@@ -50,6 +50,9 @@ struct api_context {
   daemon_metrics* metrics = nullptr;
   // GET /v1/cluster: the coordinator's view as JSON; empty when the store is not shared.
   std::function<std::string()> cluster_json;
+  // The URL of the instance that delivers for an outlet ("" when unknown): replay and dead
+  // letter retries are the owner's, and the answer says where to send them.
+  std::function<std::string(const std::string& outlet)> owner_url;
 
   // Served feeds, rendered once per log head: a feed is read far more often than items are
   // published. Keyed by "channel.ext"; bounded (cleared when full).

@@ -20,6 +20,15 @@ std::optional<engine::seq_t> parse_seq(std::string_view s) {
   return v;
 }
 
+// replay and retry_dead_letters refused: another instance delivers for the outlet (a cluster),
+// 409 with its URL (also in Syndic-Owner), or the outlet is unknown here, 404.
+server_response not_here(api_context& ctx, const std::string& id, const std::string& error) {
+  bool unknown = error.starts_with("no outlet");
+  std::string owner = ctx.owner_url && !unknown ? ctx.owner_url(id) : std::string();
+  if (owner.empty()) return server_response::error(404, error);
+  return server_response::error(409, error + "; send this request to " + owner).set("Syndic-Owner", owner);
+}
+
 server_response list(api_context& ctx) {
   std::string body = "{\"outlets\":[";
   bool first = true;
@@ -128,7 +137,7 @@ server_response admin(api_context& ctx, const server_request& req, std::string_v
     if (m != "POST") return server_response::error(405, "POST").set("Allow", "POST");
     auto from = parse_seq(query_param(req.query(), "from"));
     if (!from) return server_response::error(400, "from: the sequence number to replay from (1 or more)");
-    if (std::string e = ctx.fan->replay(id, *from); !e.empty()) return server_response::error(404, e);
+    if (std::string e = ctx.fan->replay(id, *from); !e.empty()) return not_here(ctx, id, e);
     return server_response::json(202, "{\"replay_from\":" + std::to_string(*from) + "}");
   }
   if (action == "/dead-letters") {
@@ -142,7 +151,7 @@ server_response admin(api_context& ctx, const server_request& req, std::string_v
   }
   if (action == "/dead-letters/retry") {
     if (m != "POST") return server_response::error(405, "POST").set("Allow", "POST");
-    if (std::string e = ctx.fan->retry_dead_letters(id, {}); !e.empty()) return server_response::error(404, e);
+    if (std::string e = ctx.fan->retry_dead_letters(id, {}); !e.empty()) return not_here(ctx, id, e);
     return server_response::json(202, "{}");
   }
   return server_response::error(404, "no such route");

@@ -38,4 +38,34 @@ std::string cluster_view_json(const cluster::coordinator_view& v) {
   return out;
 }
 
+std::string instance_url(const listen_address& listen, std::uint16_t bound_port) {
+  std::string host = listen.host;
+  if (host == "0.0.0.0" || host == "::" || host.empty()) {
+    char name[256] = {};
+    host = gethostname(name, sizeof name - 1) == 0 && name[0] ? name : "127.0.0.1";
+  } else if (listen.ipv6) {
+    host = "[" + host + "]";
+  }
+  return "http://" + host + ":" + std::to_string(bound_port);
+}
+
+std::string owner_url(engine::store& db, const std::string& outlet, std::uint32_t partitions) {
+  auto lease = db.get_lease(cluster::partition_lease_name(cluster::partition_of(outlet, partitions)));
+  if (!lease.ok() || !lease.value || lease.value->owner.empty() || lease.value->expires <= engine::store_clock::now())
+    return {};
+  auto member = db.kv_get(cluster::members_kv_namespace, lease.value->owner);
+  if (!member.ok() || !member.value) return {};
+  // {"url":"http://...","started":...}: written by the coordinator with json_string, so the URL
+  // is a plain quoted string (URLs hold no quote or backslash once escaped that way).
+  const std::string& v = *member.value;
+  auto at = v.find("\"url\":\"");
+  if (at == std::string::npos) return {};
+  at += 7;
+  auto end = v.find('"', at);
+  if (end == std::string::npos) return {};
+  std::string url = v.substr(at, end - at);
+  if (url.find('\\') != std::string::npos || !(url.starts_with("http://") || url.starts_with("https://"))) return {};
+  return url;
+}
+
 }  // namespace syndic::daemon
