@@ -442,14 +442,6 @@ void pg_store::round_leases(std::vector<queued_write*>& writes) {
     }
   }
   auto body = [&]() -> store_status {
-    std::int64_t now = 0;
-    if (options_.clock) {
-      now = to_micros(options_.clock());
-    } else {
-      auto r = writer_db_->query(server_now_sql, {});
-      if (!r.ok()) return r.status;
-      now = r.value.int64(0, 0);
-    }
     for (queued_write* w : writes) {
       w->status = {};
       w->lease_value.reset();
@@ -461,6 +453,16 @@ void pg_store::round_leases(std::vector<queued_write*>& writes) {
       for (queued_write* w : writes) names.push_back(valid_text(name_of(w)));
       auto r = writer_db_->query(lock_sql, {array_literal(names)});
       if (!r.ok()) return r.status;
+    }
+    // The time is read once the rows are ours: a wait for another instance's fenced writes
+    // to commit does not age it.
+    std::int64_t now = 0;
+    if (options_.clock) {
+      now = to_micros(options_.clock());
+    } else {
+      auto r = writer_db_->query(server_now_sql, {});
+      if (!r.ok()) return r.status;
+      now = r.value.int64(0, 0);
     }
     if (!renewals.empty()) {
       std::vector<std::string> names, owners;
