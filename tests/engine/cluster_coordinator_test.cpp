@@ -30,16 +30,33 @@ using namespace std::chrono_literals;
 constexpr auto ttl = 10'000ms;
 constexpr auto refresh = 2'500ms;
 
-struct ClusterCoordinator : ::testing::Test {
-  temp_dir dir;
+// On each backend (Backends/ClusterCoordinator.*/sqlite and /postgres). SQLite: every
+// instance on the one store object; PostgreSQL: each instance a store object of its own on
+// the test's schema, as separate processes have. Lease expiry is judged by the test's clock
+// on both (the options' clock).
+struct ClusterCoordinator : backend_test {
   manual_clock clock;
-  std::unique_ptr<engine::store> db = open_or_fail(dir.path, store_options());
+  std::unique_ptr<engine::store> db;
+  std::vector<std::unique_ptr<engine::store>> stores;  // PostgreSQL: one per instance
 
-  engine::sqlite_options store_options() {
-    engine::sqlite_options o;
+  void SetUp() override {
+    backend_test::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    db = open(store_options());
+  }
+  void TearDown() override {
+    for (auto& [id, n] : nodes) n.c.reset();  // before their stores
+  }
+
+  engine::store_test::options store_options() {
+    engine::store_test::options o;
     o.clock = clock.fn();
-    o.synchronous = engine::sqlite_sync::normal;
     return o;
+  }
+  engine::store& store_for_instance() {
+    if (!is_postgres()) return *db;
+    stores.push_back(open(store_options()));
+    return *stores.back();
   }
   steady_clock::time_point steady_now() const {
     return steady_clock::time_point(std::chrono::microseconds(clock.us.load()));
@@ -100,7 +117,7 @@ struct ClusterCoordinator : ::testing::Test {
     };
     auto& n = nodes[id];
     n.id = id;
-    n.c = std::make_unique<coordinator>(store ? *store : *db, o, cb);
+    n.c = std::make_unique<coordinator>(store ? *store : store_for_instance(), o, cb);
     return *n.c;
   }
 
@@ -137,8 +154,9 @@ struct ClusterCoordinator : ::testing::Test {
       EXPECT_GT(r.expires, clock.now()) << "partition " << p;
     }
     for (const auto& [p, r] : row_of)
-      if (!r.owner.empty() && r.expires > clock.now() && !nodes[r.owner].dead)
+      if (!r.owner.empty() && r.expires > clock.now() && !nodes[r.owner].dead) {
         EXPECT_EQ(owner.count(p) ? owner[p] : "(nobody)", r.owner) << "partition " << p;
+      }
     for (auto& [id, n] : nodes) {
       if (n.dead || stalled.count(id)) continue;
       std::set<std::uint32_t> said;
@@ -157,7 +175,7 @@ struct ClusterCoordinator : ::testing::Test {
   }
 };
 
-TEST_F(ClusterCoordinator, ThreeInstancesSplit256As86_85_85) {
+TEST_P(ClusterCoordinator, ThreeInstancesSplit256As86_85_85) {
   add("node-a");
   add("node-b");
   add("node-c");
@@ -179,7 +197,7 @@ TEST_F(ClusterCoordinator, ThreeInstancesSplit256As86_85_85) {
       << members.value[0].value;
 }
 
-TEST_F(ClusterCoordinator, ADeadInstancesPartitionsAreTakenWithinTtlPlusRefresh) {
+TEST_P(ClusterCoordinator, ADeadInstancesPartitionsAreTakenWithinTtlPlusRefresh) {
   add("node-a");
   add("node-b");
   add("node-c");
@@ -203,7 +221,7 @@ TEST_F(ClusterCoordinator, ADeadInstancesPartitionsAreTakenWithinTtlPlusRefresh)
   EXPECT_EQ(nodes["node-a"].c->view().members, (std::vector<std::string>{"node-a", "node-b"}));
 }
 
-TEST_F(ClusterCoordinator, AFourthInstanceJoinsAndNoPartitionHasTwoLiveOwners) {
+TEST_P(ClusterCoordinator, AFourthInstanceJoinsAndNoPartitionHasTwoLiveOwners) {
   add("node-a");
   add("node-b");
   add("node-c");
@@ -218,13 +236,15 @@ TEST_F(ClusterCoordinator, AFourthInstanceJoinsAndNoPartitionHasTwoLiveOwners) {
   EXPECT_EQ(owner.size(), 256u);
   // Only what node-d needed moved: the others kept partitions they had.
   for (const auto& [p, id] : owner)
-    if (id != "node-d") EXPECT_EQ(before[p], id) << p;
+    if (id != "node-d") {
+      EXPECT_EQ(before[p], id) << p;
+    }
   std::size_t handed = 0;
   for (const char* id : {"node-a", "node-b", "node-c"}) handed += losses[id][lose_reason::handback];
   EXPECT_EQ(handed - handed_before, 64u);
 }
 
-TEST_F(ClusterCoordinator, AStalledOwnerStopsByItsOwnClockAndItsFenceIsRefused) {
+TEST_P(ClusterCoordinator, AStalledOwnerStopsByItsOwnClockAndItsFenceIsRefused) {
   add("node-a");
   add("node-b");
   settle();
@@ -255,10 +275,9 @@ TEST_F(ClusterCoordinator, AStalledOwnerStopsByItsOwnClockAndItsFenceIsRefused) 
   EXPECT_EQ(count("node-b"), 128u);
 }
 
-TEST_F(ClusterCoordinator, ARenewalNotConfirmedInTimeDropsThePartitions) {
+TEST_P(ClusterCoordinator, ARenewalNotConfirmedInTimeDropsThePartitions) {
   // A store of its own that the test closes: renewals then fail.
-  temp_dir other;
-  auto lonely = open_or_fail(other.path, store_options());
+  auto lonely = open(store_options());
   auto& a = add("node-a", lonely.get());
   a.tick();
   ASSERT_EQ(a.owned().size(), 256u);
@@ -277,7 +296,7 @@ TEST_F(ClusterCoordinator, ARenewalNotConfirmedInTimeDropsThePartitions) {
   EXPECT_TRUE(violations.empty());
 }
 
-TEST_F(ClusterCoordinator, AnUnconfirmedPartitionStillInOurNameIsTakenBack) {
+TEST_P(ClusterCoordinator, AnUnconfirmedPartitionStillInOurNameIsTakenBack) {
   auto& a = add("node-a");
   a.tick();
   ASSERT_EQ(a.owned().size(), 256u);
@@ -292,7 +311,7 @@ TEST_F(ClusterCoordinator, AnUnconfirmedPartitionStillInOurNameIsTakenBack) {
   EXPECT_EQ(fences[0].token, token);
 }
 
-TEST_F(ClusterCoordinator, StopHandsEverythingBackAndLeaves) {
+TEST_P(ClusterCoordinator, StopHandsEverythingBackAndLeaves) {
   add("node-a");
   add("node-b");
   settle();
@@ -311,6 +330,8 @@ TEST_F(ClusterCoordinator, StopHandsEverythingBackAndLeaves) {
   tick("node-a");
   EXPECT_EQ(count("node-a"), 256u);
 }
+
+SYNDIC_STORE_BACKENDS(ClusterCoordinator);
 
 TEST(ClusterCoordinatorThreads, TwoInstancesSplitThenOneStopsAndTheOtherTakesAll) {
   temp_dir dir;

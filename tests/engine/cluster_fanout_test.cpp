@@ -42,13 +42,24 @@ bool eventually(F done) {
 
 struct instance {
   std::string id;
+  std::unique_ptr<engine::store> own_store;  // PostgreSQL: a store object per instance
   std::unique_ptr<engine::engine> eng;
   std::unique_ptr<fanout> fan;
   std::map<std::uint32_t, engine::lease> leases;
+  // The engine stops first: its last outcomes still find the fan-out, which then records
+  // them and flushes into a store still open.
+  ~instance() {
+    if (eng) eng->stop();
+    fan.reset();
+    eng.reset();
+    own_store.reset();
+  }
 };
 
-struct ClusterFanout : ::testing::Test {
-  temp_dir dir;
+// On each backend (Backends/ClusterFanout.*/sqlite and /postgres). SQLite: every instance on
+// the one store object; PostgreSQL: each instance a store object of its own on the test's
+// schema. Lease expiry is judged by the test's clock on both.
+struct ClusterFanout : backend_test {
   manual_clock clock;
   std::unique_ptr<engine::store> db;
   std::unique_ptr<testkit::sink> sink;
@@ -69,11 +80,15 @@ struct ClusterFanout : ::testing::Test {
     port = sink->ports().front();
   }
 
-  void SetUp() override {
-    engine::sqlite_options o;
+  engine::store_test::options store_options() {
+    engine::store_test::options o;
     o.clock = clock.fn();
-    o.synchronous = engine::sqlite_sync::normal;
-    db = open_or_fail(dir.path, o);
+    return o;
+  }
+  void SetUp() override {
+    backend_test::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    db = open(store_options());
   }
 
   static std::string outlet_id(std::size_t j) { return "outlet-" + std::to_string(j); }
@@ -97,7 +112,8 @@ struct ClusterFanout : ::testing::Test {
     fanout_options fo;
     fo.partitions = P;
     fo.idle_round = 50ms;
-    in->fan = std::make_unique<fanout>(*db, *in->eng, fo);
+    if (is_postgres()) in->own_store = open(store_options());
+    in->fan = std::make_unique<fanout>(in->own_store ? *in->own_store : *db, *in->eng, fo);
     in->fan->attach();
     for (std::size_t j = 0; j < M; ++j) EXPECT_EQ(in->fan->add_outlet(outlet(j)), "");
     in->fan->start();
@@ -152,7 +168,7 @@ struct ClusterFanout : ::testing::Test {
   }
 };
 
-TEST_F(ClusterFanout, TwoInstancesOwningHalfThePartitionsDeliverEveryPairExactlyOnce) {
+TEST_P(ClusterFanout, TwoInstancesOwningHalfThePartitionsDeliverEveryPairExactlyOnce) {
   start_sink(0ms);
   auto a = make("node-a");
   auto b = make("node-b");
@@ -173,7 +189,7 @@ TEST_F(ClusterFanout, TwoInstancesOwningHalfThePartitionsDeliverEveryPairExactly
   EXPECT_EQ(a->fan->counters().fenced + b->fan->counters().fenced, 0u);
 }
 
-TEST_F(ClusterFanout, WhenOneDiesTheOtherTakesItsPartitionsAndEveryPairArrivesWithItsFirstId) {
+TEST_P(ClusterFanout, WhenOneDiesTheOtherTakesItsPartitionsAndEveryPairArrivesWithItsFirstId) {
   start_sink(15ms);  // pairs are in flight when the instance dies
   auto a = make("node-a");
   auto b = make("node-b");
@@ -206,7 +222,7 @@ TEST_F(ClusterFanout, WhenOneDiesTheOtherTakesItsPartitionsAndEveryPairArrivesWi
   EXPECT_TRUE(all_recorded());
 }
 
-TEST_F(ClusterFanout, AHandbackLetsInFlightPairsEndSoTheNewOwnerSendsNothingTwice) {
+TEST_P(ClusterFanout, AHandbackLetsInFlightPairsEndSoTheNewOwnerSendsNothingTwice) {
   start_sink(30ms);
   auto a = make("node-a");
   auto b = make("node-b");
@@ -233,7 +249,7 @@ TEST_F(ClusterFanout, AHandbackLetsInFlightPairsEndSoTheNewOwnerSendsNothingTwic
   EXPECT_EQ(a->fan->counters().fenced, 0u);
 }
 
-TEST_F(ClusterFanout, AStalledOwnersWritesAreFencedAndItStopsFeedingThatPartition) {
+TEST_P(ClusterFanout, AStalledOwnersWritesAreFencedAndItStopsFeedingThatPartition) {
   start_sink(0ms);
   auto a = make("node-a");
   for (std::uint32_t p = 0; p < P; ++p) own(*a, p, 5s);
@@ -272,7 +288,7 @@ TEST_F(ClusterFanout, AStalledOwnersWritesAreFencedAndItStopsFeedingThatPartitio
   EXPECT_NE(a->fan->replay(outlet_id(0), 1).find("partition/"), std::string::npos);
 }
 
-TEST_F(ClusterFanout, AnOutletAddedWhereItIsNotOwnedStartsAtTheHeadForItsOwner) {
+TEST_P(ClusterFanout, AnOutletAddedWhereItIsNotOwnedStartsAtTheHeadForItsOwner) {
   start_sink(0ms);
   auto a = make("node-a");
   publish(3, {a.get()});
@@ -296,7 +312,7 @@ TEST_F(ClusterFanout, AnOutletAddedWhereItIsNotOwnedStartsAtTheHeadForItsOwner) 
 // fan-outs. Three instances serve; a fourth joins while items flow, and nothing is lost or
 // sent twice (handbacks drain and record before the lease goes); then one dies mid-fan-out,
 // and the others take its partitions: every pair arrives, duplicates only with their first id.
-TEST_F(ClusterFanout, CoordinatedInstancesRebalanceWithoutDuplicatesAndSurviveADeath) {
+TEST_P(ClusterFanout, CoordinatedInstancesRebalanceWithoutDuplicatesAndSurviveADeath) {
   start_sink(5ms);
   struct node {
     std::unique_ptr<instance> in;
@@ -324,7 +340,7 @@ TEST_F(ClusterFanout, CoordinatedInstancesRebalanceWithoutDuplicatesAndSurviveAD
     cb.on_lose = [fan](const std::vector<std::uint32_t>& parts, cluster::lose_reason, std::chrono::milliseconds budget) {
       fan->disown(parts, budget);
     };
-    n.c = std::make_unique<cluster::coordinator>(*db, o, cb);
+    n.c = std::make_unique<cluster::coordinator>(n.in->own_store ? *n.in->own_store : *db, o, cb);
   };
   auto round = [&] {
     for (auto& [id, n] : nodes)
@@ -383,6 +399,8 @@ TEST_F(ClusterFanout, CoordinatedInstancesRebalanceWithoutDuplicatesAndSurviveAD
   for (std::size_t j = 0; j < M; ++j) EXPECT_EQ(l.delivered_per_outlet[j], published) << j;
   for (auto& [id, n] : nodes) n.c->stop();
 }
+
+SYNDIC_STORE_BACKENDS(ClusterFanout);
 
 }  // namespace
 }  // namespace syndic::daemon
