@@ -189,6 +189,8 @@ bool cluster::init(std::string& why) {
   }
   std::error_code ec;
   std::string tmpl = (fs::temp_directory_path(ec) / "syndic_pg_XXXXXX").string();
+  // The server's unix socket lives in it, and a socket path has at most 107 bytes.
+  if (ec || tmpl.size() > 80) tmpl = "/tmp/syndic_pg_XXXXXX";
   if (!::mkdtemp(tmpl.data())) {
     why = "cannot create a temporary directory for the PostgreSQL test cluster: " + tmpl;
     return false;
