@@ -294,6 +294,38 @@ TEST_F(StorePgWire, RenewalsOfOneRoundEachGetTheirOwnAnswer) {
   EXPECT_EQ(db.get_lease("other").value->owner, "node-b");
 }
 
+// close() while the server is down: writes wait for it while the store is open, but close()
+// gives up on them after a bound (twice the connect timeout, at least 5 s) for the whole
+// queue, failing each with io_error, rather than waiting forever or once per transaction.
+TEST_F(StorePgWire, CloseDuringAnOutageFailsWhatIsQueuedAfterOneBound) {
+  postgres_options o;
+  o.schema = schema;
+  o.connect_timeout = 1s;
+  o.commit_max_ops = 1;  // one transaction per write: many rounds queued
+  auto opened = open_postgres_store(pg->url(), o);
+  ASSERT_TRUE(opened.ok()) << opened.status.message;
+  store& db = *opened.value;
+  ASSERT_TRUE(db.append_sync({{entry(1)}, ""}).ok());
+  std::string why;
+  ASSERT_TRUE(pg->stop(true, &why)) << why;
+  std::mutex m;
+  std::vector<store_status> results;
+  for (int i = 0; i < 20; ++i) {
+    db.write({kv_put{"n", std::to_string(i), "v"}}, [&](store_status s) {
+      std::lock_guard lk(m);
+      results.push_back(s);
+    });
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  db.close();
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(pg->start(&why)) << why;
+  ASSERT_EQ(results.size(), 20u);
+  for (const auto& s : results) EXPECT_EQ(s.code, store_errc::io_error) << s.message;
+  // Not a timing assertion on the store's speed: one bound (5 s) rather than 20 of them.
+  EXPECT_LT(took, 60s);
+}
+
 // Array literals carry any text through unnest() unchanged: quotes, backslashes, commas,
 // braces, spaces, "NULL" as text, empty strings, non-ASCII; nullopt is NULL.
 TEST_F(StorePgWire, ArrayLiteralsRoundTrip) {

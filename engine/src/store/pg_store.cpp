@@ -329,16 +329,16 @@ store_status pg_store::run_transaction(std::string_view kind, const std::functio
   // While the store is open a transient failure is waited out: writes wait, they do not fail
   // (a restarted server loses nothing acknowledged, and nothing queued). Once close() is
   // called, the wait is bounded, so that close() returns.
-  std::optional<std::chrono::steady_clock::time_point> give_up_at;
   bool ambiguous = false;  // a COMMIT whose outcome is unknown: ask before running it again
   store_status last;
   for (int attempt = 0;; ++attempt) {
     if (attempt > 0) {
-      if (stopping_.load() && !give_up_at) {
-        give_up_at = std::chrono::steady_clock::now() + std::max<std::chrono::milliseconds>(
-                                                            2 * options_.connect_timeout, std::chrono::seconds(5));
+      // One bound for everything still queued at close(), not one per transaction.
+      if (stopping_.load() && !give_up_at_) {
+        give_up_at_ = std::chrono::steady_clock::now() + std::max<std::chrono::milliseconds>(
+                                                             2 * options_.connect_timeout, std::chrono::seconds(5));
       }
-      if (give_up_at && std::chrono::steady_clock::now() >= *give_up_at) {
+      if (give_up_at_ && std::chrono::steady_clock::now() >= *give_up_at_) {
         failed_commits_.fetch_add(1, std::memory_order_relaxed);
         last.message += " (gave up: the store is closing)";
         return last;
@@ -346,6 +346,13 @@ store_status pg_store::run_transaction(std::string_view kind, const std::functio
       backoff(attempt - 1);
     }
     if (!writer_db_ || writer_db_->broken()) {
+      if (give_up_at_ && std::chrono::steady_clock::now() >= *give_up_at_) {
+        // Closing, past the bound, and no connection: the rest of the queue fails at once.
+        failed_commits_.fetch_add(1, std::memory_order_relaxed);
+        if (last.ok()) last = {store_errc::io_error, where_ + ": PostgreSQL could not be reached"};
+        last.message += " (gave up: the store is closing)";
+        return last;
+      }
       if (auto s = reconnect(); !s.ok()) {
         last = std::move(s);
         continue;

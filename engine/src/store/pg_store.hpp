@@ -27,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -152,6 +153,7 @@ private:
   std::thread writer_;
   std::mutex close_mutex_;
   std::atomic<bool> stopping_{false};  // close() asked: retries give up after a bound
+  std::optional<std::chrono::steady_clock::time_point> give_up_at_;  // writer thread only
 
   std::mutex readers_mutex_;
   std::condition_variable reader_free_;
