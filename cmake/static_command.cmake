@@ -150,7 +150,11 @@ function(syndic_static_command target)
     set_source_files_properties(${loader} TARGET_DIRECTORY ${target} PROPERTIES
       COMPILE_DEFINITIONS "SYNDIC_LIBSIMDJSON_SONAME=\"${simdjson_soname}\";${simdjson_definitions}"
       INCLUDE_DIRECTORIES "${simdjson_includes}")
-    target_link_options(${target} PRIVATE -static-libstdc++)
+    # libgcc too (its unwinder, libgcc_eh): libgcc_s.so was one more library to map and
+    # relocate, and its constructor's cpuid calls trap to the hypervisor on a VM. Exceptions
+    # never cross into or out of libsimdjson.so (see simdjson_loader.cpp), so the unwinder
+    # that libstdc++.so brings along with it when simdjson loads never meets this one.
+    target_link_options(${target} PRIVATE -static-libstdc++ -static-libgcc)
     set(SYNDIC_STATIC_CXX_RUNTIME_IN_USE ON CACHE INTERNAL "")
   endif()
   # tomlplusplus gives toml_impl.cpp its compile definitions; the static archives come after
