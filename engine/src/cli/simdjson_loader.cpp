@@ -20,11 +20,12 @@
 // start-up dependency, and tests/cli/startup_test.sh says so: forward it here too.
 //
 // Two copies of the C++ runtime (and of libgcc's unwinder): the command's (static) and
-// libstdc++.so with libgcc_s.so, which serve only libsimdjson.so. Nothing crosses between them but plain memory (malloc underneath both),
-// vtable calls into the library's own classes (whose deleting destructors are the library's
-// own), and C strings: simdjson reports errors as codes and allocates with nothrow new, so no
-// exception crosses. The command does not export its copy (libsimdjson.so binds to its own).
-// cli.startup checks that the command's own exceptions still work with both loaded.
+// libstdc++.so with libgcc_s.so, which serve only libsimdjson.so. Nothing crosses between
+// them but plain memory (malloc underneath both), vtable calls into the library's own classes
+// (whose deleting destructors are the library's own), and C strings: simdjson reports errors
+// as codes and allocates with nothrow new, so no exception crosses. The command does not
+// export its copy (libsimdjson.so binds to its own). cli.startup checks that the command's
+// own exceptions still work with both loaded.
 //
 // A command that needs simdjson and cannot load it stops with the loader's reason (exit
 // status 70). SYNDIC_LIBSIMDJSON names another library file to load instead.
