@@ -290,6 +290,56 @@ TEST_F(StorePg, ServerKilledMidAppendsLosesNothingAcknowledged) {
   }
 }
 
+// A longer outage (the server down for seconds, past the writer's longest reconnect backoff):
+// writes queued meanwhile wait and then commit, none fails; a read meanwhile fails at once
+// with io_error naming the server (it does not wait for it), and reads work again after.
+TEST_F(StorePg, AnOutageMakesWritesWaitAndReadsFail) {
+  auto o = options();
+  o.connect_timeout = 2s;
+  auto db = open(o);
+  ASSERT_TRUE(db->append_sync({{entry(0)}, ""}).ok());
+  std::string why;
+  ASSERT_TRUE(pg->kill9(&why)) << why;
+  std::mutex m;
+  std::vector<std::string> failed;
+  std::atomic<int> ok{0};
+  for (std::size_t i = 1; i <= 50; ++i) {
+    db->append({{entry(i)}, ""}, [&](store_result<appended> r) {
+      if (r.ok()) {
+        ++ok;
+      } else {
+        std::lock_guard lk(m);
+        failed.push_back(r.status.message);
+      }
+    });
+  }
+  db->write({kv_put{"during", "outage", "v"}}, [&](store_status s) {
+    if (s.ok()) {
+      ++ok;
+    } else {
+      std::lock_guard lk(m);
+      failed.push_back(s.message);
+    }
+  });
+  auto h = db->head();
+  EXPECT_FALSE(h.ok());
+  EXPECT_EQ(h.status.code, store_errc::io_error) << h.status.message;
+  EXPECT_NE(h.status.message.find("127.0.0.1:" + std::to_string(pg->port())), std::string::npos)
+      << h.status.message;
+  std::this_thread::sleep_for(2500ms);  // the outage: longer than the writer's backoff (1 s)
+  {
+    std::lock_guard lk(m);
+    EXPECT_TRUE(failed.empty()) << "a write failed during the outage: " << failed.at(0);
+  }
+  ASSERT_TRUE(pg->start(&why)) << why;
+  EXPECT_TRUE(db->flush().ok());
+  EXPECT_EQ(ok.load(), 51);
+  std::lock_guard lk(m);
+  EXPECT_TRUE(failed.empty()) << failed.size() << " writes failed, the first: " << failed.at(0);
+  EXPECT_EQ(db->head().value, 51u);
+  EXPECT_EQ(*db->kv_get("during", "outage").value, "v");
+}
+
 // Reads on connections the server dropped reconnect: a store idle across a restart answers
 // its next reads (each read connection reconnects once).
 TEST_F(StorePg, ReadsReconnectAfterARestart) {
