@@ -30,10 +30,12 @@ using namespace std::chrono_literals;
 
 // A TCP proxy on 127.0.0.1 in front of the test server. When armed, it watches what clients
 // send for the simple query "COMMIT" (what the store's writer sends) and cuts that connection:
-// `before` the server sees it, or `after` the server has answered it (the client never hears).
+// `before` the server sees it, `during` (at once after passing it on: the server may still be
+// committing when the writer, reconnected, asks), or `after` the server has answered it (the
+// client never hears).
 class commit_cutter {
 public:
-  enum class mode { off, before, after };
+  enum class mode { off, before, during, after };
 
   explicit commit_cutter(int server_port) : server_port_(server_port) {
     listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -110,6 +112,7 @@ private:
         const mode m = mode_.load();
         if (m != mode::off && chunk.find(needle) != std::string_view::npos) {
           mode_ = mode::off;
+          if (m == mode::during) send_all(server, buf, chunk.size());
           if (m == mode::after) {
             send_all(server, buf, chunk.size());
             // Wait for the server's answer (the commit is done), and drop it.
@@ -222,6 +225,13 @@ struct StorePgWire : ::testing::Test {
 // so: the writer finds its batch recorded and does not append the items a second time.
 TEST_F(StorePgWire, AnAmbiguousCommitOfAppendsIsNotAppendedTwice) {
   appends_survive_a_cut(commit_cutter::mode::after);
+}
+
+// The connection dies while the server commits: whichever way that went, each append is in
+// the log once (the writer looks for its batch under the log_head lock, which the first try
+// holds until its commit or abort is over).
+TEST_F(StorePgWire, AppendsCutDuringTheirCommitAreInTheLogOnce) {
+  appends_survive_a_cut(commit_cutter::mode::during);
 }
 
 // The connection dies before the COMMIT reached the server: nothing was appended, and the

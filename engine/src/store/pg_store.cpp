@@ -325,11 +325,11 @@ store_status pg_store::reconnect() {
 }
 
 store_status pg_store::run_transaction(std::string_view kind, const std::function<store_status()>& body,
-                                       const std::function<bool()>& committed_anyway) {
+                                       const std::function<void()>& after_ambiguous_commit) {
   // While the store is open a transient failure is waited out: writes wait, they do not fail
   // (a restarted server loses nothing acknowledged, and nothing queued). Once close() is
   // called, the wait is bounded, so that close() returns.
-  bool ambiguous = false;  // a COMMIT whose outcome is unknown: ask before running it again
+  bool ambiguous = false;  // a COMMIT whose outcome is unknown: say so before running it again
   store_status last;
   for (int attempt = 0;; ++attempt) {
     if (attempt > 0) {
@@ -359,18 +359,10 @@ store_status pg_store::run_transaction(std::string_view kind, const std::functio
       }
     }
     if (ambiguous) {
-      if (!committed_anyway) {
-        ambiguous = false;
-      } else {
-        // The check reads on the new connection; if it fails too, ask again after a reconnect.
-        auto check = committed_anyway();
-        if (writer_db_->broken()) continue;
-        if (check) {
-          transactions_.fetch_add(1, std::memory_order_relaxed);
-          return {};
-        }
-        ambiguous = false;
-      }
+      // The body runs again knowing it (the appends look for their batch under the log_head
+      // lock, which the first try held until it committed or aborted).
+      if (after_ambiguous_commit) after_ambiguous_commit();
+      ambiguous = false;
     }
     if (auto s = writer_db_->exec("BEGIN"); !s.ok()) {
       last = std::move(s);
@@ -538,17 +530,26 @@ void pg_store::round_leases(std::vector<queued_write*>& writes) {
 
 // ---- appends ------------------------------------------------------------------------------
 
-store_status pg_store::appends_body(std::vector<queued_write*>& writes, const std::string& batch_id) {
-  for (queued_write* w : writes) {
-    w->status = {};
-    w->appended_value = {};
-  }
+store_status pg_store::appends_body(std::vector<queued_write*>& writes, const std::string& batch_id,
+                                    bool after_ambiguous_commit) {
   // The log's one appender at a time: every instance's appending transaction waits here for
   // the one before to commit, so seqs commit in order and without gaps (pg_schema.cpp).
   auto h = writer_db_->query("SELECT seq FROM " + schema_ + ".log_head WHERE id = 1 FOR UPDATE", {});
   if (!h.ok()) return h.status;
   if (h.value.rows() != 1) return {store_errc::not_a_store, writer_db_->where() + ": the log_head row is missing"};
   const std::int64_t head = h.value.int64(0, 0);
+  if (after_ambiguous_commit) {
+    // The connection died during this group's COMMIT. Its transaction held this lock until it
+    // ended, so now it is over: if it committed, its batch row is there, and the seqs found
+    // by that try (still in the writes) are the answer; nothing is appended again.
+    auto b = writer_db_->query("SELECT 1 FROM " + schema_ + ".append_batches WHERE batch = $1::text", {batch_id});
+    if (!b.ok()) return b.status;
+    if (b.value.rows() == 1) return {};
+  }
+  for (queued_write* w : writes) {
+    w->status = {};
+    w->appended_value = {};
+  }
 
   // Idempotency keys: those already in the log, then those given earlier in this round.
   std::unordered_map<std::string, std::vector<seq_t>> keys;
@@ -626,26 +627,20 @@ store_status pg_store::appends_body(std::vector<queued_write*>& writes, const st
 }
 
 void pg_store::round_appends(std::vector<queued_write*>& writes) {
-  const std::string batch_id = instance_tag_ + "-" + std::to_string(++batch_counter_);
-  const std::string check_sql = "SELECT 1 FROM " + schema_ + ".append_batches WHERE batch = $1::text";
-  auto committed = [&]() {
-    auto r = writer_db_->query(check_sql, {batch_id});
-    return r.ok() && r.value.rows() == 1;
+  auto run = [this](std::vector<queued_write*>& group) {
+    const std::string batch_id = instance_tag_ + "-" + std::to_string(++batch_counter_);
+    bool recheck = false;
+    return run_transaction("appends", [&] { return appends_body(group, batch_id, recheck); },
+                           [&] { recheck = true; });
   };
-  store_status s = run_transaction("appends", [&] { return appends_body(writes, batch_id); }, committed);
+  store_status s = run(writes);
   if (s.ok()) return;
-  if (writes.size() > 1 && s.code != store_errc::closed && !stopping_.load()) {
+  if (writes.size() > 1 && !stopping_.load()) {
     // A failure that is not transient (a value PostgreSQL refuses): each append again on its
     // own, so that one bad request fails alone rather than its whole group.
     for (queued_write* w : writes) {
       std::vector<queued_write*> one{w};
-      const std::string id = instance_tag_ + "-" + std::to_string(++batch_counter_);
-      auto check = [&]() {
-        auto r = writer_db_->query(check_sql, {id});
-        return r.ok() && r.value.rows() == 1;
-      };
-      store_status s1 = run_transaction("appends", [&] { return appends_body(one, id); }, check);
-      if (!s1.ok()) {
+      if (store_status s1 = run(one); !s1.ok()) {
         w->status = std::move(s1);
         w->appended_value = {};
       }

@@ -110,10 +110,11 @@ public:
 private:
   // One transaction of a round: `body` runs between BEGIN and COMMIT on the writer's
   // connection. Transient failures (deadlock, serialization, lost connection) run it again
-  // after a reconnect and a backoff, while the store is open; `committed_anyway` is asked
-  // after a COMMIT whose outcome is unknown (the connection died during it).
+  // after a reconnect and a backoff, while the store is open. After a COMMIT whose outcome is
+  // unknown (the connection died during it), `after_ambiguous_commit` is called before the
+  // body runs again, so that the body can find out whether its first try committed.
   store_status run_transaction(std::string_view kind, const std::function<store_status()>& body,
-                               const std::function<bool()>& committed_anyway = {});
+                               const std::function<void()>& after_ambiguous_commit = {});
   store_status reconnect();
   void backoff(int attempt);
   const std::string& writer_where() const;
@@ -123,7 +124,8 @@ private:
   void commit_round(std::vector<queued_write>& batch);
   void round_leases(std::vector<queued_write*>& writes);
   void round_appends(std::vector<queued_write*>& writes);
-  store_status appends_body(std::vector<queued_write*>& writes, const std::string& batch_id);
+  store_status appends_body(std::vector<queued_write*>& writes, const std::string& batch_id,
+                            bool after_ambiguous_commit);
   void round_writes(std::vector<queued_write*>& writes);
   store_status writes_body(std::vector<queued_write*>& writes);
 
