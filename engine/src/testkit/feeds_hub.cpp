@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <memory>
 #include <random>
 
 namespace syndic::testkit::detail {
@@ -40,10 +41,13 @@ std::string encode(std::string_view s) {
 }
 
 std::string challenge() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
+  // On the heap: a thread_local engine (5 KB) would be in every thread's static TLS block,
+  // allocated and cleared at each start of every syndic command and thread.
+  thread_local std::unique_ptr<std::mt19937_64> rng;
+  if (!rng) rng = std::make_unique<std::mt19937_64>(std::random_device{}());
   char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
-                static_cast<unsigned long long>(rng()));
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>((*rng)()),
+                static_cast<unsigned long long>((*rng)()));
   return buf;
 }
 

@@ -33,6 +33,7 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
+#include <memory>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -281,8 +282,10 @@ struct feeds::impl {
 
   std::chrono::milliseconds latency() {
     if (options.latency.zero()) return std::chrono::milliseconds(0);
-    thread_local std::mt19937 rng{std::random_device{}()};
-    return options.latency.at(std::uniform_real_distribution<double>(0, 1)(rng));
+    // On the heap, not in every thread's static TLS block (see feeds_hub.cpp's challenge()).
+    thread_local std::unique_ptr<std::mt19937> rng;
+    if (!rng) rng = std::make_unique<std::mt19937>(std::random_device{}());
+    return options.latency.at(std::uniform_real_distribution<double>(0, 1)(*rng));
   }
 
   void feed_request(const server_request& req, responder answer) {
