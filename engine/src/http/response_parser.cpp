@@ -321,10 +321,13 @@ response_parser::result response_parser::parse_head(std::string_view data, std::
       return bad("bad header line '" + excerpt(line, 40) + "'");
     }
     std::string_view name = line.substr(0, colon);
-    std::string_view value = trim(line.substr(colon + 1));
+    // Trimmed only for a name that is read (a delivery reads none of Server, Date...).
+    std::string_view value;
+    auto trimmed = [&] { return value = trim(line.substr(colon + 1)); };
     switch (name.size()) {  // one comparison per line, at most, for the names a delivery reads
       case 14:
         if (iequals(name, "content-length")) {
+          trimmed();
           std::uint64_t n = 0;
           auto [q, e] = std::from_chars(value.data(), value.data() + value.size(), n);
           if (value.empty() || e != std::errc() || q != value.data() + value.size() || (has_length && n != length))
@@ -335,26 +338,27 @@ response_parser::result response_parser::parse_head(std::string_view data, std::
         break;
       case 17:
         if (iequals(name, "transfer-encoding"))
-          each_token(value, [&](std::string_view t) {
+          each_token(trimmed(), [&](std::string_view t) {
             chunked = iequals(t, "chunked");  // only a final `chunked` frames the body
             other_coding = !chunked;
           });
         break;
       case 10:
         if (iequals(name, "connection"))
-          each_token(value, [&](std::string_view t) {
+          each_token(trimmed(), [&](std::string_view t) {
             if (iequals(t, "close")) close = true;
             else if (http10 && iequals(t, "keep-alive")) close = false;
           });
         break;
       case 11:
-        if (iequals(name, "retry-after")) retry_after_ = value;
+        if (iequals(name, "retry-after")) retry_after_ = trimmed();
         break;
       case 8:
-        if (iequals(name, "location")) location_ = value;
+        if (iequals(name, "location")) location_ = trimmed();
         break;
     }
     if (fetch_) {  // deliveries need none of these: one test per line for them
+      trimmed();
       if (iequals(name, "etag")) etag_ = value;
       else if (iequals(name, "last-modified")) last_modified_ = value;
       else if (iequals(name, "content-type")) content_type_ = value;
