@@ -402,5 +402,182 @@ TEST_P(ClusterFanout, CoordinatedInstancesRebalanceWithoutDuplicatesAndSurviveAD
 
 SYNDIC_STORE_BACKENDS(ClusterFanout);
 
+// A store that forwards to a real one, except that reads of the log fail while told to (a
+// PostgreSQL server restarting, a disk error): fault injection at the store's interface.
+class flaky_log_store : public engine::store {
+public:
+  explicit flaky_log_store(engine::store& real) : real_(real) {}
+  std::atomic<bool> fail_reads{false};
+  std::atomic<bool> fail_progress{false};
+  std::atomic<int> failed{0};
+
+  void append(engine::append_request r, engine::completion<engine::appended> d) override { real_.append(std::move(r), std::move(d)); }
+  void write(std::vector<engine::write_op> ops, std::optional<engine::fence> g, engine::status_completion d) override {
+    real_.write(std::move(ops), std::move(g), std::move(d));
+  }
+  void acquire_lease(std::string n, std::string o, std::chrono::milliseconds t,
+                     engine::completion<std::optional<engine::lease>> d) override {
+    real_.acquire_lease(std::move(n), std::move(o), t, std::move(d));
+  }
+  void renew_lease(engine::lease h, std::chrono::milliseconds t, engine::completion<std::optional<engine::lease>> d) override {
+    real_.renew_lease(std::move(h), t, std::move(d));
+  }
+  void release_lease(engine::lease h, engine::status_completion d) override { real_.release_lease(std::move(h), std::move(d)); }
+  engine::store_status flush() override { return real_.flush(); }
+  void close() override { real_.close(); }
+  engine::store_result<engine::seq_t> head() override { return real_.head(); }
+  engine::store_result<std::vector<engine::log_record>> read(engine::seq_t from, std::size_t n, std::size_t bytes) override {
+    if (fail_reads) {
+      ++failed;
+      return {{engine::store_errc::io_error, "injected: the log cannot be read now"}, {}};
+    }
+    return real_.read(from, n, bytes);
+  }
+  engine::store_result<std::optional<engine::log_record>> get(engine::seq_t seq) override { return real_.get(seq); }
+  engine::store_result<std::vector<engine::log_record>> latest(std::string_view c, std::size_t n) override {
+    return real_.latest(c, n);
+  }
+  engine::store_result<std::optional<std::vector<engine::seq_t>>> lookup_idempotency(std::string_view k) override {
+    return real_.lookup_idempotency(k);
+  }
+  engine::store_result<std::vector<engine::stored_outlet>> outlets() override { return real_.outlets(); }
+  engine::store_result<std::optional<engine::stored_outlet>> outlet(std::string_view id) override { return real_.outlet(id); }
+  engine::store_result<std::optional<engine::progress_summary>> progress(std::string_view o) override {
+    if (fail_progress) {
+      ++failed;
+      return {{engine::store_errc::io_error, "injected: progress cannot be read now"}, {}};
+    }
+    return real_.progress(o);
+  }
+  engine::store_result<std::vector<engine::progress_summary>> all_progress() override { return real_.all_progress(); }
+  engine::store_result<std::vector<engine::seq_range>> done_above(std::string_view o, engine::seq_t a, std::size_t l) override {
+    return real_.done_above(o, a, l);
+  }
+  engine::store_result<std::vector<engine::retry_entry>> retries(std::string_view o, engine::seq_t a, std::size_t l) override {
+    return real_.retries(o, a, l);
+  }
+  engine::store_result<std::vector<engine::dead_letter>> dead_letters(std::string_view o, engine::seq_t a, std::size_t l) override {
+    return real_.dead_letters(o, a, l);
+  }
+  engine::store_result<std::optional<std::string>> kv_get(std::string_view ns, std::string_view k) override {
+    return real_.kv_get(ns, k);
+  }
+  engine::store_result<std::vector<engine::kv_entry>> kv_list(std::string_view ns, std::string_view a, std::size_t l) override {
+    return real_.kv_list(ns, a, l);
+  }
+  engine::store_result<std::vector<engine::subscription>> subscriptions(std::string_view t) override {
+    return real_.subscriptions(t);
+  }
+  engine::store_result<std::optional<engine::lease>> get_lease(std::string_view n) override { return real_.get_lease(n); }
+  engine::store_result<std::vector<engine::lease>> leases(std::string_view p) override { return real_.leases(p); }
+  engine::store_stats stats() const override { return real_.stats(); }
+
+private:
+  engine::store& real_;
+};
+
+// A log read that fails (the store restarting) is not the item's fault: the pairs wait and go
+// once the log can be read again, instead of becoming dead letters that nobody receives.
+// Failed before: every pair fed while reads failed was dead-lettered ("injected: ...").
+TEST(FanoutStoreFaults, AFailedLogReadDelaysPairsAndDoesNotDeadLetterThem) {
+  temp_dir dir;
+  engine::sqlite_options so;
+  so.synchronous = engine::sqlite_sync::normal;
+  auto real = open_or_fail(dir.path, so);
+  flaky_log_store db(*real);
+  testkit::sink_options sink_opts;
+  testkit::sink sink(sink_opts);
+  sink.start();
+  const auto port = sink.ports().front();
+  engine::engine_options eo;
+  eo.shards = 1;
+  engine::engine eng(eo);
+  fanout_options fo;
+  fo.idle_round = 50ms;
+  fanout fan(db, eng, fo);  // unpartitioned: one instance, as `syndic run` on SQLite
+  fan.attach();
+  for (int j = 0; j < 3; ++j) {
+    engine::outlet_config o;
+    o.id = "outlet-" + std::to_string(j);
+    o.url = "http://127.0.0.1:" + std::to_string(port) + "/o/" + std::to_string(j);
+    ASSERT_EQ(fan.add_outlet(o), "");
+  }
+  fan.start();
+  db.fail_reads = true;
+  formats::feed f;
+  f.title = "Wire";
+  engine::append_request req;
+  for (int i = 0; i < 5; ++i) {
+    formats::item it;
+    it.id = "item-" + std::to_string(i);
+    req.entries.push_back(encode_item(f, it, "news", "publish"));
+  }
+  ASSERT_TRUE(db.append_sync(std::move(req)).ok());
+  fan.notify();
+  ASSERT_TRUE(eventually([&] { return db.failed >= 3; }));  // it tried, and failed, a few rounds
+  db.fail_reads = false;
+  ASSERT_TRUE(eventually([&] { return sink.stats().delivered == 15; })) << sink.stats().delivered;
+  eng.wait_idle(5s);
+  EXPECT_EQ(fan.counters().dead, 0u);
+  ASSERT_TRUE(eventually([&] {
+    for (int j = 0; j < 3; ++j) {
+      auto p = db.progress("outlet-" + std::to_string(j));
+      if (!p.ok() || !p.value || p.value->cursor != 5 || p.value->dead_letters != 0) return false;
+    }
+    return true;
+  }));
+  eng.stop();
+  fan.finish();
+}
+
+// A partition gained while the store cannot read its outlets' progress: the outlets are fed
+// once it can (they were left parked for good before: own() gave up on them).
+TEST(FanoutStoreFaults, OutletsWhoseProgressCannotBeReadWhenOwnedAreStartedLater) {
+  temp_dir dir;
+  engine::sqlite_options so;
+  so.synchronous = engine::sqlite_sync::normal;
+  auto real = open_or_fail(dir.path, so);
+  flaky_log_store db(*real);
+  testkit::sink sink(testkit::sink_options{});
+  sink.start();
+  const auto port = sink.ports().front();
+  engine::engine_options eo;
+  eo.shards = 1;
+  engine::engine eng(eo);
+  fanout_options fo;
+  fo.idle_round = 50ms;
+  fo.partitions = 1;  // one partition: every outlet is in partition 0
+  fanout fan(db, eng, fo);
+  fan.attach();
+  for (int j = 0; j < 3; ++j) {
+    engine::outlet_config o;
+    o.id = "outlet-" + std::to_string(j);
+    o.url = "http://127.0.0.1:" + std::to_string(port) + "/o/" + std::to_string(j);
+    ASSERT_EQ(fan.add_outlet(o), "");  // parked, progress started at the head (0)
+  }
+  fan.start();
+  formats::feed f;
+  f.title = "Wire";
+  engine::append_request req;
+  for (int i = 0; i < 4; ++i) {
+    formats::item it;
+    it.id = "item-" + std::to_string(i);
+    req.entries.push_back(encode_item(f, it, "news", "publish"));
+  }
+  ASSERT_TRUE(db.append_sync(std::move(req)).ok());
+  auto l = db.acquire_lease_sync(cluster::partition_lease_name(0), "node-a", 600s);
+  ASSERT_TRUE(l.ok() && l.value);
+  db.fail_progress = true;
+  EXPECT_NE(fan.own(0, engine::fence{l.value->name, l.value->token}), "");
+  for (const auto& v : fan.outlets()) EXPECT_FALSE(v.active) << v.id;
+  ASSERT_TRUE(eventually([&] { return db.failed >= 6; }));  // tried again, and failed
+  db.fail_progress = false;
+  fan.notify();
+  ASSERT_TRUE(eventually([&] { return sink.stats().delivered == 12; })) << sink.stats().delivered;
+  for (const auto& v : fan.outlets()) EXPECT_TRUE(v.active) << v.id;
+  eng.stop();
+  fan.finish();
+}
+
 }  // namespace
 }  // namespace syndic::daemon

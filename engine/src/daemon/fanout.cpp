@@ -183,6 +183,7 @@ void fanout::remove_outlet(const std::string& id, bool forget) {
     outlet_state* o = it->second.get();
     std::erase(dirty_, o);
     std::erase(refused_, o);
+    std::erase(unloaded_, o);
     if (partitioned()) std::erase(members_of(o->partition), o);
     outlets_.erase(it);
   }
@@ -511,6 +512,7 @@ void fanout::reset_progress(outlet_state& o) {
 
 void fanout::drop_partition(std::uint32_t partition) {
   for (outlet_state* o : members_of(partition)) {
+    std::erase(unloaded_, o);
     if (o->active) engine_.remove_outlet(o->cfg.id);  // queued pairs end as cancelled: owed
     o->active = false;
     std::erase(dirty_, o);
@@ -535,19 +537,39 @@ std::string fanout::own(std::uint32_t partition, engine::fence guard) {
   owned_[partition] = owned_partition{std::move(guard), false};
   std::string first_error;
   for (outlet_state* o : members_of(partition)) {
-    // Progress as stored now: another instance may have moved it since we last fed it.
-    reset_progress(*o);
-    std::string error = load_progress(*o);
-    if (error.empty()) error = engine_.add_outlet(o->cfg);
-    if (!error.empty()) {
-      if (first_error.empty()) first_error = "outlet '" + o->cfg.id + "': " + error;
-      continue;
-    }
-    o->active = true;
-    mark_dirty(*o);
+    if (std::string error = start_owned(*o); !error.empty() && first_error.empty())
+      first_error = "outlet '" + o->cfg.id + "': " + error;
   }
   wake();
   return first_error;
+}
+
+std::string fanout::start_owned(outlet_state& o) {
+  // Progress as stored now: another instance may have moved it since we last fed it.
+  reset_progress(o);
+  if (std::string error = load_progress(o); !error.empty()) {
+    // The store's fault (a read failed): tried again every round while the partition is ours.
+    if (std::find(unloaded_.begin(), unloaded_.end(), &o) == unloaded_.end()) unloaded_.push_back(&o);
+    return error;
+  }
+  std::erase(unloaded_, &o);
+  if (std::string error = engine_.add_outlet(o.cfg); !error.empty()) return error;
+  o.active = true;
+  mark_dirty(o);
+  return {};
+}
+
+void fanout::retry_unloaded() {
+  if (unloaded_.empty()) return;
+  auto again = unloaded_;
+  for (outlet_state* o : again) {
+    auto owned = owned_.find(o->partition);
+    if (o->active || owned == owned_.end() || owned->second.draining) {
+      std::erase(unloaded_, o);
+      continue;
+    }
+    if (!start_owned(*o).empty()) break;  // the store still fails: again next round
+  }
 }
 
 void fanout::disown(const std::vector<std::uint32_t>& partitions, std::chrono::milliseconds budget) {
@@ -639,6 +661,7 @@ const fanout::cached_item* fanout::item(seq_t seq, std::string& error) {
   if (!records.ok()) {
     error = records.status.message;
     ++counters_.store_errors;
+    read_failed_ = true;
     return nullptr;
   }
   const cached_item* found = nullptr;
@@ -675,12 +698,18 @@ void fanout::feed(bool appended) {
   }
   for (outlet_state* o : refused_) mark_dirty(*o);
   refused_.clear();
+  retry_unloaded();
   if (dirty_.empty()) return;
   std::vector<outlet_state*> round;
   round.swap(dirty_);
   round_writes w;
+  read_failed_ = false;
   for (outlet_state* o : round) {
     o->dirty = false;
+    if (read_failed_) {  // the log cannot be read now: the rest waits for the next round
+      mark_dirty(*o);
+      continue;
+    }
     auto* ops = ops_for(w, *o);
     if (!o->active || !ops) continue;
     if (!feed_outlet(*o, head_, *ops)) refused_.push_back(o);
@@ -695,9 +724,11 @@ bool fanout::feed_outlet(outlet_state& o, seq_t head, std::vector<engine::write_
   std::size_t room = options_.window - o.in_engine;
   std::vector<engine::log_item> batch;
   std::vector<seq_t> filtered;
+  // False when the log could not be read (the store, not the item): `s` goes back.
   auto take = [&](seq_t s) {
     std::string error;
     const cached_item* cached = item(s, error);
+    if (!cached && read_failed_) return false;
     if (!cached) {
       // Not in the log (a gap a shared backend may leave) or undecodable: nothing to send.
       // An undecodable record is a dead letter, so that it shows and can be looked at.
@@ -711,13 +742,13 @@ bool fanout::feed_outlet(outlet_state& o, seq_t head, std::vector<engine::write_
       } else {
         filtered.push_back(s);
       }
-      return;
+      return true;
     }
     const auto& doc = cached->doc;
     if ((!o.channel.empty() && cached->channel != o.channel) || !outlet_wants_record(o.cfg, *cached)) {
       filtered.push_back(s);
       ++counters_.filtered;
-      return;
+      return true;
     }
     engine::log_item li;
     li.seq = s;
@@ -728,13 +759,14 @@ bool fanout::feed_outlet(outlet_state& o, seq_t head, std::vector<engine::write_
       o.attempts.erase(a);
     }
     batch.push_back(std::move(li));
+    return true;
   };
-  while (batch.size() < room && !o.resend.empty()) {
+  while (batch.size() < room && !o.resend.empty() && !read_failed_) {
     seq_t s = o.resend.front();
     o.resend.pop_front();
-    take(s);
+    if (!take(s)) o.resend.push_front(s);
   }
-  while (batch.size() < room && o.next <= head && filtered.size() < 4 * options_.window) {
+  while (batch.size() < room && o.next <= head && filtered.size() < 4 * options_.window && !read_failed_) {
     if (!o.skip.empty()) {  // ascending, disjoint: only the first can hold `next`
       auto k = o.skip.begin();
       if (k->second < o.next) {
@@ -747,8 +779,11 @@ bool fanout::feed_outlet(outlet_state& o, seq_t head, std::vector<engine::write_
         continue;
       }
     }
-    take(o.next++);
+    if (take(o.next)) ++o.next;
   }
+  // The log could not be read: what is left waits for the next round (not a refusal by the
+  // engine, retried every refused_retry: a store that is down is asked once a round).
+  if (read_failed_) mark_dirty(o);
   add_done_ranges(o.cfg.id, filtered, ops);
   // Filtered seqs took no room: the rest of the window is taken next round.
   if (!filtered.empty() && batch.size() < room && (o.next <= head || !o.resend.empty())) mark_dirty(o);

@@ -193,6 +193,8 @@ private:
   void take_fenced();                          // mutex_ held: disowns partitions refused as fenced
   void drop_partition(std::uint32_t partition);  // mutex_ held: out of the engine, parked
   void reset_progress(outlet_state& o);
+  std::string start_owned(outlet_state& o);  // mutex_ held: load progress, into the engine, fed
+  void retry_unloaded();                     // mutex_ held: outlets whose progress failed to load
   void mark_dirty(outlet_state& o);
   void wake();  // a round soon (never with inbox_mutex_ held)
   struct cached_item {
@@ -219,10 +221,12 @@ private:
   std::vector<outlet_state*> dirty_;    // outlets to feed next round (room, resends, new)
   std::vector<outlet_state*> refused_;  // the engine was full for these: again shortly
   std::chrono::steady_clock::time_point last_head_read_{};
+  bool read_failed_ = false;  // this round, a read of the log failed (item()): feed no more
   std::atomic<std::uint64_t> write_errors_{0};  // counted by store completions
   std::atomic<std::uint64_t> fenced_writes_{0};
   std::map<std::uint32_t, owned_partition> owned_;
   std::vector<std::vector<outlet_state*>> by_partition_;  // partitioned mode: P lists
+  std::vector<outlet_state*> unloaded_;  // owned, but their progress could not be read yet
 
   // Fenced writes not yet completed, per partition, and fences the store refused; touched by
   // the store's completions (never with mutex_).
