@@ -136,9 +136,9 @@ private:
   std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
 };
 
-// The input of COPY ... FROM STDIN (FORMAT binary): rows of fields in the table's types'
-// binary forms. Text goes as its UTF-8 bytes (the server checks them: pass valid_text() or
-// text()), bytea as raw bytes, bigint as 8 bytes big-endian.
+// The input of COPY ... FROM STDIN (FORMAT binary): rows of fields, each in its column type's
+// binary form. Text goes as its UTF-8 bytes (text() repairs what the server would refuse),
+// bytea as raw bytes, bigint as 8 bytes big-endian.
 //
 //   binary_copy c;
 //   c.row(3); c.int8(seq); c.text(name); c.bytes(payload);
