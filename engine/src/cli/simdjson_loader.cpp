@@ -103,7 +103,7 @@ const library& load() {
   static const library lib = [] {
     const char* file = std::getenv("SYNDIC_LIBSIMDJSON");
     if (!file || !*file) file = SYNDIC_LIBSIMDJSON_SONAME;
-    void* h = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    void* h = dlopen(file, RTLD_LAZY | RTLD_LOCAL);  // lazy: libstdc++.so binds as it is used
     if (!h) cannot_load(file, dlerror());
     library l{reinterpret_cast<active_fn>(symbol(h, "_ZN8simdjson25get_active_implementationEv")),
               reinterpret_cast<validate_fn>(symbol(h, "_ZN8simdjson13validate_utf8EPKcm"))};
