@@ -260,6 +260,14 @@ store_status connection::exec(const char* sql) {
   return {};
 }
 
+store_result<result> connection::exec_result(const std::string& sql) {
+  sqlstate_.clear();
+  store_result<result> out;
+  out.value = result(PQexec(conn_, sql.c_str()));
+  if (!out.value.ok()) out.status = fail("query failed", out.value.handle());
+  return out;
+}
+
 store_result<result> connection::query(std::string_view sql, const params& values) {
   return run(sql, values, nullptr);
 }

@@ -94,6 +94,9 @@ public:
   // Runs SQL without parameters (BEGIN, COMMIT, DDL; several statements allowed).
   store_status exec(const char* sql);
   store_status exec(const std::string& sql) { return exec(sql.c_str()); }
+  // The same, with the last statement's result: several statements in one round trip
+  // ("BEGIN; SELECT ... FOR UPDATE"). Not prepared: for texts without values in them.
+  store_result<result> exec_result(const std::string& sql);
 
   // Runs `sql` with text parameters ($1, $2...). The statement is prepared on its first use on
   // this connection and reused by its text afterwards: build SQL texts from a few fixed forms

@@ -113,8 +113,11 @@ private:
   // after a reconnect and a backoff, while the store is open. After a COMMIT whose outcome is
   // unknown (the connection died during it), `after_ambiguous_commit` is called before the
   // body runs again, so that the body can find out whether its first try committed.
+  // `body_begins`: the body sends BEGIN itself (with its first statement, one round trip
+  // less); it may also leave statements in commit_prefix_, sent with the COMMIT.
   store_status run_transaction(std::string_view kind, const std::function<store_status()>& body,
-                               const std::function<void()>& after_ambiguous_commit = {});
+                               const std::function<void()>& after_ambiguous_commit = {},
+                               bool body_begins = false);
   store_status reconnect();
   void backoff(int attempt);
   const std::string& writer_where() const;
@@ -143,6 +146,7 @@ private:
   std::unique_ptr<applier> applier_;
   std::function<store_time()> clock_;      // stored times (the client's, or options.clock)
   std::uint64_t batch_counter_ = 0;
+  std::string commit_prefix_;  // statements (no parameters) that go with the next COMMIT
   std::string instance_tag_;               // random, for append batch ids
 
   mutable std::mutex mutex_;
