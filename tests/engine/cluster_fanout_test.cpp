@@ -400,6 +400,33 @@ TEST_P(ClusterFanout, CoordinatedInstancesRebalanceWithoutDuplicatesAndSurviveAD
   for (auto& [id, n] : nodes) n.c->stop();
 }
 
+// The guard dropped a partition (its renewal was late) while requests were in flight, and
+// nobody took the lease meanwhile: their answers, arriving after, are still recorded under the
+// fence the partition was owned with, so that owning it again (same token) resends nothing.
+// Before, they were dropped and every one of those pairs went out twice.
+TEST_P(ClusterFanout, AnswersArrivingAfterADropAreRecordedWhileNobodyTookThePartition) {
+  start_sink(150ms);
+  auto a = make("node-a");
+  for (std::uint32_t p = 0; p < P; ++p) own(*a, p);
+  publish(1, {a.get()});
+  // Every outlet's request is in flight (the sink answers after 150 ms): drop everything.
+  ASSERT_TRUE(eventually([&] { return a->fan->counters().handed == M; }));
+  std::vector<std::uint32_t> all;
+  for (std::uint32_t p = 0; p < P; ++p) all.push_back(p);
+  a->fan->disown(all, 0ms);
+  ASSERT_TRUE(eventually([&] { return ledger().delivered == M; }));
+  ASSERT_TRUE(eventually([&] { return all_recorded(); }));  // under the old fences: still good
+  EXPECT_EQ(a->fan->counters().dropped, 0u);
+  EXPECT_GT(a->fan->counters().late, 0u);
+  // Owned again with the same tokens (the leases never changed hands): nothing to resend.
+  for (std::uint32_t p = 0; p < P; ++p) own(*a, p);
+  for (std::uint32_t p = 0; p < P; ++p) EXPECT_EQ(a->leases[p].token, 1u);
+  publish(1, {a.get()});
+  ASSERT_TRUE(eventually([&] { return ledger().delivered == 2 * M && all_recorded(); }));
+  EXPECT_TRUE(a->eng->wait_idle(5s));
+  EXPECT_EQ(ledger().duplicates, 0u);
+}
+
 SYNDIC_STORE_BACKENDS(ClusterFanout);
 
 // A store that forwards to a real one, except that reads of the log fail while told to (a

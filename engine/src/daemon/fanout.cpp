@@ -391,8 +391,9 @@ void fanout::record_outcomes(std::vector<engine::delivery_outcome>& outcomes,
     if (o.seq == 0) continue;
     auto* ops = st ? ops_for(w, *st) : ops_for(w, o.outlet_id);
     if (!ops) {
-      // Its partition is no longer ours: the pair is owed to the new owner, who sends it
-      // again with the same delivery id. (Cancelled pairs were never sent: nothing lost.)
+      // Its partition is no longer ours, and no fence of ours is known for it: the pair is
+      // owed to the new owner, who sends it again with the same delivery id. (Cancelled
+      // pairs were never sent: nothing lost.)
       if (o.state != engine::final_state::cancelled) ++counters_.dropped;
       continue;
     }
@@ -438,13 +439,21 @@ std::vector<engine::write_op>* fanout::ops_for(round_writes& w, const std::strin
   if (outlet_id.empty()) return nullptr;
   auto it = outlets_.find(outlet_id);
   if (it != outlets_.end()) return ops_for(w, *it->second);
-  const std::uint32_t p = cluster::partition_of(outlet_id, options_.partitions);
-  return owned_.count(p) ? &w.by_partition[p] : nullptr;
+  return ops_for(w, cluster::partition_of(outlet_id, options_.partitions));
 }
 
 std::vector<engine::write_op>* fanout::ops_for(round_writes& w, const outlet_state& o) {
   if (!partitioned()) return &w.plain;
-  return owned_.count(o.partition) ? &w.by_partition[o.partition] : nullptr;
+  return ops_for(w, o.partition);
+}
+
+std::vector<engine::write_op>* fanout::ops_for(round_writes& w, std::uint32_t partition) {
+  if (owned_.count(partition)) return &w.by_partition[partition];
+  // No longer ours: what arrives late (answers to requests sent while it was) is written
+  // under the fence we held. The store applies it only if nobody has taken the partition
+  // since (then it is true and saves a resend), and refuses it otherwise.
+  if (last_fence_.count(partition)) return &w.late[partition];
+  return nullptr;
 }
 
 void fanout::issue(round_writes& w) {
@@ -458,12 +467,23 @@ void fanout::issue(round_writes& w) {
   for (auto& [p, ops] : w.by_partition)
     if (!ops.empty()) write_fenced(p, std::move(ops));
   w.by_partition.clear();
+  for (auto& [p, ops] : w.late) {
+    if (ops.empty()) continue;
+    if (auto f = last_fence_.find(p); f != last_fence_.end()) {
+      counters_.late += ops.size();
+      write_fenced(p, std::move(ops), f->second);
+    }
+  }
+  w.late.clear();
 }
 
 void fanout::write_fenced(std::uint32_t partition, std::vector<engine::write_op> ops) {
   auto owned = owned_.find(partition);
   if (owned == owned_.end()) return;
-  engine::fence guard = owned->second.guard;
+  write_fenced(partition, std::move(ops), owned->second.guard);
+}
+
+void fanout::write_fenced(std::uint32_t partition, std::vector<engine::write_op> ops, engine::fence guard) {
   {
     std::lock_guard lock(writes_mutex_);
     ++unflushed_[partition];
@@ -520,7 +540,10 @@ void fanout::drop_partition(std::uint32_t partition) {
     o->dirty = false;
     reset_progress(*o);
   }
-  owned_.erase(partition);
+  if (auto it = owned_.find(partition); it != owned_.end()) {
+    last_fence_[partition] = it->second.guard;
+    owned_.erase(it);
+  }
 }
 
 std::string fanout::own(std::uint32_t partition, engine::fence guard) {
@@ -534,6 +557,7 @@ std::string fanout::own(std::uint32_t partition, engine::fence guard) {
     record_inbox();  // what arrived is recorded under the old fence (refused if it is gone)
     drop_partition(partition);
   }
+  last_fence_.erase(partition);
   owned_[partition] = owned_partition{std::move(guard), false};
   std::string first_error;
   for (outlet_state* o : members_of(partition)) {

@@ -28,9 +28,12 @@
 //    flight end within `budget`, records their outcomes, and returns once those writes are
 //    durable (or refused);
 //  - every store write for an outlet carries its partition's fence (one write per fence per
-//    round); an outcome for a partition no longer owned is dropped (its pair is owed to the
-//    new owner, who sends it again with the same delivery id); a write refused as `fenced`
-//    disowns the partition at once (the lease is gone);
+//    round); a write refused as `fenced` disowns the partition at once (the lease is gone);
+//  - an outcome that arrives after its partition was disowned (a request sent while it was
+//    ours, answered late) is written under the fence the partition was owned with: the
+//    store applies it only if nobody has taken the partition since (true, and it saves a
+//    resend), else refuses it and the pair is owed to the new owner, who sends it again
+//    with the same delivery id;
 //  - replay and retry_dead_letters are the owner's: elsewhere they return an error naming the
 //    partition (the caller forwards the request to the owner).
 // With partitions = 0 (the default: one instance, SQLite) every outlet is fed, writes carry
@@ -83,6 +86,9 @@ struct fanout_counters {
   std::uint64_t undecodable = 0;
   std::uint64_t store_errors = 0;
   std::uint64_t dropped = 0;  // outcomes of partitions no longer owned, not recorded (owed)
+  // Ops for partitions no longer owned, written under the fence they were owned with (the
+  // store applies them only if nobody took the partition since).
+  std::uint64_t late = 0;
   std::uint64_t fenced = 0;   // writes the store refused as fenced (the lease had moved on)
 };
 
@@ -175,6 +181,7 @@ private:
   struct round_writes {
     std::vector<engine::write_op> plain;
     std::map<std::uint32_t, std::vector<engine::write_op>> by_partition;
+    std::map<std::uint32_t, std::vector<engine::write_op>> late;  // under last_fence_
   };
 
   void run();
@@ -188,8 +195,10 @@ private:
   // Where a write for this outlet goes this round; nullptr: its partition is not ours (drop).
   std::vector<engine::write_op>* ops_for(round_writes& w, const std::string& outlet_id);
   std::vector<engine::write_op>* ops_for(round_writes& w, const outlet_state& o);
+  std::vector<engine::write_op>* ops_for(round_writes& w, std::uint32_t partition);
   void issue(round_writes& w);
   void write_fenced(std::uint32_t partition, std::vector<engine::write_op> ops);
+  void write_fenced(std::uint32_t partition, std::vector<engine::write_op> ops, engine::fence guard);
   void take_fenced();                          // mutex_ held: disowns partitions refused as fenced
   void drop_partition(std::uint32_t partition);  // mutex_ held: out of the engine, parked
   void reset_progress(outlet_state& o);
@@ -225,6 +234,8 @@ private:
   std::atomic<std::uint64_t> write_errors_{0};  // counted by store completions
   std::atomic<std::uint64_t> fenced_writes_{0};
   std::map<std::uint32_t, owned_partition> owned_;
+  // The fence each partition we no longer own was last owned under (until owned again).
+  std::map<std::uint32_t, engine::fence> last_fence_;
   std::vector<std::vector<outlet_state*>> by_partition_;  // partitioned mode: P lists
   std::vector<outlet_state*> unloaded_;  // owned, but their progress could not be read yet
 
