@@ -199,15 +199,18 @@ store_result<std::unique_ptr<connection>> connection::open(const std::string& ur
   const long secs = std::max<long>(2, static_cast<long>((connect_timeout.count() + 999) / 1000));
   const std::string timeout = std::to_string(secs);
   // Defaults first: the URL (dbname, expanded) comes last and overrides any of them.
-  // idle_in_transaction_session_timeout: a transaction of ours whose client vanished (a
-  // network cut; the server may not notice for hours) is ended by the server after 20 s, so
-  // that its row locks (the log's head, leases) do not hold every instance up. Our
-  // transactions never wait on the client that long.
+  // idle_in_transaction_session_timeout: a transaction of ours whose client stopped (a
+  // network cut, which the server may not notice for hours, or an instance paused with
+  // SIGSTOP) is ended by the server after 1.5 s, so that its row locks (the log's head, the
+  // lease rows) do not hold up every other instance's writer, and with it their lease
+  // renewals, for longer than a lease lives. Our transactions never wait on the client that
+  // long: their statements follow each other within milliseconds (a starved client whose
+  // session is ended reconnects and retries the round).
   const char* keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
                         "keepalives_count", "tcp_user_timeout", "application_name", "client_encoding",
                         "options", "dbname", nullptr};
   const char* values[] = {timeout.c_str(), "1", "10", "3", "3", "20000", "syndic", "UTF8",
-                          "-c idle_in_transaction_session_timeout=20000", url.c_str(), nullptr};
+                          "-c idle_in_transaction_session_timeout=1500", url.c_str(), nullptr};
   c->conn_ = PQconnectdbParams(keys, values, 1);
   if (!c->conn_) {
     r.status = {store_errc::io_error, c->where_ + ": cannot connect: out of memory in libpq"};
