@@ -243,6 +243,9 @@ int run_daemon(const daemon::run_flags& flags) {
     co.instance_id = instance_id;
     co.partitions = settings.cluster_partitions;
     co.lease_ttl = settings.lease_ttl;
+    // Heartbeat first, partitions after one refresh: instances started together then split the
+    // partitions at once, rather than the first taking all and handing most back a round later.
+    co.join_delay = settings.lease_ttl / 3;
     co.base_url = daemon::instance_url(settings.listen, port);  // where the others reach this one
     cluster::coordinator_callbacks cb;
     cb.on_gain = [&fan](const std::vector<cluster::partition_grant>& grants) {

@@ -48,6 +48,8 @@ void daemon_metrics::collect(engine::engine& eng, fanout& fan, engine::store& db
     w.counter("syndic_store_errors_total", "Store reads and writes that failed.", c.store_errors);
     w.counter("syndic_fenced_writes_total",
               "Outcome writes the store refused: their partition's lease had moved to another instance.", c.fenced);
+    w.counter("syndic_outcomes_late_total",
+              "Outcomes that came after their partition was dropped, written under its old fence.", c.late);
     w.counter("syndic_outcomes_dropped_total",
               "Outcomes of partitions no longer held, not recorded (the new holder sends those pairs again).", c.dropped);
 
