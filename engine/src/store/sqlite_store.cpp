@@ -105,36 +105,6 @@ store_result<std::unique_ptr<store>> open_store(const std::string& dir, sqlite_o
   return r;
 }
 
-// ---- queued writes ------------------------------------------------------------------------
-
-std::size_t queued_write::weight() const {
-  switch (what) {
-    case kind::append: return std::max<std::size_t>(1, append.entries.size());
-    case kind::ops: return std::max<std::size_t>(1, ops.size());
-    case kind::flush: return 0;
-    default: return 1;
-  }
-}
-
-void queued_write::complete() {
-  // A completion that throws must not take the writer thread down with it.
-  try {
-    switch (what) {
-      case kind::append:
-        if (on_append) on_append({std::move(status), std::move(appended_value)});
-        break;
-      case kind::acquire:
-      case kind::renew:
-        if (on_lease) on_lease({std::move(status), std::move(lease_value)});
-        break;
-      default:
-        if (on_status) on_status(std::move(status));
-        break;
-    }
-  } catch (...) {
-  }
-}
-
 // ---- the store ----------------------------------------------------------------------------
 
 sqlite_store::sqlite_store(std::string path, sqlite_options options, test_hooks hooks,
@@ -144,7 +114,8 @@ sqlite_store::sqlite_store(std::string path, sqlite_options options, test_hooks 
       hooks_(std::move(hooks)),
       writer_db_(std::move(writer)),
       applier_(std::make_unique<applier>(*writer_db_, options_.clock)),
-      checkpointer_(std::make_unique<checkpointer>(path_, options_.busy_timeout)) {
+      checkpointer_(std::make_unique<checkpointer>(path_, options_.busy_timeout)),
+      queue_(options_.commit_max_ops, options_.max_queued_entries, options_.commit_interval) {
   checkpointer_->attach(*writer_db_);
   writer_ = std::thread([this] { writer_loop(); });
 }
@@ -155,83 +126,28 @@ sqlite_store::~sqlite_store() {
   free_readers_.clear();
 }
 
-void sqlite_store::enqueue(queued_write w) {
-  w.queued_at = std::chrono::steady_clock::now();
-  const std::size_t entries = w.what == queued_write::kind::append ? w.append.entries.size() : 0;
-  {
-    std::unique_lock lk(mutex_);
-    if (!closing_ && entries > 0 && options_.max_queued_entries > 0 &&
-        queued_entries_ + entries > options_.max_queued_entries && queued_entries_ > 0) {
-      lk.unlock();
-      w.status = {store_errc::busy, path_ + ": write queue full (" + std::to_string(options_.max_queued_entries) +
-                                        " items waiting for the disk)"};
-      w.complete();
-      return;
-    }
-    if (!closing_) {
-      queued_entries_ += entries;
-      const bool was_empty = queue_.empty();
-      const bool is_flush = w.what == queued_write::kind::flush;
-      if (is_flush) ++flushes_queued_;
-      queued_weight_ += w.weight();
-      queue_.push_back(std::move(w));
-      queued_count_.store(queue_.size(), std::memory_order_relaxed);
-      // Wake the writer when it waits for a first write, or when a group is full; not on
-      // every write, while it lingers for more.
-      const bool wake = was_empty || is_flush || queued_weight_ >= options_.commit_max_ops;
-      lk.unlock();
-      if (wake) wake_writer_.notify_one();
-      return;
-    }
-  }
-  w.status = {store_errc::closed, path_ + ": the store is closed"};
-  w.complete();
-}
+void sqlite_store::enqueue(queued_write w) { queue_.push(std::move(w), path_, "the disk"); }
 
 void sqlite_store::append(append_request request, completion<appended> done) {
-  queued_write w;
-  w.what = queued_write::kind::append;
-  w.append = std::move(request);
-  w.on_append = std::move(done);
-  enqueue(std::move(w));
+  enqueue(queued_write::for_append(std::move(request), std::move(done)));
 }
 
 void sqlite_store::write(std::vector<write_op> ops, std::optional<fence> guard, status_completion done) {
-  queued_write w;
-  w.what = queued_write::kind::ops;
-  w.ops = std::move(ops);
-  w.guard = std::move(guard);
-  w.on_status = std::move(done);
-  enqueue(std::move(w));
+  enqueue(queued_write::for_ops(std::move(ops), std::move(guard), std::move(done)));
 }
 
 void sqlite_store::acquire_lease(std::string name, std::string owner, std::chrono::milliseconds ttl,
                                  completion<std::optional<lease>> done) {
-  queued_write w;
-  w.what = queued_write::kind::acquire;
-  w.name = std::move(name);
-  w.owner = std::move(owner);
-  w.ttl = ttl;
-  w.on_lease = std::move(done);
-  enqueue(std::move(w));
+  enqueue(queued_write::for_acquire(std::move(name), std::move(owner), ttl, std::move(done)));
 }
 
 void sqlite_store::renew_lease(lease held, std::chrono::milliseconds ttl,
                                completion<std::optional<lease>> done) {
-  queued_write w;
-  w.what = queued_write::kind::renew;
-  w.held = std::move(held);
-  w.ttl = ttl;
-  w.on_lease = std::move(done);
-  enqueue(std::move(w));
+  enqueue(queued_write::for_renew(std::move(held), ttl, std::move(done)));
 }
 
 void sqlite_store::release_lease(lease held, status_completion done) {
-  queued_write w;
-  w.what = queued_write::kind::release;
-  w.held = std::move(held);
-  w.on_status = std::move(done);
-  enqueue(std::move(w));
+  enqueue(queued_write::for_release(std::move(held), std::move(done)));
 }
 
 store_status sqlite_store::flush() {
@@ -240,20 +156,13 @@ store_status sqlite_store::flush() {
   }
   std::promise<store_status> p;
   auto f = p.get_future();
-  queued_write w;
-  w.what = queued_write::kind::flush;
-  w.on_status = [&p](store_status s) { p.set_value(std::move(s)); };
-  enqueue(std::move(w));
+  enqueue(queued_write::for_flush([&p](store_status s) { p.set_value(std::move(s)); }));
   return f.get();
 }
 
 void sqlite_store::close() {
   std::lock_guard closing(close_mutex_);
-  {
-    std::lock_guard lk(mutex_);
-    closing_ = true;
-  }
-  wake_writer_.notify_one();
+  queue_.close();
   // From a completion (on the writer thread) close() only asks: a thread cannot join itself.
   if (writer_.joinable() && std::this_thread::get_id() != writer_.get_id()) {
     writer_.join();
@@ -265,35 +174,7 @@ void sqlite_store::close() {
 
 void sqlite_store::writer_loop() {
   std::vector<queued_write> batch;
-  for (;;) {
-    batch.clear();
-    {
-      std::unique_lock lk(mutex_);
-      wake_writer_.wait(lk, [&] { return !queue_.empty() || closing_; });
-      if (queue_.empty()) return;  // closing, and everything is written
-      // Group commit: linger until the first write has waited commit_interval, unless the
-      // group is full. Under load the previous commit took longer than that, and the group
-      // is whatever queued meanwhile.
-      const auto deadline = queue_.front().queued_at + options_.commit_interval;
-      while (!closing_ && flushes_queued_ == 0 && queued_weight_ < options_.commit_max_ops &&
-             std::chrono::steady_clock::now() < deadline) {
-        wake_writer_.wait_until(lk, deadline);
-      }
-      std::size_t weight = 0;
-      while (!queue_.empty()) {
-        const std::size_t w = queue_.front().weight();
-        if (!batch.empty() && weight + w > options_.commit_max_ops) break;
-        weight += w;
-        queued_weight_ -= w;
-        if (queue_.front().what == queued_write::kind::flush) --flushes_queued_;
-        if (queue_.front().what == queued_write::kind::append) queued_entries_ -= queue_.front().append.entries.size();
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      queued_count_.store(queue_.size(), std::memory_order_relaxed);
-    }
-    commit_batch(batch);
-  }
+  while (queue_.take(batch)) commit_batch(batch);
 }
 
 void sqlite_store::commit_batch(std::vector<queued_write>& batch) {
@@ -345,7 +226,7 @@ store_stats sqlite_store::stats() const {
   s.transactions = transactions_.load(std::memory_order_relaxed);
   s.operations = operations_.load(std::memory_order_relaxed);
   s.failed_commits = failed_commits_.load(std::memory_order_relaxed);
-  s.queued = queued_count_.load(std::memory_order_relaxed);
+  s.queued = queue_.size();
   s.last_commit = std::chrono::microseconds(last_commit_us_.load(std::memory_order_relaxed));
   return s;
 }

@@ -15,12 +15,12 @@
 
 #include "store/checkpointer.hpp"
 #include "store/sqlite_db.hpp"
+#include "store/write_queue.hpp"
 
 #include <syndic/engine/store.hpp>
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -37,30 +37,6 @@ struct test_hooks {
 
 store_result<std::unique_ptr<store>> open_store(const std::string& dir, sqlite_options options,
                                                 test_hooks hooks);
-
-// A write waiting for the writer, with its result once applied.
-struct queued_write {
-  enum class kind : std::uint8_t { append, ops, acquire, renew, release, flush };
-  kind what = kind::flush;
-  append_request append;
-  std::vector<write_op> ops;
-  std::optional<fence> guard;
-  std::string name, owner;  // acquire
-  lease held;               // renew, release
-  std::chrono::milliseconds ttl{0};
-  completion<appended> on_append;
-  completion<std::optional<lease>> on_lease;
-  status_completion on_status;
-  std::chrono::steady_clock::time_point queued_at;
-
-  // Results, filled by the writer.
-  store_status status;
-  appended appended_value;
-  std::optional<lease> lease_value;
-
-  std::size_t weight() const;  // operations it counts for commit_max_ops
-  void complete();             // runs the completion with the results
-};
 
 class applier;
 
@@ -122,13 +98,7 @@ private:
   std::unique_ptr<applier> applier_;
   std::unique_ptr<checkpointer> checkpointer_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable wake_writer_;
-  std::deque<queued_write> queue_;
-  std::size_t queued_weight_ = 0;
-  std::size_t queued_entries_ = 0;  // of appends: bounded by max_queued_entries
-  std::size_t flushes_queued_ = 0;  // flush() ends the writer's lingering: nobody waits longer
-  bool closing_ = false;
+  write_queue queue_;
   std::thread writer_;
   std::mutex close_mutex_;
 
@@ -140,7 +110,6 @@ private:
 
   std::atomic<std::uint64_t> transactions_{0}, operations_{0}, failed_commits_{0};
   std::atomic<std::int64_t> last_commit_us_{0};
-  std::atomic<std::size_t> queued_count_{0};
 };
 
 }  // namespace syndic::engine::sqlite
