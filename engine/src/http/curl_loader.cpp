@@ -21,10 +21,9 @@
 #define CURL_DISABLE_TYPECHECK  // curl.h's checking macros would rename the functions defined here
 #include <curl/curl.h>
 
-#include <dlfcn.h>
+#include "dl/trampoline.hpp"
 
 #include <cstdarg>
-#include <cstdlib>
 #include <string>
 
 #ifndef SYNDIC_LIBCURL_SONAME
@@ -70,9 +69,7 @@ namespace {
 struct libcurl {
   void* handle = nullptr;
   std::string error;  // why dlopen failed, as a whole sentence
-#define SYNDIC_CURL_POINTER(name, params, args, fallback) decltype(&::name) name = nullptr;
-  SYNDIC_CURL_FIXED(SYNDIC_CURL_POINTER)
-#undef SYNDIC_CURL_POINTER
+  SYNDIC_CURL_FIXED(SYNDIC_DL_POINTER)
   decltype(&::curl_easy_strerror) curl_easy_strerror = nullptr;
   decltype(&::curl_easy_setopt) curl_easy_setopt = nullptr;
   decltype(&::curl_easy_getinfo) curl_easy_getinfo = nullptr;
@@ -80,33 +77,22 @@ struct libcurl {
   decltype(&::curl_share_setopt) curl_share_setopt = nullptr;
 };
 
-template <class F>
-void bind(void* handle, F& f, const char* name) {
-  // A symbol missing from an older libcurl stays null: its trampoline acts as if libcurl were absent.
-  f = reinterpret_cast<F>(dlsym(handle, name));
-}
-
 libcurl load() {
   libcurl lib;
-  const char* file = std::getenv("SYNDIC_LIBCURL");
-  if (!file || !*file) file = SYNDIC_LIBCURL_SONAME;
-  // RTLD_LOCAL: libcurl's symbols stay out of the global scope, where they would meet these
-  // trampolines of the same names.
-  lib.handle = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+  std::string why;
+  lib.handle = syndic::dl::open_library("SYNDIC_LIBCURL", SYNDIC_LIBCURL_SONAME, why);
   if (!lib.handle) {
-    const char* why = dlerror();
-    lib.error = std::string("libcurl could not be loaded (") + (why ? why : file) +
-                "); https:// and HTTP/2 outlets need it (Debian: apt install libcurl4)";
+    lib.error = "libcurl could not be loaded (" + why + "); https:// and HTTP/2 outlets need it (Debian: apt install libcurl4)";
     return lib;
   }
-#define SYNDIC_CURL_BIND(name, params, args, fallback) bind(lib.handle, lib.name, #name);
+#define SYNDIC_CURL_BIND(name, params, args, fallback) syndic::dl::bind(lib.handle, lib.name, #name);
   SYNDIC_CURL_FIXED(SYNDIC_CURL_BIND)
 #undef SYNDIC_CURL_BIND
-  bind(lib.handle, lib.curl_easy_strerror, "curl_easy_strerror");
-  bind(lib.handle, lib.curl_easy_setopt, "curl_easy_setopt");
-  bind(lib.handle, lib.curl_easy_getinfo, "curl_easy_getinfo");
-  bind(lib.handle, lib.curl_multi_setopt, "curl_multi_setopt");
-  bind(lib.handle, lib.curl_share_setopt, "curl_share_setopt");
+  syndic::dl::bind(lib.handle, lib.curl_easy_strerror, "curl_easy_strerror");
+  syndic::dl::bind(lib.handle, lib.curl_easy_setopt, "curl_easy_setopt");
+  syndic::dl::bind(lib.handle, lib.curl_easy_getinfo, "curl_easy_getinfo");
+  syndic::dl::bind(lib.handle, lib.curl_multi_setopt, "curl_multi_setopt");
+  syndic::dl::bind(lib.handle, lib.curl_share_setopt, "curl_share_setopt");
   return lib;
 }
 
@@ -114,19 +100,6 @@ const libcurl& curl() {
   static const libcurl lib = load();
   return lib;
 }
-
-template <class F>
-struct result_of_pointer;
-template <class R, class... A>
-struct result_of_pointer<R (*)(A...)> {
-  using type = R;
-};
-template <class R, class... A>
-struct result_of_pointer<R (*)(A..., ...)> {
-  using type = R;
-};
-template <auto F>
-using result_t = typename result_of_pointer<decltype(F)>::type;
 
 // The variadic ones take exactly one argument after the option. Its type follows from the
 // option's number: curl.h numbers options from CURLOPTTYPE_LONG (long),
@@ -149,11 +122,7 @@ auto forward_option(Fn f, Handle h, Option option, va_list ap) {
 // The definitions match curl.h's declarations (C linkage, same types); only the bodies are ours.
 extern "C" {
 
-#define SYNDIC_CURL_TRAMPOLINE(name, params, args, fallback) \
-  result_t<&::name> name params {                          \
-    if (auto f = curl().name) return f args;               \
-    return fallback;                                       \
-  }
+#define SYNDIC_CURL_TRAMPOLINE(name, params, args, fallback) SYNDIC_DL_TRAMPOLINE(curl, name, params, args, fallback)
 SYNDIC_CURL_FIXED(SYNDIC_CURL_TRAMPOLINE)
 #undef SYNDIC_CURL_TRAMPOLINE
 

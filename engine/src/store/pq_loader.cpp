@@ -13,11 +13,10 @@
 // Thread-safety: the library is loaded in a function-local static; afterwards the table of
 // function pointers is only read.
 
+#include "dl/trampoline.hpp"
+
 #include <libpq-fe.h>
 
-#include <dlfcn.h>
-
-#include <cstdlib>
 #include <string>
 
 #ifndef SYNDIC_LIBPQ_SONAME
@@ -72,30 +71,18 @@ namespace {
 struct libpq {
   void* handle = nullptr;
   std::string error;  // why dlopen failed, as a whole sentence
-#define SYNDIC_PQ_POINTER(name, params, args, fallback) decltype(&::name) name = nullptr;
-  SYNDIC_PQ_FUNCTIONS(SYNDIC_PQ_POINTER)
-#undef SYNDIC_PQ_POINTER
+  SYNDIC_PQ_FUNCTIONS(SYNDIC_DL_POINTER)
 };
-
-template <class F>
-void bind(void* handle, F& f, const char* name) {
-  f = reinterpret_cast<F>(dlsym(handle, name));
-}
 
 libpq load() {
   libpq lib;
-  const char* file = std::getenv("SYNDIC_LIBPQ");
-  if (!file || !*file) file = SYNDIC_LIBPQ_SONAME;
-  // RTLD_LOCAL: libpq's symbols stay out of the global scope, where they would meet these
-  // trampolines of the same names.
-  lib.handle = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+  std::string why;
+  lib.handle = syndic::dl::open_library("SYNDIC_LIBPQ", SYNDIC_LIBPQ_SONAME, why);
   if (!lib.handle) {
-    const char* why = dlerror();
-    lib.error = std::string("libpq could not be loaded (") + (why ? why : file) +
-                "); a PostgreSQL store needs it (Debian: apt install libpq5)";
+    lib.error = "libpq could not be loaded (" + why + "); a PostgreSQL store needs it (Debian: apt install libpq5)";
     return lib;
   }
-#define SYNDIC_PQ_BIND(name, params, args, fallback) bind(lib.handle, lib.name, #name);
+#define SYNDIC_PQ_BIND(name, params, args, fallback) syndic::dl::bind(lib.handle, lib.name, #name);
   SYNDIC_PQ_FUNCTIONS(SYNDIC_PQ_BIND)
 #undef SYNDIC_PQ_BIND
   return lib;
@@ -106,24 +93,11 @@ const libpq& pq() {
   return lib;
 }
 
-template <class F>
-struct result_of_pointer;
-template <class R, class... A>
-struct result_of_pointer<R (*)(A...)> {
-  using type = R;
-};
-template <auto F>
-using result_t = typename result_of_pointer<decltype(F)>::type;
-
 }  // namespace
 
 extern "C" {
 
-#define SYNDIC_PQ_TRAMPOLINE(name, params, args, fallback) \
-  result_t<&::name> name params {                        \
-    if (auto f = pq().name) return f args;               \
-    return fallback;                                     \
-  }
+#define SYNDIC_PQ_TRAMPOLINE(name, params, args, fallback) SYNDIC_DL_TRAMPOLINE(pq, name, params, args, fallback)
 SYNDIC_PQ_FUNCTIONS(SYNDIC_PQ_TRAMPOLINE)
 #undef SYNDIC_PQ_TRAMPOLINE
 
