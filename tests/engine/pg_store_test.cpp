@@ -148,20 +148,7 @@ struct StorePgWire : ::testing::Test {
   pg_test::cluster* pg = nullptr;
   std::string schema;
 
-  void SetUp() override {
-    std::string why;
-    bool not_installed = false;
-    pg = pg_test::cluster::shared(why, not_installed);
-    if (!pg) {
-      if (not_installed) GTEST_SKIP() << why;
-      FAIL() << why;
-    }
-    if (!pg->running()) {
-      std::string reason;
-      ASSERT_TRUE(pg->start(&reason)) << reason;
-    }
-    schema = pg->new_schema();
-  }
+  void SetUp() override { use_pg_cluster(pg, schema); }
 
   std::unique_ptr<pg::connection> connect() const {
     auto c = pg::connection::open(pg->url(), 5s);

@@ -83,25 +83,46 @@ struct options {
   std::function<store_time()> clock;  // empty: the backend's (PostgreSQL: the server's)
 };
 
-inline sqlite_options to_sqlite(const options& o) {
-  sqlite_options r;
+// The fields both backends' options have (sqlite_options, postgres_options).
+template <class Backend_options>
+void set_common(const options& o, Backend_options& r) {
   if (o.commit_interval) r.commit_interval = *o.commit_interval;
   if (o.commit_max_ops) r.commit_max_ops = *o.commit_max_ops;
   if (o.read_connections) r.read_connections = *o.read_connections;
   if (o.max_queued_entries) r.max_queued_entries = *o.max_queued_entries;
   r.clock = o.clock;
+}
+
+inline sqlite_options to_sqlite(const options& o) {
+  sqlite_options r;
+  set_common(o, r);
   return r;
 }
 
 inline postgres_options to_postgres(const options& o, std::string schema) {
   postgres_options r;
   r.schema = std::move(schema);
-  if (o.commit_interval) r.commit_interval = *o.commit_interval;
-  if (o.commit_max_ops) r.commit_max_ops = *o.commit_max_ops;
-  if (o.read_connections) r.read_connections = *o.read_connections;
-  if (o.max_queued_entries) r.max_queued_entries = *o.max_queued_entries;
-  r.clock = o.clock;
+  set_common(o, r);
   return r;
+}
+
+// For a fixture's SetUp: the binary's PostgreSQL cluster (started again if an earlier test
+// stopped it and failed before starting it again) and a fresh schema on it. PostgreSQL
+// missing: the test is skipped, naming the package to install; another failure fails it (gtest
+// then runs no test body, `pg` may be null).
+inline void use_pg_cluster(pg_test::cluster*& pg, std::string& schema) {
+  std::string why;
+  bool not_installed = false;
+  pg = pg_test::cluster::shared(why, not_installed);
+  if (!pg) {
+    if (not_installed) GTEST_SKIP() << why;
+    FAIL() << why;
+  }
+  if (!pg->running()) {
+    std::string reason;
+    ASSERT_TRUE(pg->start(&reason)) << reason;
+  }
+  schema = pg->new_schema();
 }
 
 // The fixture of the tests that run on both backends (TEST_P, instantiated by
@@ -113,18 +134,7 @@ class backend_test : public ::testing::TestWithParam<backend> {
 protected:
   void SetUp() override {
     if (GetParam() != backend::postgres) return;
-    std::string why;
-    bool not_installed = false;
-    pg_ = pg_test::cluster::shared(why, not_installed);
-    if (!pg_) {
-      if (not_installed) GTEST_SKIP() << why;
-      FAIL() << why;
-    }
-    if (!pg_->running()) {  // an earlier test stopped it and failed before starting it again
-      std::string reason;
-      ASSERT_TRUE(pg_->start(&reason)) << reason;
-    }
-    schema_ = pg_->new_schema();
+    use_pg_cluster(pg_, schema_);
   }
 
   backend kind() const { return GetParam(); }
