@@ -39,6 +39,7 @@ ITEMS = int(sys.argv[3]) if len(sys.argv) > 3 else 10
 CAP = int(sys.argv[4]) if len(sys.argv) > 4 else 100
 RUNS = int(sys.argv[5]) if len(sys.argv) > 5 else 3
 PARTITIONS = 256
+PORTS = 30  # the sink listens on 30 ports, outlets spread over them: no one host:port cap binds
 TTL_MS = 3000
 syndic = os.path.abspath(os.path.join(build, "engine", "syndic"))
 publish_client = os.path.abspath(os.path.join(build, "bench", "publish_client"))
@@ -82,6 +83,22 @@ class Pinned(Daemon):
     def start(self, expect_ready=True):
         super().start(expect_ready)
         subprocess.run(["taskset", "-apc", "1", str(self.proc.pid)], capture_output=True)
+
+
+class RangeSink(Sink):
+    """`syndic sink` on PORTS consecutive ports (a free range is looked for), 50 ms per answer."""
+
+    def __init__(self, tmp):
+        import random
+        for _ in range(20):
+            self.port = random.randrange(33000, 60000 - PORTS)
+            self.err = open(os.path.join(tmp, f"sink-{self.port}.err"), "w+")
+            self.proc = subprocess.Popen([syndic, "sink", "--listen", f"127.0.0.1:{self.port}-{self.port + PORTS - 1}",
+                                          "--latency-ms", "50"], stdout=subprocess.DEVNULL, stderr=self.err)
+            wait_for(lambda: self._listening() or self.proc.poll() is not None, 30, "the sink to listen")
+            if self._listening():
+                return
+        raise AssertionError("no free range of ports for the sink")
 
 
 def start_instances(tmp, pg_url, schema, n, csv, extra=()):
@@ -149,9 +166,12 @@ def takeover(tmp, pg, sink, csv):
     try:
         victim = instances[2]
         parts = set(view(victim)["owned"])
-        theirs = [f"{sink.port}/o{i}" for i in range(OUTLETS) if partition_of(f"o{i}") in parts]
-        instances[0].publish(items(0, 40, "takeover"))  # ~12,000/s for 10 s with 3 instances
-        time.sleep(2.0)
+        theirs = [f"{sink.port + i % PORTS}/o{i}" for i in range(OUTLETS) if partition_of(f"o{i}") in parts]
+        # A light load: what is published before the kill is delivered by then, so that the
+        # new owners' own backlog does not hide the takeover; what is published right after
+        # the kill goes to every outlet, the dead instance's too.
+        instances[0].publish(items(0, 2, "takeover"))
+        time.sleep(4.0)
         before = sink.stats()["outlets"]
         victim.proc.send_signal(signal.SIGKILL)
         killed = time.monotonic()
@@ -159,6 +179,7 @@ def takeover(tmp, pg, sink, csv):
         # Requests the victim sent just before dying still land for 50 ms: start looking after them.
         time.sleep(0.2)
         base = sink.stats()["outlets"]
+        instances[0].publish(items(100, 2, "takeover"))
         first = None
         while time.monotonic() - killed < 6 * TTL_MS / 1000:
             now = sink.stats()["outlets"]
@@ -178,26 +199,27 @@ def main():
           f"{RUNS} runs; sink and PostgreSQL on CPU 0, instances on CPU 1", flush=True)
     with tempfile.TemporaryDirectory(prefix="syndic-cluster-bench-") as tmp:
         pg = pg_lib.cluster_or_skip(tmp)
-        sink = Sink(syndic, tmp, extra=["--latency-ms", "50"])
+        sink = RangeSink(tmp)
         subprocess.run(["taskset", "-pc", "0", str(sink.proc.pid)], capture_output=True)
         subprocess.run(["taskset", "-apc", "0", str(pg.postmaster_pid())], capture_output=True)
         csv = os.path.join(tmp, "outlets.csv")
         with open(csv, "w") as f:
             f.write("id,url,format\n")
             for i in range(OUTLETS):
-                f.write(f"o{i},http://127.0.0.1:{sink.port}/o{i},webhook\n")
+                f.write(f"o{i},http://127.0.0.1:{sink.port + i % PORTS}/o{i},webhook\n")
         try:
             rates = {}
-            for run in range(RUNS):
+            for run in range(RUNS):  # RUNS = 0: the takeover alone
                 for n in (1, 2, 3):
                     rate, elapsed, mem = scaling_run(tmp, pg, sink, csv, n, run)
                     rates.setdefault(n, []).append(rate)
                     print(f"run {run + 1}: {n} instance(s): {rate:,.0f} deliveries/s ({OUTLETS * ITEMS} in {elapsed:.2f} s); "
                           f"VmHWM {', '.join(f'{m:.0f}' for m in mem)} MiB", flush=True)
             med = {n: statistics.median(r) for n, r in rates.items()}
-            print(f"medians: 1: {med[1]:,.0f}/s, 2: {med[2]:,.0f}/s ({med[2] / med[1]:.2f}x), "
+            if RUNS:
+                print(f"medians: 1: {med[1]:,.0f}/s, 2: {med[2]:,.0f}/s ({med[2] / med[1]:.2f}x), "
                   f"3: {med[3]:,.0f}/s ({med[3] / med[1]:.2f}x)", flush=True)
-            for store in ("sqlite", "postgres"):
+            for store in ("sqlite", "postgres") if RUNS else ():
                 rate, line = appends(tmp, pg.url, store)
                 print(f"appends through POST /v1/publish on {store}: {rate:,.0f} items/s ({line})", flush=True)
             first, moved, nparts, _ = takeover(tmp, pg, sink, csv)
