@@ -70,8 +70,10 @@ bool apply_scenario(loadtest_cli& c) {
     const CLI::Option* opt = c.cmd->get_option_no_throw(flag);
     return opt != nullptr && opt->count() > 0;
   };
-  for (auto&& [key, value] : doc) {
-    std::string k(key.str());
+  for (auto&& entry : doc) {
+    // Named, not a structured binding: clang before 16 cannot capture one in the lambdas below.
+    auto& value = entry.second;
+    std::string k(entry.first.str());
     std::string flag = "--" + k;
     if (given(flag)) continue;
     auto num = [&](auto& out) {

@@ -132,7 +132,10 @@ shard::shard(const engine_options& options, std::size_t max_in_flight, std::size
     // below rather than lost uncounted; nothing is sent any more (pump checks stopping_).
     io_.restart();
     io_.poll();
-    for (auto& [id, o] : outlets_) {
+    for (auto& entry : outlets_) {
+      // Named, not a structured binding: clang before 16 cannot capture one in the lambda below.
+      const auto& id = entry.first;
+      auto& o = entry.second;
       // Say why a pair was still waiting: a suspended outlet is a different story, and the
       // last failure is what a person needs to fix it.
       std::string why = "engine stopped";
