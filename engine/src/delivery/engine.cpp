@@ -206,48 +206,57 @@ submit_result engine::submit(const formats::feed& source, std::span<const format
   impl_->start();
   auto now = std::chrono::steady_clock::now();
   auto unix_now = static_cast<std::int64_t>(std::time(nullptr));
-  // Per matched outlet: the pairs taken, and the room its bound leaves (taken as items match).
+  // Each item is rendered (at most once per format) and keyed once, before any outlet.
+  struct prepared_item {
+    detail::payload_set rendered;
+    std::string key;
+  };
+  std::vector<prepared_item> prepared;
+  prepared.reserve(items.size());
+  for (const formats::item& it : items)
+    prepared.push_back({detail::payload_set(source, it, unix_now),
+                        detail::item_key(formats::synthesized_item_id(it), detail::item_version(it))});
+  // Per matched outlet: its pairs, in item order, built outlet by outlet so that each
+  // outlet's entry is found once per submit rather than once per pair.
   struct batch {
+    std::string id;
     std::vector<detail::delivery> pairs;
-    std::int64_t room = 0;
     std::size_t refused = 0;
     std::atomic<std::int64_t>* queued = nullptr;
   };
-  std::unordered_map<std::string, batch> per_outlet;
+  std::vector<batch> batches;
   std::size_t total = 0;
   {
     std::lock_guard lock(impl_->outlets_mutex);
     const std::int64_t max_queue = static_cast<std::int64_t>(impl_->options.max_queue);
-    for (const formats::item& it : items) {
-      detail::payload_set rendered(source, it, unix_now);  // each format at most once
-      std::string key = detail::item_key(formats::synthesized_item_id(it), detail::item_version(it));
-      for (const auto& [id, reg] : impl_->outlets) {
-        if (!detail::wants(reg.cfg, source, it)) continue;
-        auto [r, fresh] = per_outlet.try_emplace(id);
-        batch& b = r->second;
-        if (fresh) {
-          b.room = max_queue > 0 ? max_queue - reg.queued->load() : INT64_MAX;
-          b.queued = reg.queued.get();
-          b.pairs.reserve(items.size());  // most outlets want most items
-        }
-        if (b.room <= 0) {
+    for (const auto& [id, reg] : impl_->outlets) {
+      batch b;
+      // The room its bound leaves, taken as items match.
+      std::int64_t room = max_queue > 0 ? max_queue - reg.queued->load() : INT64_MAX;
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        if (!detail::wants(reg.cfg, source, items[i])) continue;
+        if (room <= 0) {
           ++b.refused;
-          ++result.refused;
           continue;
         }
-        --b.room;
-        detail::delivery d;
-        d.body = rendered.get(reg.cfg.format);
-        detail::delivery_id(id, key, d.delivery_id);
+        --room;
+        if (b.pairs.empty()) b.pairs.reserve(items.size() - i);  // most outlets want most items
+        detail::delivery& d = b.pairs.emplace_back();
+        d.body = prepared[i].rendered.get(reg.cfg.format);
+        detail::delivery_id(id, prepared[i].key, d.delivery_id);
         d.submitted = now;
         d.queued = reg.queued;
-        b.pairs.push_back(std::move(d));
-        ++total;
       }
+      if (b.pairs.empty() && b.refused == 0) continue;
+      b.id = id;
+      b.queued = reg.queued.get();
+      total += b.pairs.size();
+      result.refused += b.refused;
+      batches.push_back(std::move(b));
     }
     if (result.refused > 0)
-      for (const auto& [id, b] : per_outlet)
-        if (b.refused > 0) result.full_outlets.emplace_back(id, b.refused);
+      for (const batch& b : batches)
+        if (b.refused > 0) result.full_outlets.emplace_back(b.id, b.refused);
     // The global bound, all or nothing: reserved before anything is posted.
     const auto max_pending = static_cast<std::int64_t>(impl_->options.max_pending_pairs);
     std::int64_t before = impl_->counters.pending.fetch_add(static_cast<std::int64_t>(total));
@@ -258,12 +267,15 @@ submit_result engine::submit(const formats::feed& source, std::span<const format
       result.full_outlets.clear();
       return result;
     }
-    for (auto& [id, b] : per_outlet) *b.queued += static_cast<std::int64_t>(b.pairs.size());
+    for (const batch& b : batches) *b.queued += static_cast<std::int64_t>(b.pairs.size());
   }
   result.queued = total;
   if (result.refused > 0) result.status = submit_status::outlets_full;
-  for (auto& [id, b] : per_outlet)
-    if (!b.pairs.empty()) impl_->shard_for(id).enqueue(id, std::move(b.pairs));
+  for (batch& b : batches) {
+    if (b.pairs.empty()) continue;
+    detail::shard& to = impl_->shard_for(b.id);
+    to.enqueue(std::move(b.id), std::move(b.pairs));
+  }
   return result;
 }
 

@@ -7,6 +7,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <ctime>
@@ -238,10 +239,17 @@ void shard::enqueue(std::string outlet_id, std::vector<delivery> deliveries) {
       return;
     }
     auto now = clock::now();
-    for (auto& d : ds) {
-      if (d.not_before > now) it->second->retries.emplace(d.not_before, std::move(d));
-      else it->second->ready.push_back(std::move(d));
+    // Resumed retries wait for their time; the rest join the queue as the vector they came in.
+    auto waiting = std::find_if(ds.begin(), ds.end(), [&](const delivery& d) { return d.not_before > now; });
+    if (waiting != ds.end()) {
+      auto kept = waiting;
+      for (auto d = waiting; d != ds.end(); ++d) {
+        if (d->not_before > now) it->second->retries.emplace(d->not_before, std::move(*d));
+        else *kept++ = std::move(*d);
+      }
+      ds.erase(kept, ds.end());
     }
+    it->second->ready.append(std::move(ds));
     pump(*it->second);
   });
 }
@@ -285,7 +293,7 @@ void shard::pump(outlet_state& o) {
     std::vector<delivery> due;
     for (auto it = o.retries.begin(); it != due_end; ++it) due.push_back(std::move(it->second));
     o.retries.erase(o.retries.begin(), due_end);
-    o.ready.prepend(std::make_move_iterator(due.begin()), std::make_move_iterator(due.end()));
+    o.ready.prepend(std::move(due));
   }
   expire_front(o, now);
   if (o.suspended_until != clock::time_point{}) {

@@ -4,7 +4,7 @@
 
 #include "delivery/concurrency_limit.hpp"
 #include "delivery/ids.hpp"
-#include "delivery/lazy_deque.hpp"
+#include "delivery/segment_queue.hpp"
 #include "delivery/payload.hpp"
 #include "http/h1_transport.hpp"
 #include "http/curl_transport.hpp"
@@ -111,7 +111,7 @@ private:
     std::uint64_t generation = 0;
     host_slots* host = nullptr;  // hosts_[origin of cfg.url]: set from the first add on
     token_bucket bucket;
-    lazy_deque<delivery> ready;
+    segment_queue<delivery> ready;  // as submitted: see segment_queue.hpp
     std::multimap<clock::time_point, delivery> retries;  // waiting for their backoff
     std::uint32_t in_flight = 0;
     // How many may be in flight (engine_options::adaptive_concurrency): starts at 1, adapted
