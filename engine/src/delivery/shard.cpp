@@ -673,16 +673,16 @@ void shard::drain_host(host_slots& h) {
   }
 }
 
-void shard::wait_for_slot(outlet_state& o, std::deque<std::string>& queue) {
+void shard::wait_for_slot(outlet_state& o, http::lazy_deque<std::string>& queue) {
   if (o.waiting_for_slot) return;
   o.waiting_for_slot = true;
-  queue.push_back(o.cfg.id);
+  queue.push_back(std::string(o.cfg.id));
 }
 
 void shard::drain_waiting() {
   // An outlet taken from a queue either sends, or goes back to a queue whose cap is now
   // reached (which ends its loop), or has nothing left to send: the loops end.
-  auto drain = [this](std::deque<std::string>& queue, auto has_room) {
+  auto drain = [this](http::lazy_deque<std::string>& queue, auto has_room) {
     while (has_room() && !queue.empty()) {
       std::string id = std::move(queue.front());
       queue.pop_front();

@@ -8,6 +8,7 @@
 #include "delivery/payload.hpp"
 #include "http/h1_transport.hpp"
 #include "http/curl_transport.hpp"
+#include "http/lazy_deque.hpp"
 
 #include <syndic/engine/engine.hpp>
 #include <syndic/engine/token_bucket.hpp>
@@ -98,7 +99,7 @@ private:
     std::size_t in_flight = 0;
     std::size_t cap = 0;      // 0: no cap
     std::size_t outlets = 0;  // outlets on this origin; the entry goes when none is left and nothing is in flight
-    std::deque<std::string> waiting;
+    http::lazy_deque<std::string> waiting;  // nearly always empty: allocated when used
     std::string origin;  // its key in hosts_
     bool full() const { return cap > 0 && in_flight >= cap; }
   };
@@ -145,7 +146,7 @@ private:
   void next_request(outlet_state& o, delivery& into);  // the next pair, or a batch of them
   delivery make_batch(outlet_state& o, delivery first);
   void send(outlet_state& o);  // the outlet's next request
-  void wait_for_slot(outlet_state& o, std::deque<std::string>& queue);
+  void wait_for_slot(outlet_state& o, http::lazy_deque<std::string>& queue);
   void finish(const std::string& outlet_id, delivery& d, final_state s, int status,
               std::string reason);
   void finish_pair(const std::string& outlet_id, const delivery& d, final_state s, int status,
@@ -181,10 +182,10 @@ private:
   std::unordered_map<std::uint64_t, outlet_state*> by_generation_;
   std::unordered_map<std::string, host_slots> hosts_;  // by origin; references stay valid
   std::uint64_t next_generation_ = 0;
-  std::deque<std::string> waiting_;  // outlets held back by the shard's in-flight cap
+  http::lazy_deque<std::string> waiting_;  // outlets held back by the shard's in-flight cap
   // Outlets whose last attempt failed may hold at most half of the shard's in-flight cap: a
   // crowd of dead or slow outlets cannot take every slot from the healthy ones.
-  std::deque<std::string> waiting_unhealthy_;
+  http::lazy_deque<std::string> waiting_unhealthy_;
   std::size_t unhealthy_in_flight_ = 0;
   std::size_t unhealthy_cap() const { return std::max<std::size_t>(1, max_in_flight_ / 2); }
   std::size_t in_flight_ = 0;        // requests

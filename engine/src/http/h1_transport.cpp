@@ -1,6 +1,7 @@
 #include "http/h1_transport.hpp"
 
 #include "http/content_coding.hpp"
+#include "http/lazy_deque.hpp"
 #include "http/response_parser.hpp"
 #include "http/tls_client.hpp"
 
@@ -91,8 +92,8 @@ struct h1_transport::origin {
   clock::time_point resolved_at;
   clock::time_point last_used;
   std::vector<conn_ptr> idle;
-  std::deque<op_ptr> waiting_for_connection;  // over the per-host cap
-  std::deque<op_ptr> waiting_for_dns;         // only when there is no answer at all yet
+  lazy_deque<op_ptr> waiting_for_connection;  // over the per-host cap
+  lazy_deque<op_ptr> waiting_for_dns;         // only when there is no answer at all yet
   long open = 0;  // connections open or opening
 };
 
@@ -615,8 +616,7 @@ void h1_transport::on_resolved(origin& o, std::vector<tcp::endpoint> endpoints, 
     // Keep the old answer a while longer rather than fail every delivery to the host.
     o.resolved_at = clock::now() - options_.dns_ttl + std::chrono::seconds(30);
   }
-  auto waiting = std::move(o.waiting_for_dns);
-  o.waiting_for_dns.clear();
+  auto waiting = o.waiting_for_dns.take();
   waiting_ -= waiting.size();
   for (auto& op : waiting) {
     if (o.endpoints.empty())
@@ -939,8 +939,9 @@ void h1_transport::expire_waiting(clock_time_point now) {
   // Requests waiting for DNS or for a connection have the same one deadline as the rest.
   std::vector<op_ptr> expired;
   for (auto& [key, o] : origins_)
-    for (auto* queue : {&o->waiting_for_dns, &o->waiting_for_connection}) {
-      if (queue->empty()) continue;
+    for (auto* lazy : {&o->waiting_for_dns, &o->waiting_for_connection}) {
+      std::deque<op_ptr>* queue = lazy->get_if();
+      if (!queue || queue->empty()) continue;
       auto keep = std::stable_partition(queue->begin(), queue->end(), [&](const op_ptr& op) { return op->deadline > now; });
       for (auto it = keep; it != queue->end(); ++it) expired.push_back(std::move(*it));
       queue->erase(keep, queue->end());
