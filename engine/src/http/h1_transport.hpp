@@ -239,6 +239,10 @@ private:
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   // Plain http reads land here, one connection at a time, on the shard's thread.
   std::array<char, 16 * 1024> read_buffer_;
+  // A plain-http request whose body is at most this big is sent as one buffer (head and body
+  // copied here, one send()) rather than two (sendmsg()).
+  static constexpr std::size_t max_copied_body = 64 * 1024;
+  std::string send_buffer_;
 };
 
 }  // namespace syndic::engine::http
