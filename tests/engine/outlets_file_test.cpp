@@ -270,6 +270,23 @@ TEST(Outlets, PrepareOutletChecksAConfigMadeInCode) {
   EXPECT_NE(prepare_outlet(o), "");
 }
 
+// A configuration copied from a loaded one keeps its parsed parts only while its URL is the
+// one they came from: a URL changed in code is parsed again, never sent to the old address.
+TEST(Outlets, PrepareOutletParsesAChangedUrlAgain) {
+  auto r = parse_outlets_csv("id,url,format\na,http://127.0.0.1:8080/one,webhook\n", "o.csv");
+  ASSERT_TRUE(r.ok());
+  outlet_config o = r.outlets[0];
+  EXPECT_EQ(prepare_outlet(o), "");  // the same URL: the parts stay
+  EXPECT_EQ(o.endpoint.port, 8080);
+  EXPECT_EQ(o.endpoint.target, "/one");
+  o.url = "http://127.0.0.1:9090/two?x=1";
+  EXPECT_EQ(prepare_outlet(o), "");
+  EXPECT_EQ(o.endpoint.port, 9090);
+  EXPECT_EQ(o.endpoint.target, "/two?x=1");
+  o.url = "ftp://127.0.0.1/";  // and a bad one is refused, whatever parts it kept
+  EXPECT_NE(prepare_outlet(o), "");
+}
+
 TEST(Outlets, LoadByExtensionAndMissingFile) {
   std::string path = ::testing::TempDir() + "/outlets_test.toml";
   std::ofstream(path) << "[[outlet]]\nid = \"a\"\nurl = \"http://127.0.0.1:1/\"\nformat = \"rss\"\n";

@@ -3,9 +3,12 @@
 #include <syndic/engine/outlet.hpp>
 #include <syndic/engine/signer.hpp>
 
+#include "delivery/ids.hpp"
+
 #include <boost/url/parse.hpp>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -14,6 +17,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 namespace syndic::engine {
 namespace {
@@ -275,7 +279,8 @@ std::optional<std::vector<std::string>> csv_record(std::string_view text, std::s
 
 void check_unique(outlets_result& r, const std::string& name,
                   const std::vector<std::size_t>& lines) {
-  std::map<std::string, std::size_t> seen;
+  std::unordered_map<std::string_view, std::size_t> seen;  // views of r.outlets' ids, unchanged here
+  seen.reserve(r.outlets.size());
   for (std::size_t i = 0; i < r.outlets.size(); ++i) {
     auto [it, fresh] = seen.emplace(r.outlets[i].id, lines[i]);
     if (!fresh)
@@ -379,20 +384,25 @@ std::optional<parsed_url> parse_outlet_url(std::string_view url, std::string& er
   if (p.target.empty()) p.target = "/";
   if (u->has_query()) p.target += "?" + std::string(u->encoded_query());
   if (u->has_userinfo()) p.userinfo = std::string(u->encoded_userinfo());
+  p.source_hash = detail::fnv1a(url);
   return p;
 }
 
 std::string prepare_outlet(outlet_config& o) {
   std::string where = "outlet '" + o.id + "': ";
   if (o.id.empty()) return "an outlet needs an id";
-  std::string error;
-  auto u = parse_outlet_url(o.url, error);
-  if (!u) return where + "url: " + error;
+  // Parts already parsed from this very URL (the outlets file parses as it reads) are kept.
+  std::optional<parsed_url> u;
+  if (o.endpoint.empty() || o.endpoint.source_hash != detail::fnv1a(o.url)) {
+    std::string error;
+    u = parse_outlet_url(o.url, error);
+    if (!u) return where + "url: " + error;
+  }
   for (const auto& [name, value] : o.headers)
     if (std::string e = check_header(name, value); !e.empty()) return where + "headers: " + e;
   if (std::string e = check_secret(o.secret); !e.empty()) return where + "secret: " + e;
   if (std::string e = check_rate(o.rate); !e.empty()) return where + "rate: " + e;
-  o.endpoint = std::move(*u);
+  if (u) o.endpoint = std::move(*u);
   return {};
 }
 
@@ -426,6 +436,15 @@ outlets_result parse_outlets_csv(std::string_view text, const std::string& name)
   for (const auto& req : required())
     if (!seen_columns.contains(req)) r.errors.push_back({name, 1, req, "required column is missing"});
   if (!r.ok()) return r;
+  // Each column's setter and whether it is required, found once rather than once per cell.
+  std::vector<const setter*> column_setters;
+  std::vector<bool> column_required;
+  for (const auto& c : columns) {
+    column_setters.push_back(&setters().at(c));
+    column_required.push_back(std::find(required().begin(), required().end(), c) != required().end());
+  }
+  // At most one outlet per line: reserved, so that no outlet is moved while the file is read.
+  r.outlets.reserve(static_cast<std::size_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(pos), text.end(), '\n')) + 1);
 
   std::vector<std::size_t> lines;
   while (pos < text.size()) {
@@ -446,14 +465,13 @@ outlets_result parse_outlets_csv(std::string_view text, const std::string& name)
     bool row_ok = true;
     for (std::size_t i = 0; i < columns.size(); ++i) {
       std::string_view v = trim((*fields)[i]);
-      bool is_required = std::find(required().begin(), required().end(), columns[i]) != required().end();
-      if (v.empty() && !is_required) continue;  // empty cell: the default
+      if (v.empty() && !column_required[i]) continue;  // empty cell: the default
       if (v.empty()) {
         r.errors.push_back({name, row_line, columns[i], "required value is empty"});
         row_ok = false;
         continue;
       }
-      if (std::string msg = setters().at(columns[i])(o, v); !msg.empty()) {
+      if (std::string msg = (*column_setters[i])(o, v); !msg.empty()) {
         r.errors.push_back({name, row_line, columns[i], msg});
         row_ok = false;
       }

@@ -27,6 +27,9 @@ struct parsed_url {
   std::uint16_t port = 0;  // as written, or the scheme's default
   std::string target;      // path and query as written (fragment dropped), at least "/"
   std::string userinfo;    // "user:password" as written (percent-encoded); empty when none
+  // A hash of the URL these parts came from: prepare_outlet parses `url` again only when it
+  // is not the one parsed (the outlets file parses each URL as it reads it).
+  std::uint64_t source_hash = 0;
   bool empty() const { return host.empty(); }
 };
 
