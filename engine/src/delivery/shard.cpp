@@ -260,14 +260,15 @@ std::uint32_t shard::limit(const outlet_state& o) const {
   return o.concurrency.limit();
 }
 
-void shard::sample_concurrency(outlet_state& o, const request_in_flight& req, const http::response& r) {
+void shard::sample_concurrency(outlet_state& o, const request_in_flight& req, const http::response& r,
+                               clock::time_point now) {
   // Our own shortage (descriptors, budget) says nothing about the outlet.
   if (r.local_failure || !options_.adaptive_concurrency) return;
   verdict v = classify(attempt_outcome{r.status, error_kind(r.error), r.retry_after});
   // A failure, a timeout, a 429 or a 503: the remote wants less. Anything else it answered
   // (2xx, a refusal, a redirect, a 410) is a round trip to learn from.
   if (v == verdict::retry) return o.concurrency.on_drop();
-  auto rtt = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - req.sent);
+  auto rtt = std::chrono::duration_cast<std::chrono::microseconds>(now - req.sent);
   o.concurrency.on_sample(rtt, o.in_flight, o.ready.size());
 }
 
@@ -284,9 +285,8 @@ void shard::expire_front(outlet_state& o, clock::time_point now) {
   }
 }
 
-void shard::pump(outlet_state& o) {
+void shard::pump(outlet_state& o, clock::time_point now) {
   if (o.retired || stopping_) return;
-  auto now = clock::now();
   // Due retries go first, oldest first, so an ordered outlet keeps log order.
   auto due_end = o.retries.upper_bound(now);
   if (due_end != o.retries.begin()) {
@@ -320,7 +320,7 @@ void shard::pump(outlet_state& o) {
       schedule(o, now + o.bucket.wait(now));
       return;
     }
-    send(o);
+    send(o, now);
     expire_front(o, now);
   }
   if (o.ready.empty()) o.throttled = false;
@@ -387,8 +387,7 @@ shard::request_in_flight& shard::new_request(std::uint64_t serial) {
   return requests_.insert(std::move(node)).position->second;
 }
 
-void shard::send(outlet_state& o) {
-  auto now = clock::now();
+void shard::send(outlet_state& o, clock::time_point now) {
   std::uint64_t serial = ++next_request_;
   request_in_flight& req = new_request(serial);
   next_request(o, req.d);
@@ -534,10 +533,12 @@ void shard::on_done(request_in_flight&& req, const http::response& r) {
                      : r.error_detail.empty() ? std::string(http::describe(r.error))
                                               : r.error_detail;
   if (o) {
-    sample_concurrency(*o, req, r);  // before the count drops: it saw this request in flight
+    // One clock reading for all this answer sets off: the transport's, when it took one.
+    auto now = r.finished_at != clock::time_point{} ? r.finished_at : clock::now();
+    sample_concurrency(*o, req, r, now);  // before the count drops: it saw this request in flight
     --o->in_flight;
-    settle(*o, d, r, std::move(reason), clock::now() - req.sent);
-    pump(*o);
+    settle(*o, d, r, std::move(reason), now - req.sent, now);
+    pump(*o, now);
   } else {
     end_stale(id, d, r, std::move(reason));
   }
@@ -576,11 +577,10 @@ void shard::report_attempt(const std::string& outlet_id, const delivery& d, cons
 }
 
 void shard::settle(outlet_state& o, delivery& d, const http::response& r, std::string reason,
-                   clock::duration round_trip) {
+                   clock::duration round_trip, clock::time_point now) {
   const std::string& id = o.cfg.id;
   attempt_outcome outcome{r.status, error_kind(r.error), r.retry_after};
   verdict v = classify(outcome);
-  auto now = clock::now();
   // Every attempt the outlet answered (or failed) is reported, final or not; a local failure
   // was no attempt. A retry is reported below, with its time.
   bool retrying = !o.retired && !r.local_failure && v == verdict::retry &&
@@ -589,7 +589,7 @@ void shard::settle(outlet_state& o, delivery& d, const http::response& r, std::s
   if (o.retired) {
     // A 410 came back while this request was out: the outlet takes nothing more. Its pair
     // ends here (it would otherwise wait in a retry queue that nothing pumps again).
-    if (v == verdict::delivered && !r.local_failure) finish(id, d, final_state::delivered, r.status, std::move(reason));
+    if (v == verdict::delivered && !r.local_failure) finish(id, d, final_state::delivered, r.status, std::move(reason), now);
     else finish(id, d, final_state::retired, r.status, "outlet retired (410); this request: " + reason);
     return;
   }
@@ -606,7 +606,7 @@ void shard::settle(outlet_state& o, delivery& d, const http::response& r, std::s
     case verdict::delivered:
       o.consecutive_failures = 0;
       o.probing = false;
-      finish(id, d, final_state::delivered, r.status, std::move(reason));
+      finish(id, d, final_state::delivered, r.status, std::move(reason), now);
       break;
     case verdict::retire:
       o.retired = true;
@@ -619,7 +619,7 @@ void shard::settle(outlet_state& o, delivery& d, const http::response& r, std::s
     case verdict::dead_letter:
       o.consecutive_failures = 0;  // the outlet answered: it is up, it refused this one
       o.probing = false;
-      finish(id, d, final_state::dead_lettered, r.status, std::move(reason));
+      finish(id, d, final_state::dead_lettered, r.status, std::move(reason), now);
       break;
     case verdict::redirect: {
       // Standard Webhooks counts a 3xx as a failure, and the same request would get the same
@@ -697,21 +697,21 @@ void shard::drain_waiting() {
 }
 
 void shard::finish(const std::string& outlet_id, delivery& d, final_state s,
-                   int status, std::string reason) {
+                   int status, std::string reason, clock::time_point now) {
   if (!d.members.empty()) {
     // Every pair of a batch ends with the batch: same state, status and attempts.
     auto size = static_cast<std::uint32_t>(d.members.size());
     for (auto& m : d.members) {
       m.attempts = d.attempts;
-      finish_pair(outlet_id, m, s, status, reason, size);
+      finish_pair(outlet_id, m, s, status, reason, size, now);
     }
     return;
   }
-  finish_pair(outlet_id, d, s, status, std::move(reason), 1);
+  finish_pair(outlet_id, d, s, status, std::move(reason), 1, now);
 }
 
 void shard::finish_pair(const std::string& outlet_id, const delivery& d, final_state s,
-                        int status, std::string reason, std::uint32_t batch_size) {
+                        int status, std::string reason, std::uint32_t batch_size, clock::time_point now) {
   switch (s) {
     case final_state::delivered: ++counters_.delivered; break;
     case final_state::dead_lettered: ++counters_.dead_lettered; break;
@@ -742,7 +742,7 @@ void shard::finish_pair(const std::string& outlet_id, const delivery& d, final_s
     out.reason = std::move(reason);
     out.attempts = d.attempts;
     out.batch_size = batch_size;
-    out.latency = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - d.submitted);
+    out.latency = std::chrono::duration_cast<std::chrono::microseconds>(now - d.submitted);
     callbacks_.outcome(out);
   }
   if (d.queued) *d.queued -= 1;

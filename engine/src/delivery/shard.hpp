@@ -137,7 +137,8 @@ private:
     clock::time_point wakeup_at = clock::time_point::max();
   };
 
-  void pump(outlet_state& o);
+  void pump(outlet_state& o) { pump(o, clock::now()); }
+  void pump(outlet_state& o, clock::time_point now);
   void expire_front(outlet_state& o, clock::time_point now);
   host_slots* attach_host(const std::string& origin);
   void detach_host(outlet_state& o);
@@ -145,12 +146,13 @@ private:
   void end_stale(const std::string& outlet_id, delivery& d, const http::response& r, std::string reason);
   void next_request(outlet_state& o, delivery& into);  // the next pair, or a batch of them
   delivery make_batch(outlet_state& o, delivery first);
-  void send(outlet_state& o);  // the outlet's next request
+  void send(outlet_state& o, clock::time_point now);  // the outlet's next request
   void wait_for_slot(outlet_state& o, http::lazy_deque<std::string>& queue);
+  // `now`: the caller's clock reading, when it has one (the outcome's latency is taken from it).
   void finish(const std::string& outlet_id, delivery& d, final_state s, int status,
-              std::string reason);
+              std::string reason, clock::time_point now = clock::now());
   void finish_pair(const std::string& outlet_id, const delivery& d, final_state s, int status,
-                   std::string reason, std::uint32_t batch_size);
+                   std::string reason, std::uint32_t batch_size, clock::time_point now);
   void schedule(outlet_state& o, clock::time_point at);
   void drain_waiting();
   std::uint32_t limit(const outlet_state& o) const;
@@ -209,11 +211,12 @@ private:
   // The answer by reference: a response is a dozen strings, and was moved four times.
   void on_done(request_in_flight&& req, const http::response& r);
   void settle(outlet_state& o, delivery& d, const http::response& r, std::string reason,
-              clock::duration round_trip);
+              clock::duration round_trip, clock::time_point now);
   void report_attempt(const std::string& outlet_id, const delivery& d, const http::response& r,
                       const std::string& reason, clock::duration round_trip,
                       clock::time_point retry_at = {});
-  void sample_concurrency(outlet_state& o, const request_in_flight& req, const http::response& r);
+  void sample_concurrency(outlet_state& o, const request_in_flight& req, const http::response& r,
+                          clock::time_point now);
   std::uint64_t next_request_ = 0;
   // Each request's header lines are rendered here, then copied into the request's head by the
   // transport (or split into request::headers for libcurl): one buffer, reused.

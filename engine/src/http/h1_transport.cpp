@@ -360,7 +360,7 @@ void h1_transport::post(const request& r, const header_block& headers, completio
 void h1_transport::start(const request& r, std::string_view block, completion&& done, origin_hint* hint) {
   op_ptr op = new_operation();
   op->done = std::move(done);
-  op->start = clock::now();
+  op->start = now();
   op->deadline = op->start + r.timeout;
   op->method = r.method;
   op->max_response_body = r.max_response_body;
@@ -731,6 +731,16 @@ void h1_transport::read_now(const conn_ptr& c) {
 }
 
 bool h1_transport::received(const conn_ptr& c, const boost::system::error_code& ec, std::string_view data) {
+  struct turn_clock {
+    clock_time_point& now;
+    bool set = now == clock_time_point{};
+    explicit turn_clock(clock_time_point& n) : now(n) {
+      if (set) now = clock::now();
+    }
+    ~turn_clock() {
+      if (set) now = {};
+    }
+  } turn(turn_now_);
   if (c->timed_out) {
     fail(c, transport_error::timeout, "timed out waiting for the answer");
     return false;
@@ -867,7 +877,7 @@ void h1_transport::drop(const conn_ptr& c) {
 }
 
 void h1_transport::make_idle(const conn_ptr& c) {
-  c->idle_since = clock::now();
+  c->idle_since = now();
   c->idle = true;
   c->idle_prev = idle_newest_;
   c->idle_next = nullptr;
@@ -997,7 +1007,8 @@ void h1_transport::finish(op_ptr op, transport_error code, std::string detail, b
 
 void h1_transport::finish(op_ptr op, response& resp) {
   resp.connections_opened = op->opened_connection ? 1 : 0;
-  resp.elapsed = clock::now() - op->start;
+  resp.finished_at = now();
+  resp.elapsed = resp.finished_at - op->start;
   completion done = std::move(op->done);
   // The operation is kept for a next request once `done` has run, unless `done` was the last
   // thing to touch this transport (alive_ then reads false). The response is handed over

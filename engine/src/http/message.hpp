@@ -99,6 +99,9 @@ struct response {
   long connections_opened = 0;  // 1 if this transfer opened a new connection
   bool local_failure = false;   // our side ran out (descriptors, budget): not the peer's fault
   std::chrono::steady_clock::duration elapsed{};
+  // When the answer was taken in, by the transport's clock reading for it: whoever handles
+  // the answer can go by it rather than read the clock again. Unset: read it.
+  std::chrono::steady_clock::time_point finished_at{};
 };
 
 // Every header line either transport sends goes through this: CR, LF, NUL and the other
