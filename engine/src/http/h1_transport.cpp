@@ -418,10 +418,12 @@ void h1_transport::start(const request& r, std::string_view block, completion&& 
   if (is_post)
     length = std::string_view(digits, static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, body_size).ptr - digits));
   constexpr std::string_view content_length = "Content-Length: "sv, crlf = "\r\n"sv;
-  // TLS writes each buffer of a gather write as records of its own: a small body goes in the
-  // head's buffer, so that one request is one record and one send.
+  // A small body goes in the head's buffer: one request is then one buffer, i.e. for TLS one
+  // record (a gather write makes a record of each buffer), and for plain http one send()
+  // rather than a sendmsg() (perf: sendmsg's msghdr and iovec import, ____sys_sendmsg and
+  // _copy_from_user, were about 2% of a delivery's CPU), for a copy of about a kilobyte.
   std::string_view inline_body;
-  if (o.tls && op->body && body_size <= 16 * 1024) inline_body = *op->body;
+  if (op->body && body_size <= max_inline_body) inline_body = *op->body;
   std::size_t size = verb.size() + endpoint->target.size() + o.head_host.size() + authorization.size() + listed.size() +
                      block.size() + accept.size() + (is_post ? content_length.size() + length.size() + 2 : 0) + 2 +
                      inline_body.size();
@@ -649,19 +651,9 @@ void h1_transport::write(const conn_ptr& c) {
     // The answer is read from a handler posted now, which runs after the completions already
     // queued: by then it has usually come (read_now). Read at once, right after the send,
     // the recv failed with EAGAIN for 79% of the requests (strace), an extra syscall each.
-    //
-    // A small request goes as one buffer, i.e. send() rather than sendmsg(): the kernel then
-    // copies no msghdr and no iovec array in (perf: sendmsg's own work was 2% of a delivery's
-    // CPU), for a copy of about a kilobyte here.
     boost::system::error_code ec;
-    std::size_t sent = 0;
-    if (body.size() <= max_copied_body) {
-      send_buffer_.assign(c->op->head);
-      send_buffer_.append(body);
-      sent = c->socket.send(asio::buffer(send_buffer_), 0, ec);
-    } else {
-      sent = c->socket.send(buffers, 0, ec);
-    }
+    // One buffer (a small body is in the head, see start()) is a send(), two a sendmsg().
+    std::size_t sent = body.empty() ? c->socket.send(buffers[0], 0, ec) : c->socket.send(buffers, 0, ec);
     if (!ec && sent == buffers[0].size() + buffers[1].size()) {
       asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_), c] {
         if (auto a = alive.lock(); !a || !*a) return;
@@ -1020,7 +1012,7 @@ void h1_transport::finish(op_ptr op, response& resp) {
 
 void h1_transport::recycle(op_ptr op) {
   constexpr std::size_t max_spare_ops = 64;
-  if (spare_ops_.size() >= max_spare_ops || op->head.capacity() > 4096) return;
+  if (spare_ops_.size() >= max_spare_ops || op->head.capacity() > max_inline_body + 4096) return;
   op->body = nullptr;  // lets go of the payload, shared with other outlets' requests
   op->head.clear();    // keeps its buffer: the point of recycling
   op->retried_fresh = false;
