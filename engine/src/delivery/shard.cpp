@@ -333,7 +333,7 @@ void shard::next_request(outlet_state& o, delivery& into) {
   o.ready.pop_front();
   // Only first attempts are batched: a retry keeps the request (and id) it failed with.
   auto batchable = [&](const delivery& x) {
-    return x.members.empty() && x.attempts == 0 && x.url_override.empty() && same_source(*x.body, *into.body);
+    return !x.extra && x.attempts == 0 && same_source(*x.body, *into.body);
   };
   if (o.throttled && o.cfg.batch > 1 && !o.ready.empty() && batchable(into) && batchable(o.ready.front()))
     into = make_batch(o, std::move(into));
@@ -342,19 +342,20 @@ void shard::next_request(outlet_state& o, delivery& into) {
 delivery shard::make_batch(outlet_state& o, delivery d) {
   std::shared_ptr<const payload> first = d.body;
   auto batchable = [&](const delivery& x) {
-    return x.members.empty() && x.attempts == 0 && x.url_override.empty() && same_source(*x.body, *first);
+    return !x.extra && x.attempts == 0 && same_source(*x.body, *first);
   };
   delivery batch;
   batch.submitted = d.submitted;
-  batch.members.push_back(std::move(d));
-  while (batch.members.size() < o.cfg.batch && !o.ready.empty() && batchable(o.ready.front())) {
-    batch.members.push_back(std::move(o.ready.front()));
+  std::vector<delivery>& members = batch.more().members;
+  members.push_back(std::move(d));
+  while (members.size() < o.cfg.batch && !o.ready.empty() && batchable(o.ready.front())) {
+    members.push_back(std::move(o.ready.front()));
     o.ready.pop_front();
   }
   std::vector<std::shared_ptr<const payload>> parts;
-  parts.reserve(batch.members.size());
+  parts.reserve(members.size());
   std::string ids;
-  for (const auto& m : batch.members) {
+  for (const auto& m : members) {
     parts.push_back(m.body);
     ids += m.delivery_id.view();
   }
@@ -403,14 +404,15 @@ void shard::send(outlet_state& o, clock::time_point now) {
   else ++counters_.retries;
   const payload& p = *d.body;
   http::request r;
-  const std::string& url = d.url_override.empty() ? o.cfg.url : d.url_override;
+  const std::string* redirected = d.redirected_to();
+  const std::string& url = redirected ? *redirected : o.cfg.url;
   // h1 carries http:// and https:// over HTTP/1.1; libcurl what asks for more: an outlet
   // that wants HTTP/2 (`http2`), and https through a proxy.
   bool h1 = plain_ && (url.starts_with("http://") ||
                        (url.starts_with("https://") && !o.cfg.http2 && !https_proxy_configured()));
   r.body = std::shared_ptr<const std::string>(d.body, &p.body);  // shares, never copies
   r.timeout = o.cfg.timeout;
-  if (d.url_override.empty()) r.endpoint = o.endpoint;  // a redirect's URL is the transport's to parse
+  if (!redirected) r.endpoint = o.endpoint;  // a redirect's URL is the transport's to parse
   if (!h1 || !r.endpoint) r.url = url;  // h1 goes by the endpoint, parsed once: no copy per request
   http::header_block& headers = request_headers_;
   headers.clear();
@@ -422,7 +424,7 @@ void shard::send(outlet_state& o, clock::time_point now) {
   headers.append(o.content_type_line);
   // After a redirect to another origin, the outlet's secrets (its signatures and its own
   // headers, which often carry tokens) stay behind: only the origin configured gets them.
-  bool trusted = d.url_override.empty() || origin_of(d.url_override) == o.host->origin;
+  bool trusted = !redirected || origin_of(*redirected) == o.host->origin;
   if (o.cfg.format == payload_format::webhook) {
     std::int64_t ts = unix_now();
     headers.add("webhook-id", d.delivery_id);
@@ -462,7 +464,7 @@ void shard::send(outlet_state& o, clock::time_point now) {
       // Kept for a next request, which assigns every field: what it holds on to goes now.
       req.d.body.reset();
       req.d.queued.reset();
-      req.d.members.clear();
+      req.d.extra.reset();
       spare_requests_.push_back(std::move(node));
     }
   };
@@ -572,8 +574,8 @@ void shard::report_attempt(const std::string& outlet_id, const delivery& d, cons
     a.seq = pair.seq;
     callbacks_.attempt(a);
   };
-  if (d.members.empty()) one(d);
-  else for (const auto& m : d.members) one(m);
+  if (d.members().empty()) one(d);
+  else for (const auto& m : d.members()) one(m);
 }
 
 void shard::settle(outlet_state& o, delivery& d, const http::response& r, std::string reason,
@@ -631,10 +633,10 @@ void shard::settle(outlet_state& o, delivery& d, const http::response& r, std::s
       if (!o.cfg.follow_redirects) refused = "redirect not followed (follow_redirects is off)";
       else if (r.location.empty()) refused = "redirect without a Location";
       else if (!http_or_https(r.location)) refused = "redirect to a non-http(s) URL refused";
-      else if (d.redirects >= 3) refused = "redirect limit";
+      else if (d.extra && d.extra->redirects >= 3) refused = "redirect limit";
       if (refused.empty()) {
-        ++d.redirects;
-        d.url_override = r.location;
+        ++d.more().redirects;
+        d.more().url_override = r.location;
         o.ready.push_front(std::move(d));
       } else {
         finish(id, d, final_state::dead_lettered, r.status, reason + " (" + refused + ")");
@@ -698,10 +700,10 @@ void shard::drain_waiting() {
 
 void shard::finish(const std::string& outlet_id, delivery& d, final_state s,
                    int status, std::string reason, clock::time_point now) {
-  if (!d.members.empty()) {
+  if (!d.members().empty()) {
     // Every pair of a batch ends with the batch: same state, status and attempts.
-    auto size = static_cast<std::uint32_t>(d.members.size());
-    for (auto& m : d.members) {
+    auto size = static_cast<std::uint32_t>(d.members().size());
+    for (auto& m : d.members()) {
       m.attempts = d.attempts;
       finish_pair(outlet_id, m, s, status, reason, size, now);
     }

@@ -239,8 +239,10 @@ private:
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   // Plain http reads land here, one connection at a time, on the shard's thread.
   std::array<char, 16 * 1024> read_buffer_;
-  // A body at most this big is copied into its request's head, which is then sent as one buffer.
+  // A body at most this big is sent in one buffer with its head: TLS's in the request's own
+  // head, plain http's in send_buffer_ (one per transport, reused).
   static constexpr std::size_t max_inline_body = 16 * 1024;
+  std::string send_buffer_;
   // One clock reading per answer (kvm-clock reads cost about 27 ns here, and an answer
   // took nine): taken when the answer's bytes come in and used by everything it sets off on
   // this thread, down to the next request's start. Unset outside that: now() reads the clock.
