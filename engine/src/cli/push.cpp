@@ -129,6 +129,13 @@ int run_push(const push_options& o) {
       ++t.failures[std::string(engine::to_string(out.state)) + ": " + out.reason];
   });
   for (auto& cfg : outlets.outlets) e.add_outlet(cfg);
+  {
+    // At most one latency per pair: reserved once rather than grown (and copied) as they come.
+    std::size_t items = 0;
+    for (const auto& f : feeds) items += f.items.size();
+    std::lock_guard lock(t.mutex);
+    t.latencies_ms.reserve(std::min<std::size_t>(items * outlets.outlets.size(), std::size_t{1} << 24));
+  }
   auto start = std::chrono::steady_clock::now();
   std::size_t total = 0, refused = 0;
   std::map<std::string, std::size_t> refused_by_outlet;
