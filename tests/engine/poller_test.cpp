@@ -232,8 +232,10 @@ TEST_F(poll_fixture, PolitenessCapsRequestsPerHost) {
   auto st = server.stats();
   ASSERT_EQ(st.listeners.size(), 1u);
   EXPECT_LE(st.listeners[0].max_in_flight, 2u);
-  // Starts are 20 ms apart; arrivals may bunch a little on a loaded machine, never to zero.
-  EXPECT_GE(st.listeners[0].min_gap_us, 10'000) << "gap between two requests to the host";
+  // Starts are 20 ms apart; arrivals may bunch on a loaded machine (a sanitized run under load
+  // saw 9.0 ms: the first of two sends delayed on the fetch thread), never to zero. Without
+  // the gap the two connections' requests arrive together, well under a millisecond apart.
+  EXPECT_GE(st.listeners[0].min_gap_us, 5'000) << "gap between two requests to the host";
   p->stop();
 }
 
