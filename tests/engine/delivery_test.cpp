@@ -358,6 +358,30 @@ TEST_F(fixture, SlowOutletCostsOnlyItsOwnSlots) {
   EXPECT_EQ(rec.by_state()[final_state::delivered], 105);
 }
 
+// The outcome callback runs on the shard's thread between an answer and the outlet's next
+// request. However long it takes, that request's deadline counts from when it goes: taken
+// from the answer's clock reading, the second request here had 200 ms for a 400 ms answer.
+TEST_F(fixture, ASlowOutcomeCallbackDoesNotShortenTheNextRequestsDeadline) {
+  sink_options so;
+  so.default_behaviour.latency = 400ms;
+  start(so);
+  engine_options eo;
+  eo.shards = 1;
+  eng = std::make_unique<engine>(eo);
+  eng->on_outcome([this](const delivery_outcome& o) {
+    rec(o);
+    std::this_thread::sleep_for(800ms);
+  });
+  outlet_config out = outlet("o", port);
+  out.timeout = 1000ms;
+  out.max_in_flight = 1;  // the second item goes after the first one's answer and callback
+  eng->add_outlet(out);
+  push_and_wait(2, 20s);
+  EXPECT_EQ(rec.by_state()[final_state::delivered], 2);
+  EXPECT_EQ(eng->stats().retries, 0u) << "a request timed out before its 1,000 ms";
+  EXPECT_EQ(server->stats().requests, 2u);
+}
+
 TEST_F(fixture, NotFoundDeadLettersWithoutRetrying) {
   start({});
   sink_behaviour not_found;

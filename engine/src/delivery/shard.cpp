@@ -535,12 +535,14 @@ void shard::on_done(request_in_flight&& req, const http::response& r) {
                      : r.error_detail.empty() ? std::string(http::describe(r.error))
                                               : r.error_detail;
   if (o) {
-    // One clock reading for all this answer sets off: the transport's, when it took one.
+    // The answer is measured by the transport's clock reading, when it took one. The next
+    // request reads the clock again: the outcome callbacks in settle() may have taken a
+    // while, and its round trip and deadline count from when it really goes.
     auto now = r.finished_at != clock::time_point{} ? r.finished_at : clock::now();
     sample_concurrency(*o, req, r, now);  // before the count drops: it saw this request in flight
     --o->in_flight;
     settle(*o, d, r, std::move(reason), now - req.sent, now);
-    pump(*o, now);
+    pump(*o);
   } else {
     end_stale(id, d, r, std::move(reason));
   }

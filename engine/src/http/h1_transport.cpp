@@ -1012,6 +1012,9 @@ void h1_transport::finish(op_ptr op, response& resp) {
   resp.connections_opened = op->opened_connection ? 1 : 0;
   resp.finished_at = now();
   resp.elapsed = resp.finished_at - op->start;
+  // What the completion sets off (callbacks that may take a while, then the outlet's next
+  // request, whose deadline counts from its own start) reads the clock afresh.
+  turn_now_ = {};
   completion done = std::move(op->done);
   // The operation is kept for a next request once `done` has run, unless `done` was the last
   // thing to touch this transport (alive_ then reads false). The response is handed over

@@ -244,8 +244,9 @@ private:
   static constexpr std::size_t max_inline_body = 16 * 1024;
   std::string send_buffer_;
   // One clock reading per answer (kvm-clock reads cost about 27 ns here, and an answer
-  // took nine): taken when the answer's bytes come in and used by everything it sets off on
-  // this thread, down to the next request's start. Unset outside that: now() reads the clock.
+  // took nine): taken when the answer's bytes come in and used until its completion is
+  // called (the idle mark, its elapsed time, `finished_at`). Unset outside that: now() reads
+  // the clock.
   clock_time_point turn_now_{};
   clock_time_point now() const { return turn_now_ != clock_time_point{} ? turn_now_ : std::chrono::steady_clock::now(); }
 };
