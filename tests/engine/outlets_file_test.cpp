@@ -109,6 +109,16 @@ TEST(OutletsCsv, HeaderValuesCannotSmuggleLines) {
   EXPECT_TRUE(r.outlets.empty());
 }
 
+// Blank lines count as lines: a file of 100 million of them is read as no outlet, without
+// reserving room for 100 million (51 GB of outlet_config, which the allocator refuses).
+TEST(OutletsCsv, AFileOfBlankLinesReservesNoRoomForThem) {
+  std::string text = "id,url,format\n" + std::string(100'000'000, '\n');
+  outlets_result r;
+  ASSERT_NO_THROW(r = parse_outlets_csv(text, "blank.csv"));
+  EXPECT_TRUE(r.ok());
+  EXPECT_TRUE(r.outlets.empty());
+}
+
 TEST(OutletsCsv, HeaderProblems) {
   EXPECT_NE(errors_text(parse_outlets_csv("", "e.csv")).find("e.csv:1: empty file"), std::string::npos);
   std::string t = errors_text(parse_outlets_csv("id,url,colour\n", "h.csv"));

@@ -443,8 +443,12 @@ outlets_result parse_outlets_csv(std::string_view text, const std::string& name)
     column_setters.push_back(&setters().at(c));
     column_required.push_back(std::find(required().begin(), required().end(), c) != required().end());
   }
-  // At most one outlet per line: reserved, so that no outlet is moved while the file is read.
-  r.outlets.reserve(static_cast<std::size_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(pos), text.end(), '\n')) + 1);
+  // At most one outlet per line: reserved, so that no outlet is moved while the file is read;
+  // bounded, since blank and comment lines count too (a file of newlines must not ask for
+  // gigabytes), and past the bound the vector grows as usual.
+  constexpr std::size_t max_reserved_outlets = 100'000;
+  auto lines_left = static_cast<std::size_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(pos), text.end(), '\n'));
+  r.outlets.reserve(std::min(lines_left + 1, max_reserved_outlets));
 
   std::vector<std::size_t> lines;
   while (pos < text.size()) {
