@@ -658,7 +658,9 @@ void h1_transport::write(const conn_ptr& c) {
     // 1,000 outlets).
     boost::system::error_code ec;
     std::size_t sent = 0;
-    if (body.size() <= max_inline_body) {
+    if (body.empty()) {  // a GET or a HEAD: nothing to join
+      sent = c->socket.send(buffers[0], 0, ec);
+    } else if (body.size() <= max_inline_body) {
       send_buffer_.assign(c->op->head);
       send_buffer_.append(body);
       sent = c->socket.send(asio::buffer(send_buffer_), 0, ec);
