@@ -6,6 +6,7 @@
 
 #include <deque>
 #include <memory>
+#include <utility>
 
 namespace syndic::engine::http {
 
